@@ -1,0 +1,56 @@
+"""idtrack-sc: reproducible gene identifier harmonization for single-cell data.
+
+Every identifier is resolved through a versioned snapshot of the organism's identifier
+history to a chosen Ensembl release and namespace, and every outcome is recorded with its
+reason. Heavy submodules (``pp``, ``pl``, ``get``, the compatibility layer) load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("idtrack-sc")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+from .snapshot import Snapshot, load_snapshot, resolve_organism
+
+_SUBMODULES = {"pp", "pl", "get", "datasets", "builders", "registry", "resolve", "snapshot"}
+_LAZY = {
+    "convert": ("resolve", "convert"),
+    "explain": ("resolve", "explain"),
+    "fetch_snapshot": ("registry", "fetch_snapshot"),
+    "concat_harmonized": ("pp", "concat_harmonized"),
+    "API": ("compat", "API"),
+    "HarmonizeFeatures": ("compat", "HarmonizeFeatures"),
+}
+
+__all__ = [
+    "API",
+    "HarmonizeFeatures",
+    "Snapshot",
+    "__version__",
+    "concat_harmonized",
+    "convert",
+    "explain",
+    "fetch_snapshot",
+    "load_snapshot",
+    "resolve_organism",
+    *sorted(_SUBMODULES),
+]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,232 @@
+"""Combine parsed sources into the snapshot's tables and manifest.
+
+Sources report *observations* ("gene X had version 5 in release 104", "symbol TP53 named
+gene X in release 110"); this module turns them into release *spans* over the releases the
+snapshot covers, checks the sources agree, and writes one file.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..snapshot._io import write_snapshot
+from ..snapshot._model import Snapshot
+from ..snapshot._organisms import resolve_organism
+from ._source import OBSERVATION_COLUMNS
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from ._source import SourceData
+
+logger = logging.getLogger(__name__)
+
+#: Which source wins when two describe the same gene in the same release (lower wins).
+SOURCE_PRIORITY = {"ensembl_dump": 0, "gtf": 1, "gene_table": 2, "hgnc": 3, "ncbi_gene_info": 4, "ncbi_gene_history": 5}
+
+
+class SourceConflictError(ValueError):
+    """Two sources disagree on a fact that cannot have two values."""
+
+
+def _observations(sources: Sequence[SourceData], kind: str) -> pd.DataFrame:
+    frames = []
+    for src in sources:
+        frame = getattr(src, kind)
+        if len(frame) == 0:
+            continue
+        frame = frame.reindex(columns=OBSERVATION_COLUMNS[kind]).copy()
+        # Tables record the kind of source, so spans run across one kind's per-release files;
+        # the manifest lists the files themselves.
+        frame["source"] = src.kind
+        frame["_file"] = src.name
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=[*OBSERVATION_COLUMNS[kind], "source", "_file"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _spans(obs: pd.DataFrame, keys: list[str], covered: np.ndarray) -> pd.DataFrame:
+    """Collapse per-release observations into runs of consecutive covered releases.
+
+    Rows with equal ``keys`` whose releases are neighbours in ``covered`` form one span.
+    """
+    if len(obs) == 0:
+        return pd.DataFrame(columns=[*keys, "first_release", "last_release"])
+    obs = obs.drop_duplicates([*keys, "release"])
+    pos = np.searchsorted(covered, obs["release"].to_numpy(dtype=np.int64))
+    obs = obs.assign(_pos=pos)
+    # pandas sorts object columns containing None/NaN consistently via na_position
+    obs = obs.sort_values([*keys, "_pos"], na_position="last", kind="stable").reset_index(drop=True)
+    same_key = np.ones(len(obs), dtype=bool)
+    same_key[0] = False
+    for key in keys:
+        col = obs[key].astype("object").where(obs[key].notna(), "\x00<NA>")
+        values = col.to_numpy()
+        same_key[1:] &= values[1:] == values[:-1]
+    pos = obs["_pos"].to_numpy()
+    contiguous = np.zeros(len(obs), dtype=bool)
+    contiguous[1:] = same_key[1:] & (pos[1:] == pos[:-1] + 1)
+    run = np.cumsum(~contiguous)
+    grouped = obs.groupby(run, sort=False)
+    out = grouped[keys].first()
+    out["first_release"] = covered[grouped["_pos"].min().to_numpy()]
+    out["last_release"] = covered[grouped["_pos"].max().to_numpy()]
+    return out.reset_index(drop=True)
+
+
+def _check_versions(genes: pd.DataFrame) -> None:
+    versioned = genes.dropna(subset=["version"]).drop_duplicates(["gene_id", "release", "version"])
+    clash = versioned[versioned.duplicated(["gene_id", "release"], keep=False)]
+    if len(clash):
+        first = clash.sort_values(["gene_id", "release", "_file"]).head(2)
+        (gene, release), rows = next(iter(first.groupby(["gene_id", "release"])))
+        detail = "; ".join(
+            f"{file} says version {int(version)}" for file, version in rows[["_file", "version"]].itertuples(index=False)
+        )
+        msg = (
+            f"Sources disagree on the version of {gene} in release {int(release)}: {detail}. "
+            f"({clash[['gene_id', 'release']].drop_duplicates().shape[0]} gene/release pairs disagree.) "
+            "Check that each file is given for the release it belongs to."
+        )
+        raise SourceConflictError(msg)
+
+
+def assemble(
+    sources: Sequence[SourceData], *, organism: str, assembly: str | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Combine parsed sources into snapshot tables and a manifest.
+
+    Parameters
+    ----------
+    sources
+        Parsed sources; names must be unique.
+    organism
+        Organism of the snapshot (any accepted name); sources that name another are refused.
+    assembly
+        Assembly to record; by default the one the newest dated source reports.
+
+    Returns
+    -------
+    ``(tables, manifest)`` ready for :func:`~idtrack_sc.snapshot.write_snapshot`.
+    """
+    if not sources:
+        msg = "No sources given: a snapshot needs at least one gene table, GTF or Ensembl dump."
+        raise ValueError(msg)
+    organism = resolve_organism(organism)
+    names = [s.name for s in sources]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        msg = f"Source names must be unique; repeated: {dupes}."
+        raise ValueError(msg)
+    for src in sources:
+        if src.organism is not None and resolve_organism(src.organism) != organism:
+            msg = f"Source {src.name} ({src.origin}) is for {src.organism}, but the snapshot is for {organism}."
+            raise SourceConflictError(msg)
+
+    genes = _observations(sources, "genes")
+    if len(genes) == 0:
+        msg = "The sources hold no gene of any release: give a gene table, GTF or Ensembl dump."
+        raise ValueError(msg)
+    dated_names = _observations(sources, "names")
+    features = _observations(sources, "features")
+    events = _observations(sources, "events")
+
+    covered_set = {int(r) for r in genes["release"].dropna()}
+    for src in sources:
+        covered_set.update(int(r) for r in src.releases)
+    covered = np.array(sorted(covered_set), dtype=np.int64)
+
+    genes["release"] = genes["release"].astype("int64")
+    genes["version"] = pd.to_numeric(genes["version"], errors="raise").astype("Int64")
+    _check_versions(genes)
+    # One biotype per gene and release: the highest-priority source that has one.
+    genes["_prio"] = genes["source"].map(lambda kind: SOURCE_PRIORITY.get(kind, 9))
+    genes = genes.sort_values(["gene_id", "release", "_prio"], kind="stable")
+    best = genes.groupby(["gene_id", "release"], sort=False).agg(
+        version=("version", "first"), biotype=("biotype", "first"), source=("source", "first")
+    )
+    best = best.reset_index()
+    gene_spans = _spans(best, ["gene_id", "version", "biotype", "source"], covered)
+
+    names_dated = dated_names[dated_names["release"].notna()].copy()
+    names_undated = dated_names[dated_names["release"].isna()].copy()
+    if len(names_dated):
+        names_dated["release"] = names_dated["release"].astype("int64")
+    name_keys = ["gene_id", "namespace", "value", "kind", "source"]
+    name_spans = _spans(names_dated, name_keys, covered)
+    names_undated = names_undated.drop(columns=["release", "_file"]).drop_duplicates(name_keys)
+    names_undated = names_undated.assign(first_release=pd.NA, last_release=pd.NA)
+    names_table = pd.concat([name_spans, names_undated[name_spans.columns]], ignore_index=True)
+    names_table = names_table.dropna(subset=["gene_id", "value"])
+    names_table = names_table[names_table["value"].astype(str).str.len() > 0]
+
+    if len(features):
+        features = features.dropna(subset=["release"])
+        features["release"] = features["release"].astype("int64")
+    feature_spans = _spans(features, ["feature_id", "feature_type", "gene_id", "source"], covered)
+
+    events = events.drop(columns="_file").drop_duplicates(
+        ["old_id", "old_version", "new_id", "new_version", "release", "source"]
+    )
+
+    dated = [s for s in sources if s.release is not None]
+    if assembly is None:
+        newest = sorted(dated, key=lambda s: (s.release, -SOURCE_PRIORITY.get(s.kind, 9)))
+        assembly = next((s.assembly for s in reversed(newest) if s.assembly), None)
+    tables = {"genes": gene_spans, "events": events, "names": names_table, "features": feature_spans}
+    manifest = {
+        "organism": organism,
+        "assembly": assembly,
+        "releases": [int(r) for r in covered],
+        "sources": [s.manifest_entry() for s in sorted(sources, key=lambda s: s.name)],
+        "builder": {"name": "idtrack-sc", "version": __version__},
+        "counts": {
+            "genes": int(gene_spans["gene_id"].nunique()),
+            "gene_spans": len(gene_spans),
+            "events": len(events),
+            "names": len(names_table),
+            "features": len(feature_spans),
+        },
+    }
+    return tables, manifest
+
+
+def build_snapshot(
+    sources: Sequence[SourceData],
+    *,
+    organism: str,
+    out: str | os.PathLike | None = None,
+    assembly: str | None = None,
+) -> Snapshot:
+    """Build a snapshot from parsed sources; write it to ``out`` if given.
+
+    Parameters
+    ----------
+    sources
+        Parsed sources, e.g. from :func:`read_gene_table`, :func:`read_gtf`,
+        :func:`read_ensembl_dump`, :func:`read_hgnc`, :func:`read_ncbi_gene_info`.
+    organism
+        The organism (``"human"``, ``"homo_sapiens"``, …).
+    out
+        Output file. Written atomically: nothing is left behind on error.
+    assembly
+        Assembly to record, if the sources do not say.
+
+    Returns
+    -------
+    The snapshot (read back from ``out`` if written).
+    """
+    tables, manifest = assemble(sources, organism=organism, assembly=assembly)
+    if out is None:
+        return Snapshot.from_tables(tables, manifest)
+    path: Path = write_snapshot(tables, manifest, out)
+    logger.info("wrote snapshot %s (%d genes, %d names)", path, manifest["counts"]["genes"], manifest["counts"]["names"])
+    return Snapshot.from_file(path)

@@ -1,0 +1,20 @@
+"""Snapshots: an organism's gene identifier history as versioned, single-file tables."""
+
+from ._io import SnapshotFormatError, write_snapshot
+from ._model import Snapshot, file_sha256, load_snapshot
+from ._organisms import resolve_organism, taxonomy_id
+from ._schema import FORMAT_NAME, NAME_KINDS, SCHEMA_VERSION, TABLES
+
+__all__ = [
+    "FORMAT_NAME",
+    "NAME_KINDS",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "Snapshot",
+    "SnapshotFormatError",
+    "file_sha256",
+    "load_snapshot",
+    "resolve_organism",
+    "taxonomy_id",
+    "write_snapshot",
+]

@@ -1,0 +1,93 @@
+"""The snapshot's tables: names, column types and vocabularies, in one place.
+
+Builders produce these tables, :mod:`idtrack_sc.snapshot._io` writes and reads them, and the
+resolver consumes them. The format is documented for people in ``docs/snapshot-format.md``;
+keep the two in step and bump :data:`SCHEMA_VERSION` on any incompatible change.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+#: Version of the on-disk layout. Readers refuse files with a newer major version.
+SCHEMA_VERSION = 1
+
+#: Magic string in ``manifest.json`` that identifies a snapshot file.
+FORMAT_NAME = "idtrack-sc snapshot"
+
+#: Kinds of external name, best first (a symbol means what it meant when it was valid).
+NAME_KINDS = ("primary", "previous", "alias", "synonym")
+
+#: Namespaces the builders write; a snapshot may hold more (any lowercase word).
+KNOWN_NAMESPACES = ("symbol", "hgnc_id", "entrez", "uniprot", "refseq", "mgi_id")
+
+#: Kinds of sub-gene feature whose stable ID leads to a gene.
+FEATURE_TYPES = ("transcript", "translation")
+
+_release = pa.int32()
+
+#: genes: one row per contiguous span of covered releases in which a gene ID had one version.
+GENES = pa.schema(
+    [
+        ("gene_id", pa.string()),
+        ("version", pa.int32()),  # null when the source carries no version
+        ("first_release", _release),
+        ("last_release", _release),
+        ("biotype", pa.string()),
+        ("source", pa.string()),
+    ]
+)
+
+#: events: Ensembl's own history between different IDs, plus births and retirements.
+#: ``old_id`` null = birth; ``new_id`` null = retirement. ``release`` is the release in
+#: which the new side exists (the mapping session's new release), ``old_release`` the one
+#: the old side comes from.
+EVENTS = pa.schema(
+    [
+        ("old_id", pa.string()),
+        ("old_version", pa.int32()),
+        ("new_id", pa.string()),
+        ("new_version", pa.int32()),
+        ("old_release", _release),
+        ("release", _release),
+        ("score", pa.float32()),
+        ("source", pa.string()),
+    ]
+)
+
+#: names: an external name attached to a gene. Release range null = undated source
+#: (HGNC, NCBI): valid "as of the source's date", see the manifest.
+NAMES = pa.schema(
+    [
+        ("gene_id", pa.string()),
+        ("namespace", pa.string()),
+        ("value", pa.string()),
+        ("kind", pa.string()),
+        ("first_release", _release),
+        ("last_release", _release),
+        ("source", pa.string()),
+    ]
+)
+
+#: features: transcript and translation (protein) stable IDs and the gene they belong to.
+FEATURES = pa.schema(
+    [
+        ("feature_id", pa.string()),
+        ("feature_type", pa.string()),
+        ("gene_id", pa.string()),
+        ("first_release", _release),
+        ("last_release", _release),
+        ("source", pa.string()),
+    ]
+)
+
+#: Table name -> schema, in the order they are written.
+TABLES: dict[str, pa.Schema] = {"genes": GENES, "events": EVENTS, "names": NAMES, "features": FEATURES}
+
+#: Sort keys that make a table's row order canonical (byte-identical builds).
+SORT_KEYS: dict[str, list[str]] = {
+    "genes": ["gene_id", "first_release", "version", "source"],
+    "events": ["release", "old_id", "new_id", "old_version", "new_version", "source"],
+    "names": ["gene_id", "namespace", "kind", "value", "first_release", "source"],
+    "features": ["feature_id", "first_release", "gene_id", "source"],
+}

@@ -1,0 +1,31 @@
+"""Build snapshots from public sources: Ensembl dumps, GTF, gene tables, HGNC, NCBI.
+
+Each ``read_*`` function parses one source into a :class:`SourceData`;
+:func:`build_snapshot` combines any number of them into one snapshot file.
+
+.. code-block:: python
+
+    from idtrack_sc import builders
+
+    sources = [
+        builders.read_gene_table("genes_110.tsv", release=110),
+        builders.read_gene_table("mart_export.txt", release=114),
+        builders.read_hgnc("hgnc_complete_set.txt"),
+    ]
+    builders.build_snapshot(sources, organism="human", out="human_114.idtrack")
+"""
+
+from ._assemble import SourceConflictError, assemble, build_snapshot
+from ._gene_table import read_gene_table
+from ._hgnc import read_hgnc
+from ._source import SourceData, describe_file
+
+__all__ = [
+    "SourceConflictError",
+    "SourceData",
+    "assemble",
+    "build_snapshot",
+    "describe_file",
+    "read_gene_table",
+    "read_hgnc",
+]

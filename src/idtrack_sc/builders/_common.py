@@ -1,0 +1,202 @@
+"""Helpers shared by the source parsers: opening files, finding columns, shaping observations."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ._source import OBSERVATION_COLUMNS
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterable, Sequence
+
+logger = logging.getLogger(__name__)
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+#: A gene ID with an optional version suffix and an optional GENCODE ``_PAR_Y`` suffix.
+GENE_ID_PATTERN = r"^(?P<base>[^.]+?)(?:\.(?P<version>\d+))?(?P<par>_PAR_Y)?$"
+
+
+def is_gzip(path: str | os.PathLike) -> bool:
+    """Whether a file starts with the gzip magic bytes (independent of its name)."""
+    with Path(path).open("rb") as fh:
+        return fh.read(2) == _GZIP_MAGIC
+
+
+def compression(path: str | os.PathLike) -> str | None:
+    """Return the ``compression`` argument for :func:`pandas.read_csv`, from the file's content."""
+    return "gzip" if is_gzip(path) else None
+
+
+def open_text(path: str | os.PathLike) -> io.TextIOBase:
+    """Open a plain or gzipped text file for reading (UTF-8, undecoded bytes replaced)."""
+    path = Path(path)
+    if is_gzip(path):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace", newline="")
+    return path.open(encoding="utf-8", errors="replace", newline="")
+
+
+def check_file(path: str | os.PathLike, what: str) -> Path:
+    """Return ``path`` as a :class:`~pathlib.Path`, or raise a clear error if it is not a file."""
+    path = Path(path)
+    if not path.exists():
+        msg = f"{what} file not found: {path}"
+        raise FileNotFoundError(msg)
+    if not path.is_file():
+        msg = f"{what} path is not a file: {path}"
+        raise ValueError(msg)
+    return path
+
+
+def first_line(path: str | os.PathLike) -> str:
+    """Return the first line of a (possibly gzipped) text file, without its line ending."""
+    with open_text(path) as fh:
+        return fh.readline().rstrip("\r\n")
+
+
+def find_column(columns: Sequence[str], candidates: Iterable[str]) -> str | None:
+    """Return the first of ``candidates`` present in ``columns`` (compared case-insensitively)."""
+    lookup: dict[str, str] = {}
+    for col in columns:
+        lookup.setdefault(str(col).strip().lower(), col)
+    for cand in candidates:
+        hit = lookup.get(cand.lower())
+        if hit is not None:
+            return hit
+    return None
+
+
+def missing_column(path: str | os.PathLike, what: str, candidates: Sequence[str], found: Sequence[str]) -> ValueError:
+    """Build the error for a required column that is absent, listing the columns found."""
+    accepted = ", ".join(repr(c) for c in candidates)
+    msg = f"{Path(path).name}: no {what} column (accepted names: {accepted}). Columns found: {list(found)}."
+    return ValueError(msg)
+
+
+def blank_to_na(series: pd.Series) -> pd.Series:
+    """Strip whitespace and turn empty strings into missing values."""
+    series = series.astype("string").str.strip()
+    return series.mask(series == "")
+
+
+def to_int(series: pd.Series, *, path: str | os.PathLike, column: str, line_offset: int = 2) -> pd.Series:
+    """Parse a column of integers (missing allowed) into ``Int64``.
+
+    A value that is not an integer is an error naming the file, line and column.
+    ``line_offset`` converts the frame's row position into a 1-based file line number.
+    """
+    text = blank_to_na(series)
+    # "5.0" is how a float round trip writes an integer
+    text = text.str.replace(r"\.0+$", "", regex=True)
+    values = pd.to_numeric(text, errors="coerce")
+    bad = values.isna() & text.notna()
+    if bad.any():
+        pos = int(bad.to_numpy().nonzero()[0][0])
+        msg = (
+            f"{Path(path).name}, line {pos + line_offset}, column {column!r}: expected an integer, "
+            f"found {text.iloc[pos]!r} ({int(bad.sum())} such values)."
+        )
+        raise ValueError(msg)
+    return values.astype("Int64")
+
+
+def split_gene_ids(ids: pd.Series) -> pd.DataFrame:
+    """Split ``ENSG….18`` / ``ENSG….18_PAR_Y`` into base ID, version (``Int64``) and a PAR_Y flag."""
+    parts = ids.astype("string").str.extract(GENE_ID_PATTERN)
+    # IDs the pattern does not match (more than one dot) are kept whole, unversioned
+    unmatched = parts["base"].isna() & ids.notna()
+    base = parts["base"].where(~unmatched, ids.astype("string"))
+    version = pd.to_numeric(parts["version"], errors="coerce").astype("Int64")
+    return pd.DataFrame(
+        {"gene_id": base, "version": version, "par_y": parts["par"].notna().to_numpy()},
+        index=ids.index,
+    )
+
+
+def strip_version(ids: pd.Series) -> pd.Series:
+    """Remove a trailing ``.N`` version from stable IDs (transcript, protein)."""
+    return ids.astype("string").str.replace(r"\.\d+$", "", regex=True)
+
+
+def normalize_hgnc(values: pd.Series) -> pd.Series:
+    """Write HGNC IDs as ``HGNC:n`` whether given as ``n`` or ``HGNC:n``."""
+    values = blank_to_na(values)
+    return values.where(values.isna() | values.str.upper().str.startswith("HGNC:"), "HGNC:" + values).str.replace(
+        r"^hgnc:", "HGNC:", case=False, regex=True
+    )
+
+
+def normalize_entrez(values: pd.Series) -> pd.Series:
+    """Write Entrez gene IDs as plain digits (drop a float's ``.0`` and a ``GeneID:`` prefix)."""
+    values = blank_to_na(values)
+    return values.str.replace(r"^GeneID:", "", case=False, regex=True).str.replace(r"\.0+$", "", regex=True)
+
+
+def name_rows(
+    gene_ids: pd.Series,
+    values: pd.Series,
+    *,
+    namespace: str,
+    kind: str,
+    release: int | pd.Series | None,
+    sep: str | None = None,
+    normalize: Callable[[pd.Series], pd.Series] | None = None,
+) -> pd.DataFrame:
+    """Observation rows of the ``names`` table for aligned gene IDs and values.
+
+    Parameters
+    ----------
+    gene_ids, values
+        Aligned series; rows where either is missing or empty are left out.
+    namespace, kind
+        Namespace and kind of every row.
+    release
+        One release for all rows, a series aligned with ``values``, or ``None`` (undated).
+    sep
+        If given, ``values`` are multi-valued strings split on this separator.
+    normalize
+        Applied to the (split) values, e.g. :func:`normalize_hgnc`.
+    """
+    frame = pd.DataFrame({"gene_id": blank_to_na(gene_ids), "value": values.astype("string")})
+    frame["release"] = release if isinstance(release, pd.Series) else pd.Series(release, index=frame.index)
+    if sep is not None:
+        frame["value"] = frame["value"].str.strip('"').str.split(sep, regex=False)
+        frame = frame.explode("value", ignore_index=True)
+    frame["value"] = blank_to_na(frame["value"].astype("string").str.strip('"'))
+    if normalize is not None:
+        frame["value"] = normalize(frame["value"])
+    frame = frame.dropna(subset=["gene_id", "value"])
+    out = pd.DataFrame(
+        {
+            "gene_id": frame["gene_id"].to_numpy(),
+            "namespace": namespace,
+            "value": frame["value"].to_numpy(),
+            "kind": kind,
+            "release": pd.array(frame["release"].to_numpy(), dtype="Int64"),
+        }
+    )
+    return out
+
+
+def concat_rows(frames: Sequence[pd.DataFrame], kind: str) -> pd.DataFrame:
+    """Concatenate observation frames of one table, de-duplicated, with its standard columns."""
+    columns = OBSERVATION_COLUMNS[kind]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    out = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
+    return out.drop_duplicates(ignore_index=True)
+
+
+def release_from_text(text: str) -> int | None:
+    """Return the integer release number in text such as ``"114"``; ``None`` if it is not one."""
+    text = text.strip()
+    return int(text) if re.fullmatch(r"\d+", text) else None

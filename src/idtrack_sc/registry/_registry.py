@@ -1,0 +1,502 @@
+"""The snapshot registry: which snapshot files exist, their checksums, and where to get them.
+
+Downloads go through :mod:`pooch` (``pooch.create`` with a registry shipped in the package,
+sha256 for every entry, ``retry_if_failed``, a progress bar), the same pattern scirpy and
+squidpy use for their data. A file is downloaded to a temporary name in the cache folder
+and moved into place only once its checksum matches, so neither a wrong file nor an
+interrupted download is ever left in the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pooch
+
+from idtrack_sc.snapshot._model import file_sha256, load_snapshot
+from idtrack_sc.snapshot._organisms import resolve_organism
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pandas as pd
+
+    from idtrack_sc.snapshot._model import Snapshot
+
+logger = logging.getLogger(__name__)
+
+#: Where official snapshots are published (GitHub release assets of this project).
+DEFAULT_BASE_URL = "https://github.com/idtrack-sc/idtrack-sc/releases/download/snapshots-v1/"
+#: The registry shipped in the package.
+REGISTRY_FILE = Path(__file__).with_name("registry.txt")
+#: Snapshots embedded in the package; used in place of a download when their checksum matches.
+PACKAGE_DATA = Path(__file__).parents[1] / "data"
+
+ENV_CACHE = "IDTRACK_SC_CACHE"
+ENV_MIRROR = "IDTRACK_SC_MIRROR"
+ENV_REGISTRY = "IDTRACK_SC_REGISTRY"
+#: Extra download attempts after a failed one (network error or checksum mismatch).
+RETRIES = 2
+
+_FILE_RE = re.compile(r"^(?P<organism>[a-z][a-z0-9_]*)-(?P<release>[0-9]+)\.idtrack\.zip$")
+_HEX_RE = re.compile(r"^[0-9a-f]{64}$")
+_URL_SCHEMES = ("http", "https", "ftp", "sftp", "doi", "file")
+
+
+class SnapshotChecksumError(ValueError):
+    """A downloaded snapshot does not have the checksum its registry entry promises."""
+
+
+class SnapshotDownloadError(OSError):
+    """A snapshot could not be downloaded (network error, missing file on a mirror)."""
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    """One snapshot file a registry knows.
+
+    Attributes
+    ----------
+    file
+        File name, ``<organism>-<release>.idtrack.zip``.
+    organism
+        Ensembl production name, e.g. ``homo_sapiens``.
+    release
+        Newest Ensembl release the snapshot covers.
+    sha256
+        SHA-256 hex digest of the file.
+    url
+        Where to download it.
+    registry
+        The registry file the entry comes from.
+    """
+
+    file: str
+    organism: str
+    release: int
+    sha256: str
+    url: str
+    registry: str
+
+
+# -- reading registries ------------------------------------------------------------------------
+def _canonical_organism(name: str) -> str:
+    try:
+        return resolve_organism(name)
+    except ValueError:  # organisms this package has no aliases for are still allowed
+        return name
+
+
+def _as_url(location: str, *, base: Path) -> str:
+    """Return URLs as they are, local paths (relative to ``base``) as ``file:`` URIs."""
+    scheme = urllib.parse.urlsplit(location).scheme.lower()
+    if scheme in _URL_SCHEMES:
+        return location
+    path = Path(location).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    return path.resolve().as_uri()
+
+
+def read_registry(path: str | os.PathLike) -> dict[str, RegistryEntry]:
+    """Read a registry file.
+
+    Each non-blank line that does not start with ``#`` is ``<file> sha256:<hex> [<url>]``
+    (pooch's registry format). File names are ``<organism>-<release>.idtrack.zip``; a
+    missing URL defaults to :data:`DEFAULT_BASE_URL` followed by the file name; a URL that
+    is a local path (absolute, or relative to the registry file) is read from disk.
+
+    Parameters
+    ----------
+    path
+        The registry file.
+
+    Returns
+    -------
+    Entries by file name, in file order.
+
+    Raises
+    ------
+    ValueError
+        If a line is malformed (the message gives the line number and what is expected).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"Snapshot registry file {path} does not exist."
+        raise FileNotFoundError(msg) from None
+    entries: dict[str, RegistryEntry] = {}
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        where = f"{path}, line {lineno}"
+        fields = line.split()
+        if len(fields) not in (2, 3):
+            msg = f"{where}: expected '<file> sha256:<hex> [<url>]', got {line!r}."
+            raise ValueError(msg)
+        name, checksum = fields[0], fields[1].lower()
+        match = _FILE_RE.match(name)
+        if match is None:
+            msg = f"{where}: file name {name!r} does not look like '<organism>-<release>.idtrack.zip' (e.g. 'homo_sapiens-114.idtrack.zip')."
+            raise ValueError(msg)
+        algorithm, _, digest = checksum.rpartition(":")
+        if algorithm not in ("", "sha256") or not _HEX_RE.match(digest):
+            msg = f"{where}: checksum of {name} must be 'sha256:' and 64 hex digits, got {fields[1]!r}."
+            raise ValueError(msg)
+        if name in entries:
+            msg = f"{where}: {name} is listed twice."
+            raise ValueError(msg)
+        url = _as_url(fields[2], base=path.parent) if len(fields) == 3 else DEFAULT_BASE_URL + name
+        entries[name] = RegistryEntry(
+            file=name,
+            organism=_canonical_organism(match["organism"]),
+            release=int(match["release"]),
+            sha256=digest,
+            url=url,
+            registry=str(path),
+        )
+    return entries
+
+
+def _registry_paths(registry: str | os.PathLike | Iterable[str | os.PathLike] | None) -> list[Path]:
+    paths = [REGISTRY_FILE]
+    env = os.environ.get(ENV_REGISTRY, "").strip()
+    if env:
+        paths += [Path(p) for p in env.split(os.pathsep) if p.strip()]
+    if registry is not None:
+        if isinstance(registry, str | os.PathLike):
+            registry = [registry]
+        paths += [Path(p) for p in registry]
+    return paths
+
+
+def load_registry(registry: str | os.PathLike | Iterable[str | os.PathLike] | None = None) -> dict[str, RegistryEntry]:
+    """All registry entries: the package's, then ``IDTRACK_SC_REGISTRY``'s, then ``registry``'s.
+
+    Later registries add entries and override earlier entries of the same file name.
+
+    Parameters
+    ----------
+    registry
+        Your own registry file(s), in the format of :func:`read_registry`.
+
+    Returns
+    -------
+    Entries by file name.
+    """
+    entries: dict[str, RegistryEntry] = {}
+    for path in _registry_paths(registry):
+        for name, entry in read_registry(path).items():
+            if name in entries:
+                logger.debug("registry %s overrides the entry for %s", path, name)
+            entries[name] = entry
+    return entries
+
+
+# -- locations ---------------------------------------------------------------------------------
+def _cache_dir(cache_dir: str | os.PathLike | None) -> Path:
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    env = os.environ.get(ENV_CACHE, "").strip()
+    if env:
+        return Path(env).expanduser()
+    return Path(pooch.os_cache("idtrack-sc"))
+
+
+def _mirror(mirror: str | os.PathLike | None) -> str | None:
+    if mirror is None:
+        mirror = os.environ.get(ENV_MIRROR, "").strip() or None
+    if mirror is None:
+        return None
+    url = _as_url(os.fspath(mirror), base=Path.cwd())
+    return url if url.endswith("/") else url + "/"
+
+
+def _url(entry: RegistryEntry, mirror: str | None) -> str:
+    return entry.url if mirror is None else mirror + entry.file
+
+
+def _organism_entries(entries: dict[str, RegistryEntry], organism: str) -> list[RegistryEntry]:
+    key = _canonical_organism(str(organism).strip().lower().replace(" ", "_"))
+    return sorted((e for e in entries.values() if e.organism == key), key=lambda e: e.release)
+
+
+def _describe(entries: dict[str, RegistryEntry]) -> str:
+    if not entries:
+        return "The registry is empty."
+    by_org: dict[str, list[int]] = {}
+    for e in entries.values():
+        by_org.setdefault(e.organism, []).append(e.release)
+    listing = "; ".join(f"{org}: {', '.join(map(str, sorted(rels)))}" for org, rels in sorted(by_org.items()))
+    return f"The registry has {listing}."
+
+
+def select_entry(
+    organism: str,
+    release: int | None = None,
+    *,
+    registry: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
+) -> RegistryEntry:
+    """Find the registry entry for an organism and release (the newest release if ``None``).
+
+    Parameters
+    ----------
+    organism
+        Organism name or alias (``"human"``, ``"homo_sapiens"``, ``9606``, …).
+    release
+        Ensembl release; ``None`` for the newest one in the registry.
+    registry
+        Your own registry file(s), see :func:`load_registry`.
+
+    Returns
+    -------
+    The entry.
+
+    Raises
+    ------
+    ValueError
+        If the registry has no snapshot for the organism or release (the message lists
+        what it has).
+    """
+    entries = load_registry(registry)
+    candidates = _organism_entries(entries, organism)
+    if not candidates:
+        msg = (
+            f"No snapshot of organism {organism!r} in the registry. {_describe(entries)} "
+            f"Add your own registry file (registry= or {ENV_REGISTRY}) or build one with `idtrack-sc snapshot build`."
+        )
+        raise ValueError(msg)
+    if release is None:
+        return candidates[-1]
+    try:
+        release = int(release)
+    except (TypeError, ValueError):
+        msg = f"release must be an Ensembl release number, got {release!r}."
+        raise ValueError(msg) from None
+    for entry in candidates:
+        if entry.release == release:
+            return entry
+    msg = (
+        f"No snapshot of {candidates[0].organism} for Ensembl release {release} in the registry; it has releases "
+        f"{', '.join(str(e.release) for e in candidates)}. Pass one of them, or release=None for the newest."
+    )
+    raise ValueError(msg)
+
+
+# -- downloading -------------------------------------------------------------------------------
+def _copy_file_url(url: str, output_file: str, pooch_obj: pooch.Pooch | None = None) -> None:
+    """Pooch downloader for ``file:`` URLs (a mirror or registry entry on a local or network disk)."""
+    source = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+    try:
+        with source.open("rb") as src, Path(output_file).open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    except OSError as err:
+        msg = f"Cannot read {url}: {err.strerror or err}."
+        raise SnapshotDownloadError(msg) from None
+
+
+class _CheckedDownload:
+    """Downloader that verifies the SHA-256 itself, to report expected vs got and the URL.
+
+    Pooch retries on :class:`ValueError` and deletes its temporary file whatever happens, so
+    raising :class:`SnapshotChecksumError` here leaves nothing behind.
+    """
+
+    def __init__(self, entry: RegistryEntry, url: str, *, progressbar: bool):
+        self.entry = entry
+        self.url = url
+        if urllib.parse.urlsplit(url).scheme.lower() == "file":
+            self.download = _copy_file_url
+        else:
+            self.download = pooch.downloaders.choose_downloader(url, progressbar=progressbar)
+
+    def __call__(self, url: str, output_file: str, pooch_obj: pooch.Pooch | None) -> None:
+        self.download(url, output_file, pooch_obj)
+        got = file_sha256(output_file)
+        if got != self.entry.sha256:
+            msg = (
+                f"Checksum mismatch for snapshot {self.entry.file} downloaded from {url}: expected sha256 "
+                f"{self.entry.sha256}, got {got}. The file was deleted and not cached. The download may be "
+                f"corrupted or the mirror may serve a different file: retry, fix the mirror, or update the entry "
+                f"in {self.entry.registry} if the file was deliberately replaced."
+            )
+            raise SnapshotChecksumError(msg)
+
+
+def _verified(path: Path, entry: RegistryEntry) -> bool:
+    return path.is_file() and file_sha256(path) == entry.sha256
+
+
+def _fetch_file(entry: RegistryEntry, *, cache: Path, mirror: str | None, progressbar: bool) -> Path:
+    """Path of the verified snapshot file: embedded, cached, or downloaded into the cache."""
+    embedded = PACKAGE_DATA / entry.file
+    if _verified(embedded, entry):
+        logger.debug("using the snapshot embedded in the package: %s", embedded)
+        return embedded
+    target = cache / entry.file
+    if target.exists():
+        if _verified(target, entry):
+            logger.debug("using cached snapshot %s", target)
+            return target
+        logger.warning("cached %s does not match its registry checksum; deleting it and downloading again", target)
+        target.unlink()
+
+    url = _url(entry, mirror)
+    fetcher = pooch.create(
+        path=cache,
+        base_url=mirror or DEFAULT_BASE_URL,
+        registry={entry.file: f"sha256:{entry.sha256}"},
+        urls={entry.file: url},
+        retry_if_failed=RETRIES,
+        # the cache folder is resolved above (cache_dir > IDTRACK_SC_CACHE > OS cache)
+        env=None,
+    )
+    import requests
+
+    logger.info("downloading snapshot %s from %s", entry.file, url)
+    try:
+        fetched = fetcher.fetch(entry.file, downloader=_CheckedDownload(entry, url, progressbar=progressbar))
+    except SnapshotChecksumError:
+        raise
+    except (requests.exceptions.RequestException, SnapshotDownloadError) as err:
+        msg = (
+            f"Could not download snapshot {entry.file} from {url} ({1 + RETRIES} attempts): {err}. "
+            f"Nothing was cached. Check the network, or point {ENV_MIRROR} (or mirror=) at a reachable copy."
+        )
+        raise SnapshotDownloadError(msg) from err
+    return Path(fetched)
+
+
+def fetch_snapshot(
+    organism: str,
+    release: int | None = None,
+    *,
+    registry: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
+    mirror: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    progressbar: bool = True,
+) -> Snapshot:
+    """Get a snapshot from the registry: from the cache if there, else downloaded and verified.
+
+    Once a snapshot is cached and its SHA-256 matches the registry, no network is used. A
+    download goes to a temporary file in the cache folder and is moved into place only if
+    its checksum matches; it is retried twice. Nothing is left in the cache after a failed
+    or interrupted download.
+
+    Parameters
+    ----------
+    organism
+        Organism name or alias (``"human"``, ``"homo_sapiens"``, ``"mouse"``, ``9606``, …).
+    release
+        Ensembl release of the snapshot; ``None`` for the newest in the registry.
+    registry
+        Your own registry file(s) (``<file> sha256:<hex> [<url>]`` per line), adding to or
+        overriding the package's registry. Also read from the ``IDTRACK_SC_REGISTRY``
+        environment variable (several files separated by :data:`os.pathsep`).
+    mirror
+        Base URL (or local folder) holding the snapshot files under their registry names;
+        replaces the base of every URL, checksums stay the same. Default: the
+        ``IDTRACK_SC_MIRROR`` environment variable, else the registry's URLs.
+    cache_dir
+        Cache folder. Default: the ``IDTRACK_SC_CACHE`` environment variable, else the
+        operating system's cache folder (:func:`pooch.os_cache` ``("idtrack-sc")``).
+    progressbar
+        Show a download progress bar.
+
+    Returns
+    -------
+    The snapshot (tables load lazily).
+
+    Raises
+    ------
+    ValueError
+        If the registry has no such organism or release (the message lists what it has).
+    SnapshotChecksumError
+        If the downloaded file does not match the registry's checksum.
+    SnapshotDownloadError
+        If the download fails.
+
+    Examples
+    --------
+    >>> import idtrack_sc as its
+    >>> snap = its.fetch_snapshot("human", 114)  # doctest: +SKIP
+    >>> snap.releases  # doctest: +SKIP
+    (84, 93, 100, 104, 110, 114)
+    """
+    entry = select_entry(organism, release, registry=registry)
+    path = _fetch_file(entry, cache=_cache_dir(cache_dir), mirror=_mirror(mirror), progressbar=progressbar)
+    return load_snapshot(path)
+
+
+def list_snapshots(
+    registry: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
+    *,
+    mirror: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> pd.DataFrame:
+    """List the snapshots the registry knows, and whether each is available without network.
+
+    Parameters
+    ----------
+    registry
+        Your own registry file(s), see :func:`fetch_snapshot`.
+    mirror
+        Mirror base URL, reflected in the ``url`` column, see :func:`fetch_snapshot`.
+    cache_dir
+        Cache folder to look in, see :func:`fetch_snapshot`.
+
+    Returns
+    -------
+    One row per snapshot, sorted by organism and release, with columns ``organism``,
+    ``release``, ``file``, ``sha256``, ``url`` and ``cached`` (the file is in the cache
+    folder or embedded in the package; its checksum is verified when fetched).
+    """
+    import pandas as pd
+
+    entries = sorted(load_registry(registry).values(), key=lambda e: (e.organism, e.release))
+    cache = _cache_dir(cache_dir)
+    base = _mirror(mirror)
+    rows = {
+        "organism": [e.organism for e in entries],
+        "release": [e.release for e in entries],
+        "file": [e.file for e in entries],
+        "sha256": [e.sha256 for e in entries],
+        "url": [_url(e, base) for e in entries],
+        "cached": [(cache / e.file).is_file() or (PACKAGE_DATA / e.file).is_file() for e in entries],
+    }
+    frame = pd.DataFrame(rows)
+    frame["release"] = frame["release"].astype("int64")
+    frame["cached"] = frame["cached"].astype(bool)
+    return frame
+
+
+def registry_line(path: str | os.PathLike, url: str | None = None) -> str:
+    """Make the registry line for a snapshot file, for your own registry or a release.
+
+    Parameters
+    ----------
+    path
+        A snapshot file named ``<organism>-<release>.idtrack.zip``.
+    url
+        Where it will be downloaded from; omitted from the line if ``None``.
+
+    Returns
+    -------
+    ``<file> sha256:<hex> [<url>]``.
+    """
+    path = Path(path)
+    if _FILE_RE.match(path.name) is None:
+        msg = f"Registry file names must look like '<organism>-<release>.idtrack.zip'; rename {path.name!r}."
+        raise ValueError(msg)
+    line = f"{path.name} sha256:{file_sha256(path)}"
+    return f"{line} {url}" if url else line

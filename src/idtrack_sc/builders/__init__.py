@@ -16,8 +16,11 @@ Each ``read_*`` function parses one source into a :class:`SourceData`;
 """
 
 from ._assemble import SourceConflictError, assemble, build_snapshot
+from ._ensembl import read_ensembl_dump
 from ._gene_table import read_gene_table
+from ._gtf import read_gtf
 from ._hgnc import read_hgnc
+from ._ncbi import read_ncbi_gene_history, read_ncbi_gene_info
 from ._source import SourceData, describe_file
 
 __all__ = [
@@ -26,6 +29,10 @@ __all__ = [
     "assemble",
     "build_snapshot",
     "describe_file",
+    "read_ensembl_dump",
     "read_gene_table",
+    "read_gtf",
     "read_hgnc",
+    "read_ncbi_gene_history",
+    "read_ncbi_gene_info",
 ]

@@ -117,8 +117,11 @@ def build_one(work: Path, organism: str, out: Path) -> dict:
             sources.append(src)
         elif entry["kind"] == "mgi":
             sources.append(read_mgi(path, date=entry.get("date")))
+    # gene tables do not name their assembly: record the one of the newest release
+    tables = [e for e in sources_meta if e["organism"] == organism and e["kind"] == "gene_table"]
+    assembly = max(tables, key=lambda e: e["release"])["assembly"]
     t1 = time.perf_counter()
-    snap = build_snapshot(sources, organism=organism, out=out)
+    snap = build_snapshot(sources, organism=organism, out=out, assembly=assembly)
     t2 = time.perf_counter()
     rusage = resource.getrusage(resource.RUSAGE_SELF)
     peak_mb = rusage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)

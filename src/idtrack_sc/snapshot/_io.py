@@ -117,6 +117,10 @@ def write_snapshot(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, An
                 info.external_attr = 0o644 << 16
                 info.create_system = 3  # Unix, whatever platform builds it
                 zf.writestr(info, data)
+        # mkstemp creates the file private (0600); give it the usual permissions for the umask
+        umask = os.umask(0)
+        os.umask(umask)
+        Path(tmp).chmod(0o666 & ~umask)
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -43,7 +43,9 @@ class Snapshot:
         The file the snapshot was read from (``None`` for an in-memory snapshot).
     """
 
-    def __init__(self, manifest: Mapping[str, Any], *, path: Path | None = None, tables: Mapping[str, pa.Table] | None = None):
+    def __init__(
+        self, manifest: Mapping[str, Any], *, path: Path | None = None, tables: Mapping[str, pa.Table] | None = None
+    ):
         self.manifest = dict(manifest)
         self.path = path
         self._arrow: dict[str, pa.Table] = dict(tables or {})

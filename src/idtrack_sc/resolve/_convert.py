@@ -1,0 +1,234 @@
+"""Batch conversion: queries in, one row per query out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._index import get_index
+from ._parse import as_query_strings, normalize, reinterpret
+from ._vocab import OUTCOMES, PARSE_NOTES, REASON_CODE, REASONS, canonical_namespace
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ..snapshot import Snapshot
+
+Strategy = Literal["best", "all"]
+
+#: Columns of a conversion table, in order.
+COLUMNS = (
+    "query",
+    "target",
+    "n_targets",
+    "targets",
+    "outcome",
+    "reason",
+    "parse",
+    "key",
+    "query_namespace",
+    "gene_id",
+    "symbol",
+    "found_first",
+    "found_last",
+    "retired_in",
+)
+
+
+def _check_strategy(strategy: str) -> str:
+    if strategy not in ("best", "all"):
+        msg = f"strategy must be 'best' (apply the ranking rule) or 'all' (keep every candidate), got {strategy!r}."
+        raise ValueError(msg)
+    return strategy
+
+
+def convert(
+    queries: Iterable[object] | str,
+    *,
+    snapshot: Snapshot,
+    to: str = "ensembl_gene",
+    release: int | None = None,
+    strategy: Strategy = "best",
+) -> pd.DataFrame:
+    """Convert identifiers to a target namespace at a target Ensembl release.
+
+    Each query is parsed (whitespace, case, versions, ``_PAR_Y``, ``GeneID:`` prefixes,
+    spreadsheet dates, uniquifying suffixes, non-gene features), anchored to the gene(s) it
+    named when it was valid, followed through Ensembl's history to ``release``, and expressed
+    in ``to``.
+
+    Parameters
+    ----------
+    queries
+        Identifiers of any namespace, mixed freely: Ensembl gene, transcript or protein IDs
+        (with or without version), symbols (current, previous, alias; any case), HGNC IDs,
+        Entrez IDs (``7157`` or ``GeneID:7157``). ``None``/NaN give outcome ``1:0`` with
+        reason ``empty``; integers are read as Entrez IDs.
+    snapshot
+        The organism's snapshot (:func:`~idtrack_sc.load_snapshot`,
+        :func:`~idtrack_sc.fetch_snapshot`).
+    to
+        Target namespace: ``"ensembl_gene"``, ``"symbol"``, ``"hgnc_id"``, ``"entrez"`` or any
+        other the snapshot holds (:attr:`Snapshot.namespaces`); the reference tool's names
+        (``"HGNC Symbol"``, ``"EntrezGene"``) are accepted.
+    release
+        Target Ensembl release; default the snapshot's newest.
+    strategy
+        ``"best"`` applies the documented ranking rule and resolves the ties it can break;
+        ``"all"`` keeps every candidate (``target`` empty whenever there are several).
+
+    Returns
+    -------
+    One row per query, in input order, with columns:
+
+    ``query``
+        The query as given.
+    ``target``
+        The single answer, or ``""``.
+    ``n_targets``, ``targets``
+        Number of candidates and all of them, ranked, ``|``-joined.
+    ``outcome``
+        ``"1:1"``, ``"1:n"`` (ambiguous) or ``"1:0"`` (failed).
+    ``reason``
+        Why (see :data:`idtrack_sc.resolve.REASONS`).
+    ``parse``, ``key``
+        How the query was read and the key that was looked up.
+    ``query_namespace``
+        The namespace the query was found in.
+    ``gene_id``, ``symbol``
+        The Ensembl gene(s) behind the targets and the display symbol of the first one at
+        the target release.
+    ``found_first``, ``found_last``
+        Release range in which the query was found (null for undated sources).
+    ``retired_in``
+        For retired genes, the first covered release without them.
+
+    ``DataFrame.attrs["idtrack"]`` records the release, namespace, strategy and snapshot.
+
+    Examples
+    --------
+    >>> import idtrack_sc as its
+    >>> snap = its.datasets.default_snapshot()
+    >>> its.convert(["TP53", "ENSG00000139618.17", "1-Mar"], snapshot=snap, to="symbol")[["query", "target", "reason"]]
+                    query   target            reason
+    0                TP53     TP53         unchanged
+    1  ENSG00000139618.17    BRCA2  version_stripped
+    2               1-Mar  MARCHF1           renamed
+    """
+    _check_strategy(strategy)
+    release = snapshot.check_release(release)
+    namespace = canonical_namespace(to, snapshot.namespaces)
+    index = get_index(snapshot, release, namespace)
+
+    raw = as_query_strings(queries)
+    n = len(raw)
+    given = pa.array(raw, type=pa.string(), from_pandas=True)
+    normalized = normalize(given)
+    empty = pc.fill_null(pc.equal(normalized, ""), True).to_numpy(zero_copy_only=False)
+    keys = normalized.to_numpy(zero_copy_only=False)
+    rows = np.full(n, index.missing, dtype=np.int64)
+    live = np.flatnonzero(~empty)
+    rows[live] = index.lookup(keys[live])
+    parse = np.zeros(n, dtype=np.int8)  # codes into PARSE_NOTES
+    not_a_gene = np.zeros(n, dtype=bool)
+
+    miss = live[rows[live] < 0]
+    rows[miss] = index.missing
+    if len(miss):
+        new_keys, notes = reinterpret(keys[miss], index.contains)
+        not_a_gene[miss] = notes == "not_a_gene"
+        retry = np.flatnonzero(new_keys != None)  # noqa: E711 - element-wise
+        if len(retry):
+            where = index.lookup(new_keys[retry].astype(object))
+            ok = where >= 0
+            at = miss[retry[ok]]
+            rows[at] = where[ok]
+            parse[at] = [_PARSE_CODE[note] for note in notes[retry[ok]]]
+            mask = np.zeros(n, dtype=bool)
+            mask[at] = True
+            normalized = pc.replace_with_mask(
+                normalized, pa.array(mask), pa.array(new_keys[retry[ok]], type=pa.string())
+            )
+    found = rows != index.missing
+    parse = np.where(found & (parse == 0), index.note[rows], parse).astype(np.int8)
+
+    n_targets = index.n_targets[rows]
+    single = n_targets == 1
+    if strategy == "best":
+        single |= (n_targets > 1) & index.breakable[rows]
+    outcome = np.where(single, 0, np.where(n_targets > 1, 1, 2)).astype(np.int8)
+
+    reason = index.reason[rows].copy()
+    reason[empty] = REASON_CODE["empty"]
+    reason[not_a_gene] = REASON_CODE["not_a_gene"]
+    # "unchanged" says nothing more than how the query was read: report that instead
+    reread = found & (reason == REASON_CODE["unchanged"]) & (parse != 0)
+    reason[reread] = _PARSE_TO_REASON[parse[reread]]
+
+    take = pa.array(rows)
+    top = index.top.take(take)
+    frame = pd.DataFrame(
+        {
+            "query": _strings(given),
+            "target": _strings(pc.if_else(pa.array(single), top, "")),
+            "n_targets": n_targets,
+            "targets": _strings(index.targets.take(take)),
+            "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
+            "reason": pd.Categorical.from_codes(reason, categories=list(REASONS)),
+            "parse": pd.Categorical.from_codes(parse, categories=list(PARSE_NOTES)),
+            "key": _strings(pc.if_else(pa.array(found), normalized, pa.scalar(None, pa.string()))),
+            "query_namespace": pd.Categorical.from_codes(index.query_namespace[rows], categories=index.namespaces),
+            "gene_id": _strings(index.genes.take(take)),
+            "symbol": _strings(index.symbol.take(take)),
+            "found_first": _ints(index.found_first[rows]),
+            "found_last": _ints(index.found_last[rows]),
+            "retired_in": _ints(index.retired_in[rows]),
+        },
+        columns=list(COLUMNS),
+        copy=False,
+    )
+    frame.attrs["idtrack"] = {
+        "release": release,
+        "namespace": namespace,
+        "strategy": strategy,
+        "snapshot": snapshot.identity(),
+    }
+    return frame
+
+
+_PARSE_CODE = {note: i for i, note in enumerate(PARSE_NOTES)}
+_PARSE_TO_REASON = np.array([REASON_CODE.get(note, REASON_CODE["unchanged"]) for note in PARSE_NOTES], dtype=np.int8)
+
+
+def _strings(values: pa.Array) -> pd.api.extensions.ExtensionArray:
+    """Wrap an Arrow string array as a pandas string column without copying."""
+    return pd.arrays.ArrowStringArray(values)
+
+
+def _ints(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Float release numbers with NaN -> nullable integers."""
+    mask = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(mask, 0, values).astype(np.int64), mask)
+
+
+def summarize(table: pd.DataFrame) -> pd.DataFrame:
+    """Counts per outcome and reason of a conversion table.
+
+    Returns
+    -------
+    A frame indexed by ``(outcome, reason)`` with ``count`` and ``fraction``, outcomes in
+    the order ``1:1``, ``1:n``, ``1:0``.
+    """
+    missing = {"outcome", "reason"} - set(table.columns)
+    if missing:
+        msg = f"Not a conversion table: columns {sorted(missing)} are missing."
+        raise ValueError(msg)
+    counts = table.groupby(["outcome", "reason"], sort=False, observed=True).size().rename("count").reset_index()
+    counts["_o"] = counts["outcome"].map({o: i for i, o in enumerate(OUTCOMES)})
+    counts = counts.sort_values(["_o", "count", "reason"], ascending=[True, False, True]).drop(columns="_o")
+    counts["fraction"] = counts["count"] / max(len(table), 1)
+    return counts.set_index(["outcome", "reason"])

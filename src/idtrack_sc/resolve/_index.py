@@ -1,0 +1,555 @@
+"""Stages 2–5 of resolution, precomputed for every identifier a snapshot knows.
+
+For one target release and namespace, :func:`build_index` resolves *every* key of the
+snapshot at once with table joins (anchor → time travel → target → classify), so that
+converting a batch of queries is a single hash lookup per query. The history graph is walked
+once per (snapshot, release) as a frontier of joins over all retired genes together, never
+once per query.
+
+Ranking rule (documented in ``docs/concepts.md``): candidates are ordered by history score
+(product of Ensembl's mapping scores along the path; 1 when the ID did not change), then by
+the number of history steps, then by target value. ``strategy="best"`` keeps the first
+candidate only when its score is strictly higher than the second's; otherwise the query stays
+ambiguous (``1:n``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._vocab import PARSE_NOTES, REASON_CODE
+
+if TYPE_CHECKING:
+    from ..snapshot import Snapshot
+
+logger = logging.getLogger(__name__)
+
+#: When one key is an identifier in several namespaces, the most specific wins (lower first).
+QUERY_NAMESPACE_PRIORITY = {
+    "ensembl_gene": 0,
+    "ensembl_transcript": 1,
+    "ensembl_protein": 2,
+    "hgnc_id": 3,
+    "entrez": 4,
+    "mgi_id": 5,
+    "symbol": 7,
+}
+_OTHER_NAMESPACE = 6
+#: Which source names a gene when several do at the same release (lower first).
+SOURCE_PRIORITY = {"ensembl_dump": 0, "gtf": 1, "gene_table": 2, "hgnc": 3, "ncbi_gene_info": 4, "ncbi_gene_history": 5}
+#: Anchor tiers: a symbol means what it meant when it was valid.
+TIER_CURRENT, TIER_OTHER_RELEASE, TIER_PREVIOUS, TIER_ALIAS = 0, 1, 2, 3
+MAX_HISTORY_STEPS = 64
+_SCORE_EPS = 1e-6
+
+
+def hash_keys(keys: np.ndarray) -> np.ndarray:
+    """64-bit hashes of string keys (vectorized, platform-independent)."""
+    return pd.util.hash_array(keys, categorize=False).view(np.int64)
+
+
+@dataclass
+class ResolutionIndex:
+    """Answers for every key a snapshot knows, for one target release and namespace.
+
+    Per-key arrays have one extra last row, the answer for a key that is not found, so a
+    batch is answered by one ``take`` per column. Keys are found through 64-bit hashes in an
+    integer hash table (fast and cache-friendly) and then compared as strings, so a hash
+    collision can never return a wrong row.
+    """
+
+    release: int
+    namespace: str
+    keys: pa.Array  # upper-case identifiers, unique
+    hashes: pd.Index  # int64 hashes of keys, same order
+    note: np.ndarray  # int8 code into PARSE_NOTES: "version_stripped" for ENSG….18 keys
+    query_namespace: np.ndarray  # int8 code into namespaces
+    namespaces: list[str]
+    n_targets: np.ndarray
+    targets: pa.Array  # "|"-joined, ranked
+    top: pa.Array  # first ranked target ("" if none)
+    breakable: np.ndarray  # bool: the ranking rule separates the first from the second
+    genes: pa.Array  # "|"-joined Ensembl genes behind the ranked targets
+    symbol: pa.Array  # display symbol of the top target gene at the target release
+    reason: np.ndarray  # int8 code into REASON_CODES
+    found_first: np.ndarray  # float, NaN = unknown
+    found_last: np.ndarray
+    retired_in: np.ndarray
+
+    @property
+    def missing(self) -> int:
+        """Row position of the "not found" answer."""
+        return len(self.keys)
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """Positions of keys (object array of ``str``, no nulls), ``-1`` where absent."""
+        if len(keys) == 0:
+            return np.zeros(0, dtype=np.int64)
+        found = self.hashes.get_indexer(hash_keys(keys)).astype(np.int64)
+        hit = np.flatnonzero(found >= 0)
+        if len(hit):
+            cand = self.keys.take(pa.array(found[hit]))
+            same = pc.equal(cand, pa.array(keys[hit], type=pa.string())).to_numpy(zero_copy_only=False)
+            found[hit[~same]] = -1
+        return found
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        """Boolean membership of keys."""
+        return self.lookup(keys) >= 0
+
+
+# --------------------------------------------------------------------------------------------
+# helpers on the snapshot's tables
+# --------------------------------------------------------------------------------------------
+def _gene_spans(snapshot: Snapshot) -> pd.DataFrame:
+    """Per gene ID: first and last covered release in which it exists."""
+    genes = snapshot.genes
+    return genes.groupby("gene_id", sort=True).agg(first=("first_release", "min"), last=("last_release", "max"))
+
+
+def alive_at(snapshot: Snapshot, release: int) -> pd.Index:
+    """Gene IDs that exist in ``release``."""
+    genes = snapshot.genes
+    mask = (genes["first_release"] <= release) & (genes["last_release"] >= release)
+    return pd.Index(genes.loc[mask, "gene_id"].unique())
+
+
+def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """The first covered release strictly after each value (NaN where none)."""
+    pos = np.searchsorted(releases, after, side="right")
+    out = np.full(len(after), np.nan)
+    ok = pos < len(releases)
+    out[ok] = releases[pos[ok]]
+    return out
+
+
+def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
+    """One name per gene in ``namespace`` at ``release`` (gene ID -> value).
+
+    Dated primary names valid at the release come first, then undated primary names
+    (HGNC, NCBI: current as of the source's date); among them the higher-priority source,
+    then the alphabetically first value, so the choice is deterministic.
+    """
+    cached = snapshot._derived.get(("names_at", namespace, release))
+    if cached is not None:
+        return cached
+    names = snapshot.names
+    sel = names[(names["namespace"] == namespace) & (names["kind"] == "primary")]
+    dated = sel["first_release"].notna()
+    valid = dated & (sel["first_release"] <= release) & (sel["last_release"] >= release)
+    pick = sel[valid | ~dated].assign(
+        _dated=np.where(valid[valid | ~dated], 0, 1),
+        _src=sel.loc[valid | ~dated, "source"].map(SOURCE_PRIORITY).fillna(9).to_numpy(),
+    )
+    pick = pick.sort_values(["gene_id", "_dated", "_src", "value"], kind="stable")
+    out = pick.drop_duplicates("gene_id").set_index("gene_id")["value"].astype(object)
+    snapshot._derived[("names_at", namespace, release)] = out
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# time travel
+# --------------------------------------------------------------------------------------------
+def travel(snapshot: Snapshot, release: int, origins: pd.Index) -> pd.DataFrame:
+    """Follow history from each origin gene to the genes that exist at ``release``.
+
+    Origins alive at ``release`` map to themselves. Others go forward along Ensembl's
+    old→new events (when they ended before the release) or backward along new→old events
+    (when they began after it), all origins together, one join per history step.
+
+    Returns
+    -------
+    Columns ``origin, target, score, hops, direction`` (target null where history ends with
+    no living gene) plus ``retired_in`` for forward dead ends.
+    """
+    alive = alive_at(snapshot, release)
+    spans = _gene_spans(snapshot).reindex(origins)
+    is_alive = origins.isin(alive)
+    result = [
+        pd.DataFrame(
+            {
+                "origin": origins[is_alive],
+                "target": origins[is_alive],
+                "score": 1.0,
+                "hops": 0,
+                "direction": "none",
+            }
+        )
+    ]
+    dead = origins[~is_alive]
+    dead_last = spans["last"].to_numpy(dtype=float)[~is_alive]
+    dead_first = spans["first"].to_numpy(dtype=float)[~is_alive]
+    backward = dead_first > release  # began after the target release
+    events = snapshot.events
+    links = events[events["old_id"].notna() & events["new_id"].notna() & (events["old_id"] != events["new_id"])]
+    links = links.assign(score=links["score"].fillna(1.0).astype(float))
+
+    for direction, mask in (("forward", ~backward), ("backward", backward)):
+        starts = dead[mask]
+        if len(starts) == 0:
+            continue
+        if direction == "forward":
+            edges = links[links["release"] <= release][["old_id", "new_id", "release", "score"]]
+            edges = edges.set_axis(["src", "dst", "rel", "escore"], axis=1)
+            frontier_rel = -np.inf
+        else:
+            edges = links[links["release"] > release][["new_id", "old_id", "release", "score"]]
+            edges = edges.set_axis(["src", "dst", "rel", "escore"], axis=1)
+            frontier_rel = np.inf
+        frontier = pd.DataFrame({"origin": starts, "cur": starts, "cur_rel": frontier_rel, "score": 1.0, "hops": 0})
+        seen = set()
+        found = []
+        for step in range(1, MAX_HISTORY_STEPS + 1):
+            step_df = frontier.merge(edges, left_on="cur", right_on="src", how="inner")
+            if direction == "forward":
+                step_df = step_df[step_df["rel"] > step_df["cur_rel"]]
+            else:
+                step_df = step_df[step_df["rel"] < step_df["cur_rel"]]
+            if step_df.empty:
+                break
+            nxt = pd.DataFrame(
+                {
+                    "origin": step_df["origin"].to_numpy(),
+                    "cur": step_df["dst"].to_numpy(),
+                    "cur_rel": step_df["rel"].to_numpy(dtype=float),
+                    "score": step_df["score"].to_numpy() * step_df["escore"].to_numpy(),
+                    "hops": step,
+                }
+            )
+            landed = nxt["cur"].isin(alive).to_numpy()
+            found.append(nxt[landed])
+            rest = nxt[~landed]
+            pairs = list(zip(rest["origin"], rest["cur"], strict=True))
+            keep = np.array([p not in seen for p in pairs], dtype=bool)
+            seen.update(pairs)
+            frontier = rest[keep] if len(rest) else rest
+            if frontier.empty:
+                break
+        else:  # pragma: no cover - only with corrupt, cyclic history
+            logger.warning("history walk stopped after %d steps", MAX_HISTORY_STEPS)
+        if found:
+            hits = pd.concat(found, ignore_index=True).rename(columns={"cur": "target"})
+            hits = hits.sort_values(["origin", "target", "score", "hops"], ascending=[True, True, False, True])
+            hits = hits.drop_duplicates(["origin", "target"])[["origin", "target", "score", "hops"]]
+            hits["direction"] = direction
+            result.append(hits)
+        reached = set(result[-1]["origin"]) if found else set()
+        ends = starts[~starts.isin(list(reached))]
+        if len(ends):
+            end_frame = pd.DataFrame(
+                {"origin": ends, "target": None, "score": np.nan, "hops": 0, "direction": direction}
+            )
+            if direction == "forward":
+                last = pd.Series(dead_last[mask], index=starts).reindex(ends).to_numpy()
+                retired = _next_covered(np.asarray(snapshot.releases, dtype=float), np.nan_to_num(last, nan=-np.inf))
+                end_frame["retired_in"] = np.where(np.isnan(last), np.nan, retired)
+            result.append(end_frame)
+    out = pd.concat(result, ignore_index=True)
+    if "retired_in" not in out:
+        out["retired_in"] = np.nan
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# anchors: which gene(s) a key names, and how
+# --------------------------------------------------------------------------------------------
+def _anchor_table(snapshot: Snapshot, release: int) -> pd.DataFrame:
+    """Every key with the gene(s) it names: ``key, qns, gene, tier, kind, first, last, note``."""
+    latest = snapshot.latest_release
+    genes = snapshot.genes
+    spans = _gene_spans(snapshot)
+    ids = pd.DataFrame(
+        {
+            "key": spans.index.str.upper(),
+            "qns": "ensembl_gene",
+            "gene": spans.index,
+            "tier": TIER_CURRENT,
+            "kind": "id",
+            "first": spans["first"].to_numpy(dtype=float),
+            "last": spans["last"].to_numpy(dtype=float),
+            "note": "as_is",
+        }
+    )
+    versioned = genes.dropna(subset=["version"])
+    vkeys = pd.DataFrame(
+        {
+            "key": (versioned["gene_id"] + "." + versioned["version"].astype("int64").astype(str)).str.upper(),
+            "qns": "ensembl_gene",
+            "gene": versioned["gene_id"].to_numpy(),
+            "tier": TIER_CURRENT,
+            "kind": "id",
+            "first": versioned["first_release"].to_numpy(dtype=float),
+            "last": versioned["last_release"].to_numpy(dtype=float),
+            "note": "version_stripped",
+        }
+    )
+    ev = snapshot.events
+    event_ids = pd.Index(pd.concat([ev["old_id"], ev["new_id"]]).dropna().unique()).difference(spans.index)
+    only_events = pd.DataFrame(
+        {
+            "key": event_ids.str.upper(),
+            "qns": "ensembl_gene",
+            "gene": event_ids,
+            "tier": TIER_CURRENT,
+            "kind": "id",
+            "first": np.nan,
+            "last": np.nan,
+            "note": "as_is",
+        }
+    )
+    feats = snapshot.features
+    fqns = feats["feature_type"].map({"transcript": "ensembl_transcript", "translation": "ensembl_protein"})
+    features = pd.DataFrame(
+        {
+            "key": feats["feature_id"].str.upper(),
+            "qns": fqns.fillna("ensembl_transcript").to_numpy(),
+            "gene": feats["gene_id"].to_numpy(),
+            "tier": TIER_CURRENT,
+            "kind": feats["feature_type"].to_numpy(),
+            "first": feats["first_release"].to_numpy(dtype=float),
+            "last": feats["last_release"].to_numpy(dtype=float),
+            "note": "as_is",
+        }
+    )
+
+    names = snapshot.names
+    first = names["first_release"].to_numpy(dtype=float)
+    last = names["last_release"].to_numpy(dtype=float)
+    dated = ~np.isnan(first)
+    covers = dated & (first <= release) & (last >= release)
+    distance = np.where(
+        covers,
+        0.0,
+        np.where(dated, np.minimum(np.abs(first - release), np.abs(last - release)), abs(latest - release) + 0.5),
+    )
+    kind = names["kind"].to_numpy(dtype=object)
+    tier = np.select(
+        [kind == "primary", kind == "previous"],
+        [np.where(distance == 0, TIER_CURRENT, TIER_OTHER_RELEASE), TIER_PREVIOUS],
+        TIER_ALIAS,
+    )
+    named = pd.DataFrame(
+        {
+            "key": names["value"].str.upper().to_numpy(),
+            "qns": names["namespace"].to_numpy(),
+            "gene": names["gene_id"].to_numpy(),
+            "tier": tier,
+            "kind": kind,
+            "first": first,
+            "last": last,
+            "note": "as_is",
+            "_distance": np.where(kind == "primary", distance, 0.0),
+        }
+    )
+    anchors = pd.concat([ids, vkeys, only_events, features, named], ignore_index=True)
+    anchors["_distance"] = anchors["_distance"].fillna(0.0)
+    anchors["_nsprio"] = anchors["qns"].map(QUERY_NAMESPACE_PRIORITY).fillna(_OTHER_NAMESPACE)
+    # Keep, per key, only the most specific namespace, then the best tier, then (primary
+    # names) the release nearest the target: the symbol means what it meant then.
+    best = anchors.groupby("key", sort=False)[["_nsprio"]].transform("min")["_nsprio"]
+    anchors = anchors[anchors["_nsprio"] == best]
+    best = anchors.groupby("key", sort=False)["tier"].transform("min")
+    anchors = anchors[anchors["tier"] == best]
+    best = anchors.groupby("key", sort=False)["_distance"].transform("min")
+    anchors = anchors[anchors["_distance"] == best]
+    return anchors.drop(columns=["_nsprio"])
+
+
+# --------------------------------------------------------------------------------------------
+# the index
+# --------------------------------------------------------------------------------------------
+def _reason(cand: pd.DataFrame, namespace: str) -> np.ndarray:
+    """Reason for each successful candidate row (vectorized)."""
+    kind = cand["kind"].to_numpy(dtype=object)
+    moved = (cand["target_gene"] != cand["gene"]).to_numpy()
+    direction = cand["direction"].to_numpy(dtype=object)
+    renamed = (cand["tier"] == TIER_OTHER_RELEASE).to_numpy() & (cand["qns"] == "symbol").to_numpy()
+    renamed &= cand["key"].to_numpy(dtype=object) != cand["symbol_upper"].to_numpy(dtype=object)
+    return np.select(
+        [
+            moved & (direction == "backward"),
+            moved,
+            kind == "transcript",
+            kind == "translation",
+            (kind == "previous") & (cand["qns"] == "symbol").to_numpy(),
+            kind == "previous",
+            (kind == "alias") | (kind == "synonym"),
+            renamed,
+        ],
+        [
+            "history_predecessor",
+            "history_successor",
+            "from_transcript",
+            "from_protein",
+            "previous_symbol",
+            "previous_id",
+            "alias",
+            "renamed",
+        ],
+        "unchanged",
+    )
+
+
+def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of each run of equal values in a sorted array."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    change = np.ones(len(keys), dtype=bool)
+    change[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(change)
+    return starts, np.diff(np.append(starts, len(keys)))
+
+
+def _join_runs(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``"|"``-join the values of each run (only runs longer than one need Python)."""
+    out = values[starts].astype(object)
+    for i in np.flatnonzero(counts > 1):
+        out[i] = "|".join(values[starts[i] : starts[i] + counts[i]])
+    return out
+
+
+def _candidates(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Anchors of every key and the genes they reach at ``release`` (shared by namespaces)."""
+    cache_key = ("candidates", release)
+    if cache_key not in snapshot._derived:
+        anchors = _anchor_table(snapshot, release)
+        origins = pd.Index(anchors["gene"].dropna().unique())
+        moves = travel(snapshot, release, origins)
+        cand = anchors.merge(moves, left_on="gene", right_on="origin", how="left")
+        cand = cand.rename(columns={"target": "target_gene"})
+        cand["symbol"] = cand["target_gene"].map(names_at(snapshot, "symbol", release))
+        cand["symbol_upper"] = cand["symbol"].str.upper()
+        snapshot._derived[cache_key] = (anchors, cand)
+    return snapshot._derived[cache_key]
+
+
+def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionIndex:
+    """Resolve every key of ``snapshot`` to ``namespace`` at ``release`` (see module doc)."""
+    anchors, cand = _candidates(snapshot, release)
+    cand = cand.copy()
+    if namespace == "ensembl_gene":
+        cand["target"] = cand["target_gene"]
+    else:
+        cand["target"] = cand["target_gene"].map(names_at(snapshot, namespace, release))
+
+    ok = cand["target"].notna().to_numpy()
+    any_ok = pd.Series(ok).groupby(cand["key"].to_numpy()).transform("any").to_numpy()
+    success = cand[ok].copy()
+    failure = cand[~ok & ~any_ok].copy()
+
+    # -- successes: rank candidates, one row per (key, target) -------------------------------
+    success["reason"] = _reason(success, namespace)
+    success = success.sort_values(
+        ["key", "score", "hops", "target"], ascending=[True, False, True, True], kind="stable"
+    )
+    per_target = success.drop_duplicates(["key", "target"])
+    keys = per_target["key"].to_numpy(dtype=object)
+    starts, counts = _runs(keys)
+    score = per_target["score"].to_numpy(dtype=float)
+    second = np.full(len(starts), np.nan)
+    multi = counts > 1
+    second[multi] = score[starts[multi] + 1]
+    ok_table = pd.DataFrame(
+        {
+            "n_targets": counts,
+            "targets": _join_runs(per_target["target"].to_numpy(dtype=object), starts, counts),
+            "top": per_target["target"].to_numpy(dtype=object)[starts],
+            "breakable": np.isnan(second) | (score[starts] > second + _SCORE_EPS),
+            "genes": _join_runs(per_target["target_gene"].to_numpy(dtype=object), starts, counts),
+            "symbol": per_target["symbol"].to_numpy(dtype=object)[starts],
+            "reason": per_target["reason"].to_numpy(dtype=object)[starts],
+            "retired_in": np.nan,
+        },
+        index=keys[starts],
+    )
+
+    # -- failures: why nothing was reached --------------------------------------------------
+    fail_reason = np.select(
+        [failure["target_gene"].notna().to_numpy(), (failure["direction"] == "backward").to_numpy()],
+        ["no_target_name", "not_yet_created"],
+        "retired",
+    )
+    failure = failure.assign(reason=fail_reason)
+    # a name pointing at a gene the snapshot has no span for: newer than the snapshot
+    unknown = failure["first"].isna() & failure["kind"].ne("id") & failure["reason"].eq("retired")
+    unknown &= failure["retired_in"].isna()
+    failure.loc[unknown, "reason"] = "not_yet_created"
+    failure["_order"] = failure["reason"].map({"no_target_name": 0, "retired": 1, "not_yet_created": 2})
+    failure = failure.sort_values(["key", "_order", "gene"], kind="stable")
+    fkeys = failure["key"].to_numpy(dtype=object)
+    fstarts, fcounts = _runs(fkeys)
+    genes_once = failure.drop_duplicates(["key", "gene"])
+    gstarts, gcounts = _runs(genes_once["key"].to_numpy(dtype=object))
+    retired_in = failure.groupby("key", sort=True)["retired_in"].min().to_numpy(dtype=float) if len(failure) else []
+    fail_table = pd.DataFrame(
+        {
+            "n_targets": 0,
+            "targets": "",
+            "top": "",
+            "breakable": False,
+            "genes": _join_runs(genes_once["gene"].to_numpy(dtype=object), gstarts, gcounts),
+            "symbol": failure["symbol"].to_numpy(dtype=object)[fstarts],
+            "reason": failure["reason"].to_numpy(dtype=object)[fstarts],
+            "retired_in": retired_in,
+        },
+        index=fkeys[fstarts],
+    )
+    table = pd.concat([ok_table, fail_table]).sort_index()
+
+    # -- per key metadata: namespace, parse note, where found --------------------------------
+    meta = anchors.groupby("key", sort=True).agg(
+        qns=("qns", "first"), note=("note", "first"), first=("first", "min"), last=("last", "max")
+    )
+    meta = meta.reindex(table.index)
+    keys = table.index.to_numpy(dtype=object)
+    hashes = pd.Index(hash_keys(keys))
+    if not hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
+        msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
+        raise RuntimeError(msg)
+    namespaces = sorted(meta["qns"].dropna().unique().tolist())
+
+    def with_missing(values: np.ndarray, fill: object) -> np.ndarray:
+        return np.append(values, np.array([fill], dtype=values.dtype))
+
+    def strings(values: pd.Series) -> pa.Array:
+        values = values.astype(object).where(values.notna(), "")
+        return pa.array([*values.tolist(), ""], type=pa.string())
+
+    index = ResolutionIndex(
+        release=release,
+        namespace=namespace,
+        keys=pa.array(keys, type=pa.string()),
+        hashes=hashes,
+        note=with_missing(meta["note"].map({n: i for i, n in enumerate(PARSE_NOTES)}).to_numpy(dtype=np.int8), 0),
+        query_namespace=with_missing(
+            meta["qns"].map({n: i for i, n in enumerate(namespaces)}).to_numpy(dtype=np.int8), -1
+        ),
+        namespaces=namespaces,
+        n_targets=with_missing(table["n_targets"].to_numpy(dtype=np.int64), 0),
+        targets=strings(table["targets"]),
+        top=strings(table["top"]),
+        breakable=with_missing(table["breakable"].to_numpy(dtype=bool), False),
+        genes=strings(table["genes"]),
+        symbol=strings(table["symbol"]),
+        reason=with_missing(table["reason"].map(REASON_CODE).to_numpy(dtype=np.int8), REASON_CODE["not_found"]),
+        found_first=with_missing(meta["first"].to_numpy(dtype=float), np.nan),
+        found_last=with_missing(meta["last"].to_numpy(dtype=float), np.nan),
+        retired_in=with_missing(table["retired_in"].to_numpy(dtype=float), np.nan),
+    )
+    logger.info("resolution index for release %s, %s: %d keys", release, namespace, len(keys))
+    return index
+
+
+def get_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionIndex:
+    """The cached :class:`ResolutionIndex` of a snapshot for a release and namespace."""
+    key = ("index", release, namespace)
+    if key not in snapshot._derived:
+        snapshot._derived[key] = build_index(snapshot, release, namespace)
+    return snapshot._derived[key]

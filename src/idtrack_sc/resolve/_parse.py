@@ -1,0 +1,210 @@
+"""Stage 1 of resolution: read real-world feature names into lookup keys.
+
+Everything here works on whole arrays. :func:`normalize` turns any input into trimmed,
+upper-cased keys (the hot path); :func:`reinterpret` is applied only to the queries whose key
+was not found, and proposes another key with a note saying how it was read.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+#: An Ensembl stable ID (any species prefix) with optional version and GENCODE PAR_Y suffix.
+ENSEMBL_ID = re.compile(r"^(ENS[A-Z]*[GTPE]\d{11})(?:\.(\d+))?(_PAR_Y)?$")
+_ENSEMBL_ID_VEC = r"^(?P<base>ENS[A-Z]*[GTPE]\d{11})(?:\.(?P<version>\d+))?(?P<par>_PAR_Y)?$"
+#: ``GeneID:7157``, ``Entrez:7157``, ``NCBIGene:7157``.
+_ENTREZ_PREFIX = r"^(?:GENEID|ENTREZ|ENTREZGENE|NCBIGENE|NCBI)[:_](?P<id>\d+)$"
+#: A symbol made unique with an Ensembl ID: ``DDX11L2_ENSG00000290825``.
+_SYMBOL_WITH_ID = r"^.+?[_\-\.|](?P<id>ENS[A-Z]*G\d{11})(?:\.\d+)?$"
+#: A symbol made unique by anndata / Seurat (``TBCE-1``) or R's make.unique (``TBCE.1``).
+_UNIQUE_SUFFIX = r"^(?P<base>.*[A-Z].*?)[\-\.](?P<n>\d{1,3})$"
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DATE = re.compile(
+    r"^(?:(?P<d1>\d{1,2})-(?P<m1>"
+    + "|".join(_MONTHS)
+    + r")[A-Z]*|(?P<m2>"
+    + "|".join(_MONTHS)
+    + r")[A-Z]*-(?P<d2>\d{1,2}))$"
+)
+#: Symbol families that spreadsheets turn into dates, most likely first (Zeeberg et al. 2004;
+#: Ziemann et al. 2016): MARCH1 -> 1-Mar, SEPT2 -> 2-Sep, DEC1 -> 1-Dec, OCT4 -> 4-Oct.
+DATE_PREFIXES = {
+    "JAN": ("JAN",),
+    "FEB": ("FEB",),
+    "MAR": ("MARCH", "MARC", "MAR"),
+    "APR": ("APR",),
+    "MAY": ("MAY",),
+    "JUN": ("JUN",),
+    "JUL": ("JUL",),
+    "AUG": ("AUG",),
+    "SEP": ("SEPT", "SEP"),
+    "OCT": ("OCT",),
+    "NOV": ("NOV",),
+    "DEC": ("DEC",),
+}
+
+#: Non-gene features: ERCC spike-ins, antibody capture (CITE-seq / TotalSeq), hashtags, CMOs.
+NOT_A_GENE = re.compile(
+    r"^(?:ERCC-\d{5}|.*TOTALSEQ.*|(?:ADT|HTO|CMO|HASHTAG|ANTIBODY)[_\-:]?.*|.*[_\-](?:ADT|HTO)|HASHTAG\d+|CMO\d{3})$"
+)
+
+
+def _as_object_array(values: object) -> np.ndarray:
+    if isinstance(values, str | bytes):
+        values = [values]
+    if isinstance(values, pd.Series | pd.Index):
+        arr = values.to_numpy(dtype=object, na_value=None)
+    else:
+        try:
+            arr = np.asarray(values, dtype=object)
+        except (TypeError, ValueError) as err:
+            msg = f"Queries must be a sequence of identifiers (strings), got {type(values).__name__}: {err}"
+            raise TypeError(msg) from None
+    if arr.ndim != 1:
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        else:
+            msg = f"Queries must be one-dimensional, got an array of shape {arr.shape}."
+            raise ValueError(msg)
+    return arr
+
+
+def _coerce(value: object, position: int) -> str | None:
+    """One non-string query: a missing value, a number (read as Entrez ID) or an error."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, bool | np.bool_):
+        msg = f"Query at position {position} is a boolean ({value!r}), not an identifier."
+        raise TypeError(msg)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        if math.isnan(value):
+            return None
+        if value.is_integer():
+            return str(int(value))
+        msg = f"Query at position {position} is the number {value!r}, which is no identifier."
+        raise TypeError(msg)
+    if isinstance(value, str):
+        return value
+    msg = f"Query at position {position} has type {type(value).__name__} ({value!r:.60}); identifiers must be strings."
+    raise TypeError(msg)
+
+
+def as_query_strings(values: object) -> np.ndarray:
+    """Check and convert any sequence of queries to an object array of ``str`` or ``None``.
+
+    Strings pass unchanged; ``None``/NaN become ``None``; integers (and integral floats) are
+    read as their decimal text (Entrez IDs); anything else is a :class:`TypeError` that names
+    the position.
+    """
+    arr = _as_object_array(values)
+    if len(arr) and pd.api.types.infer_dtype(arr, skipna=False) == "string":
+        return arr
+    out = np.empty(len(arr), dtype=object)
+    for i, value in enumerate(arr):
+        out[i] = value if type(value) is str else _coerce(value, i)
+    return out
+
+
+def normalize(queries: pa.Array) -> pa.Array:
+    """Trim whitespace and upper-case every query (vectorized); nulls stay null."""
+    return pc.utf8_upper(pc.utf8_trim_whitespace(queries))
+
+
+def _extract(keys: pa.Array, pattern: str, field: str) -> np.ndarray:
+    """One named group of a regex over all keys (RE2, vectorized); ``None`` where no match."""
+    matched = pc.extract_regex(keys, pattern)
+    return pc.struct_field(matched, field).to_numpy(zero_copy_only=False)
+
+
+def _matches(keys: pa.Array, pattern: str) -> np.ndarray:
+    return pc.fill_null(pc.match_substring_regex(keys, pattern), False).to_numpy(zero_copy_only=False)
+
+
+def reinterpret(keys: np.ndarray, known: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Propose another key for queries not found as they are.
+
+    Rules, first applicable wins: non-gene feature; Ensembl ID with version / ``_PAR_Y``;
+    ``GeneID:``-style Entrez; spreadsheet date; symbol with an appended Ensembl ID;
+    uniquifying ``-N`` / ``.N`` suffix whose base is known.
+
+    Parameters
+    ----------
+    keys
+        Normalized keys (upper case, trimmed) that were not found: an object array of ``str``.
+    known
+        Vectorized membership test against the index: array of keys -> bool array.
+
+    Returns
+    -------
+    ``(new_keys, notes)``: the key to look up instead (``None`` = nothing better) and the
+    parse note (``"not_a_gene"`` marks non-gene features).
+    """
+    n = len(keys)
+    new = np.full(n, None, dtype=object)
+    notes = np.full(n, "as_is", dtype=object)
+    if n == 0:
+        return new, notes
+    arr = pa.array(keys, type=pa.string())
+    todo = np.ones(n, dtype=bool)
+
+    def assign(hit: np.ndarray, values: np.ndarray, note: str | np.ndarray) -> None:
+        new[hit] = values[hit]
+        notes[hit] = note if isinstance(note, str) else note[hit]
+        todo[hit] = False
+
+    not_gene = _matches(arr, NOT_A_GENE.pattern)
+    notes[not_gene] = "not_a_gene"
+    todo &= ~not_gene
+
+    base = _extract(arr, _ENSEMBL_ID_VEC, "base")
+    hit = todo & (base != None)  # noqa: E711 - element-wise on an object array
+    if hit.any():
+        par = _extract(arr, _ENSEMBL_ID_VEC, "par")
+        # an optional group that did not take part matches "" in RE2, not null
+        assign(hit, base, np.where(par == "_PAR_Y", "par_y", "version_stripped"))
+
+    entrez = _extract(arr, _ENTREZ_PREFIX, "id")
+    hit = todo & (entrez != None)  # noqa: E711
+    if hit.any():
+        assign(hit, entrez, "as_is")  # GeneID:7157 *is* Entrez 7157: nothing was repaired
+
+    dates = np.flatnonzero(todo & _matches(arr, _DATE.pattern))
+    for i in dates:
+        m = _DATE.match(keys[i])
+        day = int(m.group("d1") or m.group("d2"))
+        month = (m.group("m1") or m.group("m2"))[:3]
+        candidates = np.array([f"{prefix}{day}" for prefix in DATE_PREFIXES[month]], dtype=object)
+        found = candidates[known(candidates)]
+        if len(found):
+            new[i], notes[i], todo[i] = found[0], "date_repaired", False
+
+    with_id = _extract(arr, _SYMBOL_WITH_ID, "id")
+    hit = todo & (with_id != None)  # noqa: E711
+    if hit.any():
+        assign(hit, with_id, "suffix_stripped")
+
+    stem = _extract(arr, _UNIQUE_SUFFIX, "base")
+    idx = np.flatnonzero(todo & (stem != None))  # noqa: E711
+    if len(idx):
+        ok = idx[known(stem[idx].astype(object))]
+        hit = np.zeros(n, dtype=bool)
+        hit[ok] = True
+        assign(hit, stem, "suffix_stripped")
+    return new, notes

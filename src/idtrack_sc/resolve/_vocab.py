@@ -1,0 +1,97 @@
+"""The resolver's vocabulary: namespaces, outcomes and reasons, documented in one place."""
+
+from __future__ import annotations
+
+import re
+
+#: Outcomes, as the reference tool bins them.
+OUTCOMES = {
+    "1:1": "exactly one target",
+    "1:n": "several targets the ranking rule could not separate (ambiguous)",
+    "1:0": "no target; the reason says why",
+}
+
+#: Reasons (column ``reason``). Successful reasons say how the query was read and what it
+#: meant; failing ones say why there is no target.
+REASONS = {
+    # success (1:1 or 1:n)
+    "unchanged": "the query is a current identifier of the target gene at the target release",
+    "version_stripped": "as unchanged, after removing an Ensembl version suffix (e.g. .18)",
+    "par_y": "as unchanged, after removing GENCODE's _PAR_Y suffix (chrY pseudo-autosomal copy)",
+    "date_repaired": "as unchanged, after repairing a spreadsheet date (1-Mar -> MARCH1)",
+    "suffix_stripped": "as unchanged, after removing a tool-made uniquifying suffix (TBCE-1, TBCE.1, X_ENSG…)",
+    "renamed": "a symbol that was the gene's primary name in another release",
+    "previous_symbol": "a symbol listed as a previous symbol of the gene (HGNC, NCBI)",
+    "previous_id": "a discontinued identifier (e.g. NCBI gene_history) replaced by the gene's",
+    "alias": "an alias or synonym of the gene",
+    "from_transcript": "an Ensembl transcript ID, taken to its gene",
+    "from_protein": "an Ensembl protein (translation) ID, taken to its gene",
+    "history_successor": "the gene ID was replaced; Ensembl's history leads to the target",
+    "history_predecessor": "the gene ID is newer than the target release; history leads back",
+    # failure (1:0)
+    "retired": "the gene was retired with no successor by the target release (see retired_in)",
+    "not_yet_created": "the gene did not exist yet at the (earlier) target release",
+    "no_target_name": "the gene exists at the target release but has no name in the target namespace",
+    "not_found": "the identifier is not in the snapshot under any namespace or release",
+    "not_a_gene": "a non-gene feature: spike-in (ERCC), antibody capture tag, or similar",
+    "empty": "missing value (None, NaN or an empty string)",
+}
+
+#: Notes about how a query string was read before lookup (column ``parse``).
+PARSE_NOTES = ("as_is", "version_stripped", "par_y", "date_repaired", "suffix_stripped")
+
+#: Reason -> small integer code (the order of :data:`REASONS`).
+REASON_CODE = {reason: i for i, reason in enumerate(REASONS)}
+
+#: Target namespace aliases (lowercased, punctuation removed) -> canonical name.
+_NAMESPACE_ALIASES = {
+    "ensembl_gene": (
+        "ensembl_gene",
+        "ensembl",
+        "ensembl_gene_id",
+        "ensembl gene",
+        "ensembl gene id",
+        "gene_id",
+        "ensg",
+    ),
+    "symbol": (
+        "symbol",
+        "hgnc symbol",
+        "hgnc_symbol",
+        "gene_symbol",
+        "gene symbol",
+        "gene_name",
+        "gene name",
+        "mgi symbol",
+        "name",
+    ),
+    "hgnc_id": ("hgnc_id", "hgnc", "hgnc id", "hgnc_hgnc_id"),
+    "entrez": ("entrez", "entrezgene", "entrez gene", "entrez_id", "ncbi", "ncbi gene", "ncbi gene id", "geneid"),
+    "uniprot": ("uniprot", "uniprot_gn", "uniprot/swissprot", "uniprotkb", "swissprot"),
+    "refseq": ("refseq", "refseq_mrna", "refseq mrna"),
+    "mgi_id": ("mgi_id", "mgi", "mgd_id", "mgi id"),
+}
+_NS_LOOKUP = {
+    re.sub(r"[\s_/\-]+", "", alias): canonical for canonical, aliases in _NAMESPACE_ALIASES.items() for alias in aliases
+}
+
+
+def canonical_namespace(name: str, available: tuple[str, ...] | None = None) -> str:
+    """Canonical target namespace for a user's spelling (``"HGNC Symbol"`` -> ``"symbol"``).
+
+    Parameters
+    ----------
+    name
+        A namespace name, ours or the reference tool's.
+    available
+        Namespaces the snapshot holds; if given, others are refused.
+    """
+    if not isinstance(name, str):
+        msg = f"Target namespace must be a string such as 'ensembl_gene' or 'symbol', got {name!r}."
+        raise TypeError(msg)
+    key = re.sub(r"[\s_/\-]+", "", name.strip().lower())
+    canonical = _NS_LOOKUP.get(key, name.strip().lower())
+    if available is not None and canonical not in available:
+        msg = f"Unknown target namespace {name!r}. This snapshot can convert to: {', '.join(available)}."
+        raise ValueError(msg)
+    return canonical

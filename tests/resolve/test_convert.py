@@ -1,0 +1,180 @@
+"""Outcomes of the resolver on a snapshot built from public-format fixtures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import idtrack_sc as its
+from idtrack_sc.resolve import COLUMNS, REASONS, summarize
+
+CASES_114_SYMBOL = [
+    # query, target, outcome, reason, parse
+    ("TP53", "TP53", "1:1", "unchanged", "as_is"),
+    ("  tp53 ", "TP53", "1:1", "unchanged", "as_is"),
+    ("p53", "TP53", "1:1", "alias", "as_is"),
+    ("ENSG00000141510", "TP53", "1:1", "unchanged", "as_is"),
+    ("ENSG00000141510.16", "TP53", "1:1", "version_stripped", "version_stripped"),
+    ("ENSG00000141510.99", "TP53", "1:1", "version_stripped", "version_stripped"),
+    ("ENSG00000141510.18_PAR_Y", "TP53", "1:1", "par_y", "par_y"),
+    ("ENST00000269305.9", "TP53", "1:1", "from_transcript", "version_stripped"),
+    ("ENSP00000269305", "TP53", "1:1", "from_protein", "as_is"),
+    ("HGNC:11998", "TP53", "1:1", "unchanged", "as_is"),
+    ("7157", "TP53", "1:1", "unchanged", "as_is"),
+    ("GeneID:7157", "TP53", "1:1", "unchanged", "as_is"),
+    ("MARCH1", "MARCHF1", "1:1", "renamed", "as_is"),
+    ("1-Mar", "MARCHF1", "1:1", "renamed", "date_repaired"),
+    ("Mar-01", "MARCHF1", "1:1", "renamed", "date_repaired"),
+    ("2-Sep", "SEPTIN2", "1:1", "renamed", "date_repaired"),
+    ("SEPT5", "SEPTIN5", "1:1", "renamed", "as_is"),
+    ("PNUTL1", "SEPTIN5", "1:1", "previous_symbol", "as_is"),
+    ("FANCD1", "BRCA2", "1:1", "previous_symbol", "as_is"),
+    ("C9orf142", "PAXX", "1:1", "renamed", "as_is"),
+    ("4-Oct", "POU5F1", "1:1", "alias", "date_repaired"),
+    ("TP53-1", "TP53", "1:1", "suffix_stripped", "suffix_stripped"),
+    ("KRAS.2", "KRAS", "1:1", "suffix_stripped", "suffix_stripped"),
+    ("BRAF_ENSG00000157764", "BRAF", "1:1", "suffix_stripped", "suffix_stripped"),
+    ("ENSG00000260001", "CHAINC", "1:1", "history_successor", "as_is"),
+    ("ENSG00000270011", "MERGEB", "1:1", "history_successor", "as_is"),
+    ("ENSG00000270001", "SPLITA1", "1:1", "history_successor", "as_is"),
+    ("ENSG00000270021", "", "1:n", "history_successor", "as_is"),
+    ("60B8AG", "", "1:n", "alias", "as_is"),
+    ("ENSG00000230202", "", "1:0", "retired", "as_is"),
+    ("ENSG00000289604", "", "1:0", "no_target_name", "as_is"),
+    ("NOT_A_REAL_GENE", "", "1:0", "not_found", "as_is"),
+    ("ERCC-00002", "", "1:0", "not_a_gene", "as_is"),
+    ("CD3_TotalSeqB", "", "1:0", "not_a_gene", "as_is"),
+    ("", "", "1:0", "empty", "as_is"),
+]
+
+
+@pytest.fixture(scope="module")
+def table_114(resolver_snapshot):
+    queries = [c[0] for c in CASES_114_SYMBOL]
+    return its.convert(queries, snapshot=resolver_snapshot, to="symbol", release=114)
+
+
+@pytest.mark.parametrize(("query", "target", "outcome", "reason", "parse"), CASES_114_SYMBOL)
+def test_symbol_outcomes_at_114(table_114, query, target, outcome, reason, parse):
+    row = table_114.set_index("query").loc[query]
+    assert (row["target"], row["outcome"], row["reason"], row["parse"]) == (target, outcome, reason, parse)
+
+
+def test_table_shape_and_vocabulary(table_114):
+    assert list(table_114.columns) == list(COLUMNS)
+    assert table_114["query"].tolist() == [c[0] for c in CASES_114_SYMBOL]
+    assert set(table_114["reason"]) <= set(REASONS)
+    n = table_114["n_targets"]
+    assert ((table_114["outcome"] == "1:0") == (n == 0)).all()
+    assert (table_114.loc[n > 1, "targets"].str.count(r"\|") == n[n > 1] - 1).all()
+
+
+def test_split_candidates_ranked_by_score(resolver_snapshot):
+    best = its.convert(["ENSG00000270001"], snapshot=resolver_snapshot, strategy="best").iloc[0]
+    every = its.convert(["ENSG00000270001"], snapshot=resolver_snapshot, strategy="all").iloc[0]
+    assert best["targets"] == every["targets"] == "ENSG00000290002|ENSG00000290003"
+    assert (best["outcome"], best["target"]) == ("1:1", "ENSG00000290002")
+    assert (every["outcome"], every["target"]) == ("1:n", "")
+
+
+def test_equal_scores_stay_ambiguous_under_best(resolver_snapshot):
+    row = its.convert(["ENSG00000270021"], snapshot=resolver_snapshot, strategy="best").iloc[0]
+    assert row["outcome"] == "1:n"
+    assert row["targets"] == "ENSG00000290021|ENSG00000290022"
+
+
+def test_retired_gene_reports_release(resolver_snapshot):
+    row = its.convert(["ENSG00000230202.1"], snapshot=resolver_snapshot, release=110).iloc[0]
+    assert (row["outcome"], row["reason"], row["retired_in"]) == ("1:0", "retired", 108)
+    assert (row["found_first"], row["found_last"]) == (100, 107)
+    # still there in an earlier release
+    row = its.convert(["ENSG00000230202"], snapshot=resolver_snapshot, release=104).iloc[0]
+    assert (row["outcome"], row["target"]) == ("1:1", "ENSG00000230202")
+
+
+def test_backward_travel(resolver_snapshot):
+    table = its.convert(["ENSG00000260003", "ENSG00000289604"], snapshot=resolver_snapshot, release=101)
+    assert table["target"].tolist() == ["ENSG00000260001", ""]
+    assert table["reason"].tolist() == ["history_predecessor", "not_yet_created"]
+
+
+def test_symbol_means_what_it_meant_then(resolver_snapshot):
+    # MARCH1 was the primary symbol in release 100: at 100 it is simply current
+    row = its.convert(["MARCH1"], snapshot=resolver_snapshot, to="symbol", release=100).iloc[0]
+    assert (row["target"], row["reason"]) == ("MARCH1", "unchanged")
+    row = its.convert(["MARCHF1"], snapshot=resolver_snapshot, to="ensembl_gene", release=100).iloc[0]
+    assert row["target"] == "ENSG00000145416"
+
+
+@pytest.mark.parametrize(
+    ("to", "expected"),
+    [
+        ("hgnc_id", "HGNC:1101"),
+        ("HGNC ID", "HGNC:1101"),
+        ("entrez", "675"),
+        ("EntrezGene", "675"),
+        ("HGNC Symbol", "BRCA2"),
+    ],
+)
+def test_target_namespaces(resolver_snapshot, to, expected):
+    assert its.convert(["ENSG00000139618"], snapshot=resolver_snapshot, to=to)["target"].tolist() == [expected]
+
+
+def test_bad_arguments_are_clear(resolver_snapshot):
+    with pytest.raises(ValueError, match="does not cover Ensembl release 99"):
+        its.convert(["TP53"], snapshot=resolver_snapshot, release=99)
+    with pytest.raises(ValueError, match="Unknown target namespace 'kegg'"):
+        its.convert(["TP53"], snapshot=resolver_snapshot, to="kegg")
+    with pytest.raises(ValueError, match="strategy must be"):
+        its.convert(["TP53"], snapshot=resolver_snapshot, strategy="first")
+    with pytest.raises(TypeError, match="position 1"):
+        its.convert(["TP53", ["BRCA1"]], snapshot=resolver_snapshot)
+    with pytest.raises(TypeError, match="position 0 is a boolean"):
+        its.convert([True], snapshot=resolver_snapshot)
+
+
+def test_odd_inputs_get_explicit_outcomes(resolver_snapshot):
+    queries = pd.Series([None, np.nan, 7157, 675.0, "x" * 10_000, "ΤΡ53", "TP53\u00a0", "TP53", "TP53"])
+    table = its.convert(queries, snapshot=resolver_snapshot, to="symbol")
+    assert table["reason"].tolist() == [
+        "empty",
+        "empty",
+        "unchanged",
+        "unchanged",
+        "not_found",
+        "not_found",
+        "unchanged",
+        "unchanged",
+        "unchanged",
+    ]
+    assert table["target"].tolist()[2:4] == ["TP53", "BRCA2"]
+    assert len(its.convert([], snapshot=resolver_snapshot)) == 0
+    assert its.convert("TP53", snapshot=resolver_snapshot)["target"].tolist() == ["ENSG00000141510"]
+    assert its.convert(np.array(["TP53"]), snapshot=resolver_snapshot)["outcome"].tolist() == ["1:1"]
+
+
+def test_summary_bins(table_114):
+    summary = summarize(table_114)
+    assert summary["count"].sum() == len(table_114)
+    assert list(dict.fromkeys(summary.index.get_level_values("outcome"))) == ["1:1", "1:n", "1:0"]
+    assert summary.loc[("1:n", "alias"), "count"] == 1
+
+
+def test_provenance_attrs(table_114, resolver_snapshot):
+    info = table_114.attrs["idtrack"]
+    assert info["release"] == 114
+    assert info["namespace"] == "symbol"
+    assert info["snapshot"]["sha256"] == resolver_snapshot.sha256
+
+
+def test_explain_shows_history_path(resolver_snapshot):
+    text = str(its.explain("ENSG00000260001", snapshot=resolver_snapshot))
+    assert "ENSG00000260001 -> ENSG00000260002 @103 -> ENSG00000260003 @109" in text
+    assert "history_successor" in text
+    text = str(its.explain("1-Mar", snapshot=resolver_snapshot, to="symbol"))
+    assert "date_repaired" in text
+    assert "MARCHF1" in text
+    exp = its.explain("ENSG00000230202", snapshot=resolver_snapshot)
+    assert "retired" in str(exp)
+    assert its.explain("NOT_A_REAL_GENE", snapshot=resolver_snapshot).steps[-1].endswith("not_found.")

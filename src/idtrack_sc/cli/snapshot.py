@@ -1,0 +1,269 @@
+"""``idtrack-sc snapshot build|info|fetch|list``: make, inspect, download and list snapshots."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._base import UsageError, add_command, optional_release_path, required_release_path
+
+if TYPE_CHECKING:
+    import argparse
+
+logger = logging.getLogger(__name__)
+
+_BUILD_EPILOG = """\
+examples:
+  idtrack-sc snapshot build --organism human --out homo_sapiens-114.idtrack.zip \\
+      --gene-table 104=genes_104.tsv --gene-table 110=genes_110.tsv --gene-table 114=mart_export.txt \\
+      --hgnc hgnc_complete_set.txt
+  idtrack-sc snapshot build --organism mouse --out mus_musculus-114.idtrack.zip \\
+      --ensembl-dump https://ftp.ensembl.org/pub/release-114/mysql/mus_musculus_core_114_39/ \\
+      --gtf Mus_musculus.GRCm39.110.gtf.gz
+"""
+
+_FETCH_EPILOG = """\
+environment:
+  IDTRACK_SC_CACHE     cache folder (default: the OS cache folder of idtrack-sc)
+  IDTRACK_SC_MIRROR    base URL or folder holding the snapshot files under their registry names
+  IDTRACK_SC_REGISTRY  your own registry file(s), adding to or overriding the package's
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``snapshot`` and its commands.
+
+    Parameters
+    ----------
+    subparsers
+        The top-level parser's subparsers.
+    """
+    group = add_command(subparsers, "snapshot", help="build, inspect, fetch and list identifier history snapshots")
+    commands = group.add_subparsers(dest="snapshot_command", metavar="COMMAND", required=True)
+
+    build = add_command(
+        commands,
+        "build",
+        help="build a snapshot file from public sources",
+        description="Build a snapshot file from public sources (gene tables, GTF, Ensembl dumps, HGNC, NCBI).",
+        epilog=_BUILD_EPILOG,
+    )
+    build.add_argument("--organism", required=True, help="organism name or alias (human, mouse, homo_sapiens, 9606, …)")
+    build.add_argument("--out", required=True, type=Path, help="snapshot file to write")
+    build.add_argument(
+        "--gene-table",
+        action="append",
+        default=[],
+        type=required_release_path,
+        metavar="RELEASE=PATH",
+        help="gene table (BioMart export, CSV/TSV) of one Ensembl release; repeatable",
+    )
+    build.add_argument(
+        "--gtf",
+        action="append",
+        default=[],
+        type=optional_release_path,
+        metavar="[RELEASE=]PATH",
+        help="GTF annotation; the release may be left out if the file name or header tells it; repeatable",
+    )
+    build.add_argument(
+        "--ensembl-dump",
+        action="append",
+        default=[],
+        metavar="PATH_OR_URL",
+        help="Ensembl core database dump folder or its FTP URL; repeatable",
+    )
+    build.add_argument("--hgnc", type=Path, metavar="PATH", help="HGNC complete set (hgnc_complete_set.txt)")
+    build.add_argument("--ncbi-gene-info", type=Path, metavar="PATH", help="NCBI gene_info (all organisms or one)")
+    build.add_argument(
+        "--ncbi-gene-history", type=Path, metavar="PATH", help="NCBI gene_history (needs --ncbi-gene-info)"
+    )
+    build.add_argument("--assembly", help="genome assembly to record if the sources do not say (e.g. GRCh38)")
+    build.add_argument("--cache-dir", type=Path, help="where downloaded Ensembl dump files are cached")
+    build.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    build.set_defaults(handler=_build)
+
+    info = add_command(commands, "info", help="show what a snapshot file holds")
+    info.add_argument("file", type=Path, metavar="FILE", help="snapshot file")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    info.set_defaults(handler=_info)
+
+    fetch = add_command(
+        commands,
+        "fetch",
+        help="download a snapshot from the registry (or find it in the cache) and print its path",
+        epilog=_FETCH_EPILOG,
+    )
+    fetch.add_argument("organism", metavar="ORGANISM", help="organism name or alias (human, mouse, …)")
+    fetch.add_argument(
+        "--release", help="Ensembl release (default: the newest in the registry) or variant name (default)"
+    )
+    _registry_options(fetch)
+    fetch.add_argument("--no-progress", action="store_true", help="no download progress bar")
+    fetch.set_defaults(handler=_fetch)
+
+    list_ = add_command(
+        commands, "list", help="list the snapshots the registry knows and which are cached", epilog=_FETCH_EPILOG
+    )
+    _registry_options(list_)
+    list_.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    list_.set_defaults(handler=_list)
+
+
+def _registry_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache-dir", type=Path, help="cache folder (default: $IDTRACK_SC_CACHE or the OS cache)")
+    parser.add_argument(
+        "--mirror", help="base URL or folder replacing the registry's URLs (default: $IDTRACK_SC_MIRROR)"
+    )
+    parser.add_argument(
+        "--registry",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="your own registry file, adding to or overriding the package's; repeatable",
+    )
+
+
+# -- build -------------------------------------------------------------------------------------
+def _builder(name: str) -> Any:
+    from idtrack_sc import builders
+
+    func = getattr(builders, name, None)
+    if func is None:
+        msg = f"this idtrack-sc has no builder {name}(); upgrade idtrack-sc or leave out that source"
+        raise RuntimeError(msg)
+    return func
+
+
+def _build(args: argparse.Namespace) -> int:
+    from idtrack_sc.snapshot import resolve_organism, taxonomy_id
+
+    try:
+        organism = resolve_organism(args.organism)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    if args.ncbi_gene_history is not None and args.ncbi_gene_info is None:
+        msg = "--ncbi-gene-history needs --ncbi-gene-info (it links discontinued GeneIDs through it)"
+        raise UsageError(msg)
+    if not (args.gene_table or args.gtf or args.ensembl_dump or args.hgnc or args.ncbi_gene_info):
+        msg = "no sources: give at least one of --gene-table, --gtf, --ensembl-dump, --hgnc, --ncbi-gene-info"
+        raise UsageError(msg)
+    releases = [r for r, _ in args.gene_table]
+    if len(set(releases)) != len(releases):
+        msg = f"--gene-table gives a release twice: {sorted(releases)}"
+        raise UsageError(msg)
+    out: Path = args.out
+    if out.exists() and not args.force:
+        msg = f"{out} exists; pass --force to overwrite it"
+        raise FileExistsError(msg)
+
+    sources = []
+    for path_or_url in args.ensembl_dump:
+        logger.info("reading Ensembl dump %s", path_or_url)
+        sources.append(_builder("read_ensembl_dump")(path_or_url, cache_dir=args.cache_dir))
+    for release, path in args.gtf:
+        logger.info("reading GTF %s", path)
+        sources.append(_builder("read_gtf")(path, release=release))
+    for release, path in sorted(args.gene_table):
+        logger.info("reading gene table %s (release %d)", path, release)
+        sources.append(_builder("read_gene_table")(path, release=release))
+    if args.hgnc is not None:
+        logger.info("reading HGNC %s", args.hgnc)
+        sources.append(_builder("read_hgnc")(args.hgnc))
+    if args.ncbi_gene_info is not None:
+        tax_id = taxonomy_id(organism)
+        logger.info("reading NCBI gene_info %s", args.ncbi_gene_info)
+        gene_info = _builder("read_ncbi_gene_info")(args.ncbi_gene_info, tax_id=tax_id)
+        sources.append(gene_info)
+        if args.ncbi_gene_history is not None:
+            logger.info("reading NCBI gene_history %s", args.ncbi_gene_history)
+            history = _builder("read_ncbi_gene_history")(args.ncbi_gene_history, gene_info=gene_info, tax_id=tax_id)
+            sources.append(history)
+
+    snap = _builder("build_snapshot")(sources, organism=organism, out=out, assembly=args.assembly)
+    summary = snap.summary()
+    print(f"wrote {snap.path}")
+    print(
+        f"  {summary['organism']}, releases {summary['releases']}, {summary['genes']} genes, {summary['names']} names"
+    )
+    print(f"  sha256 {summary['sha256']}")
+    return 0
+
+
+# -- info --------------------------------------------------------------------------------------
+def _info(args: argparse.Namespace) -> int:
+    from idtrack_sc.snapshot import load_snapshot
+
+    snap = load_snapshot(args.file)
+    summary = snap.summary()
+    if args.json:
+        record = {**summary, "path": str(snap.path), "sources": snap.manifest.get("sources", [])}
+        print(json.dumps(record, indent=2, sort_keys=True, default=str))
+        return 0
+    by_ns = ", ".join(f"{ns} {n}" for ns, n in summary["names_by_namespace"].items())
+    rows = [
+        ("file", str(snap.path)),
+        ("organism", summary["organism"]),
+        ("assembly", summary["assembly"] or "unknown"),
+        ("releases", f"{summary['releases']} (latest {summary['latest_release']})"),
+        ("genes", f"{summary['genes']} ({summary['gene_versions']} gene versions)"),
+        ("events", str(summary["events"])),
+        ("names", f"{summary['names']}" + (f" ({by_ns})" if by_ns else "")),
+        ("features", str(summary["features"])),
+        ("schema", str(summary["schema_version"])),
+        ("builder", str(summary["builder_version"])),
+        ("sha256", str(summary["sha256"])),
+    ]
+    width = max(len(key) for key, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    sources = snap.manifest.get("sources", [])
+    if sources:
+        print("sources")
+        for src in sources:
+            release = f" (release {src['release']})" if src.get("release") is not None else ""
+            date = f", {src['date']}" if src.get("date") else ""
+            print(f"  {src.get('name')}: {src.get('origin')}{release}{date}")
+    return 0
+
+
+# -- fetch / list ------------------------------------------------------------------------------
+def _fetch(args: argparse.Namespace) -> int:
+    from idtrack_sc.registry import fetch_snapshot
+
+    progressbar = not args.no_progress and sys.stderr.isatty()
+    snap = fetch_snapshot(
+        args.organism,
+        args.release,
+        registry=args.registry,
+        mirror=args.mirror,
+        cache_dir=args.cache_dir,
+        progressbar=progressbar,
+    )
+    print(snap.path)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from idtrack_sc.registry import list_snapshots
+
+    table = list_snapshots(args.registry, mirror=args.mirror, cache_dir=args.cache_dir)
+    if args.json:
+        records = [
+            {**row, "release": None if row["release"] is None else int(row["release"]), "cached": bool(row["cached"])}
+            for row in table.astype(object).where(table.notna(), None).to_dict(orient="records")
+        ]
+        print(json.dumps(records, indent=2))
+        return 0
+    if table.empty:
+        print("The registry is empty.")
+        return 0
+    shown = table.astype(object).copy()
+    shown["release"] = table["release"].astype("string").fillna("-")
+    shown["sha256"] = [s[:12] for s in table["sha256"]]
+    shown["cached"] = ["yes" if c else "no" for c in table["cached"]]
+    print(shown[["organism", "release", "file", "cached", "sha256", "url"]].to_string(index=False))
+    return 0

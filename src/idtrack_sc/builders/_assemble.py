@@ -153,7 +153,12 @@ def assemble(
     best = genes.groupby(["gene_id", "release"], sort=False).agg(
         version=("version", "first"), biotype=("biotype", "first"), source=("source", "first")
     )
-    best = best.reset_index()
+    best = best.reset_index().sort_values(["gene_id", "release"], kind="stable")
+    # A source without biotypes says nothing about them: take the biotype of the nearest
+    # release that has one, so a missing value does not cut a gene's span in two.
+    by_gene = best.groupby("gene_id", sort=False)["biotype"]
+    best["biotype"] = by_gene.ffill()
+    best["biotype"] = best["biotype"].fillna(best.groupby("gene_id", sort=False)["biotype"].bfill())
     gene_spans = _spans(best, ["gene_id", "version", "biotype", "source"], covered)
 
     names_dated = dated_names[dated_names["release"].notna()].copy()

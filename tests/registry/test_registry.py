@@ -171,7 +171,9 @@ def test_unknown_release_lists_releases(human_registry):
 def test_named_variant_is_never_the_newest_release(published, write_registry):
     assert select_entry("human", "default").file == DEFAULT
     assert select_entry("human", "DEFAULT").file == DEFAULT
-    with pytest.raises(ValueError, match="no numbered release of homo_sapiens, only default; pass release='default'"):
+    with pytest.raises(
+        ValueError, match="no numbered release of homo_sapiens, only default; ask for release 'default'"
+    ):
         select_entry("human")
     reg = write_registry([(HUMAN_110, file_sha256(published[HUMAN_110]), None)])
     assert select_entry("human", registry=reg).file == HUMAN_110

@@ -297,8 +297,8 @@ def select_entry(
         if numbered:
             return numbered[-1]
         msg = (
-            f"The registry has no numbered release of {name}, only {tags}; pass release={candidates[0].tag!r} "
-            f"(a named variant, e.g. the small subset embedded in the package) or add a registry with full snapshots."
+            f"The registry has no numbered release of {name}, only {tags}; ask for release {candidates[0].tag!r} "
+            f"explicitly (a named variant, e.g. the small subset embedded in the package) or add a registry with full snapshots."
         )
         raise ValueError(msg)
     tag = str(release).strip().lower()

@@ -9,7 +9,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._source import OBSERVATION_COLUMNS
 
@@ -20,6 +23,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _GZIP_MAGIC = b"\x1f\x8b"
+
+#: String dtype for parsed text: Arrow-backed, fast string operations on pandas 2 and 3.
+STRING = pd.StringDtype("pyarrow")
 
 #: A gene ID with an optional version suffix and an optional GENCODE ``_PAR_Y`` suffix.
 GENE_ID_PATTERN = r"^(?P<base>[^.]+?)(?:\.(?P<version>\d+))?(?P<par>_PAR_Y)?$"
@@ -83,7 +89,7 @@ def missing_column(path: str | os.PathLike, what: str, candidates: Sequence[str]
 
 def blank_to_na(series: pd.Series) -> pd.Series:
     """Strip whitespace and turn empty strings into missing values."""
-    series = series.astype("string").str.strip()
+    series = series.astype(STRING).str.strip()
     return series.mask(series == "")
 
 
@@ -108,12 +114,23 @@ def to_int(series: pd.Series, *, path: str | os.PathLike, column: str, line_offs
     return values.astype("Int64")
 
 
+def isin(series: pd.Series, values: pd.Series | Sequence[str]) -> np.ndarray:
+    """Boolean mask of the elements of a string series found in ``values`` (missing: ``False``).
+
+    Arrow's hash lookup; pandas 2's ``isin`` on Arrow strings is slow for large value sets.
+    """
+    left = pa.array(pd.Series(series).astype(STRING))
+    right = pa.array(pd.Series(values, dtype="object").astype(STRING).dropna().drop_duplicates())
+    mask = pc.fill_null(pc.is_in(left, value_set=right), False)
+    return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def split_gene_ids(ids: pd.Series) -> pd.DataFrame:
     """Split ``ENSG….18`` / ``ENSG….18_PAR_Y`` into base ID, version (``Int64``) and a PAR_Y flag."""
-    parts = ids.astype("string").str.extract(GENE_ID_PATTERN)
+    parts = ids.astype(STRING).str.extract(GENE_ID_PATTERN)
     # IDs the pattern does not match (more than one dot) are kept whole, unversioned
     unmatched = parts["base"].isna() & ids.notna()
-    base = parts["base"].where(~unmatched, ids.astype("string"))
+    base = parts["base"].where(~unmatched, ids.astype(STRING))
     version = pd.to_numeric(parts["version"], errors="coerce").astype("Int64")
     return pd.DataFrame(
         {"gene_id": base, "version": version, "par_y": parts["par"].notna().to_numpy()},
@@ -123,7 +140,7 @@ def split_gene_ids(ids: pd.Series) -> pd.DataFrame:
 
 def strip_version(ids: pd.Series) -> pd.Series:
     """Remove a trailing ``.N`` version from stable IDs (transcript, protein)."""
-    return ids.astype("string").str.replace(r"\.\d+$", "", regex=True)
+    return ids.astype(STRING).str.replace(r"\.\d+$", "", regex=True)
 
 
 def normalize_hgnc(values: pd.Series) -> pd.Series:
@@ -165,12 +182,12 @@ def name_rows(
     normalize
         Applied to the (split) values, e.g. :func:`normalize_hgnc`.
     """
-    frame = pd.DataFrame({"gene_id": blank_to_na(gene_ids), "value": values.astype("string")})
+    frame = pd.DataFrame({"gene_id": blank_to_na(gene_ids), "value": values.astype(STRING)})
     frame["release"] = release if isinstance(release, pd.Series) else pd.Series(release, index=frame.index)
     if sep is not None:
         frame["value"] = frame["value"].str.strip('"').str.split(sep, regex=False)
         frame = frame.explode("value", ignore_index=True)
-    frame["value"] = blank_to_na(frame["value"].astype("string").str.strip('"'))
+    frame["value"] = blank_to_na(frame["value"].astype(STRING).str.strip('"'))
     if normalize is not None:
         frame["value"] = normalize(frame["value"])
     frame = frame.dropna(subset=["gene_id", "value"])

@@ -14,7 +14,7 @@ import pandas as pd
 
 from idtrack_sc.snapshot._model import file_sha256
 
-from ._common import concat_rows, name_rows, normalize_entrez, normalize_hgnc
+from ._common import STRING, concat_rows, isin, name_rows, normalize_entrez, normalize_hgnc
 from ._mysql import read_schema, read_table
 from ._source import SourceData
 
@@ -330,7 +330,7 @@ def _sessions(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int], dict[str, A
         logger.info("mapping sessions with non-numeric releases skipped: %s", bad[:10])
     sessions = pd.DataFrame(
         {
-            "mapping_session_id": frame["mapping_session_id"].astype("string"),
+            "mapping_session_id": frame["mapping_session_id"].astype(STRING),
             "old_release": old.astype("Int64"),
             "new_release": new.astype("Int64"),
             "created": frame["created"],
@@ -388,7 +388,7 @@ def _history(frame: pd.DataFrame, sessions: pd.DataFrame) -> tuple[pd.DataFrame,
         {"gene_id": merged["old_stable_id"], "version": old_version, "release": merged["old_release"], "_rank": 2}
     )
     presence = pd.concat([new_side, old_side], ignore_index=True).dropna(subset=["gene_id", "release"])
-    presence["biotype"] = pd.Series(pd.NA, index=presence.index, dtype="string")
+    presence["biotype"] = pd.Series(pd.NA, index=presence.index, dtype=STRING)
     return events, presence, notes
 
 
@@ -421,8 +421,8 @@ def _features(
     notes: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     frames = []
-    transcript_gene = pd.Series(dtype="string")
-    translation_gene = pd.Series(dtype="string")
+    transcript_gene = pd.Series(dtype=STRING)
+    translation_gene = pd.Series(dtype=STRING)
     if "transcript" in files:
         tr = load("transcript")
         tr_int = _int(tr["transcript_id"], "transcript", "transcript_id")
@@ -480,7 +480,10 @@ def _names(
     xref = load("xref")
     dbs = load("external_db")
     xref = xref.merge(dbs, on="external_db_id", how="left")
-    xref["xref_id"] = xref["xref_id"].astype("string")
+    # only the databases that give names, and display names: a small part of a real xref table
+    named = isin(xref["db_name"], list(XREF_NAMESPACES))
+    xref = xref[named | isin(xref["xref_id"], gene["display_xref_id"].dropna())]
+    xref = xref.assign(xref_id=xref["xref_id"].astype(STRING))
     frames = []
     # the gene's display name, whatever database it comes from
     display = gene[["stable_id", "display_xref_id"]].merge(
@@ -493,9 +496,11 @@ def _names(
 
     if "object_xref" in files:
         ox = load("object_xref")
+        ox = ox[isin(ox["xref_id"], xref.loc[isin(xref["db_name"], list(XREF_NAMESPACES)), "xref_id"])]
+        ox = ox.reset_index(drop=True)
         ox_int = _int(ox["ensembl_id"], "object_xref", "ensembl_id").to_numpy()
-        kind = ox["ensembl_object_type"].astype("string")
-        target = pd.Series(pd.NA, index=ox.index, dtype="string")
+        kind = ox["ensembl_object_type"].astype(STRING)
+        target = pd.Series(pd.NA, index=ox.index, dtype=STRING)
         for object_type, mapping in (
             ("Gene", gene_of),
             ("Transcript", transcript_gene),
@@ -504,9 +509,9 @@ def _names(
             sel = (kind == object_type).to_numpy()
             if sel.any() and len(mapping):
                 target[sel] = mapping.reindex(ox_int[sel]).to_numpy()
-        links = pd.DataFrame({"stable_id": target, "xref_id": ox["xref_id"].astype("string")}).dropna()
+        links = pd.DataFrame({"stable_id": target, "xref_id": ox["xref_id"].astype(STRING)}).dropna()
         links = links.merge(xref, on="xref_id", how="inner")
-        links = links[links["db_name"].isin(list(XREF_NAMESPACES))]
+        links = links[isin(links["db_name"], list(XREF_NAMESPACES))]
         for db_name, (namespace, has_symbol) in sorted(XREF_NAMESPACES.items()):
             sub = links[links["db_name"] == db_name]
             if not len(sub):
@@ -527,7 +532,7 @@ def _names(
 
     if "external_synonym" in files:
         syn = load("external_synonym")
-        syn["xref_id"] = syn["xref_id"].astype("string")
+        syn["xref_id"] = syn["xref_id"].astype(STRING)
         owners = pd.concat(symbol_xrefs, ignore_index=True).drop_duplicates()
         syn = owners.merge(syn, on="xref_id", how="inner")
         frames.append(name_rows(syn["stable_id"], syn["synonym"], namespace="symbol", kind="synonym", release=release))

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ._common import (
+    STRING,
     check_file,
     compression,
     concat_rows,
     find_column,
     first_line,
+    isin,
     missing_column,
     name_rows,
     normalize_entrez,
@@ -121,19 +123,19 @@ def read_gene_table(path: str | os.PathLike, *, release: int, name: str | None =
             "gene_id": ids["gene_id"],
             "version": version,
             "release": pd.array([release] * len(frame), dtype="Int64"),
-            "biotype": pd.Series(pd.NA, index=frame.index, dtype="string"),
+            "biotype": pd.Series(pd.NA, index=frame.index, dtype=STRING),
         }
     )
     bio_col = find_column(columns, BIOTYPE_COLUMNS)
     if bio_col is not None:
-        biotype = frame[bio_col].astype("string").str.strip()
+        biotype = frame[bio_col].astype(STRING).str.strip()
         genes["biotype"] = biotype.mask(biotype == "")
 
     missing_id = genes["gene_id"].isna()
     if missing_id.any():
         notes["rows_without_gene_id"] = int(missing_id.sum())
         logger.warning("%s: %d rows without a gene ID skipped", path.name, int(missing_id.sum()))
-    par_y = ids["par_y"].to_numpy() & genes["gene_id"].isin(genes.loc[~ids["par_y"].to_numpy(), "gene_id"]).to_numpy()
+    par_y = ids["par_y"].to_numpy() & isin(genes["gene_id"], genes.loc[~ids["par_y"].to_numpy(), "gene_id"])
     if par_y.any():
         # the chrY pseudo-autosomal copy of a gene already listed: same gene, not a second version
         notes["par_y_rows"] = int(par_y.sum())

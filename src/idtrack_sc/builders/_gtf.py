@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ._common import (
+    STRING,
     check_file,
     compression,
     concat_rows,
+    isin,
     name_rows,
     normalize_hgnc,
     open_text,
@@ -45,7 +47,7 @@ _CHUNK_ROWS = 500_000
 
 def _attr(attrs: pd.Series, key: str) -> pd.Series:
     values = attrs.str.extract(rf'(?:^|;)\s*{key} "([^"]*)"', expand=False)
-    return values.astype("string")
+    return values.astype(STRING)
 
 
 def _header_info(path: Path) -> dict[str, Any]:
@@ -171,7 +173,7 @@ def read_gtf(path: str | os.PathLike, *, release: int | None = None, name: str |
     if missing.any():
         notes["gene_lines_without_gene_id"] = int(missing.sum())
     par = ids["par_y"].to_numpy()
-    par_dupe = par & genes["gene_id"].isin(genes.loc[~par, "gene_id"]).to_numpy()
+    par_dupe = par & isin(genes["gene_id"], genes.loc[~par, "gene_id"])
     if par_dupe.any():
         notes["par_y_genes"] = int(par_dupe.sum())
     keep = ~missing & ~par_dupe

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ._common import (
+    STRING,
     blank_to_na,
     check_file,
     compression,
@@ -91,7 +92,7 @@ def read_hgnc(path: str | os.PathLike, *, name: str | None = None) -> SourceData
     date = None
     date_col = find_column(columns, ("date_modified",))
     if date_col is not None:
-        dates = frame[date_col].astype("string").str.strip()
+        dates = frame[date_col].astype(STRING).str.strip()
         dates = dates[dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}", na=False)]
         if len(dates):
             date = str(dates.max())

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._common import is_gzip, open_text
+from ._common import STRING, is_gzip, open_text
 
 if TYPE_CHECKING:
     import os
@@ -237,7 +237,7 @@ def _check_fields(chunk: bytes, expected: int, path: Path, first_line: int, tabl
 
 def unescape(series: pd.Series) -> pd.Series:
     r"""Undo MySQL's backslash escapes (``\\t``, ``\\n``, ``\\\\``, ``\\0``) in a string column."""
-    series = series.astype("string")
+    series = series.astype(STRING)
     has = series.str.contains("\\", regex=False, na=False)
     if not has.any():
         return series
@@ -283,7 +283,7 @@ def read_table(
             header=None,
             names=columns,
             usecols=keep,
-            dtype=str,
+            dtype=STRING,
             quoting=csv.QUOTE_NONE,
             keep_default_na=False,
             na_values=["\\N"],
@@ -294,7 +294,7 @@ def read_table(
         )
         frames.append(frame)
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype="string") for c in keep})
+        return pd.DataFrame({c: pd.Series(dtype=STRING) for c in keep})
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     out = out[keep]
     return pd.DataFrame({c: unescape(out[c]) for c in keep})

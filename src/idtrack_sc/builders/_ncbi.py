@@ -10,7 +10,7 @@ import pandas as pd
 
 from idtrack_sc.snapshot._organisms import ORGANISMS, taxonomy_id
 
-from ._common import blank_to_na, check_file, compression, concat_rows, first_line, name_rows
+from ._common import STRING, blank_to_na, check_file, compression, concat_rows, first_line, isin, name_rows
 from ._source import SourceData, describe_file
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def read_ncbi_gene_info(
     links = pd.DataFrame(
         {"GeneID": xrefs["GeneID"].to_numpy(), "gene_id": xrefs["xref"].str.slice(len("Ensembl:")).to_numpy()}
     ).drop_duplicates()
-    unlinked = ~frame["GeneID"].isin(links["GeneID"])
+    unlinked = ~isin(frame["GeneID"], links["GeneID"])
     if unlinked.any():
         notes["genes_without_ensembl"] = int(unlinked.sum())
     linked = links.merge(frame, on="GeneID", how="inner")
@@ -194,13 +194,13 @@ def read_ncbi_gene_history(
     notes: dict[str, int] = {}
     gi = gene_info.names
     links = gi.loc[(gi["namespace"] == "entrez") & (gi["kind"] == "primary"), ["gene_id", "value"]]
-    links = links.rename(columns={"value": "GeneID"}).astype({"GeneID": "string"})
+    links = links.rename(columns={"value": "GeneID"}).astype({"GeneID": STRING})
     no_successor = frame["GeneID"].isna()
     if no_successor.any():
         notes["discontinued_without_successor"] = int(no_successor.sum())
-    with_successor = frame[~no_successor.to_numpy()].astype({"GeneID": "string"})
+    with_successor = frame[~no_successor.to_numpy()].astype({"GeneID": STRING})
     linked = with_successor.merge(links, on="GeneID", how="inner")
-    unlinked = ~with_successor["GeneID"].isin(links["GeneID"])
+    unlinked = ~isin(with_successor["GeneID"], links["GeneID"])
     if unlinked.any():
         notes["successor_without_ensembl"] = int(unlinked.sum())
     names = [

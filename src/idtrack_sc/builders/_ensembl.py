@@ -134,13 +134,13 @@ def _fetch(url: str, cache_dir: str | os.PathLike | None) -> Path:
             msg = f"Could not download {base}{fname}: {err}"
             raise OSError(msg) from err
         if fname in sizes:
-            blocks = math.ceil(path.stat().st_size / 1024)
+            size = path.stat().st_size
+            blocks = math.ceil(size / 1024)
             if blocks != sizes[fname]:
                 path.unlink()
                 msg = (
-                    f"{base}{fname}: downloaded {path.stat().st_size if path.exists() else 'a'} bytes "
-                    f"({blocks} blocks), CHECKSUMS says {sizes[fname]} blocks; the download is incomplete "
-                    "and was removed. Try again."
+                    f"{base}{fname}: downloaded {size} bytes ({blocks} blocks of 1 KiB), CHECKSUMS says "
+                    f"{sizes[fname]} blocks; the download is incomplete and was removed. Try again."
                 )
                 raise OSError(msg)
     return local

@@ -1,0 +1,529 @@
+"""``harmonize_var_names``: convert an AnnData's (or MuData's) features in place."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+from scipy import sparse
+
+from .._provenance import record
+from ..resolve import convert
+from ._snapshot_arg import resolve_snapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+
+    from mudata import MuData
+
+    from ._snapshot_arg import SnapshotLike
+
+logger = logging.getLogger(__name__)
+
+Ambiguous = Literal["best", "drop", "all"]
+Unmapped = Literal["keep", "drop"]
+Duplicates = Literal["sum", "first", "make_unique"]
+
+_POLICIES = {
+    "ambiguous": ("best", "drop", "all"),
+    "unmapped": ("keep", "drop"),
+    "duplicates": ("sum", "first", "make_unique"),
+}
+#: Feature types (10x ``feature_types``) and modality names that hold genes.
+GENE_FEATURE_TYPES = ("gene expression", "gene", "genes", "rna", "gex", "atac")
+GENE_MODALITIES = ("rna", "gex", "gene expression", "genes", "sct")
+
+
+def _check_policies(**policies: str) -> None:
+    for name, value in policies.items():
+        if value not in _POLICIES[name]:
+            allowed = ", ".join(repr(v) for v in _POLICIES[name])
+            msg = f"{name}={value!r} is not a policy; choose one of {allowed}."
+            raise ValueError(msg)
+
+
+def var_columns(key_added: str) -> dict[str, str]:
+    """Names of the ``var`` columns written by :func:`harmonize_var_names`."""
+    return {
+        "original": f"{key_added}_original",
+        "outcome": f"{key_added}_outcome",
+        "reason": f"{key_added}_reason",
+        "targets": f"{key_added}_targets",
+        "gene_id": f"{key_added}_gene_id",
+        "n_merged": f"{key_added}_n_merged",
+    }
+
+
+def is_harmonized(adata: AnnData, key_added: str = "idtrack") -> bool:
+    """Whether ``adata`` was already harmonized under ``key_added``."""
+    return key_added in adata.uns and var_columns(key_added)["original"] in adata.var.columns
+
+
+# ---------------------------------------------------------------------------------------------
+# matrices
+# ---------------------------------------------------------------------------------------------
+def _indicator(src: np.ndarray, dst: np.ndarray, n_old: int, n_new: int, dtype: np.dtype) -> sparse.csr_matrix:
+    """Sparse ``n_old × n_new`` matrix with a 1 where old column ``src`` feeds new column ``dst``."""
+    if not (np.issubdtype(dtype, np.number) or dtype == np.bool_):
+        dtype = np.dtype(np.float64)
+    data = np.ones(len(src), dtype=dtype)
+    return sparse.csr_matrix((data, (src, dst)), shape=(n_old, n_new))
+
+
+def _sum_columns(matrix: Any, indicator: sparse.csr_matrix) -> Any:
+    """``matrix @ indicator``, keeping sparse sparse, dense dense, lazy lazy and the dtype."""
+    if sparse.issparse(matrix):
+        fmt = matrix.format
+        out = (matrix @ indicator).asformat(fmt)
+        return out.astype(matrix.dtype, copy=False)
+    if isinstance(matrix, np.ndarray):
+        return np.asarray(matrix @ indicator).astype(matrix.dtype, copy=False)
+    try:
+        import dask.array as da
+    except ImportError:  # pragma: no cover - dask is optional
+        da = None
+    if da is not None and isinstance(matrix, da.Array):
+        whole_rows = matrix.rechunk({1: -1})
+        dense_blocks = not sparse.issparse(whole_rows._meta)
+
+        def block(b: Any) -> Any:
+            out = b @ indicator
+            return np.asarray(out).astype(b.dtype, copy=False) if dense_blocks else out.astype(b.dtype)
+
+        return whole_rows.map_blocks(block, dtype=matrix.dtype, chunks=(whole_rows.chunks[0], (indicator.shape[1],)))
+    msg = (
+        f"Cannot sum duplicate features of a {type(matrix).__name__} matrix; convert it to a numpy, scipy "
+        "sparse or dask array first, or use duplicates='first'."
+    )
+    raise TypeError(msg)
+
+
+# ---------------------------------------------------------------------------------------------
+# the plan: which old feature becomes which new feature
+# ---------------------------------------------------------------------------------------------
+def _plan(
+    table: pd.DataFrame,
+    originals: np.ndarray,
+    fallback_names: np.ndarray,
+    *,
+    ambiguous: str,
+    unmapped: str,
+    duplicates: str,
+    keep_only: Collection[str] | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per (old feature, new name) pair kept, with its group; and the dropped originals.
+
+    Mapped features that meet under one name are merged by the ``duplicates`` policy. A
+    feature kept under its original name never merges with a mapped one.
+    """
+    outcome = table["outcome"].to_numpy(dtype=object)
+    target = table["target"].to_numpy(dtype=object)
+    targets = table["targets"].to_numpy(dtype=object)
+    n = len(table)
+    rows_src: list[np.ndarray] = []
+    rows_name: list[np.ndarray] = []
+    rows_kind: list[np.ndarray] = []
+
+    mapped = np.flatnonzero(outcome == "1:1")
+    rows_src.append(mapped)
+    rows_name.append(target[mapped])
+    rows_kind.append(np.full(len(mapped), "mapped", dtype=object))
+
+    amb = np.flatnonzero(outcome == "1:n")
+    keep_unmapped = unmapped == "keep"
+    if ambiguous == "all" and len(amb):
+        split = [t.split("|") for t in targets[amb]]
+        counts = np.array([len(s) for s in split])
+        rows_src.append(np.repeat(amb, counts))
+        rows_name.append(np.array([t for s in split for t in s], dtype=object))
+        rows_kind.append(np.full(counts.sum(), "expanded", dtype=object))
+        amb = amb[:0]
+    failed = np.flatnonzero(outcome == "1:0")
+    # ambiguous features the policy did not resolve are handled like unmapped ones, unless dropped
+    leftover = np.concatenate([amb if ambiguous == "best" else amb[:0], failed])
+    if keep_unmapped and keep_only is not None and len(leftover):
+        # only the unmapped identifiers named (e.g. those failing in every dataset of a concat)
+        allowed = np.array([o in keep_only for o in originals[leftover]], dtype=bool)
+        leftover = leftover[allowed]
+    if keep_unmapped and len(leftover):
+        names = originals[leftover].astype(object)
+        empty = np.array([not isinstance(v, str) or not v.strip() for v in names], dtype=bool)
+        names[empty] = fallback_names[leftover][empty]
+        rows_src.append(leftover)
+        rows_name.append(names)
+        rows_kind.append(np.full(len(leftover), "kept", dtype=object))
+
+    src = np.concatenate(rows_src).astype(np.int64)
+    plan = pd.DataFrame(
+        {"src": src, "name": np.concatenate(rows_name).astype(object), "kind": np.concatenate(rows_kind)}
+    )
+    plan = plan.sort_values("src", kind="stable").reset_index(drop=True)
+    dropped_mask = np.ones(n, dtype=bool)
+    dropped_mask[plan["src"].to_numpy()] = False
+
+    merge_class = np.where(plan["kind"] == "kept", "kept", "mapped")
+    if duplicates == "make_unique":
+        plan["group"] = np.arange(len(plan))
+    else:
+        # groups: same name within the same class, in order of first appearance
+        key = pd.Series(merge_class, dtype=object) + "\x00" + plan["name"].astype(str)
+        plan["group"] = pd.factorize(key, sort=False)[0]
+        if duplicates == "first":
+            plan = plan[~plan["group"].duplicated()].copy()
+            plan["group"] = pd.factorize(plan["group"], sort=False)[0]
+    return plan, originals[dropped_mask]
+
+
+def _unique_names(names: pd.Index) -> tuple[pd.Index, int]:
+    """Make names unique the way anndata does (``X``, ``X-1``, ``X-2``); count renamed."""
+    if names.is_unique:
+        return names, 0
+    from anndata.utils import make_index_unique
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unique = make_index_unique(pd.Index(names.astype(str)))
+    return unique, int((unique != names).sum())
+
+
+# ---------------------------------------------------------------------------------------------
+# AnnData
+# ---------------------------------------------------------------------------------------------
+def _identifiers(adata: AnnData, id_key: str | None, label: str) -> np.ndarray:
+    if id_key is None:
+        values = adata.var_names
+    else:
+        if id_key not in adata.var.columns:
+            cols = ", ".join(map(repr, adata.var.columns)) or "none"
+            msg = f"{label}: var has no column {id_key!r} (columns: {cols}). Use id_key=None for var_names."
+            raise KeyError(msg)
+        values = adata.var[id_key]
+    return np.asarray(
+        values.to_numpy(dtype=object, na_value=None) if hasattr(values, "to_numpy") else values, dtype=object
+    )
+
+
+def _harmonize_anndata(
+    adata: AnnData,
+    *,
+    snap: Any,
+    release: int | None,
+    to: str,
+    id_key: str | None,
+    ambiguous: str,
+    unmapped: str,
+    duplicates: str,
+    symbol_key: str,
+    key_added: str,
+    label: str,
+    environment: bool = True,
+    keep_only: Collection[str] | None = None,
+) -> dict[str, Any]:
+    """Harmonize one AnnData in place; return its counts.
+
+    ``keep_only`` restricts ``unmapped="keep"`` to these original identifiers (used by
+    :func:`~idtrack_sc.concat_harmonized` to keep only identifiers that fail consistently).
+    """
+    if adata.isbacked:
+        msg = (
+            f"{label} is backed (opened with backed='r'): harmonize_var_names rewrites X and needs it in memory. "
+            "Load it with adata.to_memory(), or harmonize files on disk with concat_harmonized(paths, out=...)."
+        )
+        raise ValueError(msg)
+    if adata.n_vars == 0:
+        msg = f"{label} has no features (n_vars == 0): nothing to harmonize."
+        raise ValueError(msg)
+    originals = _identifiers(adata, id_key, label)
+    var_names = adata.var_names.to_numpy(dtype=object)
+    if not adata.var_names.is_unique:
+        n_dup = int(adata.var_names.duplicated().sum())
+        logger.warning("%s: %d var_names are duplicated; each feature is converted on its own.", label, n_dup)
+
+    strategy = "all" if ambiguous in ("drop", "all") else "best"
+    table = convert(originals, snapshot=snap, to=to, release=release, strategy=strategy)
+    release = table.attrs["idtrack"]["release"]
+    namespace = table.attrs["idtrack"]["namespace"]
+    plan, dropped = _plan(
+        table, originals, var_names, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates, keep_only=keep_only
+    )
+    if len(plan) == 0:
+        msg = (
+            f"{label}: no feature would remain ({len(dropped)} dropped by ambiguous={ambiguous!r}, "
+            f"unmapped={unmapped!r}). Check the organism, the id_key, or use unmapped='keep'."
+        )
+        raise ValueError(msg)
+
+    group = plan["group"].to_numpy()
+    n_new = int(group.max()) + 1
+    first_src = plan.drop_duplicates("group").sort_values("group")["src"].to_numpy()
+    sizes = np.bincount(group, minlength=n_new)
+    needs_sum = duplicates == "sum" and bool((sizes > 1).any())
+
+    # per new feature: joined originals, outcome, reason, targets, gene, display symbol
+    orig_str = pd.Series(originals, dtype=object).where(pd.notna(originals), "").astype(str).to_numpy(dtype=object)
+    src = plan["src"].to_numpy()
+    joined = pd.Series(orig_str[src]).groupby(group, sort=True).agg("|".join).to_numpy(dtype=object)
+    outcome = table["outcome"].astype(str).to_numpy(dtype=object)[first_src]
+    reason = table["reason"].astype(str).to_numpy(dtype=object)[first_src]
+    kinds = plan.drop_duplicates("group").sort_values("group")["kind"].to_numpy(dtype=object)
+    reason = np.where(kinds == "expanded", "ambiguous_expanded", reason).astype(object)
+    names = plan.drop_duplicates("group").sort_values("group")["name"].to_numpy(dtype=object)
+    symbols = table["symbol"].astype(str).to_numpy(dtype=object)[first_src]
+    if namespace == "symbol":
+        symbols = np.where(kinds == "kept", symbols, names)
+    symbols = np.where((kinds == "kept") | (symbols == ""), names, symbols).astype(object)
+    genes = table["gene_id"].astype(str).to_numpy(dtype=object)[first_src]
+    genes = np.where(kinds == "expanded", "", genes).astype(object)
+    if namespace == "ensembl_gene":
+        genes = np.where(kinds == "expanded", names, genes).astype(object)
+
+    # keep the matrices before subsetting, to sum duplicates from the originals
+    matrices = {"X": adata.X, **{k: adata.layers[k] for k in adata.layers}} if needs_sum else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # anndata warns about the temporary non-unique names
+        adata._inplace_subset_var(first_src)
+    if needs_sum:
+        indicator_cache: dict[Any, sparse.csr_matrix] = {}
+        for name, matrix in matrices.items():
+            if matrix is None:
+                continue
+            dtype = np.dtype(matrix.dtype)
+            if dtype not in indicator_cache:
+                indicator_cache[dtype] = _indicator(src, group, len(originals), n_new, dtype)
+            summed = _sum_columns(matrix, indicator_cache[dtype])
+            if name == "X":
+                adata.X = summed
+            else:
+                adata.layers[name] = summed
+
+    cols = var_columns(key_added)
+    var = adata.var.copy()
+    var[cols["original"]] = joined
+    var[cols["outcome"]] = pd.Categorical(outcome, categories=["1:1", "1:n", "1:0"])
+    var[cols["reason"]] = reason
+    var[cols["targets"]] = table["targets"].astype(str).to_numpy(dtype=object)[first_src]
+    var[cols["gene_id"]] = genes
+    var[cols["n_merged"]] = sizes if duplicates == "sum" else np.ones(n_new, dtype=np.int64)
+    var[symbol_key] = symbols
+    new_index, n_renamed = _unique_names(pd.Index(names.astype(str)))
+    if n_renamed:
+        logger.warning("%s: %d feature names were made unique (e.g. 'X-1').", label, n_renamed)
+    var.index = pd.Index(new_index.to_numpy(dtype=object), dtype=object)
+    adata.var = var
+
+    n_collapsed_groups = int((sizes > 1).sum()) if duplicates != "make_unique" else 0
+    before = Counter(table["outcome"].astype(str))
+    counts = {
+        "n_vars_before": len(originals),
+        "n_vars_after": adata.n_vars,
+        "outcome": {k: int(before.get(k, 0)) for k in ("1:1", "1:n", "1:0")},
+        "reason": {str(k): int(v) for k, v in table["reason"].astype(str).value_counts().sort_index().items()},
+        "dropped": len(dropped),
+        "kept_unmapped": int((kinds == "kept").sum()),
+        "expanded_ambiguous": int((plan["kind"] == "expanded").sum()),
+        "collapsed_groups": n_collapsed_groups,
+        "collapsed_features": int(sizes[sizes > 1].sum()) if n_collapsed_groups else 0,
+        "renamed_unique": n_renamed,
+    }
+    params = {
+        "to": namespace,
+        "release": int(release),
+        "id_key": id_key or "",
+        "ambiguous": ambiguous,
+        "unmapped": unmapped,
+        "duplicates": duplicates,
+        "symbol_key": symbol_key,
+        "strategy": strategy,
+    }
+    rec = record(
+        function="idtrack_sc.pp.harmonize_var_names",
+        params=params,
+        snapshot=snap,
+        counts=counts,
+        environment=environment,
+    )
+    rec["dropped_ids"] = np.array([str(d) for d in dropped], dtype=object)
+    adata.uns[key_added] = rec
+    logger.info(
+        "%s: %d -> %d features (1:1 %d, 1:n %d, 1:0 %d; %d dropped, %d duplicate groups)",
+        label,
+        counts["n_vars_before"],
+        counts["n_vars_after"],
+        counts["outcome"]["1:1"],
+        counts["outcome"]["1:n"],
+        counts["outcome"]["1:0"],
+        counts["dropped"],
+        n_collapsed_groups,
+    )
+    return counts
+
+
+def _gene_modalities(mdata: MuData) -> list[str]:
+    chosen = []
+    for name, mod_adata in mdata.mod.items():
+        ftypes = mod_adata.var.get("feature_types")
+        if ftypes is not None and len(ftypes):
+            if pd.Series(ftypes).astype(str).str.lower().isin(GENE_FEATURE_TYPES).mean() > 0.5:
+                chosen.append(name)
+        elif name.lower() in GENE_MODALITIES:
+            chosen.append(name)
+    return chosen
+
+
+def harmonize_var_names(
+    data: AnnData | MuData,
+    *,
+    snapshot: SnapshotLike | None = None,
+    organism: str | None = None,
+    release: int | None = None,
+    to: str = "ensembl_gene",
+    id_key: str | None = None,
+    ambiguous: Ambiguous = "best",
+    unmapped: Unmapped = "keep",
+    duplicates: Duplicates = "sum",
+    symbol_key: str = "symbol",
+    mod: str | Sequence[str] | None = None,
+    key_added: str = "idtrack",
+    copy: bool = False,
+) -> AnnData | MuData | None:
+    """Convert feature identifiers to one namespace at one Ensembl release, in place.
+
+    Every feature's identifier is resolved through the snapshot (see
+    :func:`idtrack_sc.convert`); ``var_names`` become the target identifiers, features that
+    meet under one name are merged, and what happened to each feature is written to ``var``.
+    The recommended practice is Ensembl gene IDs as names (stable, unique) and symbols for
+    display (``var[symbol_key]``).
+
+    Parameters
+    ----------
+    data
+        AnnData, or MuData (then the modalities ``mod`` are harmonized and the container
+        updated).
+    snapshot
+        A :class:`~idtrack_sc.Snapshot`, a snapshot file, or ``"default"`` for the small
+        human subset embedded in the package (demos, tests).
+    organism
+        With ``snapshot=None``: use the newest cached snapshot of this organism from the
+        registry (see :func:`~idtrack_sc.fetch_snapshot`). With a snapshot: checked against it.
+    release
+        Target Ensembl release (default: the snapshot's newest). Pin it for reproducibility.
+    to
+        Target namespace: ``"ensembl_gene"`` (default), ``"symbol"``, ``"hgnc_id"``, ``"entrez"``, …
+    id_key
+        ``var`` column holding the identifiers; ``None`` uses ``var_names``.
+    ambiguous
+        Features whose identifier has several candidates (``1:n``): ``"best"`` applies the
+        documented ranking rule and treats ties it cannot break like unmapped features;
+        ``"drop"`` removes every ambiguous feature; ``"all"`` copies the feature to every
+        candidate.
+    unmapped
+        Features with no target (``1:0``): ``"keep"`` them under their original identifier
+        (never merged with a mapped feature), or ``"drop"`` them (their identifiers are
+        listed in ``uns[key_added]["dropped_ids"]``).
+    duplicates
+        Several features that become one (n→1): ``"sum"`` their counts in ``X`` and every
+        layer (sparse stays sparse, dask stays lazy, the dtype is kept), keep the ``"first"``,
+        or ``"make_unique"`` their names (``X``, ``X-1``, …).
+    symbol_key
+        ``var`` column for the display symbol at the target release.
+    mod
+        MuData only: modality name(s); default the modalities whose features are genes
+        (``var["feature_types"]`` says so, or the modality is called ``rna``/``gex``).
+    key_added
+        Key in ``uns`` and prefix of the ``var`` columns.
+    copy
+        Return a harmonized copy instead of modifying ``data``.
+
+    Returns
+    -------
+    ``None``, or the harmonized copy if ``copy=True``. Sets
+
+    ``var_names``
+        Identifiers in the target namespace (original identifiers for kept unmapped features).
+    ``var['{key_added}_original']``
+        The original identifier(s), ``|``-joined when features were merged.
+    ``var['{key_added}_outcome']``, ``var['{key_added}_reason']``, ``var['{key_added}_targets']``
+        Outcome, reason and all candidates (see :data:`idtrack_sc.resolve.REASONS`).
+    ``var['{key_added}_gene_id']``, ``var['{key_added}_n_merged']``, ``var[symbol_key]``
+        Ensembl gene, number of merged features, display symbol.
+    ``uns['{key_added}']``
+        Parameters, snapshot identity (organism, releases, sha256, schema version), counts
+        per outcome and reason, package versions, a session-info environment report, and
+        the identifiers of dropped features.
+
+    Examples
+    --------
+    >>> import idtrack_sc as its
+    >>> import scanpy as sc
+    >>> adata = sc.datasets.pbmc68k_reduced()
+    >>> its.pp.harmonize_var_names(adata, snapshot="default", release=114)  # doctest: +SKIP
+    >>> adata.var[["idtrack_original", "symbol", "idtrack_reason"]].head()  # doctest: +SKIP
+    """
+    _check_policies(ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates)
+    if not isinstance(key_added, str) or not key_added or "/" in key_added:
+        msg = f"key_added must be a non-empty string without '/', got {key_added!r}."
+        raise ValueError(msg)
+    snap = resolve_snapshot(snapshot, organism)
+    snap.check_release(release)
+    kwargs = {
+        "snap": snap,
+        "release": release,
+        "to": to,
+        "id_key": id_key,
+        "ambiguous": ambiguous,
+        "unmapped": unmapped,
+        "duplicates": duplicates,
+        "symbol_key": symbol_key,
+        "key_added": key_added,
+    }
+
+    if isinstance(data, AnnData):
+        if mod is not None:
+            msg = "mod= is for MuData; an AnnData has no modalities."
+            raise ValueError(msg)
+        adata = data.copy() if copy else data
+        if adata.is_view:
+            warnings.warn("Received a view of an AnnData; making a copy.", UserWarning, stacklevel=2)
+            adata._init_as_actual(adata.copy())
+        if is_harmonized(adata, key_added):
+            warnings.warn(
+                f"The features were already harmonized (uns[{key_added!r}] exists); nothing done. "
+                "Use another key_added to convert again, from var[f'{key_added}_original'] via id_key.",
+                UserWarning,
+                stacklevel=2,
+            )
+            return adata if copy else None
+        _harmonize_anndata(adata, label="AnnData", **kwargs)
+        return adata if copy else None
+
+    try:
+        from mudata import MuData
+    except ImportError:  # pragma: no cover - mudata is a dependency
+        MuData = ()  # noqa: N806
+    if not isinstance(data, MuData):
+        msg = f"data must be an AnnData or MuData, got {type(data).__name__}."
+        raise TypeError(msg)
+    mdata = data.copy() if copy else data
+    mods = [mod] if isinstance(mod, str) else list(mod) if mod is not None else _gene_modalities(mdata)
+    unknown = [m for m in mods if m not in mdata.mod]
+    if unknown or not mods:
+        msg = (
+            f"MuData modalities {unknown} do not exist; it has {list(mdata.mod)}."
+            if unknown
+            else f"No modality of this MuData holds genes; choose with mod= among {list(mdata.mod)}."
+        )
+        raise ValueError(msg)
+    per_mod = {}
+    for name in mods:
+        if is_harmonized(mdata.mod[name], key_added):
+            warnings.warn(f"Modality {name!r} was already harmonized; skipped.", UserWarning, stacklevel=2)
+            continue
+        per_mod[name] = _harmonize_anndata(mdata.mod[name], label=f"modality {name!r}", **kwargs)
+    mdata.update()
+    mdata.uns[key_added] = {"modalities": list(per_mod), "counts": per_mod}
+    return mdata if copy else None

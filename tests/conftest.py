@@ -29,3 +29,11 @@ def resolver_snapshot(resolver_snapshot_path: Path):
     from idtrack_sc import load_snapshot
 
     return load_snapshot(resolver_snapshot_path)
+
+
+@pytest.fixture(scope="session")
+def snapshot_default():
+    """The small real human snapshot embedded in the package."""
+    from idtrack_sc.datasets import default_snapshot
+
+    return default_snapshot()

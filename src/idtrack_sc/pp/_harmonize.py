@@ -19,8 +19,6 @@ from ._snapshot_arg import resolve_snapshot
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
-    from mudata import MuData
-
     from ._snapshot_arg import SnapshotLike
 
 logger = logging.getLogger(__name__)
@@ -501,10 +499,8 @@ def harmonize_var_names(
         _harmonize_anndata(adata, label="AnnData", **kwargs)
         return adata if copy else None
 
-    try:
-        from mudata import MuData
-    except ImportError:  # pragma: no cover - mudata is a dependency
-        MuData = ()  # noqa: N806
+    from mudata import MuData
+
     if not isinstance(data, MuData):
         msg = f"data must be an AnnData or MuData, got {type(data).__name__}."
         raise TypeError(msg)

@@ -19,6 +19,8 @@ from ._snapshot_arg import resolve_snapshot
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
+    from mudata import MuData
+
     from ._snapshot_arg import SnapshotLike
 
 logger = logging.getLogger(__name__)
@@ -499,7 +501,7 @@ def harmonize_var_names(
         _harmonize_anndata(adata, label="AnnData", **kwargs)
         return adata if copy else None
 
-    from mudata import MuData
+    from mudata import MuData  # noqa: TC002 - needed at run time here
 
     if not isinstance(data, MuData):
         msg = f"data must be an AnnData or MuData, got {type(data).__name__}."

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -351,15 +351,18 @@ def _anchor_table(snapshot: Snapshot, release: int) -> pd.DataFrame:
     anchors = pd.concat([ids, vkeys, only_events, features, named], ignore_index=True)
     anchors["_distance"] = anchors["_distance"].fillna(0.0)
     anchors["_nsprio"] = anchors["qns"].map(QUERY_NAMESPACE_PRIORITY).fillna(_OTHER_NAMESPACE)
+    # Integer key codes in sorted key order: every later sort and group works on integers.
+    codes, uniques = pd.factorize(anchors["key"], sort=True)
+    anchors["kcode"] = codes
+    anchors = anchors.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
     # Keep, per key, only the most specific namespace, then the best tier, then (primary
     # names) the release nearest the target: the symbol means what it meant then.
-    best = anchors.groupby("key", sort=False)[["_nsprio"]].transform("min")["_nsprio"]
-    anchors = anchors[anchors["_nsprio"] == best]
-    best = anchors.groupby("key", sort=False)["tier"].transform("min")
-    anchors = anchors[anchors["tier"] == best]
-    best = anchors.groupby("key", sort=False)["_distance"].transform("min")
-    anchors = anchors[anchors["_distance"] == best]
-    return anchors.drop(columns=["_nsprio"])
+    for column in ("_nsprio", "tier", "_distance"):
+        best = anchors.groupby("kcode", sort=False)[column].transform("min")
+        anchors = anchors[anchors[column] == best]
+    anchors = anchors.drop(columns=["_nsprio"]).reset_index(drop=True)
+    anchors.attrs["keys"] = np.asarray(uniques, dtype=object)
+    return anchors
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,135 +418,152 @@ def _join_runs(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np
     return out
 
 
-def _candidates(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Anchors of every key and the genes they reach at ``release`` (shared by namespaces)."""
+def _candidates(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Anchors of every key and the genes they reach at ``release`` (shared by namespaces).
+
+    Returns the candidate rows (sorted by key code) and per-key metadata: the keys, their
+    hashes, query namespace, parse note and the release range where each key was found.
+    """
     cache_key = ("candidates", release)
     if cache_key not in snapshot._derived:
         anchors = _anchor_table(snapshot, release)
+        keys = anchors.attrs["keys"]
         origins = pd.Index(anchors["gene"].dropna().unique())
         moves = travel(snapshot, release, origins)
-        cand = anchors.merge(moves, left_on="gene", right_on="origin", how="left")
+        cand = anchors.merge(moves, left_on="gene", right_on="origin", how="left", sort=False)
         cand = cand.rename(columns={"target": "target_gene"})
         cand["symbol"] = cand["target_gene"].map(names_at(snapshot, "symbol", release))
         cand["symbol_upper"] = cand["symbol"].str.upper()
-        snapshot._derived[cache_key] = (anchors, cand)
+        kcode = anchors["kcode"].to_numpy()
+        starts, _ = _runs(kcode)  # anchors are sorted by key code; every key has a run
+        hashes = pd.Index(hash_keys(keys))
+        if not hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
+            msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
+            raise RuntimeError(msg)
+        meta = {
+            "keys": keys,
+            "keys_arrow": pa.array(keys, type=pa.string()),
+            "hashes": hashes,
+            "qns": anchors["qns"].to_numpy(dtype=object)[starts],
+            "note": anchors["note"].to_numpy(dtype=object)[starts],
+            "first": np.fmin.reduceat(anchors["first"].to_numpy(dtype=float), starts),
+            "last": np.fmax.reduceat(anchors["last"].to_numpy(dtype=float), starts),
+        }
+        snapshot._derived[cache_key] = (cand, meta)
     return snapshot._derived[cache_key]
 
 
 def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionIndex:
     """Resolve every key of ``snapshot`` to ``namespace`` at ``release`` (see module doc)."""
-    anchors, cand = _candidates(snapshot, release)
-    cand = cand.copy()
+    cand, meta = _candidates(snapshot, release)
+    keys = meta["keys"]
+    n_keys = len(keys)
     if namespace == "ensembl_gene":
-        cand["target"] = cand["target_gene"]
+        target = cand["target_gene"]
     else:
-        cand["target"] = cand["target_gene"].map(names_at(snapshot, namespace, release))
+        target = cand["target_gene"].map(names_at(snapshot, namespace, release))
+    tcode, tuniques = pd.factorize(target, sort=True)  # -1 = no target
+    kcode = cand["kcode"].to_numpy()
+    ok = tcode >= 0
+    any_ok = np.zeros(n_keys, dtype=bool)
+    any_ok[kcode[ok]] = True
 
-    ok = cand["target"].notna().to_numpy()
-    any_ok = pd.Series(ok).groupby(cand["key"].to_numpy()).transform("any").to_numpy()
-    success = cand[ok].copy()
-    failure = cand[~ok & ~any_ok].copy()
-
-    # -- successes: rank candidates, one row per (key, target) -------------------------------
+    # -- successes: rank candidates per key, one row per (key, target) -----------------------
+    success = cand[ok].assign(target=np.asarray(tuniques, dtype=object)[tcode[ok]], tcode=tcode[ok])
     success["reason"] = _reason(success, namespace)
-    success = success.sort_values(
-        ["key", "score", "hops", "target"], ascending=[True, False, True, True], kind="stable"
-    )
-    per_target = success.drop_duplicates(["key", "target"])
-    keys = per_target["key"].to_numpy(dtype=object)
-    starts, counts = _runs(keys)
-    score = per_target["score"].to_numpy(dtype=float)
+    score = success["score"].to_numpy(dtype=float)
+    order = np.lexsort((success["tcode"].to_numpy(), success["hops"].to_numpy(), -score, success["kcode"].to_numpy()))
+    success = success.iloc[order]
+    sk = success["kcode"].to_numpy()
+    st = success["tcode"].to_numpy()
+    first_of_pair = np.ones(len(success), dtype=bool)
+    first_of_pair[1:] = (sk[1:] != sk[:-1]) | (st[1:] != st[:-1])
+    per_target = success[first_of_pair]
+    pk = per_target["kcode"].to_numpy()
+    starts, counts = _runs(pk)
+    pscore = per_target["score"].to_numpy(dtype=float)
     second = np.full(len(starts), np.nan)
     multi = counts > 1
-    second[multi] = score[starts[multi] + 1]
-    ok_table = pd.DataFrame(
-        {
-            "n_targets": counts,
-            "targets": _join_runs(per_target["target"].to_numpy(dtype=object), starts, counts),
-            "top": per_target["target"].to_numpy(dtype=object)[starts],
-            "breakable": np.isnan(second) | (score[starts] > second + _SCORE_EPS),
-            "genes": _join_runs(per_target["target_gene"].to_numpy(dtype=object), starts, counts),
-            "symbol": per_target["symbol"].to_numpy(dtype=object)[starts],
-            "reason": per_target["reason"].to_numpy(dtype=object)[starts],
-            "retired_in": np.nan,
-        },
-        index=keys[starts],
-    )
+    second[multi] = pscore[starts[multi] + 1]
+
+    n_targets = np.zeros(n_keys, dtype=np.int64)
+    targets = np.full(n_keys, "", dtype=object)
+    top = np.full(n_keys, "", dtype=object)
+    breakable = np.zeros(n_keys, dtype=bool)
+    genes = np.full(n_keys, "", dtype=object)
+    symbol = np.full(n_keys, "", dtype=object)
+    reason = np.full(n_keys, "not_found", dtype=object)
+    retired_in = np.full(n_keys, np.nan)
+
+    at = pk[starts]
+    n_targets[at] = counts
+    targets[at] = _join_runs(per_target["target"].to_numpy(dtype=object), starts, counts)
+    top[at] = per_target["target"].to_numpy(dtype=object)[starts]
+    breakable[at] = np.isnan(second) | (pscore[starts] > second + _SCORE_EPS)
+    genes[at] = _join_runs(per_target["target_gene"].to_numpy(dtype=object), starts, counts)
+    symbol[at] = per_target["symbol"].to_numpy(dtype=object)[starts]
+    reason[at] = per_target["reason"].to_numpy(dtype=object)[starts]
 
     # -- failures: why nothing was reached --------------------------------------------------
+    failure = cand[~ok & ~any_ok[kcode]]
     fail_reason = np.select(
         [failure["target_gene"].notna().to_numpy(), (failure["direction"] == "backward").to_numpy()],
         ["no_target_name", "not_yet_created"],
         "retired",
     )
-    failure = failure.assign(reason=fail_reason)
     # a name pointing at a gene the snapshot has no span for: newer than the snapshot
-    unknown = failure["first"].isna() & failure["kind"].ne("id") & failure["reason"].eq("retired")
-    unknown &= failure["retired_in"].isna()
-    failure.loc[unknown, "reason"] = "not_yet_created"
-    failure["_order"] = failure["reason"].map({"no_target_name": 0, "retired": 1, "not_yet_created": 2})
-    failure = failure.sort_values(["key", "_order", "gene"], kind="stable")
-    fkeys = failure["key"].to_numpy(dtype=object)
-    fstarts, fcounts = _runs(fkeys)
-    genes_once = failure.drop_duplicates(["key", "gene"])
-    gstarts, gcounts = _runs(genes_once["key"].to_numpy(dtype=object))
-    retired_in = failure.groupby("key", sort=True)["retired_in"].min().to_numpy(dtype=float) if len(failure) else []
-    fail_table = pd.DataFrame(
-        {
-            "n_targets": 0,
-            "targets": "",
-            "top": "",
-            "breakable": False,
-            "genes": _join_runs(genes_once["gene"].to_numpy(dtype=object), gstarts, gcounts),
-            "symbol": failure["symbol"].to_numpy(dtype=object)[fstarts],
-            "reason": failure["reason"].to_numpy(dtype=object)[fstarts],
-            "retired_in": retired_in,
-        },
-        index=fkeys[fstarts],
-    )
-    table = pd.concat([ok_table, fail_table]).sort_index()
+    unknown = (failure["first"].isna() & failure["kind"].ne("id") & failure["retired_in"].isna()).to_numpy()
+    fail_reason[unknown & (fail_reason == "retired")] = "not_yet_created"
+    rank = np.select([fail_reason == "no_target_name", fail_reason == "retired"], [0, 1], 2)
+    gcode = pd.factorize(failure["gene"], sort=True)[0]
+    fk = failure["kcode"].to_numpy()
+    order = np.lexsort((gcode, rank, fk))
+    fk, gcode = fk[order], gcode[order]
+    fstarts, _ = _runs(fk)
+    at = fk[fstarts]
+    reason[at] = fail_reason[order][fstarts]
+    symbol[at] = failure["symbol"].to_numpy(dtype=object)[order][fstarts]
+    retired = failure["retired_in"].to_numpy(dtype=float)[order]
+    if len(fstarts):
+        retired_in[at] = np.fmin.reduceat(retired, fstarts)
+    genes_sorted = failure["gene"].to_numpy(dtype=object)[order]
+    first_gene = np.ones(len(fk), dtype=bool)
+    first_gene[1:] = (fk[1:] != fk[:-1]) | (gcode[1:] != gcode[:-1])
+    gstarts, gcounts = _runs(fk[first_gene])
+    genes[fk[first_gene][gstarts]] = _join_runs(genes_sorted[first_gene], gstarts, gcounts)
 
-    # -- per key metadata: namespace, parse note, where found --------------------------------
-    meta = anchors.groupby("key", sort=True).agg(
-        qns=("qns", "first"), note=("note", "first"), first=("first", "min"), last=("last", "max")
-    )
-    meta = meta.reindex(table.index)
-    keys = table.index.to_numpy(dtype=object)
-    hashes = pd.Index(hash_keys(keys))
-    if not hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
-        msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
-        raise RuntimeError(msg)
-    namespaces = sorted(meta["qns"].dropna().unique().tolist())
+    # -- assemble ----------------------------------------------------------------------------
+    namespaces = sorted({str(q) for q in meta["qns"]})
+    ns_code = {n: i for i, n in enumerate(namespaces)}
+    note_code = {n: i for i, n in enumerate(PARSE_NOTES)}
 
     def with_missing(values: np.ndarray, fill: object) -> np.ndarray:
         return np.append(values, np.array([fill], dtype=values.dtype))
 
-    def strings(values: pd.Series) -> pa.Array:
-        values = values.astype(object).where(values.notna(), "")
+    def strings(values: np.ndarray) -> pa.Array:
+        values = np.where(pd.isna(values), "", values)
         return pa.array([*values.tolist(), ""], type=pa.string())
 
     index = ResolutionIndex(
         release=release,
         namespace=namespace,
-        keys=pa.array(keys, type=pa.string()),
-        hashes=hashes,
-        note=with_missing(meta["note"].map({n: i for i, n in enumerate(PARSE_NOTES)}).to_numpy(dtype=np.int8), 0),
-        query_namespace=with_missing(
-            meta["qns"].map({n: i for i, n in enumerate(namespaces)}).to_numpy(dtype=np.int8), -1
-        ),
+        keys=meta["keys_arrow"],
+        hashes=meta["hashes"],
+        note=with_missing(np.array([note_code[n] for n in meta["note"]], dtype=np.int8), 0),
+        query_namespace=with_missing(np.array([ns_code[str(q)] for q in meta["qns"]], dtype=np.int8), -1),
         namespaces=namespaces,
-        n_targets=with_missing(table["n_targets"].to_numpy(dtype=np.int64), 0),
-        targets=strings(table["targets"]),
-        top=strings(table["top"]),
-        breakable=with_missing(table["breakable"].to_numpy(dtype=bool), False),
-        genes=strings(table["genes"]),
-        symbol=strings(table["symbol"]),
-        reason=with_missing(table["reason"].map(REASON_CODE).to_numpy(dtype=np.int8), REASON_CODE["not_found"]),
-        found_first=with_missing(meta["first"].to_numpy(dtype=float), np.nan),
-        found_last=with_missing(meta["last"].to_numpy(dtype=float), np.nan),
-        retired_in=with_missing(table["retired_in"].to_numpy(dtype=float), np.nan),
+        n_targets=with_missing(n_targets, 0),
+        targets=strings(targets),
+        top=strings(top),
+        breakable=with_missing(breakable, False),
+        genes=strings(genes),
+        symbol=strings(symbol),
+        reason=with_missing(np.array([REASON_CODE[r] for r in reason], dtype=np.int8), REASON_CODE["not_found"]),
+        found_first=with_missing(meta["first"], np.nan),
+        found_last=with_missing(meta["last"], np.nan),
+        retired_in=with_missing(retired_in, np.nan),
     )
-    logger.info("resolution index for release %s, %s: %d keys", release, namespace, len(keys))
+    logger.info("resolution index for release %s, %s: %d keys", release, namespace, n_keys)
     return index
 
 

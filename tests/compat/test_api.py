@@ -93,9 +93,10 @@ def test_entrez_names_and_unknown_database(api):
 
 
 def test_no_target_falls_back_to_ensembl_gene(api):
-    res = api.convert_identifier("TP53", final_database="EntrezGene")  # no Entrez ID at release 114
+    unnamed = "ENSG00000260000"  # a lncRNA with no symbol in any source
+    res = api.convert_identifier(unnamed, final_database="HGNC Symbol")
     assert (res["no_target"], res["no_conversion"], res["no_corresponding"]) == (True, False, False)
-    assert (res["target_id"], res["final_database"]) == ([TP53], "ensembl_gene")
+    assert (res["target_id"], res["final_database"]) == ([unnamed], "ensembl_gene")
     assert (res["outcome"], res["reason"]) == ("1:0", "no_target_name")
     bins = api.classify_multiple_conversion([res])
     assert len(bins["alternative_target_1_to_1"]) == 1

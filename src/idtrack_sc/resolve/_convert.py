@@ -96,7 +96,9 @@ def convert(
     ``reason``
         Why (see :data:`idtrack_sc.resolve.REASONS`).
     ``parse``, ``key``
-        How the query was read and the key that was looked up.
+        How the query was read, and the index key it matched (upper case; an Ensembl ID
+        with a version the snapshot knows matches as itself, ``parse`` then says
+        ``version_stripped``).
     ``query_namespace``
         The namespace the query was found in.
     ``gene_id``, ``symbol``

@@ -134,21 +134,27 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     """One name per gene in ``namespace`` at ``release`` (gene ID -> value).
 
     Dated primary names valid at the release come first, then undated primary names
-    (HGNC, NCBI: current as of the source's date); among them the higher-priority source,
-    then the alphabetically first value, so the choice is deterministic.
+    (HGNC, NCBI: current as of the source's date). For stable accession namespaces
+    (everything but ``symbol``: an HGNC or Entrez ID does not change with the Ensembl
+    release) the name of the nearest dated release comes last. Among equals the
+    higher-priority source, then the alphabetically first value, so the choice is
+    deterministic.
     """
     cached = snapshot._derived.get(("names_at", namespace, release))
     if cached is not None:
         return cached
     names = snapshot.names
     sel = names[(names["namespace"] == namespace) & (names["kind"] == "primary")]
-    dated = sel["first_release"].notna()
-    valid = dated & (sel["first_release"] <= release) & (sel["last_release"] >= release)
-    pick = sel[valid | ~dated].assign(
-        _dated=np.where(valid[valid | ~dated], 0, 1),
-        _src=sel.loc[valid | ~dated, "source"].map(SOURCE_PRIORITY).fillna(9).to_numpy(),
-    )
-    pick = pick.sort_values(["gene_id", "_dated", "_src", "value"], kind="stable")
+    first = sel["first_release"].to_numpy(dtype=float)
+    last = sel["last_release"].to_numpy(dtype=float)
+    dated = ~np.isnan(first)
+    valid = dated & (first <= release) & (last >= release)
+    distance = np.where(dated, np.minimum(np.abs(first - release), np.abs(last - release)), 0.0)
+    # 0: valid at the release; 1: undated; 2 + distance: another release (accessions only)
+    rank = np.where(valid, 0.0, np.where(~dated, 1.0, 2.0 + distance))
+    usable = rank < 2 if namespace == "symbol" else np.ones(len(sel), dtype=bool)
+    pick = sel[usable].assign(_rank=rank[usable], _src=sel["source"][usable].map(SOURCE_PRIORITY).fillna(9).to_numpy())
+    pick = pick.sort_values(["gene_id", "_rank", "_src", "value"], kind="stable")
     out = pick.drop_duplicates("gene_id").set_index("gene_id")["value"].astype(object)
     snapshot._derived[("names_at", namespace, release)] = out
     return out

@@ -1,0 +1,94 @@
+"""Tables of the docs generated from the package's own vocabularies (no Sphinx needed here).
+
+:mod:`idtrack_docs` turns these rows into tables at build time, and ``tests/test_docs.py``
+checks them without building the docs, so the pages can never fall behind the code.
+"""
+
+from __future__ import annotations
+
+#: Reasons that only ever come with outcome ``1:0`` (no target). Every other reason comes
+#: with ``1:1`` or ``1:n``. A reason the resolver adds must be placed here or below;
+#: the docs build warns (and fails under ``-W``) until it is.
+FAILURE_REASONS = ("retired", "not_yet_created", "no_target_name", "not_found", "not_a_gene", "empty")
+SUCCESS_REASONS = (
+    "unchanged",
+    "version_stripped",
+    "par_y",
+    "date_repaired",
+    "suffix_stripped",
+    "renamed",
+    "previous_symbol",
+    "previous_id",
+    "alias",
+    "from_transcript",
+    "from_protein",
+    "history_successor",
+    "history_predecessor",
+)
+
+
+def outcome_rows() -> list[tuple[str, str]]:
+    """``(outcome, meaning)`` for every outcome of :data:`idtrack_sc.resolve.OUTCOMES`."""
+    from idtrack_sc.resolve import OUTCOMES
+
+    return [(outcome, meaning) for outcome, meaning in OUTCOMES.items()]
+
+
+def reason_rows() -> list[tuple[str, str, str]]:
+    """``(reason, outcomes, meaning)`` for every reason of :data:`idtrack_sc.resolve.REASONS`.
+
+    ``outcomes`` is ``"?"`` for a reason not yet classified in this module.
+    """
+    from idtrack_sc.resolve import REASONS
+
+    rows = []
+    for reason, meaning in REASONS.items():
+        if reason in FAILURE_REASONS:
+            outcomes = "1:0"
+        elif reason in SUCCESS_REASONS:
+            outcomes = "1:1 or 1:n"
+        else:
+            outcomes = "?"
+        rows.append((reason, outcomes, meaning))
+    return rows
+
+
+def parse_note_rows() -> list[tuple[str, str]]:
+    """``(note, meaning)`` for every value of the ``parse`` column."""
+    from idtrack_sc.resolve import PARSE_NOTES, REASONS
+
+    out = []
+    for note in PARSE_NOTES:
+        if note == "as_is":
+            meaning = "the query was looked up as given (trimmed, case-insensitive)"
+        else:
+            meaning = REASONS.get(note, "").replace("as unchanged, after ", "").strip() or note
+        out.append((note, meaning))
+    return out
+
+
+def column_type(name: str, column: str) -> str:
+    """Arrow type of one snapshot column, as pyarrow prints it (``string``, ``int32``, …)."""
+    from idtrack_sc.snapshot import TABLES
+
+    return str(TABLES[name].field(column).type)
+
+
+def list_table(header: tuple[str, ...], rows: list[tuple[str, ...]], *, literal_first: bool = True) -> list[str]:
+    """reStructuredText ``list-table`` lines for ``rows``."""
+    lines = [".. list-table::", "   :header-rows: 1", "   :widths: auto", ""]
+    lines.append("   * - " + header[0])
+    lines += [f"     - {h}" for h in header[1:]]
+    for row in rows:
+        first = f"``{row[0]}``" if literal_first else row[0]
+        lines.append(f"   * - {first}")
+        lines += [f"     - {_escape(cell)}" for cell in row[1:]]
+    lines.append("")
+    return lines
+
+
+def _escape(text: str) -> str:
+    # descriptions are plain text: keep rST markup characters literal
+    for char in ("\\", "*", "`", "|", "_"):
+        text = text.replace(char, "\\" + char)
+    return text

@@ -1,0 +1,110 @@
+"""The documentation follows the code: every reason and outcome, every snapshot column, and
+the read-without-idtrack-sc snippet of ``docs/snapshot-format.md`` actually works.
+
+Fast and offline; Sphinx is not run (and not needed) here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from idtrack_sc.datasets import default_snapshot, default_snapshot_path
+from idtrack_sc.resolve import OUTCOMES, PARSE_NOTES, REASONS
+from idtrack_sc.snapshot import TABLES
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="docs/ is not part of this checkout")
+
+
+def _tables_module():
+    spec = importlib.util.spec_from_file_location("idtrack_tables", DOCS / "extensions" / "idtrack_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reason_table_covers_every_reason():
+    tables = _tables_module()
+    rows = tables.reason_rows()
+    assert [r[0] for r in rows] == list(REASONS)
+    unclassified = [reason for reason, outcomes, _ in rows if outcomes == "?"]
+    assert not unclassified, f"classify {unclassified} in docs/extensions/idtrack_tables.py"
+    assert not set(tables.FAILURE_REASONS) & set(tables.SUCCESS_REASONS)
+    stale = (set(tables.FAILURE_REASONS) | set(tables.SUCCESS_REASONS)) - set(REASONS)
+    assert not stale, f"reasons {sorted(stale)} no longer exist"
+
+
+def test_outcome_and_parse_tables_cover_the_vocabulary():
+    tables = _tables_module()
+    assert [o for o, _ in tables.outcome_rows()] == list(OUTCOMES)
+    assert [n for n, _ in tables.parse_note_rows()] == list(PARSE_NOTES)
+    lines = tables.list_table(("reason", "outcome", "meaning"), tables.reason_rows())
+    assert sum(line.startswith("   * - ``") for line in lines) == len(REASONS)
+
+
+def test_concepts_page_renders_and_explains_every_reason():
+    text = (DOCS / "concepts.md").read_text(encoding="utf-8")
+    for directive in ("idtrack-outcomes", "idtrack-reasons", "idtrack-parse-notes"):
+        assert f"```{{{directive}}}" in text
+    for outcome in OUTCOMES:
+        assert f"`{outcome}`" in text
+    missing = [reason for reason in REASONS if f"`{reason}`" not in text]
+    assert not missing, f"docs/concepts.md does not explain reasons {missing}"
+
+
+def _format_section(text: str, table: str) -> str:
+    start = text.index(f"### `{table}.parquet`")
+    end = text.find("\n#", start + 1)
+    return text[start : end if end >= 0 else None]
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_snapshot_format_lists_every_column_with_its_type(table):
+    text = (DOCS / "snapshot-format.md").read_text(encoding="utf-8")
+    section = _format_section(text, table)
+    documented = re.findall(r"^\| `([a-z_]+)` \| `([a-z0-9]+)` \|", section, flags=re.MULTILINE)
+    expected = [(field.name, str(field.type)) for field in TABLES[table]]
+    assert documented == expected
+
+
+def _read_snippet() -> str:
+    text = (DOCS / "snapshot-format.md").read_text(encoding="utf-8")
+    marker = text.index("% test: read-without-package")
+    match = re.search(r"```python\n(.*?)```", text[marker:], flags=re.DOTALL)
+    assert match is not None
+    return match.group(1)
+
+
+def test_read_without_package_snippet(tmp_path):
+    code = _read_snippet()
+    assert "idtrack_sc" not in code
+    shutil.copy(default_snapshot_path(), tmp_path / "homo_sapiens-default.idtrack.zip")
+    check = (
+        "\nimport json as _json\n"
+        "print('RESULT', _json.dumps({'manifest': manifest, 'rows': {k: t.num_rows for k, t in tables.items()},"
+        " 'columns': {k: t.schema.names for k, t in tables.items()}}))\n"
+    )
+    # -I: isolated mode, so the snippet cannot see this checkout's sources
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", code + check],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "TP53" in done.stdout
+    result = json.loads(done.stdout.split("RESULT ", 1)[1])
+    snap = default_snapshot()
+    assert result["manifest"] == snap.manifest
+    assert result["rows"] == {name: len(snap.table(name)) for name in TABLES}
+    assert result["columns"] == {name: schema.names for name, schema in TABLES.items()}

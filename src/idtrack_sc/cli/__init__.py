@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Command group modules under ``idtrack_sc.cli``, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("snapshot", "convert")
+COMMANDS: tuple[str, ...] = ("snapshot", "convert", "harmonize", "demo")
 
 #: Exceptions that are the command failing for a reason its message explains.
 _EXPECTED = (ValueError, LookupError, OSError)

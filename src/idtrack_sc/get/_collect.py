@@ -1,0 +1,248 @@
+"""Find what was harmonized in an AnnData, MuData, concat result or mapping of AnnDatas.
+
+The getters, plots and reports all start here: :func:`collect` turns any of those into a
+:class:`Harmonized` — a list of datasets (each with its provenance record and, when it is
+still at hand, its ``var``) and, for several datasets, the union and intersection widths.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+logger = logging.getLogger(__name__)
+
+#: Reasons that only occur with outcome ``1:0``; every other reason is a success (``1:1``/``1:n``).
+FAILURE_REASONS = ("retired", "not_yet_created", "no_target_name", "not_found", "not_a_gene", "empty")
+OUTCOME_ORDER = ("1:1", "1:n", "1:0")
+
+
+@dataclass
+class Dataset:
+    """One harmonized dataset: its name, provenance record and (if available) ``var``."""
+
+    name: str
+    record: dict[str, Any]
+    var: pd.DataFrame | None = None
+    var_names: pd.Index | None = None
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        """The ``counts`` of the record (empty if there are none)."""
+        counts = self.record.get("counts", {})
+        return counts if isinstance(counts, Mapping) else {}
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The ``params`` of the record (empty if there are none)."""
+        params = self.record.get("params", {})
+        return params if isinstance(params, Mapping) else {}
+
+
+@dataclass
+class Harmonized:
+    """What :func:`collect` found."""
+
+    kind: str  # "anndata", "mudata", "mapping" or "concat"
+    datasets: list[Dataset]
+    record: dict[str, Any] = field(default_factory=dict)
+    widths: dict[str, int] | None = None  # union / intersection, for several datasets
+    diagnostics: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def several(self) -> bool:
+        """Whether there is more than one dataset."""
+        return len(self.datasets) > 1 or self.kind in ("mapping", "concat", "mudata")
+
+
+def _not_harmonized(what: str, key: str, available: Any = ()) -> ValueError:
+    hint = f" It has uns keys {sorted(map(str, available))}." if len(available) else ""
+    msg = (
+        f"{what} was not harmonized under key {key!r}: uns[{key!r}] is missing.{hint} "
+        "Run idtrack_sc.pp.harmonize_var_names (or idtrack_sc.concat_harmonized) first, "
+        "or pass the key_added you used as key=."
+    )
+    return ValueError(msg)
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _anndata_dataset(adata: AnnData, key: str, name: str) -> Dataset:
+    from ..pp._harmonize import var_columns
+
+    if key not in adata.uns:
+        raise _not_harmonized(f"Dataset {name!r}" if name else "The AnnData", key, adata.uns.keys())
+    record = _as_dict(adata.uns[key])
+    cols = var_columns(key)
+    var = adata.var if cols["original"] in adata.var.columns else None
+    if var is None:
+        logger.info("%s: no %r column in var; only the counts of uns[%r] are used.", name, cols["original"], key)
+    return Dataset(name=name, record=record, var=var, var_names=adata.var_names)
+
+
+def _concat_datasets(adata: AnnData, key: str, record: dict[str, Any]) -> list[Dataset]:
+    """Per-dataset records of a concat result (``uns[key]["datasets"][name]``)."""
+    per = _as_dict(record.get("datasets"))
+    out = []
+    for name, value in per.items():
+        sub = _as_dict(value)
+        if "counts" not in sub and "n_vars_before" in sub:  # a bare counts dict
+            sub = {"counts": sub}
+        sub.setdefault("params", record.get("params", {}))
+        sub.setdefault("snapshot", record.get("snapshot", {}))
+        out.append(Dataset(name=str(name), record=sub))
+    return out
+
+
+def _widths(datasets: list[Dataset]) -> dict[str, int] | None:
+    names = [d.var_names for d in datasets if d.var_names is not None]
+    if len(names) < 2 or len(names) != len(datasets):
+        return None
+    union = names[0]
+    inter = names[0]
+    for idx in names[1:]:
+        union = union.union(idx, sort=False)
+        inter = inter.intersection(idx, sort=False)
+    return {"union": len(union), "intersection": len(inter)}
+
+
+def _diagnostic_lists(record: dict[str, Any]) -> dict[str, list[str]]:
+    """Cross-dataset diagnostics of a concat record, as lists of identifiers."""
+    diag = _as_dict(record.get("diagnostics"))
+    out = {}
+    for name in ("failed", "failed_consistent", "ambiguous", "collapsed"):
+        value = diag.get(name, record.get(name))
+        if value is None:
+            continue
+        if isinstance(value, Mapping):  # {identifier: detail}
+            value = list(value)
+        out[name] = [str(v) for v in np.asarray(value, dtype=object).ravel()]
+    return out
+
+
+def collect(data: Any, key: str = "idtrack") -> Harmonized:
+    """Find the harmonized datasets in ``data``.
+
+    Parameters
+    ----------
+    data
+        A harmonized AnnData, a MuData with harmonized modalities, a result of
+        :func:`~idtrack_sc.concat_harmonized`, or a mapping of names to harmonized AnnDatas.
+    key
+        The ``key_added`` used when harmonizing.
+
+    Returns
+    -------
+    The datasets, their records and (for several) the union/intersection widths.
+    """
+    if isinstance(data, Mapping) and not isinstance(data, AnnData):
+        if not data:
+            msg = "The mapping of datasets is empty."
+            raise ValueError(msg)
+        datasets = []
+        for name, adata in data.items():
+            if not isinstance(adata, AnnData):
+                msg = f"Dataset {name!r} is a {type(adata).__name__}, not an AnnData."
+                raise TypeError(msg)
+            datasets.append(_anndata_dataset(adata, key, str(name)))
+        first = datasets[0].record
+        return Harmonized(kind="mapping", datasets=datasets, record=first, widths=_widths(datasets))
+
+    if isinstance(data, AnnData):
+        if key not in data.uns:
+            msg_0 = "The AnnData"
+            raise _not_harmonized(msg_0, key, data.uns.keys())
+        record = _as_dict(data.uns[key])
+        if "datasets" in record:  # a concat result
+            datasets = _concat_datasets(data, key, record)
+            widths = _as_dict(record.get("widths")) or None
+            if widths is None:
+                counts = _as_dict(record.get("counts"))
+                if "union" in counts or "intersection" in counts:
+                    widths = {k: int(counts[k]) for k in ("union", "intersection") if k in counts}
+            return Harmonized(
+                kind="concat",
+                datasets=datasets,
+                record=record,
+                widths={k: int(v) for k, v in widths.items()} if widths else None,
+                diagnostics=_diagnostic_lists(record),
+            )
+        return Harmonized(kind="anndata", datasets=[_anndata_dataset(data, key, "")], record=record)
+
+    try:
+        from mudata import MuData
+    except ImportError:  # pragma: no cover - mudata is a dependency
+        MuData = ()
+    if isinstance(data, MuData):
+        record = _as_dict(data.uns.get(key))
+        mods = [str(m) for m in record.get("modalities", [])] or [m for m, a in data.mod.items() if key in a.uns and m]
+        if not mods:
+            msg_0 = "The MuData"
+            raise _not_harmonized(msg_0, key, data.uns.keys())
+        datasets = [_anndata_dataset(data.mod[m], key, m) for m in mods]
+        return Harmonized(kind="mudata", datasets=datasets, record=datasets[0].record)
+
+    msg = f"Expected a harmonized AnnData, MuData or a mapping of AnnDatas, got {type(data).__name__}."
+    raise TypeError(msg)
+
+
+def as_str(values: Any) -> np.ndarray:
+    """Strings of a column or array; missing values become ``""``."""
+    series = pd.Series(np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else values)
+    series = series.astype(object)
+    return series.where(series.notna(), "").astype(str).to_numpy(dtype=object)
+
+
+def outcome_reason_counts(dataset: Dataset) -> tuple[dict[str, int], dict[str, dict[str, int] | None]]:
+    """Outcome counts of a dataset and, when they are known exactly, reason counts per outcome.
+
+    Failure reasons only occur with ``1:0``; success reasons are split between ``1:1`` and
+    ``1:n`` exactly when there are no ``1:n`` features (or the record says how).
+
+    Returns
+    -------
+    ``(outcomes, by_outcome)``: ``{"1:1": n, ...}`` and ``{"1:1": {reason: n}, ...}``, where the
+    reasons of ``1:1`` and ``1:n`` are ``None`` when their split is not known.
+    """
+    counts = dataset.counts
+    outcomes = {o: int(_as_dict(counts.get("outcome")).get(o, 0)) for o in OUTCOME_ORDER}
+    explicit = _as_dict(counts.get("outcome_reason"))
+    if explicit:
+        by = {o: {str(r): int(n) for r, n in _as_dict(explicit.get(o)).items() if int(n)} for o in OUTCOME_ORDER}
+        return outcomes, by
+    reasons = {str(r): int(n) for r, n in _as_dict(counts.get("reason")).items() if int(n)}
+    failed = {r: n for r, n in reasons.items() if r in FAILURE_REASONS}
+    success = {r: n for r, n in reasons.items() if r not in FAILURE_REASONS}
+    if outcomes["1:n"] == 0:
+        return outcomes, {"1:1": success, "1:n": {}, "1:0": failed}
+    if outcomes["1:1"] == 0:
+        return outcomes, {"1:1": {}, "1:n": success, "1:0": failed}
+    return outcomes, {"1:1": None, "1:n": None, "1:0": failed}
+
+
+def json_safe(value: Any) -> Any:
+    """A value as plain JSON types (numpy scalars and arrays, pandas objects, nested dicts)."""
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray | pd.Index | pd.Series | list | tuple):
+        return [json_safe(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        value = float(value)
+        return value if np.isfinite(value) else None
+    if isinstance(value, str | int) or value is None:
+        return value if not isinstance(value, str) else str(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)

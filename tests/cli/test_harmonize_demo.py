@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+import idtrack_sc as its
+from idtrack_sc.cli import main
+from idtrack_sc.cli.harmonize import dataset_names
+
+HAS_CONCAT = hasattr(its.pp, "concat_harmonized")
+
+
+def write(path, names, n_obs=5):
+    rng = np.random.default_rng(0)
+    adata = ad.AnnData(
+        rng.poisson(2, (n_obs, len(names))).astype(np.float32),
+        obs=pd.DataFrame(index=[f"{path.stem}-{i}" for i in range(n_obs)]),
+        var=pd.DataFrame(index=names),
+    )
+    adata.write_h5ad(path)
+    return path
+
+
+@pytest.fixture
+def files(tmp_path):
+    return (
+        write(tmp_path / "A.h5ad", ["TP53", "BRCA1", "BRCA2", "BRAF", "KRAS"], 50),
+        write(tmp_path / "B.h5ad", ["TP53", "ENSG00000141510", "BRCA1", "NOT_A_REAL_GENE"], 60),
+    )
+
+
+def test_harmonize_one_file(tmp_path, files, capsys):
+    out = tmp_path / "b.harmonized.h5ad"
+    code = main(["harmonize", str(files[1]), "-o", str(out), "--snapshot", "default", "--to", "symbol"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "B: 4 -> 3 features (1:1 3, 1:n 0, 1:0 1)" in printed
+    assert f"wrote {out}: 60 cells x 3 features" in printed
+    result = ad.read_h5ad(out)
+    assert list(result.var_names) == ["TP53", "BRCA1", "NOT_A_REAL_GENE"]
+    assert result.uns["idtrack"]["params"]["to"] == "symbol"
+
+
+def test_harmonize_policies_and_report(tmp_path, files, capsys):
+    out = tmp_path / "b.h5ad"
+    report = tmp_path / "report"
+    argv = ["harmonize", str(files[1]), "-o", str(out), "--snapshot", "default", "--release", "114"]
+    argv += ["--unmapped", "drop", "--duplicates", "first", "--report", str(report)]
+    assert main(argv) == 0
+    result = ad.read_h5ad(out)
+    assert list(result.var_names) == ["ENSG00000141510", "ENSG00000012048"]
+    assert result.uns["idtrack"]["params"]["duplicates"] == "first"
+    assert (report / "index.html").is_file()
+    assert "report:" in capsys.readouterr().out
+
+
+def test_harmonize_id_key(tmp_path, capsys):
+    adata = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame({"sym": ["TP53", "KRAS"]}, index=["a", "b"]))
+    adata.write_h5ad(tmp_path / "x.h5ad")
+    assert (
+        main(
+            [
+                "harmonize",
+                str(tmp_path / "x.h5ad"),
+                "-o",
+                str(tmp_path / "y.h5ad"),
+                "--snapshot",
+                "default",
+                "--id-key",
+                "sym",
+            ]
+        )
+        == 0
+    )
+    assert list(ad.read_h5ad(tmp_path / "y.h5ad").var_names) == ["ENSG00000141510", "ENSG00000133703"]
+
+
+def test_harmonize_errors(tmp_path, files, capsys):
+    out = tmp_path / "out.h5ad"
+    assert main(["harmonize", str(files[0]), "-o", str(out)]) == 2
+    assert "--snapshot" in capsys.readouterr().err
+    assert main(["harmonize", str(files[0]), "-o", str(out), "--snapshot", "default", "--organism", "human"]) == 2
+    capsys.readouterr()
+    out.write_text("x")
+    assert main(["harmonize", str(files[0]), "-o", str(out), "--snapshot", "default"]) == 1
+    assert "--force" in capsys.readouterr().err
+    assert (
+        main(["harmonize", str(tmp_path / "missing.h5ad"), "-o", str(tmp_path / "o.h5ad"), "--snapshot", "default"])
+        == 1
+    )
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["harmonize", str(files[0]), "-o", str(files[0]), "--snapshot", "default", "--force"]) == 2
+
+
+def test_dataset_names():
+    from pathlib import Path
+
+    assert dataset_names([Path("a/x.h5ad"), Path("b/x.h5ad"), Path("y.zarr")], None) == ["x", "x-2", "y"]
+    assert dataset_names([Path("a.h5ad")], ["one"]) == ["one"]
+
+
+@pytest.mark.skipif(not HAS_CONCAT, reason="concat_harmonized has not landed")
+@pytest.mark.parametrize("out_of_core", [False, True])
+def test_harmonize_several_files(tmp_path, files, capsys, out_of_core):
+    out = tmp_path / "merged.h5ad"
+    argv = ["harmonize", *map(str, files), "-o", str(out), "--snapshot", "default", "--to", "symbol"]
+    argv += ["--label", "dataset", "--report", str(tmp_path / "report")]
+    if out_of_core:
+        argv.append("--out-of-core")
+    assert main(argv) == 0
+    result = ad.read_h5ad(out)
+    assert result.n_obs == 110
+    assert sorted(result.var_names) == sorted(["TP53", "BRCA1", "BRCA2", "BRAF", "KRAS"])
+    assert set(result.obs["dataset"]) == {"A", "B"}
+    assert (tmp_path / "report" / "index.html").is_file()
+
+
+def test_demo(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "union (join='outer'):        110 cells x 5:" in out
+    assert "intersection (join='inner'): 110 cells x 2: TP53 BRCA1" in out
+    assert "TP53 and ENSG00000141510 are one gene -> TP53" in out
+    assert "NOT_A_REAL_GENE failed (not found)" in out
+    assert "IGJ -> JCHAIN" in out
+    assert "1:1   761" in out
+    assert "C9orf142" in out
+    assert "retired" in out
+
+
+def test_demo_writes_files(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "data"), "--report", str(tmp_path / "report")]) == 0
+    assert (tmp_path / "data" / "toy_union.h5ad").is_file()
+    assert (tmp_path / "data" / "pbmc68k_reduced.harmonized.h5ad").is_file()
+    assert (tmp_path / "report" / "toy" / "index.html").is_file()
+    assert (tmp_path / "report" / "pbmc68k_reduced" / "mapping.tsv").is_file()
+    pbmc = ad.read_h5ad(tmp_path / "data" / "pbmc68k_reduced.harmonized.h5ad")
+    assert pbmc.var_names[0].startswith("ENSG")
+    assert "symbol" in pbmc.var
+
+
+def test_help_lists_commands(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "harmonize" in out
+    assert "demo" in out

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+import idtrack_sc as its
+from idtrack_sc.get import report_summary, write_report
+
+pytest.importorskip("matplotlib")
+
+B = ["TP53", "ENSG00000141510", "BRCA1", "NOT_A_REAL_GENE", "<script>"]
+
+
+@pytest.fixture
+def data():
+    out = {}
+    for name, genes in (("A", ["TP53", "BRCA1", "BRCA2"]), ("B", B)):
+        adata = ad.AnnData(np.ones((3, len(genes)), dtype=np.float32), var=pd.DataFrame(index=genes))
+        its.pp.harmonize_var_names(adata, snapshot="default", to="symbol")
+        out[name] = adata
+    return out
+
+
+class Checker(HTMLParser):
+    VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.errors, self.external = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in ("src", "href"):
+            value = attrs.get(name) or ""
+            if value and not value.startswith(("data:", "#")):
+                self.external.append(value)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}> (open: {self.stack[-3:]})")
+        else:
+            self.stack.pop()
+
+
+def test_write_report_files(tmp_path, data):
+    folder = write_report(data, tmp_path / "report")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["mapping.tsv", "summary.json", "summary.png", "index.html"]
+    )
+    table = pd.read_csv(folder / "mapping.tsv", sep="\t", keep_default_na=False)
+    assert list(table.columns[:3]) == ["dataset", "original", "name"]
+    assert len(table) == 3 + len(B)
+    summary = json.loads((folder / "summary.json").read_text())
+    sha = data["A"].uns["idtrack"]["snapshot"]["sha256"]
+    assert summary["snapshot"]["sha256"] == sha
+    assert summary["datasets"]["B"]["failed"]["NOT_A_REAL_GENE"] == "not_found"
+    assert summary["datasets"]["B"]["outcome"] == {"1:1": 3, "1:n": 0, "1:0": 2}
+    assert summary["widths"] == {"union": 5, "intersection": 2}
+    assert (folder / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_html_is_self_contained_and_well_formed(tmp_path, data):
+    folder = write_report(data, tmp_path / "report")
+    page = (folder / "index.html").read_text()
+    checker = Checker()
+    checker.feed(page)
+    assert checker.errors == []
+    assert checker.stack == []
+    assert checker.external == []
+    assert "<script>" not in page.split("<style>")[1]  # identifiers are escaped
+    assert "&lt;script&gt;" in page
+    png = base64.b64encode((folder / "summary.png").read_bytes()).decode()
+    assert png in page
+    sha = data["A"].uns["idtrack"]["snapshot"]["sha256"]
+    assert sha in page
+    for text in ("NOT_A_REAL_GENE", "not_found", "Parameters", "Versions", "anndata"):
+        assert text in page
+
+
+def test_summary_is_json_safe_after_h5ad_round_trip(tmp_path, data):
+    data["B"].write_h5ad(tmp_path / "b.h5ad")
+    back = ad.read_h5ad(tmp_path / "b.h5ad")
+    summary = report_summary(back)
+    json.dumps(summary)  # numpy scalars and arrays are converted
+    assert summary["kind"] == "anndata"
+    assert summary["params"]["to"] == "symbol"
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
+def test_html_renders_in_headless_chromium(tmp_path, data):
+    folder = write_report(data, tmp_path / "report")
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1100,1600",
+            f"--screenshot={shot}",
+            (folder / "index.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.stat().st_size > 10_000

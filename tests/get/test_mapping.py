@@ -46,9 +46,18 @@ def test_dropped_ids_outcome_implied_by_policies():
     assert row["n_merged"] == 0
 
 
+def test_dropped_ids_reason_implied_by_counts():
+    row = mapping_table(harmonized(B, unmapped="drop", ambiguous="all")).set_index("original").loc["NOT_A_REAL_GENE"]
+    assert row["reason"] == "not_found"  # the only failure reason, and no failed feature was kept
+
+
 def test_dropped_ids_outcome_unknown_when_policies_allow_several():
-    table = mapping_table(harmonized(B, unmapped="drop", ambiguous="drop"))
+    adata = harmonized(B, unmapped="drop", ambiguous="drop")
+    assert mapping_table(adata).set_index("original").loc["NOT_A_REAL_GENE", "outcome"] == "1:0"  # no 1:n at all
+    adata.uns["idtrack"]["counts"]["outcome"]["1:n"] = 1  # as if an ambiguous feature had been dropped too
+    table = mapping_table(adata)
     assert table.set_index("original").loc["NOT_A_REAL_GENE", "outcome"] == "dropped"
+    assert table.set_index("original").loc["NOT_A_REAL_GENE", "reason"] == ""
 
 
 def test_recorded_dropped_outcomes_are_used():
@@ -104,17 +113,22 @@ def test_mudata_modalities():
     assert len(table) == len(B)
 
 
-def test_concat_like_record_without_per_dataset_var():
-    """A concat result: merged var plus per-dataset records holding the dropped identifiers."""
-    a, b = harmonized(A), harmonized(B, unmapped="drop")
-    merged = ad.concat({"A": a, "B": b}, join="outer", merge="first")
-    merged.uns["idtrack"] = {
-        "params": dict(b.uns["idtrack"]["params"]),
-        "snapshot": dict(b.uns["idtrack"]["snapshot"]),
-        "datasets": {"A": dict(a.uns["idtrack"]), "B": dict(b.uns["idtrack"])},
-    }
+@pytest.mark.skipif(not hasattr(its.pp, "concat_harmonized"), reason="concat_harmonized has not landed")
+def test_concat_result():
+    merged = its.concat_harmonized({"A": make(A), "B": make(B)}, snapshot="default", to="symbol")
     table = mapping_table(merged)
     assert table.columns[0] == "dataset"
+    assert list(table["dataset"].cat.categories) == ["(merged)", "B"]
     dropped = table[~table["kept"]]
     assert list(dropped["original"]) == ["NOT_A_REAL_GENE"]
-    assert list(dropped["dataset"]) == ["B"]
+    assert (dropped["outcome"].iloc[0], dropped["reason"].iloc[0]) == ("1:0", "not_found")
+    assert set(table.loc[table["kept"], "name"]) == {"TP53", "BRCA1", "BRCA2", "BRAF", "KRAS"}
+
+    from idtrack_sc.get._collect import collect
+
+    found = collect(merged)
+    assert [d.name for d in found.datasets] == ["A", "B"]
+    assert found.widths == {"union": 5, "intersection": 2}
+    assert found.diagnostics["failed"] == ["NOT_A_REAL_GENE"]
+    assert found.diagnostics["collapsed"] == ["ENSG00000141510", "TP53"]
+    assert found.datasets[1].counts["outcome"] == {"1:1": 3, "1:n": 0, "1:0": 1}

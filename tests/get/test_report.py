@@ -115,3 +115,19 @@ def test_html_renders_in_headless_chromium(tmp_path, data):
         timeout=120,
     )
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.skipif(not hasattr(its.pp, "concat_harmonized"), reason="concat_harmonized has not landed")
+def test_report_of_concat_result(tmp_path):
+    def make(names):
+        return ad.AnnData(np.ones((3, len(names)), dtype=np.float32), var=pd.DataFrame(index=names))
+
+    merged = its.concat_harmonized(
+        {"A": make(["TP53", "BRCA1"]), "B": make(B)}, snapshot="default", to="symbol", label="dataset"
+    )
+    folder = write_report(merged, tmp_path / "report")
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["kind"] == "concat"
+    assert summary["widths"] == {"union": 2, "intersection": 2}
+    assert summary["datasets"]["B"]["failed"] == {"NOT_A_REAL_GENE": "not_found", "<script>": "not_found"}
+    assert "failed_consistent" in (folder / "index.html").read_text()

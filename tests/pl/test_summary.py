@@ -109,3 +109,16 @@ def test_palette_is_okabe_ito():
 def test_not_harmonized_error():
     with pytest.raises(ValueError, match="harmonize_var_names"):
         its.pl.harmonization_summary(ad.AnnData(np.ones((2, 2))), show=False)
+
+
+@pytest.mark.skipif(not hasattr(its.pp, "concat_harmonized"), reason="concat_harmonized has not landed")
+def test_concat_result(pair):
+    def make(names):
+        return ad.AnnData(np.ones((3, len(names)), dtype=np.float32), var=pd.DataFrame(index=names))
+
+    merged = its.concat_harmonized(
+        {"A": make(["TP53", "KRAS"]), "B": make(["TP53", "NOT_A_REAL_GENE"])}, snapshot="default", to="symbol"
+    )
+    axes = its.pl.harmonization_summary(merged, show=False)
+    assert [t.get_text().split("\n")[0] for t in axes[0].get_yticklabels()] == ["A", "B"]
+    assert [p.get_width() for p in axes[1].patches][-2:] == [2, 1]

@@ -106,6 +106,23 @@ def _concat(datasets: dict[str, AnnData], snap: Any, *, join: str) -> tuple[AnnD
 
 
 # -- printing ------------------------------------------------------------------------------------
+def _collapsed(merged: AnnData, report_data: Any) -> list[tuple[str, str, list[str]]]:
+    """``(dataset, new name, originals)`` of every group of features merged into one."""
+    out = []
+    record = merged.uns.get("idtrack", {})
+    if "collapsed" in record:  # concat_harmonized's record
+        for dataset, table in record["collapsed"].items():
+            for name, joined in zip(table["name"], table["originals"], strict=True):
+                out.append((str(dataset), str(name), str(joined).split("|")))
+        return out
+    for dataset, adata in report_data.items():
+        var = adata.var[adata.var["idtrack_n_merged"] > 1]
+        out.extend(
+            (dataset, str(n), str(o).split("|")) for n, o in zip(var.index, var["idtrack_original"], strict=True)
+        )
+    return out
+
+
 def _reasons_text(reasons: dict[str, int]) -> str:
     items = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
     return ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in items if n)
@@ -118,7 +135,6 @@ def _toy(snap: Any, args: argparse.Namespace) -> None:
     from idtrack_sc.get import mapping_table
 
     datasets = toy_datasets()
-    b_x = datasets["B"].X.toarray()
     union, report_data = _concat(datasets, snap, join="outer")
     inter, _ = _concat(datasets, snap, join="inner")
     table = mapping_table(report_data)
@@ -126,17 +142,17 @@ def _toy(snap: Any, args: argparse.Namespace) -> None:
     print("1. Two toy datasets, harmonized to symbols and concatenated")
     for name, adata in datasets.items():
         print(f"   {name}: {adata.n_obs} cells x {', '.join(adata.var_names)}")
-    b = table[table["dataset"] == "B"]
-    merged = b[b["n_merged"] > 1]
-    for new, group in merged.groupby("name", sort=False, observed=True):
-        cols = [list(datasets["B"].var_names).index(o) for o in group["original"]]
-        both = np.flatnonzero((b_x[:, cols] > 0).all(axis=1))
+    for dataset, new, originals in _collapsed(union, report_data):
+        adata = datasets[dataset]
+        x = adata.X.toarray()
+        cols = [list(adata.var_names).index(o) for o in originals]
+        both = np.flatnonzero((x[:, cols] > 0).all(axis=1))
         i = int(both[0]) if len(both) else 0
-        cell = " + ".join(f"{b_x[i, c]:g}" for c in cols)
-        summed = union[union.obs["dataset"] == "B"][:, new].X
+        cell = " + ".join(f"{x[i, c]:g}" for c in cols)
+        summed = union[union.obs["dataset"] == dataset][:, new].X
         summed = summed.toarray() if hasattr(summed, "toarray") else np.asarray(summed)
         print(
-            f"   B: {' and '.join(group['original'])} are one gene -> {new}, their counts summed "
+            f"   {dataset}: {' and '.join(originals)} are one gene -> {new}, their counts summed "
             f"(cell {i}: {cell} = {summed[i, 0]:g})"
         )
     failed = table[table["outcome"].astype(str).isin(["1:0", "dropped"])]

@@ -63,7 +63,12 @@ def add_parser(subparsers: Any) -> None:
     conv.add_argument(
         "--ambiguous", choices=("best", "drop", "all"), default="best", help="1:n features (default: best)"
     )
-    conv.add_argument("--unmapped", choices=("keep", "drop"), default="keep", help="1:0 features (default: keep)")
+    conv.add_argument(
+        "--unmapped",
+        choices=("keep", "drop", "consistent"),
+        help="1:0 features: keep, drop, or (several files) keep those failing in every dataset "
+        "(default: keep for one file, consistent for several)",
+    )
     conv.add_argument(
         "--duplicates",
         choices=("sum", "first", "make_unique"),
@@ -138,13 +143,17 @@ def _snapshot_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {"snapshot": args.snapshot, "organism": args.organism}
 
 
-def _policies(args: argparse.Namespace) -> dict[str, Any]:
+def _policies(args: argparse.Namespace, *, several: bool = False) -> dict[str, Any]:
+    unmapped = args.unmapped or ("consistent" if several else "keep")
+    if unmapped == "consistent" and not several:
+        msg = "--unmapped consistent needs several files; use keep or drop for one"
+        raise UsageError(msg)
     return {
         "release": args.release,
         "to": args.to,
         "id_key": args.id_key,
         "ambiguous": args.ambiguous,
-        "unmapped": args.unmapped,
+        "unmapped": unmapped,
         "duplicates": args.duplicates,
         "key_added": args.key_added,
     }
@@ -195,7 +204,7 @@ def _concat(args: argparse.Namespace, names: list[str], snapshot: dict[str, Any]
     except AttributeError:
         msg = "this idtrack-sc has no concat_harmonized yet; harmonize one file at a time"
         raise RuntimeError(msg) from None
-    kwargs = {"join": args.join, **_policies(args), **snapshot}
+    kwargs = {"join": args.join, **_policies(args, several=True), **snapshot}
     if args.label:
         kwargs["label"] = args.label
     if args.out_of_core:

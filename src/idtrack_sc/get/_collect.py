@@ -88,18 +88,36 @@ def _anndata_dataset(adata: AnnData, key: str, name: str) -> Dataset:
     return Dataset(name=name, record=record, var=var, var_names=adata.var_names)
 
 
-def _concat_datasets(adata: AnnData, key: str, record: dict[str, Any]) -> list[Dataset]:
-    """Per-dataset records of a concat result (``uns[key]["datasets"][name]``)."""
-    per = _as_dict(record.get("datasets"))
+def _concat_datasets(record: dict[str, Any]) -> list[Dataset]:
+    """Per-dataset records of a :func:`~idtrack_sc.concat_harmonized` result.
+
+    The record lists the ``datasets``, each one's harmonization record under
+    ``provenance[name]`` and its dropped identifiers with their reasons under ``failed[name]``.
+    """
+    names = [str(n) for n in np.asarray(record.get("datasets", []), dtype=object).ravel()]
+    provenance = _as_dict(record.get("provenance"))
+    failed = _as_dict(record.get("failed"))
     out = []
-    for name, value in per.items():
-        sub = _as_dict(value)
-        if "counts" not in sub and "n_vars_before" in sub:  # a bare counts dict
-            sub = {"counts": sub}
+    for name in names:
+        key = name.replace("/", "_") or "_"
+        sub = dict(_as_dict(provenance.get(key, provenance.get(name))))
         sub.setdefault("params", record.get("params", {}))
         sub.setdefault("snapshot", record.get("snapshot", {}))
-        out.append(Dataset(name=str(name), record=sub))
+        dropped = _as_dict(failed.get(key, failed.get(name)))
+        ids = np.asarray(dropped.get("id", []), dtype=object).ravel()
+        reasons = np.asarray(dropped.get("reason", [""] * len(ids)), dtype=object).ravel()
+        if len(reasons) != len(ids):
+            reasons = np.full(len(ids), "", dtype=object)
+        reasons = np.array(["" if r is None else str(r) for r in reasons], dtype=object)
+        sub["dropped_ids"] = ids
+        sub["dropped_outcomes"] = np.where(reasons == "ambiguous", "1:n", np.where(reasons == "", "dropped", "1:0"))
+        sub["dropped_reasons"] = np.where(reasons == "ambiguous", "", reasons)
+        out.append(Dataset(name=name, record=sub))
     return out
+
+
+def _is_concat(record: dict[str, Any]) -> bool:
+    return "provenance" in record and "datasets" in record
 
 
 def _widths(datasets: list[Dataset]) -> dict[str, int] | None:
@@ -115,17 +133,27 @@ def _widths(datasets: list[Dataset]) -> dict[str, int] | None:
 
 
 def _diagnostic_lists(record: dict[str, Any]) -> dict[str, list[str]]:
-    """Cross-dataset diagnostics of a concat record, as lists of identifiers."""
-    diag = _as_dict(record.get("diagnostics"))
-    out = {}
-    for name in ("failed", "failed_consistent", "ambiguous", "collapsed"):
-        value = diag.get(name, record.get(name))
-        if value is None:
-            continue
-        if isinstance(value, Mapping):  # {identifier: detail}
-            value = list(value)
-        out[name] = [str(v) for v in np.asarray(value, dtype=object).ravel()]
-    return out
+    """Cross-dataset diagnostics of a concat record, as sorted lists of identifiers."""
+
+    def ids(table: Any, column: str = "id") -> list[str]:
+        table = _as_dict(table)
+        return [str(v) for v in np.asarray(table.get(column, []), dtype=object).ravel()]
+
+    failed = sorted({i for t in _as_dict(record.get("failed")).values() for i in ids(t)})
+    collapsed = sorted(
+        {
+            o
+            for t in _as_dict(record.get("collapsed")).values()
+            for joined in ids(t, "originals")
+            for o in joined.split("|")
+        }
+    )
+    return {
+        "failed": failed,
+        "failed_consistent": ids(record.get("failed_consistent")),
+        "ambiguous": ids(record.get("ambiguous")),
+        "collapsed": collapsed,
+    }
 
 
 def collect(data: Any, key: str = "idtrack") -> Harmonized:
@@ -161,18 +189,14 @@ def collect(data: Any, key: str = "idtrack") -> Harmonized:
             msg_0 = "The AnnData"
             raise _not_harmonized(msg_0, key, data.uns.keys())
         record = _as_dict(data.uns[key])
-        if "datasets" in record:  # a concat result
-            datasets = _concat_datasets(data, key, record)
-            widths = _as_dict(record.get("widths")) or None
-            if widths is None:
-                counts = _as_dict(record.get("counts"))
-                if "union" in counts or "intersection" in counts:
-                    widths = {k: int(counts[k]) for k in ("union", "intersection") if k in counts}
+        if _is_concat(record):
+            n_vars = _as_dict(record.get("n_vars"))
+            widths = {k: int(n_vars[k]) for k in ("union", "intersection") if k in n_vars} or None
             return Harmonized(
                 kind="concat",
-                datasets=datasets,
+                datasets=_concat_datasets(record),
                 record=record,
-                widths={k: int(v) for k, v in widths.items()} if widths else None,
+                widths=widths,
                 diagnostics=_diagnostic_lists(record),
             )
         return Harmonized(kind="anndata", datasets=[_anndata_dataset(data, key, "")], record=record)

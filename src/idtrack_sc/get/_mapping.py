@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._collect import OUTCOME_ORDER, as_str, collect
+from ._collect import FAILURE_REASONS, OUTCOME_ORDER, as_str, collect
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 #: Columns of :func:`mapping_table` (``dataset`` comes first when there are several datasets).
 MAPPING_COLUMNS = ("original", "name", "kept", "outcome", "reason", "targets", "gene_id", "symbol", "n_merged")
+#: ``dataset`` of the rows a concat result's merged ``var`` gives.
+MERGED = "(merged)"
 #: Outcome categories of the table: the resolver's three and ``dropped`` when it is not known.
 MAPPING_OUTCOMES = (*OUTCOME_ORDER, "dropped")
 
@@ -44,8 +46,18 @@ def _dropped_outcome(record: dict[str, Any], n: int) -> tuple[np.ndarray, np.nda
         dropped_kinds.add("1:0")
         if ambiguous == "best":
             dropped_kinds.add("1:n")  # ties the rule could not break are treated as unmapped
+    counts = record.get("counts", {}) or {}
+    by_outcome = counts.get("outcome", {}) or {}
+    # an outcome no feature had cannot have been dropped
+    dropped_kinds = {k for k in dropped_kinds if int(by_outcome.get(k, 1))}
     outcome = dropped_kinds.pop() if len(dropped_kinds) == 1 else "dropped"
-    return np.full(n, outcome, dtype=object), np.full(n, "", dtype=object)
+    reason = ""
+    if outcome == "1:0" and not int(counts.get("kept_unmapped", 1)):
+        # every failed feature was dropped: with a single failure reason, it is theirs
+        failing = {r for r, k in (counts.get("reason", {}) or {}).items() if r in FAILURE_REASONS and int(k)}
+        if len(failing) == 1:
+            reason = failing.pop()
+    return np.full(n, outcome, dtype=object), np.full(n, reason, dtype=object)
 
 
 def _dataset_table(ds: Dataset, key: str) -> pd.DataFrame:
@@ -132,7 +144,9 @@ def mapping_table(data: AnnData | MuData | Mapping[str, AnnData], *, key: str = 
     A frame with the columns
 
     ``dataset``
-        Dataset (or modality) name; only when there are several datasets.
+        Dataset (or modality) name; only when there are several datasets. For a concat
+        result, the features of the merged ``var`` are listed under ``"(merged)"`` and each
+        dataset's dropped identifiers under its name.
     ``original``
         The identifier as the data named it.
     ``name``
@@ -140,7 +154,8 @@ def mapping_table(data: AnnData | MuData | Mapping[str, AnnData], *, key: str = 
     ``kept``
         Whether the identifier's feature is in the result.
     ``outcome``
-        ``"1:1"``, ``"1:n"`` or ``"1:0"``; for dropped identifiers the outcome the policies
+        ``"1:1"``, ``"1:n"`` or ``"1:0"``; for dropped identifiers the outcome recorded in
+        ``uns[key]['dropped_outcomes']`` if present, else the one the policies and counts
         imply, or ``"dropped"`` when several were possible.
     ``reason``
         See :data:`idtrack_sc.resolve.REASONS`; ``ambiguous_expanded`` for copies made by
@@ -181,7 +196,7 @@ def _concat_table(found: Any, data: AnnData, key: str) -> pd.DataFrame:
 
     merged = _Dataset(name="", record=found.record, var=data.var if f"{key}_original" in data.var.columns else None)
     merged.record = {**found.record, "dropped_ids": None}
-    frames = [_dataset_table(merged, key).assign(dataset="")]
+    frames = [_dataset_table(merged, key).assign(dataset=MERGED)]
     for ds in found.datasets:
         ds.var = None
         frames.append(_dataset_table(ds, key).assign(dataset=ds.name))

@@ -21,7 +21,8 @@ def make(var_names, n_obs=30, *, fmt="csr", dtype=np.float32, seed=0, layers=Tru
     dense = rng.poisson(2, (n_obs, len(var_names))).astype(dtype)
     x = dense if fmt == "dense" else sparse.csr_matrix(dense) if fmt == "csr" else sparse.csc_matrix(dense)
     adata = ad.AnnData(x, var=pd.DataFrame(index=pd.Index(var_names, dtype=object)))
-    adata.obs_names = [f"cell{i}" for i in range(n_obs)]
+    # object dtype: anndata releases that accept pandas 3 cannot write its default str index
+    adata.obs_names = pd.Index([f"cell{i}" for i in range(n_obs)], dtype=object)
     if layers:
         adata.layers["counts"] = x.copy() * 2
     return adata, dense
@@ -219,12 +220,14 @@ def test_mudata_gene_modality(snapshot_default, tmp_path):
     assert mdata.mod["prot"].var_names.tolist() == ["CD3_TotalSeqB", "CD4_TotalSeqB"]
     assert mdata.n_vars == 4
     assert mdata.uns["idtrack"]["modalities"] == ["rna"]
+    with pytest.raises(ValueError, match="do not exist"):
+        its.pp.harmonize_var_names(mdata, snapshot=snapshot_default, mod="atac")
+    if int(pd.__version__.split(".")[0]) >= 3:
+        pytest.skip("the mudata/anndata releases that accept pandas 3 cannot write its str indexes (upstream)")
     path = tmp_path / "m.h5mu"
     mdata.write(path)
     back = mudata.read_h5mu(path)
     assert back.mod["rna"].uns["idtrack"]["snapshot"]["sha256"] == snapshot_default.sha256
-    with pytest.raises(ValueError, match="do not exist"):
-        its.pp.harmonize_var_names(mdata, snapshot=snapshot_default, mod="atac")
 
 
 def test_pbmc68k_legacy_rescue(snapshot_default):

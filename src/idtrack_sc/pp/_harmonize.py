@@ -303,13 +303,18 @@ def _harmonize_anndata(
 
     cols = var_columns(key_added)
     var = adata.var.copy()
-    var[cols["original"]] = joined
-    var[cols["outcome"]] = pd.Categorical(outcome, categories=["1:1", "1:n", "1:0"])
-    var[cols["reason"]] = reason
-    var[cols["targets"]] = table["targets"].astype(str).to_numpy(dtype=object)[first_src]
-    var[cols["gene_id"]] = genes
+
+    def text(values: np.ndarray) -> pd.Series:
+        # object dtype on purpose: every anndata release writes it, also under pandas 3
+        return pd.Series(np.asarray(values, dtype=object), index=var.index, dtype=object)
+
+    var[cols["original"]] = text(joined)
+    var[cols["outcome"]] = pd.Categorical(outcome, categories=pd.Index(["1:1", "1:n", "1:0"], dtype=object))
+    var[cols["reason"]] = text(reason)
+    var[cols["targets"]] = text(table["targets"].astype(str).to_numpy(dtype=object)[first_src])
+    var[cols["gene_id"]] = text(genes)
     var[cols["n_merged"]] = sizes if duplicates == "sum" else np.ones(n_new, dtype=np.int64)
-    var[symbol_key] = symbols
+    var[symbol_key] = text(symbols)
     new_index, n_renamed = _unique_names(pd.Index(names.astype(str)))
     if n_renamed:
         logger.warning("%s: %d feature names were made unique (e.g. 'X-1').", label, n_renamed)
@@ -501,7 +506,7 @@ def harmonize_var_names(
         _harmonize_anndata(adata, label="AnnData", **kwargs)
         return adata if copy else None
 
-    from mudata import MuData  # noqa: TC002 - needed at run time here
+    from mudata import MuData
 
     if not isinstance(data, MuData):
         msg = f"data must be an AnnData or MuData, got {type(data).__name__}."
@@ -523,5 +528,7 @@ def harmonize_var_names(
             continue
         per_mod[name] = _harmonize_anndata(mdata.mod[name], label=f"modality {name!r}", **kwargs)
     mdata.update()
+    # keep the container's names writable by every anndata release (pandas 3 infers `str`)
+    mdata.var_names = pd.Index(mdata.var_names.to_numpy(dtype=object), dtype=object)
     mdata.uns[key_added] = {"modalities": list(per_mod), "counts": per_mod}
     return mdata if copy else None

@@ -236,6 +236,6 @@ def load_snapshot(path: str | os.PathLike) -> Snapshot:
     >>> import idtrack_sc as its
     >>> snap = its.load_snapshot(its.datasets.default_snapshot_path())  # doctest: +SKIP
     >>> snap.releases  # doctest: +SKIP
-    (104, 110, 114)
+    (84, 93, 100, 104, 110, 114)
     """
     return Snapshot.from_file(path)

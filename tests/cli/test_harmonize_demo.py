@@ -146,3 +146,41 @@ def test_help_lists_commands(capsys):
     out = capsys.readouterr().out
     assert "harmonize" in out
     assert "demo" in out
+
+
+class FakeBar:
+    instances: list[FakeBar] = []
+
+    def __init__(self, total):
+        self.total, self.n, self.closed = total, 0, False
+        FakeBar.instances.append(self)
+
+    def update(self, n=1):
+        self.n += n
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.skipif(not HAS_CONCAT, reason="concat_harmonized has not landed")
+@pytest.mark.parametrize("verbose", [False, True])
+def test_progress_one_step_per_dataset(tmp_path, files, capsys, monkeypatch, verbose):
+    from idtrack_sc.cli import harmonize as cli_harmonize
+
+    FakeBar.instances = []
+    steps = []
+
+    def fake_progress(iterable, *, total, desc, disable):
+        bar = FakeBar(total)
+        original = bar.update
+        bar.update = lambda n=1: (steps.append(desc), original(n))
+        return bar if iterable is None else iterable
+
+    monkeypatch.setattr(cli_harmonize, "progress", fake_progress)
+    argv = ["harmonize", *map(str, files), "-o", str(tmp_path / "m.h5ad"), "--snapshot", "default", "--to", "symbol"]
+    assert main([*argv, "--out-of-core"] + (["-v"] if verbose else [])) == 0
+    (bar,) = FakeBar.instances
+    assert (bar.total, bar.n, bar.closed) == (2, 2, True)
+    assert steps == ["harmonizing", "harmonizing"]  # advanced by each dataset, not filled at the end
+    err = capsys.readouterr().err
+    assert ("5 -> 5 features (1:1 5" in err) is verbose

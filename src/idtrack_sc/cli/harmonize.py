@@ -136,6 +136,53 @@ def progress(iterable: Any, *, total: int, desc: str, disable: bool) -> Any:
     return tqdm(iterable, total=total, desc=desc, unit="dataset", file=sys.stderr, disable=True if disable else None)
 
 
+class _DatasetProgress(logging.Handler):
+    """Advance a progress bar each time a dataset has been harmonized.
+
+    ``harmonize_var_names`` logs one INFO record per dataset (``"<label>: N -> M features …"``);
+    this handler counts them and passes them on to the package's handlers only when the
+    user asked for ``-v``.
+    """
+
+    SOURCE = "idtrack_sc.pp._harmonize"
+
+    def __init__(self, bar: Any, *, forward: bool) -> None:
+        super().__init__(logging.INFO)
+        self.bar = bar
+        self.forward = forward
+        self.seen = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if str(record.msg).startswith("%s: %d -> %d features"):
+            self.seen += 1
+            self.bar.update(1)
+        if self.forward:
+            logging.getLogger("idtrack_sc").handle(record)
+
+    def __enter__(self) -> _DatasetProgress:
+        source = logging.getLogger(self.SOURCE)
+        self._saved = (source.level, source.propagate)
+        source.setLevel(logging.INFO)
+        source.propagate = False
+        source.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        source = logging.getLogger(self.SOURCE)
+        source.removeHandler(self)
+        source.setLevel(self._saved[0])
+        source.propagate = self._saved[1]
+        if self.bar.total is not None and self.seen < self.bar.total and not any(exc):
+            self.bar.update(self.bar.total - self.seen)
+        self.bar.close()
+
+
+def _harmonizing(total: int, *, disable: bool) -> _DatasetProgress:
+    bar = progress(None, total=total, desc="harmonizing", disable=disable)
+    verbose = logging.getLogger(_DatasetProgress.SOURCE).getEffectiveLevel() <= logging.INFO
+    return _DatasetProgress(bar, forward=verbose)
+
+
 def _snapshot_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if args.snapshot is None and args.organism is None:
         msg = "give --snapshot FILE (or --snapshot default for the embedded human subset) or --organism NAME"
@@ -177,22 +224,24 @@ def _harmonize(args: argparse.Namespace) -> int:
     from idtrack_sc.pp import harmonize_var_names
 
     if not several:
-        bar = progress(args.inputs, total=1, desc="harmonizing", disable=args.no_progress)
-        for path in bar:
-            adata = read(path)
+        adata = read(args.inputs[0])
+        with _harmonizing(1, disable=args.no_progress):
             harmonize_var_names(adata, **snapshot, **_policies(args))
-            write(adata, out)
-        bar.close()
+        write(adata, out)
         result = adata
         report_data: Any = adata
     else:
         result, report_data = _concat(args, names, snapshot)
     _print_result(result, names, args.key_added, out)
-    if args.report is not None:
-        from idtrack_sc.get import write_report
+    try:
+        if args.report is not None:
+            from idtrack_sc.get import write_report
 
-        folder = write_report(report_data, args.report, key=args.key_added)
-        print(f"report: {folder / 'index.html'}")
+            folder = write_report(report_data, args.report, key=args.key_added)
+            print(f"report: {folder / 'index.html'}")
+    finally:
+        if getattr(result, "isbacked", False):
+            result.file.close()
     return 0
 
 
@@ -214,10 +263,8 @@ def _concat(args: argparse.Namespace, names: list[str], snapshot: dict[str, Any]
                 msg = f"{path} does not exist"
                 raise FileNotFoundError(msg)
         logger.info("concatenating %d files on disk into %s", len(paths), args.out)
-        bar = progress(range(1), total=1, desc=f"harmonizing {len(paths)} files out of core", disable=args.no_progress)
-        for _ in bar:
+        with _harmonizing(len(paths), disable=args.no_progress):
             concat_harmonized(paths, out=args.out, **kwargs)
-        bar.close()
         import anndata as ad
 
         result = ad.read_h5ad(args.out, backed="r")
@@ -227,7 +274,8 @@ def _concat(args: argparse.Namespace, names: list[str], snapshot: dict[str, Any]
         zip(names, args.inputs, strict=True), total=len(names), desc="reading", disable=args.no_progress
     ):
         datasets[name] = read(path)
-    result = concat_harmonized(datasets, **kwargs)
+    with _harmonizing(len(datasets), disable=args.no_progress):
+        result = concat_harmonized(datasets, copy_inputs=False, **kwargs)
     write(result, args.out)
     return result, result
 

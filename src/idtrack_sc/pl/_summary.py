@@ -272,6 +272,9 @@ def _draw_widths(ax: Axes, after: list[tuple[str, int]], widths: dict[str, int])
     ax.set_yticklabels(labels)
     ax.set_ylim(len(values) - 0.5, -0.5)
     ax.set_xlim(0, top * 1.32)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("features after harmonization")
     ax.set_title("Width of the merged data", loc="left", fontsize=10)
     _style(ax)

@@ -1,0 +1,143 @@
+"""Snapshot build (fresh child process: time and peak memory), file size, cold and warm load."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from context import RELEASE, SCRIPTS
+from registry import Result, Skip, Table, measurement
+
+LOAD_TARGET_S = 0.5
+SIZE_TARGET_MB = 30.0
+
+_COLD_LOAD = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+import idtrack_sc as its
+from idtrack_sc.snapshot import TABLES
+t1 = time.perf_counter()
+snap = its.load_snapshot(sys.argv[1])
+rows = sum(len(snap.table(name)) for name in TABLES)
+t2 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "rows": rows,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+@measurement("snapshot", "snapshot_build", "Snapshot build from the real source tables (fresh process)")
+def snapshot_build(ctx) -> Result:
+    """Build each real snapshot once more with ``scripts/build_real_snapshots.py`` in a child process."""
+    if not ctx.build:
+        msg = "--no-build: the existing snapshots in scripts/work were reused, no build was timed."
+        raise Skip(msg)
+    from idtrack_sc.snapshot import file_sha256
+
+    ctx.ensure_gathered()
+    rows, metrics = [], {}
+    for organism in ctx.organisms:
+        reference = ctx.snapshot_path(organism)
+        out = ctx.work / f"{organism}-{RELEASE}.idtrack.zip"
+        script = SCRIPTS / "build_real_snapshots.py"
+        cmd = [sys.executable, str(script), "--work", str(ctx.data_work), "--child", organism, "--out", str(out)]
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        stats = json.loads(done.stdout.strip().splitlines()[-1])
+        same = file_sha256(out) == file_sha256(reference)
+        metrics[organism] = {**stats, "wall_s": wall, "identical_to_scripts_work": same}
+        ctx.cache[("build_metrics", organism)] = metrics[organism]
+        rows.append(
+            [
+                organism,
+                ", ".join(map(str, stats["releases"])),
+                stats["genes"],
+                stats["names"],
+                stats["parse_s"],
+                stats["build_s"],
+                wall,
+                stats["peak_rss_mb"],
+                stats["size_mb"],
+                "yes" if same else "no",
+            ]
+        )
+    table = Table(
+        "Build (`scripts/build_real_snapshots.py --child`, one fresh process per organism)",
+        [
+            "organism",
+            "releases",
+            "gene IDs",
+            "names",
+            "read sources (s)",
+            "assemble + write (s)",
+            "process wall (s)",
+            "peak RSS (MB)",
+            "file (MB)",
+            "byte-identical to scripts/work copy",
+        ],
+        rows,
+        note="Target (DESIGN §5): minutes on 2 cores, not hours. Peak RSS is `ru_maxrss` of the build process.",
+    )
+    return Result(metrics=metrics, tables=[table])
+
+
+@measurement("snapshot", "snapshot_load", "Snapshot size and load time")
+def snapshot_load(ctx) -> Result:
+    """File size; cold load in fresh processes; warm load in this process."""
+    import idtrack_sc as its
+    from idtrack_sc.snapshot import TABLES
+
+    cold_runs = 2 if ctx.quick else 5
+    warm_runs = 2 if ctx.quick else 7
+    rows, metrics = [], {}
+    for organism in ctx.organisms:
+        path = ctx.snapshot_path(organism)
+        size_mb = path.stat().st_size / 1e6
+        runs = [ctx.python_json(_COLD_LOAD, str(path)) for _ in range(cold_runs)]
+        cold = [stats for _, stats in runs]
+        cold_load = ctx.median([c["load_s"] for c in cold])
+        cold_import = ctx.median([c["import_s"] for c in cold])
+        cold_wall = ctx.median([wall for wall, _ in runs])
+        peak = max(c["peak_rss_mb"] for c in cold)
+
+        def load(path=path):
+            snap = its.load_snapshot(path)
+            return sum(len(snap.table(name)) for name in TABLES)
+
+        load()  # page cache and imports
+        warm = ctx.median(ctx.time_runs(load, warm_runs))
+        metrics[organism] = {
+            "size_mb": size_mb,
+            "cold_load_s": cold_load,
+            "cold_import_s": cold_import,
+            "cold_process_wall_s": cold_wall,
+            "cold_peak_rss_mb": peak,
+            "warm_load_s": warm,
+            "rows": cold[0]["rows"],
+        }
+        ctx.cache[("load_metrics", organism)] = metrics[organism]
+        ok = "✓" if (cold_load <= LOAD_TARGET_S and size_mb <= SIZE_TARGET_MB) else "✗"
+        rows.append([organism, size_mb, cold[0]["rows"], cold_import, cold_load, cold_wall, warm, peak, ok])
+    table = Table(
+        "Size and load (`load_snapshot` + reading all four tables as pandas)",
+        [
+            "organism",
+            "file (MB)",
+            "table rows",
+            "cold: import idtrack_sc (s)",
+            "cold: load + read (s)",
+            "cold: whole process (s)",
+            "warm: load + read (s)",
+            "cold peak RSS (MB)",
+            "target ≤ 0.5 s, ≤ 30 MB",
+        ],
+        rows,
+        note=(
+            f"Cold = a fresh Python process per run (median of {cold_runs}; the OS page cache is warm, "
+            f"nothing is dropped). Warm = again in this process with everything imported (median of "
+            f"{warm_runs}). Python: {sys.version.split()[0]}."
+        ),
+    )
+    return Result(metrics=metrics, tables=[table])

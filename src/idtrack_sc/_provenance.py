@@ -17,6 +17,8 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from .snapshot import Snapshot
 
@@ -58,6 +60,8 @@ def clean(value: Any) -> Any:
         return ""
     if isinstance(value, dict):
         return {str(k).replace("/", "_"): clean(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value  # arrays are stored as they are
     if isinstance(value, list | tuple):
         return [clean(v) for v in value]
     if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars

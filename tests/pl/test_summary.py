@@ -96,6 +96,7 @@ def test_segments_without_reason_split_for_ambiguous():
     rec = adata.uns["idtrack"]
     rec["counts"]["outcome"] = {"1:1": 5, "1:n": 2, "1:0": 1}
     rec["counts"]["reason"] = {"unchanged": 4, "alias": 3, "not_found": 1}
+    del rec["counts"]["outcome_reason"]  # as recorded before outcome_reason existed
     ((_, seg, outcomes),) = segments(collect(adata))
     assert seg == {"mapped": 5, "ambiguous": 2, "unknown": 1}
     assert outcomes == {"1:1": 5, "1:n": 2, "1:0": 1}

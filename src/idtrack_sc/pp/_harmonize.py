@@ -176,7 +176,7 @@ def _plan(
         if duplicates == "first":
             plan = plan[~plan["group"].duplicated()].copy()
             plan["group"] = pd.factorize(plan["group"], sort=False)[0]
-    return plan, originals[dropped_mask]
+    return plan, np.flatnonzero(dropped_mask)
 
 
 def _unique_names(names: pd.Index) -> tuple[pd.Index, int]:
@@ -248,9 +248,10 @@ def _harmonize_anndata(
     table = convert(originals, snapshot=snap, to=to, release=release, strategy=strategy)
     release = table.attrs["idtrack"]["release"]
     namespace = table.attrs["idtrack"]["namespace"]
-    plan, dropped = _plan(
+    plan, dropped_at = _plan(
         table, originals, var_names, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates, keep_only=keep_only
     )
+    dropped = originals[dropped_at]
     if len(plan) == 0:
         msg = (
             f"{label}: no feature would remain ({len(dropped)} dropped by ambiguous={ambiguous!r}, "
@@ -328,6 +329,10 @@ def _harmonize_anndata(
         "n_vars_after": adata.n_vars,
         "outcome": {k: int(before.get(k, 0)) for k in ("1:1", "1:n", "1:0")},
         "reason": {str(k): int(v) for k, v in table["reason"].astype(str).value_counts().sort_index().items()},
+        "outcome_reason": {
+            str(o): {str(r): int(n) for r, n in group.value_counts().sort_index().items()}
+            for o, group in table["reason"].astype(str).groupby(table["outcome"].astype(str).to_numpy(), sort=True)
+        },
         "dropped": len(dropped),
         "kept_unmapped": int((kinds == "kept").sum()),
         "expanded_ambiguous": int((plan["kind"] == "expanded").sum()),
@@ -352,7 +357,9 @@ def _harmonize_anndata(
         counts=counts,
         environment=environment,
     )
-    rec["dropped_ids"] = np.array([str(d) for d in dropped], dtype=object)
+    rec["dropped_ids"] = np.array(["" if d is None else str(d) for d in dropped], dtype=object)
+    rec["dropped_outcomes"] = table["outcome"].astype(str).to_numpy(dtype=object)[dropped_at]
+    rec["dropped_reasons"] = table["reason"].astype(str).to_numpy(dtype=object)[dropped_at]
     adata.uns[key_added] = rec
     logger.info(
         "%s: %d -> %d features (1:1 %d, 1:n %d, 1:0 %d; %d dropped, %d duplicate groups)",

@@ -20,8 +20,14 @@ so existing notebooks run with a changed import. It is thin: every answer comes 
    :toctree: generated
 
    API
+   HarmonizeFeatures
+
+:class:`HarmonizeFeatures` mirrors the reference tool's multi-dataset harmonizer
+(``unify_multiple_anndatas``, ``conversion_failed_identifiers``, …) on
+:func:`idtrack_sc.concat_harmonized`.
 """
 
 from ._api import API, CLASSIFICATION_BINS
+from ._harmonize import HarmonizeFeatures
 
-__all__ = ["API", "CLASSIFICATION_BINS"]
+__all__ = ["API", "CLASSIFICATION_BINS", "HarmonizeFeatures"]

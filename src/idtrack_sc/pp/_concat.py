@@ -1,0 +1,906 @@
+"""``concat_harmonized``: harmonize many datasets with one snapshot and one policy, then concatenate.
+
+Two paths share every step except the last:
+
+* in memory: each dataset is harmonized (on a copy) and :func:`anndata.concat` joins them;
+* out of core (``out=`` given): each dataset is read, harmonized and written to a temporary
+  ``.h5ad`` one at a time, :func:`anndata.experimental.concat_on_disk` joins the files, and
+  the feature annotations and diagnostics are written into the result with anndata's
+  element API. Peak memory is that of the largest single dataset, whatever their number.
+
+The per-dataset work is :func:`idtrack_sc.pp._harmonize._harmonize_anndata` (the engine of
+:func:`~idtrack_sc.pp.harmonize_var_names`); this module adds the cross-dataset rule for
+failed identifiers, the feature annotations of the union and the diagnostics.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from .._provenance import clean, environment_report, package_versions, snapshot_record
+from ..resolve import convert
+from ..snapshot import resolve_organism
+from ._harmonize import _check_policies, _harmonize_anndata, _identifiers, is_harmonized, var_columns
+from ._snapshot_arg import resolve_snapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from ..snapshot import Snapshot
+    from ._harmonize import Ambiguous, Duplicates
+    from ._snapshot_arg import SnapshotLike
+
+logger = logging.getLogger(__name__)
+
+UnmappedConcat = Literal["consistent", "keep", "drop"]
+DatasetLike = AnnData | str | os.PathLike
+
+#: ``uns`` keys and ``obs`` columns that may say which organism a dataset is from.
+ORGANISM_UNS_KEYS = ("organism", "species")
+ORGANISM_OBS_COLUMNS = ("organism", "species", "organism_ontology_term_id")
+#: How the idtrack ``var`` columns of the result are assembled (recorded in the params).
+VAR_MERGE = "first_non_missing (originals: union, '|'-joined)"
+#: anndata's default for :func:`anndata.experimental.concat_on_disk`.
+MAX_LOADED_ELEMS = 100_000_000
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class _Dataset:
+    """One input: its name (the concat key), and an AnnData or an ``.h5ad`` path."""
+
+    name: str
+    source: AnnData | Path
+
+    @property
+    def label(self) -> str:
+        where = f" ({self.source})" if isinstance(self.source, Path) else ""
+        return f"dataset {self.name!r}{where}"
+
+
+def _datasets(adatas: Any, keys: Collection | None) -> tuple[list[_Dataset], list | None]:
+    """Named inputs, and the ``keys`` to give anndata (``None``: its default 0, 1, …)."""
+    if isinstance(adatas, AnnData | str | os.PathLike):
+        msg = (
+            f"adatas must be a mapping (name -> dataset) or a sequence of datasets, got a single "
+            f"{type(adatas).__name__}. Wrap it: concat_harmonized([adata, ...]) or {{'name': adata, ...}}."
+        )
+        raise TypeError(msg)
+    if isinstance(adatas, Mapping):
+        if keys is not None:
+            msg = "keys= cannot be combined with a mapping: the mapping's keys already name the datasets."
+            raise ValueError(msg)
+        concat_keys: list | None = list(adatas.keys())
+        items = list(adatas.values())
+        names = [str(k) for k in concat_keys]
+    elif isinstance(adatas, Collection):
+        items = list(adatas)
+        if keys is not None:
+            concat_keys = list(keys)
+            if len(concat_keys) != len(items):
+                msg = f"keys= has {len(concat_keys)} names for {len(items)} datasets."
+                raise ValueError(msg)
+            names = [str(k) for k in concat_keys]
+        else:
+            concat_keys = None
+            names = [str(i) for i in range(len(items))]
+    else:
+        msg = f"adatas must be a mapping or a sequence of AnnData objects or .h5ad paths, got {type(adatas).__name__}."
+        raise TypeError(msg)
+    if not items:
+        msg = "adatas is empty: give at least one dataset."
+        raise ValueError(msg)
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        msg = f"Dataset names must be unique; repeated: {dup}."
+        raise ValueError(msg)
+
+    out = []
+    for name, item in zip(names, items, strict=True):
+        if isinstance(item, AnnData):
+            out.append(_Dataset(name, item))
+        elif isinstance(item, str | os.PathLike):
+            path = Path(item)
+            if path.suffix.lower() != ".h5ad":
+                msg = f"dataset {name!r}: {path} is not an .h5ad file (only .h5ad paths are read here)."
+                raise ValueError(msg)
+            if not path.is_file():
+                msg = f"dataset {name!r}: file {path} does not exist."
+                raise FileNotFoundError(msg)
+            out.append(_Dataset(name, path))
+        else:
+            msg = f"dataset {name!r} is a {type(item).__name__}; give an AnnData or the path of an .h5ad file."
+            raise TypeError(msg)
+    return out, concat_keys
+
+
+@dataclass
+class _Survey:
+    """What is known about a dataset before loading its matrices."""
+
+    identifiers: np.ndarray
+    n_obs: int
+    n_vars: int
+    harmonized: bool
+    organism_hints: list[tuple[str, str]] = field(default_factory=list)  # (where, value)
+
+
+def _hints_from(uns: Mapping, obs_columns: Mapping[str, Any]) -> list[tuple[str, str]]:
+    hints = []
+    for key in ORGANISM_UNS_KEYS:
+        value = uns.get(key)
+        if isinstance(value, str | np.str_) and str(value).strip():
+            hints.append((f"uns[{key!r}]", str(value)))
+    for col, values in obs_columns.items():
+        unique = pd.unique(pd.Series(np.asarray(values, dtype=object)).dropna().astype(str))
+        if len(unique) == 1:
+            hints.append((f"obs[{col!r}]", str(unique[0])))
+        elif len(unique) > 1:
+            hints.append((f"obs[{col!r}]", "|".join(sorted(unique))))
+    return hints
+
+
+def _survey(ds: _Dataset, *, id_key: str | None, key_added: str) -> _Survey:
+    """Identifiers, shape, harmonization state and organism hints, without loading ``X``."""
+    if isinstance(ds.source, AnnData):
+        adata = ds.source
+        obs_cols = {c: adata.obs[c] for c in ORGANISM_OBS_COLUMNS if c in adata.obs.columns}
+        return _Survey(
+            identifiers=_identifiers(adata, id_key, ds.label) if adata.n_vars else np.array([], dtype=object),
+            n_obs=adata.n_obs,
+            n_vars=adata.n_vars,
+            harmonized=is_harmonized(adata, key_added),
+            organism_hints=_hints_from(adata.uns, obs_cols),
+        )
+    import h5py
+
+    read_elem = _read_elem()
+    try:
+        with h5py.File(ds.source, "r") as f:
+            var = read_elem(f["var"])
+            obs = f["obs"]
+            index_key = obs.attrs.get("_index", "_index")
+            n_obs = int(obs[index_key].shape[0]) if index_key in obs else 0
+            obs_cols = {c: read_elem(obs[c]) for c in ORGANISM_OBS_COLUMNS if c in obs}
+            uns = f.get("uns", {})
+            uns_hints = {k: read_elem(uns[k]) for k in ORGANISM_UNS_KEYS if k in uns}
+            harmonized = key_added in uns
+    except (OSError, KeyError) as err:
+        msg = f"{ds.label} could not be read as an .h5ad file: {err}"
+        raise ValueError(msg) from err
+    shell = AnnData(obs=pd.DataFrame(index=pd.RangeIndex(0).astype(str)), var=var)
+    return _Survey(
+        identifiers=_identifiers(shell, id_key, ds.label) if shell.n_vars else np.array([], dtype=object),
+        n_obs=n_obs,
+        n_vars=shell.n_vars,
+        harmonized=harmonized and var_columns(key_added)["original"] in var.columns,
+        organism_hints=_hints_from(uns_hints, obs_cols),
+    )
+
+
+def _check_dataset(ds: _Dataset, survey: _Survey, snap: Snapshot, key_added: str) -> None:
+    if survey.n_vars == 0:
+        msg = f"{ds.label} has no features (n_vars == 0): nothing to harmonize or concatenate."
+        raise ValueError(msg)
+    if survey.n_obs == 0:
+        msg = f"{ds.label} has no cells (n_obs == 0); remove it from the datasets to concatenate."
+        raise ValueError(msg)
+    if survey.harmonized:
+        msg = (
+            f"{ds.label} was already harmonized (uns[{key_added!r}] exists). Give the original dataset, or "
+            f"convert again from its original identifiers with id_key='{key_added}_original' and another key_added."
+        )
+        raise ValueError(msg)
+    for where, value in survey.organism_hints:
+        raw = value.removeprefix("NCBITaxon:").strip()
+        try:
+            organism = resolve_organism(raw)
+        except ValueError:
+            logger.warning("%s: %s = %r is not an organism idtrack-sc knows; not checked.", ds.label, where, value)
+            continue
+        if organism != snap.organism:
+            msg = (
+                f"{ds.label} is from {organism} ({where} = {value!r}), but the snapshot is for {snap.organism}. "
+                "Datasets of different organisms cannot share one gene namespace: harmonize and concatenate "
+                "them separately (or map orthologs first)."
+            )
+            raise ValueError(msg)
+
+
+def _read_elem() -> Callable:
+    try:
+        from anndata.io import read_elem
+    except ImportError:  # pragma: no cover - anndata < 0.11
+        from anndata.experimental import read_elem
+    return read_elem
+
+
+def _write_elem() -> Callable:
+    try:
+        from anndata.io import write_elem
+    except ImportError:  # pragma: no cover - anndata < 0.11
+        from anndata.experimental import write_elem
+    return write_elem
+
+
+# ---------------------------------------------------------------------------------------------
+# what the result's var and diagnostics are made of
+# ---------------------------------------------------------------------------------------------
+class _FeatureUnion:
+    """The idtrack ``var`` columns of the union of features, built one dataset at a time.
+
+    Memory is bounded by the number of distinct features, not of datasets. Per feature, each
+    column takes the value of the first dataset that has the feature (they agree across
+    datasets: one snapshot, one release), except the original identifiers (every distinct
+    one, ``|``-joined), the number of merged features (the largest) and the number of
+    datasets holding the feature (a new column, ``{key_added}_n_datasets``).
+    """
+
+    def __init__(self, *, key_added: str, symbol_key: str) -> None:
+        cols = var_columns(key_added)
+        self.original = cols["original"]
+        self.n_merged = cols["n_merged"]
+        self.n_datasets = f"{key_added}_n_datasets"
+        self.outcome = cols["outcome"]
+        self.columns = [
+            symbol_key,
+            cols["gene_id"],
+            cols["outcome"],
+            cols["reason"],
+            cols["targets"],
+            cols["original"],
+            cols["n_merged"],
+        ]
+        self.frame: pd.DataFrame | None = None
+        self.intersection: pd.Index | None = None
+
+    def add(self, var: pd.DataFrame) -> None:
+        part = pd.DataFrame(
+            {c: var[c].astype(str).to_numpy(dtype=object) for c in self.columns if c != self.n_merged},
+            index=pd.Index(var.index.astype(str), dtype=object),
+        )
+        part[self.n_merged] = var[self.n_merged].to_numpy(dtype=np.int64)
+        part[self.n_datasets] = np.ones(len(part), dtype=np.int64)
+        self.intersection = part.index if self.intersection is None else self.intersection.intersection(part.index)
+        if self.frame is None:
+            self.frame = part
+            return
+        frame = self.frame
+        seen = part.index.isin(frame.index)
+        common = part.index[seen]
+        if len(common):
+            old = frame.loc[common, self.original].to_numpy(dtype=object)
+            new = part.loc[common, self.original].to_numpy(dtype=object)
+            differ = old != new
+            if differ.any():
+                frame.loc[common[differ], self.original] = [
+                    _join_unique(a, b) for a, b in zip(old[differ], new[differ], strict=True)
+                ]
+            frame.loc[common, self.n_datasets] = frame.loc[common, self.n_datasets].to_numpy() + 1
+            frame.loc[common, self.n_merged] = np.maximum(
+                frame.loc[common, self.n_merged].to_numpy(), part.loc[common, self.n_merged].to_numpy()
+            )
+        self.frame = pd.concat([frame, part[~seen]])
+
+    def var(self, index: pd.Index) -> pd.DataFrame:
+        """The idtrack columns for the result's features ``index``."""
+        assert self.frame is not None
+        frame = self.frame.reindex(pd.Index(index.astype(str), dtype=object))
+        categories = pd.Index(["1:1", "1:n", "1:0"], dtype=object)  # object: written by anndata under pandas 3
+        frame[self.outcome] = pd.Categorical(frame[self.outcome], categories=categories)
+        for col in (self.n_merged, self.n_datasets):
+            frame[col] = frame[col].fillna(0).astype(np.int64)
+        frame.index = index
+        return frame
+
+
+def _join_unique(a: str, b: str) -> str:
+    parts = a.split("|")
+    parts += [p for p in b.split("|") if p not in parts]
+    return "|".join(parts)
+
+
+def _strings(values: Any) -> np.ndarray:
+    return np.array([str(v) for v in values], dtype=object)
+
+
+@dataclass
+class _Diagnostics:
+    """Cross-dataset diagnostics, collected one dataset at a time."""
+
+    key_added: str
+    table: pd.DataFrame  # conversion of every distinct identifier, indexed by query
+    names: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    n_obs: list[int] = field(default_factory=list)
+    counts: list[dict[str, Any]] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    failed: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    collapsed: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    kept_failed: dict[str, set[str]] = field(default_factory=dict)
+    expanded: set[str] = field(default_factory=set)
+    ambiguous_in: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, ds: _Dataset, adata: AnnData, rec: dict[str, Any], identifiers: np.ndarray) -> None:
+        cols = var_columns(self.key_added)
+        name = ds.name
+        self.names.append(name)
+        self.sources.append(str(ds.source) if isinstance(ds.source, Path) else "")
+        self.n_obs.append(int(adata.n_obs))
+        self.counts.append(rec["counts"])
+        self.provenance[_uns_key(name)] = {
+            k: v
+            for k, v in rec.items()
+            if k not in ("environment", "dropped_ids", "dropped_outcomes", "dropped_reasons")
+        }
+
+        dropped = np.asarray(rec.get("dropped_ids", []), dtype=object)
+        self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": self._reasons(dropped)}
+
+        var = adata.var
+        n_merged = var[cols["n_merged"]].to_numpy()
+        many = n_merged > 1
+        self.collapsed[_uns_key(name)] = {
+            "name": _strings(var.index[many]),
+            "originals": _strings(var[cols["original"]].to_numpy(dtype=object)[many]),
+        }
+        outcome = var[cols["outcome"]].astype(str).to_numpy(dtype=object)
+        reason = var[cols["reason"]].astype(str).to_numpy(dtype=object)
+        originals = var[cols["original"]].astype(str).to_numpy(dtype=object)
+        kept = (outcome != "1:1") & (reason != "ambiguous_expanded")
+        self.kept_failed[name] = {o for joined in originals[kept] for o in joined.split("|")}
+        self.expanded |= {o for joined in originals[reason == "ambiguous_expanded"] for o in joined.split("|")}
+
+        ids = pd.Index(pd.unique(pd.Series(identifiers, dtype=object).dropna().astype(str)))
+        amb = ids[ids.isin(self._ambiguous_ids)]
+        for query in amb:
+            self.ambiguous_in.setdefault(query, []).append(name)
+
+    @property
+    def _ambiguous_ids(self) -> pd.Index:
+        if not hasattr(self, "_amb_cache"):
+            self._amb_cache = self.table.index[self.table["n_targets"].to_numpy() > 1]
+        return self._amb_cache
+
+    def _reasons(self, ids: np.ndarray) -> np.ndarray:
+        if not len(ids):
+            return np.array([], dtype=object)
+        rows = self.table.reindex(pd.Index(_strings(ids)))
+        reason = rows["reason"].astype(str).to_numpy(dtype=object)
+        reason = np.where(rows["outcome"].astype(str).to_numpy(dtype=object) == "1:n", "ambiguous", reason)
+        return np.where(pd.isna(rows["outcome"]).to_numpy(), "", reason).astype(object)
+
+    def ambiguous(self) -> dict[str, np.ndarray]:
+        queries = sorted(self.ambiguous_in)
+        rows = self.table.reindex(pd.Index(queries, dtype=object))
+        kept_any = set().union(*self.kept_failed.values()) if self.kept_failed else set()
+        handling = []
+        for query, outcome in zip(queries, rows["outcome"].astype(str), strict=True):
+            if outcome == "1:1":
+                handling.append("best")
+            elif query in self.expanded:
+                handling.append("expanded")
+            elif query in kept_any:
+                handling.append("kept_unresolved")
+            else:
+                handling.append("dropped")
+        return {
+            "id": _strings(queries),
+            "n_candidates": rows["n_targets"].to_numpy(dtype=np.int64),
+            "candidates": _strings(rows["targets"].fillna("")),
+            "chosen": _strings(rows["target"].fillna("")),
+            "handling": _strings(handling),
+            "datasets": _strings("|".join(self.ambiguous_in[q]) for q in queries),
+        }
+
+    def failed_consistent(self) -> dict[str, np.ndarray]:
+        sets = list(self.kept_failed.values())
+        common = sorted(set.intersection(*sets)) if sets else []
+        ids = np.array(common, dtype=object)
+        return {"id": _strings(ids), "reason": self._reasons(ids)}
+
+    def counts_table(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {"n_obs": np.array(self.n_obs, dtype=np.int64)}
+        flat_keys = (
+            "n_vars_before",
+            "n_vars_after",
+            "dropped",
+            "kept_unmapped",
+            "expanded_ambiguous",
+            "collapsed_groups",
+            "collapsed_features",
+            "renamed_unique",
+        )
+        for key in flat_keys:
+            out[key] = np.array([int(c.get(key, 0)) for c in self.counts], dtype=np.int64)
+        for outcome, key in (("1:1", "n_1to1"), ("1:n", "n_1ton"), ("1:0", "n_1to0")):
+            out[key] = np.array([int(c["outcome"].get(outcome, 0)) for c in self.counts], dtype=np.int64)
+        return out
+
+
+def _uns_key(name: str) -> str:
+    """A dataset name usable as an ``uns`` key (no ``/``)."""
+    return name.replace("/", "_") or "_"
+
+
+# ---------------------------------------------------------------------------------------------
+# the public function
+# ---------------------------------------------------------------------------------------------
+def concat_harmonized(
+    adatas: Mapping[str, DatasetLike] | Collection[DatasetLike],
+    *,
+    snapshot: SnapshotLike | None = None,
+    organism: str | None = None,
+    release: int | None = None,
+    to: str = "ensembl_gene",
+    id_key: str | None = None,
+    ambiguous: Ambiguous = "best",
+    unmapped: UnmappedConcat = "consistent",
+    duplicates: Duplicates = "sum",
+    symbol_key: str = "symbol",
+    join: Literal["inner", "outer"] = "outer",
+    merge: str | Callable | None = None,
+    uns_merge: str | Callable | None = None,
+    label: str | None = None,
+    keys: Collection | None = None,
+    index_unique: str | None = None,
+    fill_value: Any | None = None,
+    pairwise: bool = False,
+    key_added: str = "idtrack",
+    out: str | os.PathLike | None = None,
+    max_loaded_elems: int = MAX_LOADED_ELEMS,
+    copy_inputs: bool = True,
+) -> AnnData | Path:
+    """Harmonize several datasets with one snapshot and one policy, then concatenate them.
+
+    Every dataset's features are converted as by :func:`~idtrack_sc.pp.harmonize_var_names`
+    (same snapshot, release, namespace and policies), so that feature X in one dataset is
+    feature X in every other; then the datasets are concatenated along the cells with
+    :func:`anndata.concat`'s semantics and arguments. What happened to each identifier in
+    each dataset is reported in ``uns[key_added]``.
+
+    Parameters
+    ----------
+    adatas
+        A mapping from dataset names to datasets, or a sequence of datasets (as for
+        :func:`anndata.concat`; with a mapping its keys are the ``keys``). A dataset is an
+        :class:`~anndata.AnnData` or the path of an ``.h5ad`` file (read one at a time).
+    snapshot
+        A :class:`~idtrack_sc.Snapshot`, a snapshot file, or ``"default"`` for the small
+        human subset embedded in the package.
+    organism
+        With ``snapshot=None``: use the newest cached snapshot of this organism. With a
+        snapshot: checked against it. Datasets annotated with another organism
+        (``uns['organism']``, ``obs['organism']``, cellxgene's
+        ``obs['organism_ontology_term_id']``) are refused.
+    release
+        Target Ensembl release (default: the snapshot's newest).
+    to
+        Target namespace: ``"ensembl_gene"`` (default), ``"symbol"``, ``"hgnc_id"``, …
+    id_key
+        ``var`` column holding the identifiers in every dataset; ``None`` uses ``var_names``.
+    ambiguous
+        ``"best"``, ``"drop"`` or ``"all"``, as in :func:`~idtrack_sc.pp.harmonize_var_names`.
+        Ties ``"best"`` cannot break are failures, handled by ``unmapped``.
+    unmapped
+        Identifiers that fail (``1:0``, or ``1:n`` left unresolved): ``"consistent"`` (the
+        reference tool's rule) drops them unless the same original identifier occurs in every
+        dataset, where it is kept under its original name, so that no dataset loses a
+        feature the others keep; ``"keep"`` keeps them all; ``"drop"`` drops them all.
+    duplicates
+        Features that become one within a dataset: ``"sum"``, ``"first"`` or
+        ``"make_unique"``, as in :func:`~idtrack_sc.pp.harmonize_var_names`.
+    symbol_key
+        ``var`` column for the display symbol at the target release.
+    join
+        ``"outer"`` (default): the union of the features, missing values filled (sparse
+        matrices with zeros); ``"inner"``: the features present in every dataset.
+    merge
+        :func:`anndata.concat`'s strategy for the other ``var`` columns, ``varm`` and
+        ``varp`` (``None``, ``"same"``, ``"unique"``, ``"first"``, ``"only"`` or a callable).
+        It does not apply to the idtrack columns (``symbol_key`` and ``{key_added}_*``):
+        anndata's ``"same"`` drops any column a union leaves missing for some feature, so
+        those are assembled by idtrack-sc: first non-missing value in dataset order (they
+        agree across datasets: one snapshot, one release), every distinct original
+        identifier ``|``-joined, and the number of datasets holding the feature.
+    uns_merge
+        :func:`anndata.concat`'s strategy for the datasets' own ``uns`` entries.
+    label, keys, index_unique, fill_value, pairwise
+        As in :func:`anndata.concat`: column of ``obs`` naming each cell's dataset, the
+        dataset names (default ``"0"``, ``"1"``, …; not with a mapping), separator for
+        making cell names unique with the key, fill value of an outer join, and whether
+        ``obsp`` is concatenated (in memory only).
+    key_added
+        Key in ``uns`` for the diagnostics, and prefix of the idtrack ``var`` columns.
+    out
+        Path of an ``.h5ad`` file to write the result to, out of core: each dataset is
+        read, harmonized and written to a temporary file next to ``out`` one at a time, and
+        :func:`anndata.experimental.concat_on_disk` joins them, so that peak memory is that
+        of the largest dataset, however many there are. The result is written under a
+        temporary name and renamed at the end; temporary files are removed, also on error.
+    max_loaded_elems
+        Out of core only: the most matrix elements (including zeros) loaded at once by
+        :func:`~anndata.experimental.concat_on_disk`.
+    copy_inputs
+        In-memory AnnData inputs are harmonized on copies (default). ``False`` harmonizes
+        them in place, saving one copy of each.
+
+    Returns
+    -------
+    The concatenated :class:`~anndata.AnnData`; with ``out=``, the path of the written file
+    (open it with ``anndata.read_h5ad(path, backed="r")``; a path holds no open file
+    handle). Besides the :func:`~idtrack_sc.pp.harmonize_var_names` columns of ``var``
+    (assembled as described under ``merge``, plus ``var['{key_added}_n_datasets']``), it sets
+
+    ``uns['{key_added}']``
+        ``params``, ``snapshot`` identity, ``versions``, ``date`` and one ``environment``
+        report; ``datasets`` and ``sources`` (names, and paths or ``""``); ``counts``
+        (per-dataset arrays aligned with ``datasets``: cells, features before and after, per
+        outcome, dropped, kept, collapsed); ``provenance`` (each dataset's harmonization
+        record); ``failed`` (per dataset: ``id`` and ``reason`` of every dropped
+        identifier); ``failed_consistent`` (failed identifiers present in every dataset, kept
+        under their original names); ``ambiguous`` (``1:n`` identifiers: candidates, the one
+        chosen, how they were handled, which datasets hold them); ``collapsed`` (per dataset:
+        new ``name`` and the ``originals`` merged into it); ``n_vars`` (``union``,
+        ``intersection`` and ``result`` widths). Tables are dicts of equal-length arrays:
+        ``pd.DataFrame(uns['idtrack']['ambiguous'])``.
+
+    Examples
+    --------
+    >>> import idtrack_sc as its
+    >>> merged = its.concat_harmonized(  # doctest: +SKIP
+    ...     {"A": adata_a, "B": adata_b}, snapshot="default", to="symbol", label="dataset"
+    ... )
+    >>> pd.DataFrame(merged.uns["idtrack"]["counts"], index=merged.uns["idtrack"]["datasets"])  # doctest: +SKIP
+    >>> its.concat_harmonized(paths, organism="human", out="atlas.h5ad")  # doctest: +SKIP
+    """
+    if unmapped not in ("consistent", "keep", "drop"):
+        msg = f"unmapped={unmapped!r} is not a policy; choose one of 'consistent', 'keep', 'drop'."
+        raise ValueError(msg)
+    _check_policies(ambiguous=ambiguous, duplicates=duplicates)
+    if join not in ("inner", "outer"):
+        msg = f"join must be 'inner' or 'outer', got {join!r}."
+        raise ValueError(msg)
+    if not isinstance(key_added, str) or not key_added or "/" in key_added:
+        msg = f"key_added must be a non-empty string without '/', got {key_added!r}."
+        raise ValueError(msg)
+    datasets, concat_keys = _datasets(adatas, keys)
+    snap = resolve_snapshot(snapshot, organism)
+    release = snap.check_release(release)
+
+    # pass 1: identifiers only (no matrices): checks, the identifiers in every dataset, and
+    # one conversion of every distinct identifier for the diagnostics
+    common: set[str] | None = None
+    distinct: set[str] = set()
+    surveys = {}
+    for ds in datasets:
+        survey = _survey(ds, id_key=id_key, key_added=key_added)
+        _check_dataset(ds, survey, snap, key_added)
+        ids = {str(v) for v in survey.identifiers if v is not None and not (isinstance(v, float) and np.isnan(v))}
+        common = ids if common is None else common & ids
+        distinct |= ids
+        surveys[ds.name] = survey
+    strategy = "all" if ambiguous in ("drop", "all") else "best"
+    table = convert(sorted(distinct), snapshot=snap, to=to, release=release, strategy=strategy)
+    table = table.drop_duplicates("query").set_index("query")
+    namespace = table.attrs.get("idtrack", {}).get("namespace", to)
+
+    harmonize_kwargs = {
+        "snap": snap,
+        "release": release,
+        "to": to,
+        "id_key": id_key,
+        "ambiguous": ambiguous,
+        "unmapped": "keep" if unmapped == "consistent" else unmapped,
+        "duplicates": duplicates,
+        "symbol_key": symbol_key,
+        "key_added": key_added,
+        "environment": False,
+        "keep_only": frozenset(common or ()) if unmapped == "consistent" else None,
+    }
+    union = _FeatureUnion(key_added=key_added, symbol_key=symbol_key)
+    diag = _Diagnostics(key_added=key_added, table=table)
+    params = {
+        "to": namespace,
+        "release": int(release),
+        "id_key": id_key or "",
+        "ambiguous": ambiguous,
+        "unmapped": unmapped,
+        "duplicates": duplicates,
+        "symbol_key": symbol_key,
+        "strategy": strategy,
+        "join": join,
+        "merge": _describe(merge),
+        "uns_merge": _describe(uns_merge),
+        "var_merge": VAR_MERGE,
+        "label": label or "",
+        "index_unique": index_unique or "",
+        "fill_value": "" if fill_value is None else str(fill_value),
+        "pairwise": bool(pairwise),
+        "out_of_core": out is not None,
+        "copy_inputs": bool(copy_inputs),
+    }
+
+    def harmonized() -> Iterator[tuple[_Dataset, AnnData, dict[str, Any]]]:
+        for ds in datasets:
+            adata = _load(ds, copy_inputs=copy_inputs)
+            _harmonize_anndata(adata, label=ds.label, **harmonize_kwargs)
+            rec = adata.uns.pop(key_added)
+            diag.add(ds, adata, rec, surveys[ds.name].identifiers)
+            union.add(adata.var)
+            yield ds, adata, rec
+
+    concat_kwargs = {
+        "join": join,
+        "merge": merge,
+        "uns_merge": uns_merge,
+        "label": label,
+        "keys": concat_keys,
+        "index_unique": index_unique,
+        "fill_value": fill_value,
+        "pairwise": pairwise,
+    }
+    if out is None:
+        if any(isinstance(ds.source, Path) for ds in datasets):
+            logger.info("Reading %d datasets into memory; give out= to concatenate them out of core.", len(datasets))
+        result = _concat_in_memory(harmonized(), key_added=key_added, copy_inputs=copy_inputs, **concat_kwargs)
+        idtrack_var = union.var(result.var_names)
+        result.var = _with_columns(result.var, idtrack_var)
+        result.uns[key_added] = _summary(diag, union, result.n_vars, snap=snap, params=params)
+        _log_summary(result.uns[key_added])
+        return result
+    return _concat_out_of_core(
+        harmonized(),
+        out=Path(out),
+        union=union,
+        diag=diag,
+        snap=snap,
+        params=params,
+        key_added=key_added,
+        max_loaded_elems=max_loaded_elems,
+        **concat_kwargs,
+    )
+
+
+def _describe(strategy: Any) -> str:
+    if strategy is None:
+        return ""
+    if isinstance(strategy, str):
+        return strategy
+    return getattr(strategy, "__qualname__", type(strategy).__name__)
+
+
+def _load(ds: _Dataset, *, copy_inputs: bool) -> AnnData:
+    if isinstance(ds.source, Path):
+        import anndata as ad
+
+        return ad.read_h5ad(ds.source)
+    adata = ds.source
+    if adata.isbacked:
+        logger.info("%s is backed; loading it into memory.", ds.label)
+        return adata.to_memory()
+    if copy_inputs or adata.is_view:
+        if adata.is_view and not copy_inputs:
+            warnings.warn(f"{ds.label} is a view; harmonizing a copy of it.", UserWarning, stacklevel=4)
+        return adata.copy()
+    return adata
+
+
+def _with_columns(var: pd.DataFrame, columns: pd.DataFrame) -> pd.DataFrame:
+    """``var`` with the idtrack columns set (replacing any a merge strategy kept)."""
+    other = var.drop(columns=[c for c in columns.columns if c in var.columns])
+    return pd.concat([columns.set_axis(other.index, axis=0), other], axis=1)
+
+
+def _concat_in_memory(
+    items: Iterator[tuple[_Dataset, AnnData, dict[str, Any]]], *, key_added: str, copy_inputs: bool, **concat_kwargs
+) -> AnnData:
+    import anndata as ad
+
+    adatas, restore = [], []
+    for ds, adata, rec in items:
+        adatas.append(adata)
+        if not copy_inputs and adata is ds.source:
+            restore.append((adata, rec))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not unique.*")
+        result = ad.concat(adatas, **concat_kwargs)
+    for adata, rec in restore:  # in-place inputs keep their own harmonization record
+        adata.uns[key_added] = rec
+    return result
+
+
+def _concat_out_of_core(
+    items: Iterator[tuple[_Dataset, AnnData, dict[str, Any]]],
+    *,
+    out: Path,
+    union: _FeatureUnion,
+    diag: _Diagnostics,
+    snap: Snapshot,
+    params: dict[str, Any],
+    key_added: str,
+    max_loaded_elems: int,
+    join: str,
+    merge: Any,
+    uns_merge: Any,
+    label: str | None,
+    keys: list | None,
+    index_unique: str | None,
+    fill_value: Any,
+    pairwise: bool,
+) -> Path:
+    from anndata.experimental import concat_on_disk
+
+    if out.suffix.lower() != ".h5ad":
+        msg = f"out must be an .h5ad path, got {out}."
+        raise ValueError(msg)
+    if not out.parent.is_dir():
+        msg = f"The folder of out={out} does not exist."
+        raise FileNotFoundError(msg)
+    if pairwise:
+        msg = "pairwise=True is not supported out of core (anndata's concat_on_disk does not implement it)."
+        raise NotImplementedError(msg)
+    workdir = Path(tempfile.mkdtemp(prefix=".idtrack-concat-", dir=out.parent))
+    try:
+        files, user_uns = [], []
+        for i, (ds, adata, _rec) in enumerate(items):
+            path = workdir / f"{i:06d}.h5ad"
+            # concat_on_disk reads every file's var at once: stage only what it must merge (the
+            # idtrack columns are held by `union` and written into the result afterwards)
+            full_var = adata.var
+            keep = [c for c in full_var.columns if c not in union.columns] if merge is not None else []
+            adata.var = full_var[keep]
+            adata.write_h5ad(path)
+            adata.var = full_var
+            files.append(str(path))
+            if uns_merge is not None:
+                user_uns.append(dict(adata.uns))
+            if adata is ds.source:  # in place (copy_inputs=False): the input keeps its record
+                ds.source.uns[key_added] = _rec
+            del adata
+            gc.collect()
+            logger.info("%s harmonized and staged (%d so far).", ds.label, i + 1)
+        staged = workdir / f"result-{out.name}"
+        if len(files) == 1:
+            # concat_on_disk copies a single file as is (no label, keys or index_unique): one
+            # dataset fits in memory anyway, so concatenate it with anndata.concat
+            import anndata as ad
+
+            single = ad.concat(
+                [ad.read_h5ad(files[0])],
+                join=join,
+                merge=merge,
+                label=label,
+                keys=keys,
+                index_unique=index_unique,
+                fill_value=fill_value,
+            )
+            single.write_h5ad(staged)
+            del single
+        else:
+            concat_on_disk(
+                files,
+                staged,
+                join=join,
+                merge=merge,
+                label=label,
+                keys=keys,
+                index_unique=index_unique,
+                fill_value=fill_value,
+                max_loaded_elems=max_loaded_elems,
+            )
+        _finish_file(
+            staged,
+            union=union,
+            diag=diag,
+            snap=snap,
+            params=params,
+            key_added=key_added,
+            uns_merge=uns_merge,
+            user_uns=user_uns,
+        )
+        staged.replace(out)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return out
+
+
+def _finish_file(
+    path: Path,
+    *,
+    union: _FeatureUnion,
+    diag: _Diagnostics,
+    snap: Snapshot,
+    params: dict[str, Any],
+    key_added: str,
+    uns_merge: Any,
+    user_uns: list[dict],
+) -> None:
+    """Write the idtrack ``var`` columns and ``uns[key_added]`` into a concatenated ``.h5ad``."""
+    import h5py
+
+    read_elem, write_elem = _read_elem(), _write_elem()
+    with h5py.File(path, "r+") as f:
+        var = read_elem(f["var"])
+        var = _with_columns(var, union.var(var.index))
+        del f["var"]
+        write_elem(f, "var", var)
+        uns: dict[str, Any] = {}
+        if "uns" in f:
+            uns = read_elem(f["uns"])
+            del f["uns"]
+        if uns_merge is not None and user_uns:
+            uns.update(_merge_uns(user_uns, uns_merge))
+        uns[key_added] = _summary(diag, union, len(var), snap=snap, params=params)
+        write_elem(f, "uns", uns)
+        _log_summary(uns[key_added])
+
+
+def _merge_uns(unses: list[dict], strategy: Any) -> dict:
+    """Apply anndata's ``uns_merge`` strategy (concat_on_disk does not)."""
+    try:
+        from anndata._core.merge import resolve_merge_strategy
+    except ImportError:  # pragma: no cover - private API moved
+        logger.warning("uns_merge could not be applied out of core with this anndata version.")
+        return {}
+    return dict(resolve_merge_strategy(strategy)(unses))
+
+
+def _summary(
+    diag: _Diagnostics, union: _FeatureUnion, n_result: int, *, snap: Snapshot, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``uns[key_added]`` record of a concatenation."""
+    import datetime as dt
+
+    return {
+        "function": "idtrack_sc.concat_harmonized",
+        "params": clean(params),
+        "snapshot": snapshot_record(snap),
+        "versions": package_versions(),
+        "date": dt.datetime.now(tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "environment": environment_report(),
+        "datasets": _strings(diag.names),
+        "sources": _strings(diag.sources),
+        "counts": diag.counts_table(),
+        "provenance": diag.provenance,
+        "failed": diag.failed,
+        "failed_consistent": diag.failed_consistent(),
+        "ambiguous": diag.ambiguous(),
+        "collapsed": diag.collapsed,
+        "n_vars": {
+            "union": len(union.frame) if union.frame is not None else 0,
+            "intersection": len(union.intersection) if union.intersection is not None else 0,
+            "result": int(n_result),
+        },
+    }
+
+
+def _log_summary(summary: dict[str, Any]) -> None:
+    counts = summary["counts"]
+    logger.info(
+        "concat_harmonized: %d datasets, %d cells, %d features (union %d, intersection %d); "
+        "%d identifiers dropped, %d failed in every dataset and kept, %d ambiguous",
+        len(summary["datasets"]),
+        int(counts["n_obs"].sum()),
+        summary["n_vars"]["result"],
+        summary["n_vars"]["union"],
+        summary["n_vars"]["intersection"],
+        int(counts["dropped"].sum()),
+        len(summary["failed_consistent"]["id"]),
+        len(summary["ambiguous"]["id"]),
+    )

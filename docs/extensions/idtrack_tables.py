@@ -6,26 +6,6 @@ checks them without building the docs, so the pages can never fall behind the co
 
 from __future__ import annotations
 
-#: Reasons that only ever come with outcome ``1:0`` (no target). Every other reason comes
-#: with ``1:1`` or ``1:n``. A reason the resolver adds must be placed here or below;
-#: the docs build warns (and fails under ``-W``) until it is.
-FAILURE_REASONS = ("retired", "not_yet_created", "no_target_name", "not_found", "not_a_gene", "empty")
-SUCCESS_REASONS = (
-    "unchanged",
-    "version_stripped",
-    "par_y",
-    "date_repaired",
-    "suffix_stripped",
-    "renamed",
-    "previous_symbol",
-    "previous_id",
-    "alias",
-    "from_transcript",
-    "from_protein",
-    "history_successor",
-    "history_predecessor",
-)
-
 
 def outcome_rows() -> list[tuple[str, str]]:
     """``(outcome, meaning)`` for every outcome of :data:`idtrack_sc.resolve.OUTCOMES`."""
@@ -39,18 +19,9 @@ def reason_rows() -> list[tuple[str, str, str]]:
 
     ``outcomes`` is ``"?"`` for a reason not yet classified in this module.
     """
-    from idtrack_sc.resolve import REASONS
+    from idtrack_sc.resolve import REASON_OUTCOMES, REASONS
 
-    rows = []
-    for reason, meaning in REASONS.items():
-        if reason in FAILURE_REASONS:
-            outcomes = "1:0"
-        elif reason in SUCCESS_REASONS:
-            outcomes = "1:1 or 1:n"
-        else:
-            outcomes = "?"
-        rows.append((reason, outcomes, meaning))
-    return rows
+    return [(reason, REASON_OUTCOMES.get(reason, "?"), meaning) for reason, meaning in REASONS.items()]
 
 
 def parse_note_rows() -> list[tuple[str, str]]:

@@ -37,8 +37,15 @@ __all__ = [
     "explain",
     "fetch_snapshot",
     "load_snapshot",
+    "builders",
+    "datasets",
+    "get",
+    "pl",
+    "pp",
+    "registry",
+    "resolve",
     "resolve_organism",
-    *sorted(_SUBMODULES),
+    "snapshot",
 ]
 
 

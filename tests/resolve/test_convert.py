@@ -41,6 +41,8 @@ CASES_114_SYMBOL = [
     ("ENSG00000270021", "", "1:n", "history_successor", "as_is"),
     ("60B8AG", "", "1:n", "alias", "as_is"),
     ("ENSG00000230202", "", "1:0", "retired", "as_is"),
+    ("HIST2H2AA3", "H2AC18", "1:1", "previous_symbol", "as_is"),
+    ("GeneID:8263", "", "1:n", "candidates_retired", "as_is"),
     ("ENSG00000289604", "", "1:0", "no_target_name", "as_is"),
     ("NOT_A_REAL_GENE", "", "1:0", "not_found", "as_is"),
     ("ERCC-00002", "", "1:0", "not_a_gene", "as_is"),
@@ -178,3 +180,40 @@ def test_explain_shows_history_path(resolver_snapshot):
     exp = its.explain("ENSG00000230202", snapshot=resolver_snapshot)
     assert "retired" in str(exp)
     assert its.explain("NOT_A_REAL_GENE", snapshot=resolver_snapshot).steps[-1].endswith("not_found.")
+
+
+def test_survivor_of_a_shared_identifier_is_not_confident(resolver_snapshot):
+    # Entrez 8263 named three F8A copies in release 100; two are gone by 114 without a
+    # recorded successor, so the one left is no confident answer.
+    row = its.convert(["8263"], snapshot=resolver_snapshot, release=114).iloc[0]
+    assert (row["outcome"], row["target"], row["targets"]) == ("1:n", "", "ENSG00000277150")
+    assert row["lost_genes"] == "ENSG00000274791|ENSG00000277203"
+    row = its.convert(["8263"], snapshot=resolver_snapshot, release=100).iloc[0]
+    assert (row["outcome"], row["n_targets"], row["lost_genes"]) == ("1:n", 3, "")
+
+
+def test_previous_symbol_leads_on_when_the_named_gene_is_gone(resolver_snapshot):
+    # HIST2H2AA3 was the primary name of a gene retired after release 100; HGNC lists it as a
+    # previous symbol of H2AC18, whose gene lives on.
+    at_100 = its.convert(["HIST2H2AA3"], snapshot=resolver_snapshot, release=100).iloc[0]
+    assert (at_100["target"], at_100["reason"]) == ("ENSG00000203812", "unchanged")
+    at_114 = its.convert(["HIST2H2AA3"], snapshot=resolver_snapshot, release=114).iloc[0]
+    assert (at_114["target"], at_114["reason"]) == ("ENSG00000288825", "previous_symbol")
+
+
+def test_name_of_a_gene_outside_every_release_is_unknown_gene(tmp_path):
+    from idtrack_sc.builders import build_snapshot, read_gene_table, read_hgnc
+
+    from ..conftest import RESOLVER_DATA
+
+    hgnc = tmp_path / "hgnc.txt"
+    lines = (RESOLVER_DATA / "hgnc_complete_set.txt").read_text().splitlines()
+    header = lines[0].split("\t")
+    row = dict.fromkeys(header, "")
+    row.update(hgnc_id="HGNC:4641", symbol="GSTT1", status="Approved", ensembl_gene_id="ENSG00000277656")
+    hgnc.write_text("\n".join([*lines, "\t".join(row[c] for c in header)]) + "\n")
+    snap = build_snapshot(
+        [read_gene_table(RESOLVER_DATA / "genes_114.tsv", release=114), read_hgnc(hgnc)], organism="human"
+    )
+    row = its.convert(["GSTT1"], snapshot=snap).iloc[0]
+    assert (row["outcome"], row["reason"], row["gene_id"]) == ("1:0", "unknown_gene", "ENSG00000277656")

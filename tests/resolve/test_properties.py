@@ -35,6 +35,8 @@ KNOWN = [
     "KRAS.2",
     "",
     "C9orf142",
+    "8263",
+    "HIST2H2AA3",
 ]
 queries = st.lists(st.one_of(st.sampled_from(KNOWN), st.text(max_size=30)), max_size=40)
 namespaces = st.sampled_from(["ensembl_gene", "symbol", "hgnc_id", "entrez"])
@@ -71,7 +73,8 @@ def test_outcome_is_consistent_with_targets(resolver_snapshot, qs, to, release, 
     assert (table.loc[one, "target"] != "").all()
     assert (table.loc[~one, "target"] == "").all()
     assert (table.loc[table["outcome"] == "1:0", "n_targets"] == 0).all()
-    assert (table.loc[table["outcome"] == "1:n", "n_targets"] > 1).all()
+    ambiguous = table[table["outcome"] == "1:n"]
+    assert ((ambiguous["n_targets"] > 1) | (ambiguous["lost_genes"] != "")).all()
     hits = table[one]
     assert [t in ts.split("|") for t, ts in zip(hits["target"], hits["targets"], strict=True)] == [True] * len(hits)
 

@@ -36,6 +36,7 @@ COLUMNS = (
     "found_first",
     "found_last",
     "retired_in",
+    "lost_genes",
 )
 
 
@@ -108,6 +109,9 @@ def convert(
         Release range in which the query was found (null for undated sources).
     ``retired_in``
         For retired genes, the first covered release without them.
+    ``lost_genes``
+        Genes the query named that no longer exist at the target release while others do
+        (the outcome is then ``1:n``, reason ``candidates_retired``).
 
     ``DataFrame.attrs["idtrack"]`` records the release, namespace, strategy and snapshot.
 
@@ -159,10 +163,14 @@ def convert(
     parse = np.where(found & (parse == 0), index.note[rows], parse).astype(np.int8)
 
     n_targets = index.n_targets[rows]
+    take = pa.array(rows)
+    lost = index.lost.take(take)
+    has_lost = pc.not_equal(lost, "").to_numpy(zero_copy_only=False)
     single = n_targets == 1
     if strategy == "best":
         single |= (n_targets > 1) & index.breakable[rows]
-    outcome = np.where(single, 0, np.where(n_targets > 1, 1, 2)).astype(np.int8)
+    single &= ~has_lost
+    outcome = np.where(single, 0, np.where((n_targets > 1) | has_lost, 1, 2)).astype(np.int8)
 
     reason = index.reason[rows].copy()
     reason[empty] = REASON_CODE["empty"]
@@ -171,7 +179,6 @@ def convert(
     reread = found & (reason == REASON_CODE["unchanged"]) & (parse != 0)
     reason[reread] = _PARSE_TO_REASON[parse[reread]]
 
-    take = pa.array(rows)
     top = index.top.take(take)
     frame = pd.DataFrame(
         {
@@ -189,6 +196,7 @@ def convert(
             "found_first": _ints(index.found_first[rows]),
             "found_last": _ints(index.found_last[rows]),
             "retired_in": _ints(index.retired_in[rows]),
+            "lost_genes": _strings(lost),
         },
         columns=list(COLUMNS),
         copy=False,

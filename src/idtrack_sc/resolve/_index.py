@@ -82,6 +82,7 @@ class ResolutionIndex:
     found_first: np.ndarray  # float, NaN = unknown
     found_last: np.ndarray
     retired_in: np.ndarray
+    lost: pa.Array  # anchored genes that did not survive, when others did ("|"-joined)
 
     @property
     def missing(self) -> int:
@@ -363,9 +364,17 @@ def _anchor_table(snapshot: Snapshot, release: int) -> pd.DataFrame:
     anchors = anchors.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
     # Keep, per key, only the most specific namespace, then the best tier, then (primary
     # names) the release nearest the target: the symbol means what it meant then.
-    for column in ("_nsprio", "tier", "_distance"):
-        best = anchors.groupby("kcode", sort=False)[column].transform("min")
-        anchors = anchors[anchors[column] == best]
+    best = anchors.groupby("kcode", sort=False)["_nsprio"].transform("min")
+    anchors = anchors[anchors["_nsprio"] == best]
+    best_tier = anchors.groupby("kcode", sort=False)["tier"].transform("min")
+    main = anchors["tier"] == best_tier
+    # A previous symbol stays as a fallback behind a primary name: when the gene the name
+    # belonged to is gone (no recorded successor), HGNC's rename record still leads on.
+    fallback = (best_tier <= TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_PREVIOUS)
+    anchors = anchors[main | fallback].assign(fallback=fallback[main | fallback])
+    distance = anchors["_distance"].where(~anchors["fallback"], np.inf)
+    nearest = distance.groupby(anchors["kcode"], sort=False).transform("min")
+    anchors = anchors[anchors["fallback"] | (distance == nearest)]
     anchors = anchors.drop(columns=["_nsprio"]).reset_index(drop=True)
     anchors.attrs["keys"] = np.asarray(uniques, dtype=object)
     return anchors
@@ -440,8 +449,8 @@ def _candidates(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, dict[st
         cand = cand.rename(columns={"target": "target_gene"})
         cand["symbol"] = cand["target_gene"].map(names_at(snapshot, "symbol", release))
         cand["symbol_upper"] = cand["symbol"].str.upper()
-        kcode = anchors["kcode"].to_numpy()
-        starts, _ = _runs(kcode)  # anchors are sorted by key code; every key has a run
+        main = anchors[~anchors["fallback"]]
+        starts, _ = _runs(main["kcode"].to_numpy())  # sorted by key code; every key has main rows
         hashes = pd.Index(hash_keys(keys))
         if not hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
             msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
@@ -450,10 +459,10 @@ def _candidates(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, dict[st
             "keys": keys,
             "keys_arrow": pa.array(keys, type=pa.string()),
             "hashes": hashes,
-            "qns": anchors["qns"].to_numpy(dtype=object)[starts],
-            "note": anchors["note"].to_numpy(dtype=object)[starts],
-            "first": np.fmin.reduceat(anchors["first"].to_numpy(dtype=float), starts),
-            "last": np.fmax.reduceat(anchors["last"].to_numpy(dtype=float), starts),
+            "qns": main["qns"].to_numpy(dtype=object)[starts],
+            "note": main["note"].to_numpy(dtype=object)[starts],
+            "first": np.fmin.reduceat(main["first"].to_numpy(dtype=float), starts),
+            "last": np.fmax.reduceat(main["last"].to_numpy(dtype=float), starts),
         }
         snapshot._derived[cache_key] = (cand, meta)
     return snapshot._derived[cache_key]
@@ -471,8 +480,26 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
     tcode, tuniques = pd.factorize(target, sort=True)  # -1 = no target
     kcode = cand["kcode"].to_numpy()
     ok = tcode >= 0
-    any_ok = np.zeros(n_keys, dtype=bool)
-    any_ok[kcode[ok]] = True
+    fallback = cand["fallback"].to_numpy(dtype=bool)
+    main_ok = np.zeros(n_keys, dtype=bool)
+    main_ok[kcode[ok & ~fallback]] = True
+    fallback_ok = np.zeros(n_keys, dtype=bool)
+    fallback_ok[kcode[ok & fallback]] = True
+    # per key: the main anchors if any of them reaches a target, else the fallback ones if
+    # they do, else the main anchors (to say why nothing was reached)
+    use = np.where(main_ok[kcode], ~fallback, np.where(fallback_ok[kcode], fallback, ~fallback))
+    cand, tcode, kcode, ok = cand[use], tcode[use], kcode[use], ok[use]
+    any_ok = main_ok | fallback_ok
+
+    # Several anchored genes, some of which are gone: the survivors are no confident answer
+    # (the query may have meant a gene that was replaced without a recorded successor).
+    lost_rows = ~ok & any_ok[kcode] & cand["target_gene"].isna().to_numpy()
+    lost = np.full(n_keys, "", dtype=object)
+    if lost_rows.any():
+        lost_frame = cand.loc[lost_rows, ["kcode", "gene"]].drop_duplicates().sort_values(["kcode", "gene"])
+        lk = lost_frame["kcode"].to_numpy()
+        lstarts, lcounts = _runs(lk)
+        lost[lk[lstarts]] = _join_runs(lost_frame["gene"].to_numpy(dtype=object), lstarts, lcounts)
 
     # -- successes: rank candidates per key, one row per (key, target) -----------------------
     success = cand[ok].assign(target=np.asarray(tuniques, dtype=object)[tcode[ok]], tcode=tcode[ok])
@@ -509,6 +536,7 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
     genes[at] = _join_runs(per_target["target_gene"].to_numpy(dtype=object), starts, counts)
     symbol[at] = per_target["symbol"].to_numpy(dtype=object)[starts]
     reason[at] = per_target["reason"].to_numpy(dtype=object)[starts]
+    reason[lost != ""] = "candidates_retired"
 
     # -- failures: why nothing was reached --------------------------------------------------
     failure = cand[~ok & ~any_ok[kcode]]
@@ -517,10 +545,12 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
         ["no_target_name", "not_yet_created"],
         "retired",
     )
-    # a name pointing at a gene the snapshot has no span for: newer than the snapshot
-    unknown = (failure["first"].isna() & failure["kind"].ne("id") & failure["retired_in"].isna()).to_numpy()
-    fail_reason[unknown & (fail_reason == "retired")] = "not_yet_created"
-    rank = np.select([fail_reason == "no_target_name", fail_reason == "retired"], [0, 1], 2)
+    # a name pointing at a gene that is in no covered release (alternate haplotypes, newer IDs)
+    no_span = ~failure["gene"].isin(snapshot.genes["gene_id"]).to_numpy()
+    fail_reason[no_span & (fail_reason != "no_target_name")] = "unknown_gene"
+    rank = np.select(
+        [fail_reason == "no_target_name", fail_reason == "retired", fail_reason == "not_yet_created"], [0, 1, 2], 3
+    )
     gcode = pd.factorize(failure["gene"], sort=True)[0]
     fk = failure["kcode"].to_numpy()
     order = np.lexsort((gcode, rank, fk))
@@ -568,6 +598,7 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
         found_first=with_missing(meta["first"], np.nan),
         found_last=with_missing(meta["last"], np.nan),
         retired_in=with_missing(retired_in, np.nan),
+        lost=strings(lost),
     )
     logger.info("resolution index for release %s, %s: %d keys", release, namespace, n_keys)
     return index

@@ -186,14 +186,23 @@ def reinterpret(keys: np.ndarray, known: Callable[[np.ndarray], np.ndarray]) -> 
         assign(hit, entrez, "as_is")  # GeneID:7157 *is* Entrez 7157: nothing was repaired
 
     dates = np.flatnonzero(todo & _matches(arr, _DATE.pattern))
-    for i in dates:
-        m = _DATE.match(keys[i])
-        day = int(m.group("d1") or m.group("d2"))
-        month = (m.group("m1") or m.group("m2"))[:3]
-        candidates = np.array([f"{prefix}{day}" for prefix in DATE_PREFIXES[month]], dtype=object)
-        found = candidates[known(candidates)]
-        if len(found):
-            new[i], notes[i], todo[i] = found[0], "date_repaired", False
+    if len(dates):
+        # every candidate symbol of every date in one lookup; the first known one per date wins
+        rows, candidates = [], []
+        for i in dates:
+            m = _DATE.match(keys[i])
+            day = int(m.group("d1") or m.group("d2"))
+            month = (m.group("m1") or m.group("m2"))[:3]
+            for prefix in DATE_PREFIXES[month]:
+                rows.append(i)
+                candidates.append(f"{prefix}{day}")
+        rows_arr = np.array(rows, dtype=np.int64)
+        cand_arr = np.array(candidates, dtype=object)
+        hit = known(cand_arr)
+        first = np.unique(rows_arr[hit], return_index=True)[1]  # candidates are in preference order
+        chosen = np.flatnonzero(hit)[first]
+        at = rows_arr[chosen]
+        new[at], notes[at], todo[at] = cand_arr[chosen], "date_repaired", False
 
     with_id = _extract(arr, _SYMBOL_WITH_ID, "id")
     hit = todo & (with_id != None)  # noqa: E711

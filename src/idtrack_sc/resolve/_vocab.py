@@ -28,13 +28,36 @@ REASONS = {
     "from_protein": "an Ensembl protein (translation) ID, taken to its gene",
     "history_successor": "the gene ID was replaced; Ensembl's history leads to the target",
     "history_predecessor": "the gene ID is newer than the target release; history leads back",
+    # ambiguous (1:n) although one candidate is left
+    "candidates_retired": (
+        "the query named several genes and only some still exist at the target release; the survivor "
+        "is no confident answer, since the others may have been replaced without a recorded successor "
+        "(see lost_genes)"
+    ),
     # failure (1:0)
     "retired": "the gene was retired with no successor by the target release (see retired_in)",
     "not_yet_created": "the gene did not exist yet at the (earlier) target release",
+    "unknown_gene": (
+        "the query names an Ensembl gene that is in no release the snapshot covers "
+        "(e.g. only on alternate haplotypes, or newer than the snapshot)"
+    ),
     "no_target_name": "the gene exists at the target release but has no name in the target namespace",
     "not_found": "the identifier is not in the snapshot under any namespace or release",
     "not_a_gene": "a non-gene feature: spike-in (ERCC), antibody capture tag, or similar",
     "empty": "missing value (None, NaN or an empty string)",
+}
+
+#: Outcomes each reason comes with.
+REASON_OUTCOMES = {
+    reason: (
+        "1:0"
+        if reason
+        in ("retired", "not_yet_created", "unknown_gene", "no_target_name", "not_found", "not_a_gene", "empty")
+        else "1:n"
+        if reason == "candidates_retired"
+        else "1:1 or 1:n"
+    )
+    for reason in REASONS
 }
 
 #: Notes about how a query string was read before lookup (column ``parse``).

@@ -148,7 +148,7 @@ class Snapshot:
         """SHA-256 of the snapshot file (``None`` for an in-memory snapshot)."""
         return None if self.path is None else file_sha256(self.path)
 
-    @property
+    @cached_property
     def namespaces(self) -> tuple[str, ...]:
         """Namespaces the snapshot can express genes in, ``ensembl_gene`` first."""
         return ("ensembl_gene", *sorted(self.names["namespace"].dropna().unique().tolist()))

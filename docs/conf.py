@@ -75,9 +75,12 @@ suppress_warnings = ["sphinx_autodoc_typehints.forward_reference", "sphinx_autod
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "substitution", "fieldlist"]
 myst_heading_anchors = 3
 myst_url_schemes = ("http", "https", "mailto")
-# Tutorials are notebooks added later; nothing is executed at build time for now. Pages
-# whose code is fast and offline may opt in per page with `nb_execution_mode: cache` in
-# their front matter (file_format: mystnb).
+# Nothing is executed by default. The tutorials (docs/tutorials/*.md, MyST-NB text
+# notebooks) opt in per page in their front matter (`mystnb: execution_mode: cache`,
+# `execution_in_temp: true`): they are fast (seconds), offline (the embedded snapshot and
+# scanpy's bundled pbmc68k_reduced), and their outputs are cached in the build folder
+# (jupyter-cache), so only edited tutorials are re-run. tests/test_tutorials.py runs the
+# same code cells in the test suite, without a kernel.
 nb_execution_mode = "off"
 nb_execution_raise_on_error = True
 nb_output_stderr = "remove"

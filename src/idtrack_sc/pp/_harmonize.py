@@ -268,7 +268,12 @@ def _harmonize_anndata(
     # per new feature: joined originals, outcome, reason, targets, gene, display symbol
     orig_str = pd.Series(originals, dtype=object).where(pd.notna(originals), "").astype(str).to_numpy(dtype=object)
     src = plan["src"].to_numpy()
-    joined = pd.Series(orig_str[src]).groupby(group, sort=True).agg("|".join).to_numpy(dtype=object)
+    by_group = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[by_group], np.arange(n_new))
+    members = orig_str[src][by_group]
+    joined = members[starts].copy()
+    for g in np.flatnonzero(sizes > 1):  # only merged features need a join
+        joined[g] = "|".join(members[starts[g] : starts[g] + sizes[g]])
     outcome = table["outcome"].astype(str).to_numpy(dtype=object)[first_src]
     reason = table["reason"].astype(str).to_numpy(dtype=object)[first_src]
     kinds = plan.drop_duplicates("group").sort_values("group")["kind"].to_numpy(dtype=object)
@@ -283,11 +288,18 @@ def _harmonize_anndata(
     if namespace == "ensembl_gene":
         genes = np.where(kinds == "expanded", names, genes).astype(object)
 
-    # keep the matrices before subsetting, to sum duplicates from the originals
-    matrices = {"X": adata.X, **{k: adata.layers[k] for k in adata.layers}} if needs_sum else {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # anndata warns about the temporary non-unique names
-        adata._inplace_subset_var(first_src)
+    if needs_sum:
+        # Sum from the original matrices; subset only an empty stand-in, so the expensive
+        # column selection of X and layers is never done for matrices about to be replaced.
+        matrices = {"X": adata.X, **{k: adata.layers[k] for k in adata.layers}}
+        for name in list(adata.layers):
+            del adata.layers[name]
+        adata.X = sparse.csr_matrix(adata.shape, dtype=np.float32) if adata.X is not None else None
+    identity = len(first_src) == len(originals) and bool((first_src == np.arange(len(originals))).all())
+    if not identity:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # anndata warns about the temporary non-unique names
+            adata._inplace_subset_var(first_src)
     if needs_sum:
         indicator_cache: dict[Any, sparse.csr_matrix] = {}
         for name, matrix in matrices.items():

@@ -10,6 +10,20 @@ DATA = Path(__file__).parent / "data"
 RESOLVER_DATA = DATA / "resolver"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Keep the test session's cache (fetched snapshots, resolution indexes) out of the user's."""
+    import os
+
+    old = os.environ.get("IDTRACK_SC_CACHE")
+    os.environ["IDTRACK_SC_CACHE"] = str(tmp_path_factory.mktemp("idtrack-cache"))
+    yield
+    if old is None:
+        os.environ.pop("IDTRACK_SC_CACHE", None)
+    else:
+        os.environ["IDTRACK_SC_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def resolver_snapshot_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A human snapshot of releases 100–114: gene tables, HGNC and an Ensembl dump."""

@@ -191,6 +191,7 @@ def assemble(
         "organism": organism,
         "assembly": assembly,
         "releases": [int(r) for r in covered],
+        "namespaces": sorted(names_table["namespace"].dropna().astype(str).unique().tolist()),
         "sources": [s.manifest_entry() for s in sorted(sources, key=lambda s: s.name)],
         "builder": {"name": "idtrack-sc", "version": __version__},
         "counts": {

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import pooch
 
+from idtrack_sc._cache import ENV_CACHE  # noqa: F401 - part of this module's API
+from idtrack_sc._cache import cache_dir as shared_cache_dir
 from idtrack_sc.snapshot._model import file_sha256, load_snapshot
 from idtrack_sc.snapshot._organisms import resolve_organism
 
@@ -40,7 +42,6 @@ REGISTRY_FILE = Path(__file__).with_name("registry.txt")
 #: Snapshots embedded in the package; used in place of a download when their checksum matches.
 PACKAGE_DATA = Path(__file__).parents[1] / "data"
 
-ENV_CACHE = "IDTRACK_SC_CACHE"
 ENV_MIRROR = "IDTRACK_SC_MIRROR"
 ENV_REGISTRY = "IDTRACK_SC_REGISTRY"
 #: Extra download attempts after a failed one (network error or checksum mismatch).
@@ -213,12 +214,7 @@ def load_registry(registry: str | os.PathLike | Iterable[str | os.PathLike] | No
 
 # -- locations ---------------------------------------------------------------------------------
 def _cache_dir(cache_dir: str | os.PathLike | None) -> Path:
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get(ENV_CACHE, "").strip()
-    if env:
-        return Path(env).expanduser()
-    return Path(pooch.os_cache("idtrack-sc"))
+    return shared_cache_dir(cache_dir)
 
 
 def _mirror(mirror: str | os.PathLike | None) -> str | None:

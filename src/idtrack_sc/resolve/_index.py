@@ -605,8 +605,21 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
 
 
 def get_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionIndex:
-    """The cached :class:`ResolutionIndex` of a snapshot for a release and namespace."""
+    """The :class:`ResolutionIndex` of a snapshot for a release and namespace.
+
+    Kept on the snapshot for the session and, for snapshot files, on disk in the cache
+    (:mod:`idtrack_sc.resolve._persist`), so it is built once per snapshot, release,
+    namespace and package version.
+    """
     key = ("index", release, namespace)
     if key not in snapshot._derived:
-        snapshot._derived[key] = build_index(snapshot, release, namespace)
+        from ._persist import index_path, load_index, save_index
+
+        path = index_path(snapshot, release, namespace)
+        index = load_index(path) if path is not None else None
+        if index is None:
+            index = build_index(snapshot, release, namespace)
+            if path is not None:
+                save_index(index, path)
+        snapshot._derived[key] = index
     return snapshot._derived[key]

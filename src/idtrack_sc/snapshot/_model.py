@@ -151,7 +151,10 @@ class Snapshot:
     @cached_property
     def namespaces(self) -> tuple[str, ...]:
         """Namespaces the snapshot can express genes in, ``ensembl_gene`` first."""
-        return ("ensembl_gene", *sorted(self.names["namespace"].dropna().unique().tolist()))
+        listed = self.manifest.get("namespaces")  # written by builders; saves reading `names`
+        if listed is None:
+            listed = self.names["namespace"].dropna().unique().tolist()
+        return ("ensembl_gene", *sorted(str(ns) for ns in listed))
 
     def check_release(self, release: int | None) -> int:
         """Return ``release`` (or the latest one) if the snapshot covers it, else raise."""

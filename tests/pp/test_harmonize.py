@@ -89,6 +89,20 @@ def test_ambiguous_policies(snapshot_default):
     x = expand.X.toarray()
     for j in range(len(candidates)):
         np.testing.assert_array_equal(x[:, j], dense[:, 0])
+    assert expand.var["symbol"].tolist()[: len(candidates)] == candidates
+
+    # a copy never stands in for a candidate the dataset measured itself
+    measured, dense = make(["P40", "TP63"])
+    its.pp.harmonize_var_names(measured, snapshot=snapshot_default, ambiguous="all")
+    tp63 = its.convert(["TP63"], snapshot=snapshot_default)["target"][0]
+    assert measured.var_names.tolist().count(tp63) == 1
+    np.testing.assert_array_equal(measured[:, tp63].X.toarray().ravel(), dense[:, 1])
+    assert measured.n_vars == len(candidates)
+    assert (measured.var[COLS["n_merged"]] == 1).all()
+    copies = measured.var[COLS["reason"]] == "ambiguous_expanded"
+    assert measured.var.loc[copies, "symbol"].tolist() == [
+        its.convert([g], snapshot=snapshot_default, to="symbol")["target"][0] for g in measured.var_names[copies]
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc", "dense"])

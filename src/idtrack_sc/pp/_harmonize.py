@@ -163,10 +163,17 @@ def _plan(
         {"src": src, "name": np.concatenate(rows_name).astype(object), "kind": np.concatenate(rows_kind)}
     )
     plan = plan.sort_values("src", kind="stable").reset_index(drop=True)
+    # A copy of an ambiguous feature never stands in for a feature the dataset measured
+    # itself: copies under a name that a directly mapped feature has are left out.
+    expanded = (plan["kind"] == "expanded").to_numpy()
+    if expanded.any():
+        taken = set(plan.loc[plan["kind"] == "mapped", "name"])
+        redundant = expanded & plan["name"].isin(taken).to_numpy()
+        plan = plan[~redundant].reset_index(drop=True)
     dropped_mask = np.ones(n, dtype=bool)
     dropped_mask[plan["src"].to_numpy()] = False
 
-    merge_class = np.where(plan["kind"] == "kept", "kept", "mapped")
+    merge_class = np.where(plan["kind"] == "kept", "kept", np.where(plan["kind"] == "expanded", "expanded", "mapped"))
     if duplicates == "make_unique":
         plan["group"] = np.arange(len(plan))
     else:
@@ -280,13 +287,16 @@ def _harmonize_anndata(
     reason = np.where(kinds == "expanded", "ambiguous_expanded", reason).astype(object)
     names = plan.drop_duplicates("group").sort_values("group")["name"].to_numpy(dtype=object)
     symbols = table["symbol"].astype(str).to_numpy(dtype=object)[first_src]
+    genes = table["gene_id"].astype(str).to_numpy(dtype=object)[first_src]
+    copies = np.flatnonzero(kinds == "expanded")
+    if len(copies):  # each copy of an ambiguous feature is its candidate: look that up
+        symbols[copies] = convert(names[copies], snapshot=snap, to="symbol", release=release)["target"].to_numpy(
+            dtype=object
+        )
+        genes[copies] = convert(names[copies], snapshot=snap, release=release)["target"].to_numpy(dtype=object)
     if namespace == "symbol":
         symbols = np.where(kinds == "kept", symbols, names)
     symbols = np.where((kinds == "kept") | (symbols == ""), names, symbols).astype(object)
-    genes = table["gene_id"].astype(str).to_numpy(dtype=object)[first_src]
-    genes = np.where(kinds == "expanded", "", genes).astype(object)
-    if namespace == "ensembl_gene":
-        genes = np.where(kinds == "expanded", names, genes).astype(object)
 
     if needs_sum:
         # Sum from the original matrices; subset only an empty stand-in, so the expensive

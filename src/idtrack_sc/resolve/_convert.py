@@ -103,8 +103,8 @@ def convert(
     ``query_namespace``
         The namespace the query was found in.
     ``gene_id``, ``symbol``
-        The Ensembl gene(s) behind the targets and the display symbol of the first one at
-        the target release.
+        The Ensembl gene(s) behind the targets and, for a single answer, its display
+        symbol at the target release (empty otherwise).
     ``found_first``, ``found_last``
         Release range in which the query was found (null for undated sources).
     ``retired_in``
@@ -192,7 +192,9 @@ def convert(
             "key": _strings(pc.if_else(pa.array(found), normalized, pa.scalar(None, pa.string()))),
             "query_namespace": pd.Categorical.from_codes(index.query_namespace[rows], categories=index.namespaces),
             "gene_id": _strings(index.genes.take(take)),
-            "symbol": _strings(index.symbol.take(take)),
+            # a display symbol only for a single answer: for 1:n the first candidate's symbol
+            # would read like the answer
+            "symbol": _strings(pc.if_else(pa.array(single), index.symbol.take(take), "")),
             "found_first": _ints(index.found_first[rows]),
             "found_last": _ints(index.found_last[rows]),
             "retired_in": _ints(index.retired_in[rows]),

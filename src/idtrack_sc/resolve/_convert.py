@@ -138,7 +138,7 @@ def convert(
     keys = normalized.to_numpy(zero_copy_only=False)
     rows = np.full(n, index.missing, dtype=np.int64)
     live = np.flatnonzero(~empty)
-    rows[live] = index.lookup(keys[live])
+    rows[live] = index.lookup(keys[live], normalized if len(live) == n else normalized.take(pa.array(live)))
     parse = np.zeros(n, dtype=np.int8)  # codes into PARSE_NOTES
     not_a_gene = np.zeros(n, dtype=bool)
 

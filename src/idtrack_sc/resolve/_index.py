@@ -89,15 +89,19 @@ class ResolutionIndex:
         """Row position of the "not found" answer."""
         return len(self.keys)
 
-    def lookup(self, keys: np.ndarray) -> np.ndarray:
-        """Positions of keys (object array of ``str``, no nulls), ``-1`` where absent."""
+    def lookup(self, keys: np.ndarray, as_arrow: pa.Array | None = None) -> np.ndarray:
+        """Positions of keys (object array of ``str``, no nulls), ``-1`` where absent.
+
+        ``as_arrow`` may give the same keys as an Arrow array, to save a conversion.
+        """
         if len(keys) == 0:
             return np.zeros(0, dtype=np.int64)
         found = self.hashes.get_indexer(hash_keys(keys)).astype(np.int64)
         hit = np.flatnonzero(found >= 0)
         if len(hit):
             cand = self.keys.take(pa.array(found[hit]))
-            same = pc.equal(cand, pa.array(keys[hit], type=pa.string())).to_numpy(zero_copy_only=False)
+            hit_keys = pa.array(keys[hit], type=pa.string()) if as_arrow is None else as_arrow.take(pa.array(hit))
+            same = pc.equal(cand, hit_keys).to_numpy(zero_copy_only=False)
             found[hit[~same]] = -1
         return found
 

@@ -204,16 +204,22 @@ def reinterpret(keys: np.ndarray, known: Callable[[np.ndarray], np.ndarray]) -> 
         at = rows_arr[chosen]
         new[at], notes[at], todo[at] = cand_arr[chosen], "date_repaired", False
 
-    with_id = _extract(arr, _SYMBOL_WITH_ID, "id")
-    hit = todo & (with_id != None)  # noqa: E711
-    if hit.any():
+    # the last two rules need slower regexes: run them only where a cheap test says they may apply
+    maybe = np.flatnonzero(todo & _matches(arr, "ENS[A-Z]*G[0-9]{11}"))
+    if len(maybe):
+        with_id = np.full(n, None, dtype=object)
+        with_id[maybe] = _extract(arr.take(pa.array(maybe)), _SYMBOL_WITH_ID, "id")
+        hit = todo & (with_id != None)  # noqa: E711
         assign(hit, with_id, "suffix_stripped")
 
-    stem = _extract(arr, _UNIQUE_SUFFIX, "base")
-    idx = np.flatnonzero(todo & (stem != None))  # noqa: E711
-    if len(idx):
-        ok = idx[known(stem[idx].astype(object))]
-        hit = np.zeros(n, dtype=bool)
-        hit[ok] = True
-        assign(hit, stem, "suffix_stripped")
+    maybe = np.flatnonzero(todo & _matches(arr, r"[.\-][0-9]{1,3}$"))
+    if len(maybe):
+        stem = np.full(n, None, dtype=object)
+        stem[maybe] = _extract(arr.take(pa.array(maybe)), _UNIQUE_SUFFIX, "base")
+        idx = np.flatnonzero(todo & (stem != None))  # noqa: E711
+        if len(idx):
+            ok = idx[known(stem[idx].astype(object))]
+            hit = np.zeros(n, dtype=bool)
+            hit[ok] = True
+            assign(hit, stem, "suffix_stripped")
     return new, notes

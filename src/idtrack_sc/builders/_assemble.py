@@ -89,7 +89,8 @@ def _check_versions(genes: pd.DataFrame) -> None:
         first = clash.sort_values(["gene_id", "release", "_file"]).head(2)
         (gene, release), rows = next(iter(first.groupby(["gene_id", "release"])))
         detail = "; ".join(
-            f"{file} says version {int(version)}" for file, version in rows[["_file", "version"]].itertuples(index=False)
+            f"{file} says version {int(version)}"
+            for file, version in rows[["_file", "version"]].itertuples(index=False)
         )
         msg = (
             f"Sources disagree on the version of {gene} in release {int(release)}: {detail}. "
@@ -234,5 +235,7 @@ def build_snapshot(
     if out is None:
         return Snapshot.from_tables(tables, manifest)
     path: Path = write_snapshot(tables, manifest, out)
-    logger.info("wrote snapshot %s (%d genes, %d names)", path, manifest["counts"]["genes"], manifest["counts"]["names"])
+    logger.info(
+        "wrote snapshot %s (%d genes, %d names)", path, manifest["counts"]["genes"], manifest["counts"]["names"]
+    )
     return Snapshot.from_file(path)

@@ -159,7 +159,8 @@ base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t0 = time.perf_counter()
 out = its.concat_harmonized(
     spec["paths"], snapshot=snap, release=spec["release"], to=spec["to"], join=spec["join"],
-    out=spec["out"], max_loaded_elems=spec["max_loaded_elems"], label="dataset",
+    out=spec["out"], label="dataset",
+    **({"max_loaded_elems": spec["max_loaded_elems"]} if spec["max_loaded_elems"] else {}),
 )
 seconds = time.perf_counter() - t0
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -180,7 +181,7 @@ def measure(
     join: str = "outer",
     to: str = "ensembl_gene",
     release: int = 114,
-    max_loaded_elems: int = 100_000_000,
+    max_loaded_elems: int | None = None,
     work: str | Path | None = None,
     snapshot: str | Path | None = None,
     keep_output: bool = False,
@@ -194,7 +195,8 @@ def measure(
     n_obs, n_vars, density
         Size of each file.
     join, to, release, max_loaded_elems
-        Passed to :func:`idtrack_sc.concat_harmonized` (``release`` must be in the snapshot).
+        Passed to :func:`idtrack_sc.concat_harmonized` (``release`` must be in the snapshot;
+        ``max_loaded_elems=None``: the library's default block size).
     work
         Cache folder of the synthetic files (default ``benchmarks/work/concat_bench``).
     snapshot

@@ -4,9 +4,10 @@ Two paths share every step except the last:
 
 * in memory: each dataset is harmonized (on a copy) and :func:`anndata.concat` joins them;
 * out of core (``out=`` given): each dataset is read, harmonized and written to a temporary
-  ``.h5ad`` one at a time, :func:`anndata.experimental.concat_on_disk` joins the files, and
-  the feature annotations and diagnostics are written into the result with anndata's
-  element API. Peak memory is that of the largest single dataset, whatever their number.
+  ``.h5ad`` one at a time, :func:`idtrack_sc.pp._ondisk.write_concat` streams the files into
+  the result in row blocks, and the feature annotations and diagnostics are written into it
+  with anndata's element API. Peak memory is that of the largest single dataset, whatever
+  their number.
 
 The per-dataset work is :func:`idtrack_sc.pp._harmonize._harmonize_anndata` (the engine of
 :func:`~idtrack_sc.pp.harmonize_var_names`); this module adds the cross-dataset rule for
@@ -53,8 +54,8 @@ ORGANISM_UNS_KEYS = ("organism", "species")
 ORGANISM_OBS_COLUMNS = ("organism", "species", "organism_ontology_term_id")
 #: How the idtrack ``var`` columns of the result are assembled (recorded in the params).
 VAR_MERGE = "first_non_missing (originals: union, '|'-joined)"
-#: anndata's default for :func:`anndata.experimental.concat_on_disk`.
-MAX_LOADED_ELEMS = 100_000_000
+#: Out of core: the most stored values read at once (see :func:`idtrack_sc.pp._ondisk.write_concat`).
+MAX_LOADED_ELEMS = 2_000_000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -529,13 +530,14 @@ def concat_harmonized(
         Key in ``uns`` for the diagnostics, and prefix of the idtrack ``var`` columns.
     out
         Path of an ``.h5ad`` file to write the result to, out of core: each dataset is
-        read, harmonized and written to a temporary file next to ``out`` one at a time, and
-        :func:`anndata.experimental.concat_on_disk` joins them, so that peak memory is that
-        of the largest dataset, however many there are. The result is written under a
+        read, harmonized and written to a temporary file next to ``out`` one at a time, then
+        the files are streamed into the result in row blocks, so that peak memory is that of
+        the largest dataset, however many there are. ``obsp`` and ``raw`` are not
+        concatenated out of core. The result is written under a
         temporary name and renamed at the end; temporary files are removed, also on error.
     max_loaded_elems
-        Out of core only: the most matrix elements (including zeros) loaded at once by
-        :func:`~anndata.experimental.concat_on_disk`.
+        Out of core only: the most stored values (non-zeros of sparse matrices, elements of
+        dense ones) read and written at once.
     copy_inputs
         In-memory AnnData inputs are harmonized on copies (default). ``False`` harmonizes
         them in place, saving one copy of each.
@@ -744,7 +746,7 @@ def _concat_out_of_core(
     fill_value: Any,
     pairwise: bool,
 ) -> Path:
-    from anndata.experimental import concat_on_disk
+    from ._ondisk import release_memory, write_concat
 
     if out.suffix.lower() != ".h5ad":
         msg = f"out must be an .h5ad path, got {out}."
@@ -753,15 +755,15 @@ def _concat_out_of_core(
         msg = f"The folder of out={out} does not exist."
         raise FileNotFoundError(msg)
     if pairwise:
-        msg = "pairwise=True is not supported out of core (anndata's concat_on_disk does not implement it)."
+        msg = "pairwise=True is not supported out of core (obsp is not concatenated there)."
         raise NotImplementedError(msg)
     workdir = Path(tempfile.mkdtemp(prefix=".idtrack-concat-", dir=out.parent))
     try:
         files, user_uns = [], []
         for i, (ds, adata, _rec) in enumerate(items):
             path = workdir / f"{i:06d}.h5ad"
-            # concat_on_disk reads every file's var at once: stage only what it must merge (the
-            # idtrack columns are held by `union` and written into the result afterwards)
+            # stage only the var columns a merge strategy needs (the idtrack columns are held by
+            # `union` and written into the result afterwards)
             full_var = adata.var
             keep = [c for c in full_var.columns if c not in union.columns] if merge is not None else []
             adata.var = full_var[keep]
@@ -774,36 +776,20 @@ def _concat_out_of_core(
                 ds.source.uns[key_added] = _rec
             del adata
             gc.collect()
+            release_memory()
             logger.info("%s harmonized and staged (%d so far).", ds.label, i + 1)
         staged = workdir / f"result-{out.name}"
-        if len(files) == 1:
-            # concat_on_disk copies a single file as is (no label, keys or index_unique): one
-            # dataset fits in memory anyway, so concatenate it with anndata.concat
-            import anndata as ad
-
-            single = ad.concat(
-                [ad.read_h5ad(files[0])],
-                join=join,
-                merge=merge,
-                label=label,
-                keys=keys,
-                index_unique=index_unique,
-                fill_value=fill_value,
-            )
-            single.write_h5ad(staged)
-            del single
-        else:
-            concat_on_disk(
-                files,
-                staged,
-                join=join,
-                merge=merge,
-                label=label,
-                keys=keys,
-                index_unique=index_unique,
-                fill_value=fill_value,
-                max_loaded_elems=max_loaded_elems,
-            )
+        write_concat(
+            files,
+            staged,
+            join=join,
+            merge=merge,
+            label=label,
+            keys=keys,
+            index_unique=index_unique,
+            fill_value=fill_value,
+            max_elems=max_loaded_elems,
+        )
         _finish_file(
             staged,
             union=union,
@@ -852,7 +838,7 @@ def _finish_file(
 
 
 def _merge_uns(unses: list[dict], strategy: Any) -> dict:
-    """Apply anndata's ``uns_merge`` strategy (concat_on_disk does not)."""
+    """Apply anndata's ``uns_merge`` strategy to the datasets' own ``uns`` (out of core)."""
     try:
         from anndata._core.merge import resolve_merge_strategy
     except ImportError:  # pragma: no cover - private API moved

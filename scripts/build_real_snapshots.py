@@ -12,7 +12,7 @@ builders API (:func:`idtrack_sc.builders.read_gene_table`, :func:`~idtrack_sc.bu
   symbol ``primary``, synonyms ``alias``, MGI accession in namespace ``mgi_id``).
 
 Each build runs in a fresh child process, so the reported time and peak memory
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) are those of one build. Every snapshot is built
+(``VmHWM``, the process's own high-water mark) are those of one build. Every snapshot is built
 twice and the two files' SHA-256 compared: the build must be deterministic.
 
 Usage::
@@ -36,6 +36,19 @@ HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 ORGANISMS = ("homo_sapiens", "mus_musculus")
 TARGET_RELEASE = 114
+
+
+def _peak_rss_mb() -> float:
+    """This process's own peak resident memory (``VmHWM``; ``ru_maxrss`` counts the parent's at fork)."""
+    try:
+        with open("/proc/self/status") as fh:  # noqa: PTH123
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    rusage = resource.getrusage(resource.RUSAGE_SELF)
+    return rusage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def snapshot_path(work: Path, organism: str) -> Path:
@@ -123,8 +136,7 @@ def build_one(work: Path, organism: str, out: Path) -> dict:
     t1 = time.perf_counter()
     snap = build_snapshot(sources, organism=organism, out=out, assembly=assembly)
     t2 = time.perf_counter()
-    rusage = resource.getrusage(resource.RUSAGE_SELF)
-    peak_mb = rusage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    peak_mb = _peak_rss_mb()
     summary = snap.summary()
     return {
         "organism": organism,

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
 from ._convert import convert
 from ._index import MAX_HISTORY_STEPS, _anchor_table, alive_at, names_at
 
 if TYPE_CHECKING:
+    import networkx as nx
     import pandas as pd
 
     from ..snapshot import Snapshot
@@ -41,7 +41,7 @@ class Explanation:
     row: dict[str, Any]
     steps: list[str] = field(default_factory=list)
     paths: list[list[tuple[str, int | None]]] = field(default_factory=list)
-    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    graph: nx.DiGraph = field(default_factory=lambda: _networkx().DiGraph())
 
     def __str__(self) -> str:
         return "\n".join(f"{i}. {step}" for i, step in enumerate(self.steps, 1))
@@ -57,13 +57,20 @@ def _anchors(snapshot: Snapshot, release: int) -> pd.DataFrame:
     return snapshot._derived[key]
 
 
+def _networkx():
+    """networkx, imported on first use: only explanations need it, not batch conversion."""
+    import networkx as nx
+
+    return nx
+
+
 def history_graph(snapshot: Snapshot) -> nx.MultiDiGraph:
     """Ensembl's history between different gene IDs as a directed multigraph (cached)."""
     key = ("history_graph",)
     if key not in snapshot._derived:
         ev = snapshot.events
         links = ev[ev["old_id"].notna() & ev["new_id"].notna() & (ev["old_id"] != ev["new_id"])]
-        graph = nx.MultiDiGraph()
+        graph = _networkx().MultiDiGraph()
         for old, new, rel, score in links[["old_id", "new_id", "release", "score"]].itertuples(index=False):
             graph.add_edge(old, new, release=int(rel), score=float(score) if score == score else 1.0)  # noqa: PLR0124
         snapshot._derived[key] = graph

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from .. import __version__
 from .._cache import cache_dir
-from ._index import ResolutionIndex, hash_keys
+from ._index import ResolutionIndex
 
 if TYPE_CHECKING:
     from ..snapshot import Snapshot
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ENV_INDEX_CACHE = "IDTRACK_SC_INDEX_CACHE"
-_FORMAT = 1
+_FORMAT = 2
 _ARRAYS = ("note", "query_namespace", "n_targets", "breakable", "reason", "found_first", "found_last", "retired_in")
 _STRINGS = ("targets", "top", "genes", "symbol", "lost")
 
@@ -51,7 +51,7 @@ def index_path(snapshot: Snapshot, release: int, namespace: str) -> Path | None:
 def save_index(index: ResolutionIndex, path: Path) -> None:
     """Write an index atomically; failures are logged and ignored."""
     n = len(index.keys)
-    columns = {"key": index.keys}
+    columns = {"key": index.keys, "hash": pa.array(index.hashes.to_numpy())}
     for name in _ARRAYS:
         columns[name] = pa.array(getattr(index, name)[:n])
     for name in _STRINGS:
@@ -100,7 +100,7 @@ def load_index(path: Path) -> ResolutionIndex | None:
         release=int(meta["release"]),
         namespace=str(meta["namespace"]),
         keys=keys,
-        hashes=pd.Index(hash_keys(keys.to_numpy(zero_copy_only=False))),
+        hashes=pd.Index(table["hash"].to_numpy()),  # as computed by hash_keys when the index was built
         namespaces=list(meta["namespaces"]),
         **values,
     )

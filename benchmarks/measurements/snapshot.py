@@ -13,8 +13,9 @@ from registry import Result, Skip, Table, measurement
 LOAD_TARGET_S = 0.5
 SIZE_TARGET_MB = 30.0
 
-_COLD_LOAD = """
-import json, resource, sys, time
+#: Shared start of the child scripts: this process's own memory figures.
+_CHILD_PRELUDE = """
+import json, os, resource, sys, time
 def _status_mb(field):
     # Linux: VmHWM of this process only (ru_maxrss would include the parent's RSS at fork)
     try:
@@ -24,7 +25,11 @@ def _status_mb(field):
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-t0 = time.perf_counter()
+"""
+
+_COLD_LOAD = (
+    _CHILD_PRELUDE
+    + """t0 = time.perf_counter()
 import idtrack_sc as its
 from idtrack_sc.snapshot import TABLES
 t1 = time.perf_counter()
@@ -34,6 +39,7 @@ t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "rows": rows,
                   "peak_rss_mb": _status_mb("VmHWM")}))
 """
+)
 
 
 @measurement("snapshot", "snapshot_build", "Snapshot build from the real source tables (fresh process)")
@@ -152,18 +158,9 @@ def snapshot_load(ctx) -> Result:
     return Result(metrics=metrics, tables=[table])
 
 
-_NEW_SESSION = """
-import json, os, resource, sys, time
-def _status_mb(field):
-    # Linux: VmHWM of this process only (ru_maxrss would include the parent's RSS at fork)
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-t0 = time.perf_counter()
+_NEW_SESSION = (
+    _CHILD_PRELUDE
+    + """t0 = time.perf_counter()
 import idtrack_sc as its
 t1 = time.perf_counter()
 snap = its.load_snapshot(sys.argv[1])
@@ -172,6 +169,7 @@ t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "ready_s": t2 - t1, "answers": table["target"].tolist(),
                   "peak_rss_mb": _status_mb("VmHWM")}))
 """
+)
 
 
 @measurement("snapshot", "new_session", "A new session: load the snapshot and answer a first query")

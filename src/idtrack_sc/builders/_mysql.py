@@ -71,36 +71,13 @@ def _strip_comments(sql: str) -> str:
     return "".join(out)
 
 
-def _split_top_level(body: str) -> list[str]:
-    """Split a ``CREATE TABLE`` body on commas outside parentheses and quotes."""
-    parts: list[str] = []
-    depth, quote, start = 0, "", 0
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if quote:
-            if ch == "\\" and quote != "`":
-                i += 2
-                continue
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"`":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(body[start:i])
-            start = i + 1
-        i += 1
-    parts.append(body[start:])
-    return [p.strip() for p in parts if p.strip()]
+def _unquoted(text: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """Characters of ``text`` outside quotes, as ``(position, character, parenthesis depth)``.
 
-
-def _matching_paren(text: str, open_pos: int) -> int:
-    depth, quote = 0, ""
-    i = open_pos
+    The depth counts the parentheses open after the character; backslash escapes inside
+    ``'...'`` and ``"..."`` are skipped (backtick identifiers have none).
+    """
+    depth, quote, i = 0, "", start
     while i < len(text):
         ch = text[i]
         if quote:
@@ -111,13 +88,29 @@ def _matching_paren(text: str, open_pos: int) -> int:
                 quote = ""
         elif ch in "'\"`":
             quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
+        else:
+            depth += (ch == "(") - (ch == ")")
+            yield i, ch, depth
         i += 1
+
+
+def _split_top_level(body: str) -> list[str]:
+    """Split a ``CREATE TABLE`` body on commas outside parentheses and quotes."""
+    parts: list[str] = []
+    start = 0
+    for i, ch, depth in _unquoted(body):
+        if ch == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    parts.append(body[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _matching_paren(text: str, open_pos: int) -> int:
+    """Position of the parenthesis closing the one at ``open_pos`` (``-1`` if none)."""
+    for i, ch, depth in _unquoted(text, open_pos):
+        if ch == ")" and depth == 0:
+            return i
     return -1
 
 

@@ -53,7 +53,7 @@ class Explanation:
 def _anchors(snapshot: Snapshot, release: int) -> pd.DataFrame:
     key = ("anchors", release)
     if key not in snapshot._derived:
-        snapshot._derived[key] = _anchor_table(snapshot, release).set_index("key").sort_index()
+        snapshot._derived[key] = _anchor_table(snapshot, release)[0].set_index("key").sort_index()
     return snapshot._derived[key]
 
 

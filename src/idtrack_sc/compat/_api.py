@@ -121,9 +121,9 @@ class API:
     def configure_logger(self, level: int | str | None = None) -> None:
         """Show idtrack-sc's log messages on stderr.
 
-        Unlike the reference tool, this does not call :func:`logging.basicConfig` (which
-        would change logging for the whole process): it attaches one time-stamped stream
-        handler to the ``idtrack_sc`` logger. Calling it again only logs that it is done.
+        Unlike the reference tool, this leaves the root logger alone (configuring it would
+        change logging for the whole process): it attaches one time-stamped stream handler
+        to the ``idtrack_sc`` logger. Calling it again only logs that it is done.
 
         Parameters
         ----------

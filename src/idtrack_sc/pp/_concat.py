@@ -571,16 +571,7 @@ def concat_harmonized(
     >>> pd.DataFrame(merged.uns["idtrack"]["counts"], index=merged.uns["idtrack"]["datasets"])  # doctest: +SKIP
     >>> its.concat_harmonized(paths, organism="human", out="atlas.h5ad")  # doctest: +SKIP
     """
-    if unmapped not in ("consistent", "keep", "drop"):
-        msg = f"unmapped={unmapped!r} is not a policy; choose one of 'consistent', 'keep', 'drop'."
-        raise ValueError(msg)
-    _check_policies(ambiguous=ambiguous, duplicates=duplicates)
-    if join not in ("inner", "outer"):
-        msg = f"join must be 'inner' or 'outer', got {join!r}."
-        raise ValueError(msg)
-    if not isinstance(key_added, str) or not key_added or "/" in key_added:
-        msg = f"key_added must be a non-empty string without '/', got {key_added!r}."
-        raise ValueError(msg)
+    _check_policies(key_added, ambiguous=ambiguous, unmapped_concat=unmapped, duplicates=duplicates, join=join)
     datasets, concat_keys = _datasets(adatas, keys)
     snap = resolve_snapshot(snapshot, organism)
     release = snap.check_release(release)

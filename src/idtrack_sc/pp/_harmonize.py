@@ -33,18 +33,25 @@ _POLICIES = {
     "ambiguous": ("best", "drop", "all"),
     "unmapped": ("keep", "drop"),
     "duplicates": ("sum", "first", "make_unique"),
+    "unmapped_concat": ("consistent", "keep", "drop"),  # concat_harmonized's `unmapped`
+    "join": ("inner", "outer"),
 }
 #: Feature types (10x ``feature_types``) and modality names that hold genes.
 GENE_FEATURE_TYPES = ("gene expression", "gene", "genes", "rna", "gex", "atac")
 GENE_MODALITIES = ("rna", "gex", "gene expression", "genes", "sct")
 
 
-def _check_policies(**policies: str) -> None:
+def _check_policies(key_added: str, **policies: str) -> None:
+    """Refuse unknown policy values and a ``key_added`` that cannot be an ``uns`` key."""
     for name, value in policies.items():
         if value not in _POLICIES[name]:
             allowed = ", ".join(repr(v) for v in _POLICIES[name])
-            msg = f"{name}={value!r} is not a policy; choose one of {allowed}."
+            shown = name.removesuffix("_concat")
+            msg = f"{shown}={value!r} is not a policy; choose one of {allowed}."
             raise ValueError(msg)
+    if not isinstance(key_added, str) or not key_added or "/" in key_added:
+        msg = f"key_added must be a non-empty string without '/', got {key_added!r}."
+        raise ValueError(msg)
 
 
 def var_columns(key_added: str) -> dict[str, str]:
@@ -498,10 +505,7 @@ def harmonize_var_names(
     >>> its.pp.harmonize_var_names(adata, snapshot="default", release=114)  # doctest: +SKIP
     >>> adata.var[["idtrack_original", "symbol", "idtrack_reason"]].head()  # doctest: +SKIP
     """
-    _check_policies(ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates)
-    if not isinstance(key_added, str) or not key_added or "/" in key_added:
-        msg = f"key_added must be a non-empty string without '/', got {key_added!r}."
-        raise ValueError(msg)
+    _check_policies(key_added, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates)
     snap = resolve_snapshot(snapshot, organism)
     snap.check_release(release)
     kwargs = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import logging
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,11 +137,6 @@ def split_gene_ids(ids: pd.Series) -> pd.DataFrame:
     )
 
 
-def strip_version(ids: pd.Series) -> pd.Series:
-    """Remove a trailing ``.N`` version from stable IDs (transcript, protein)."""
-    return ids.astype(STRING).str.replace(r"\.\d+$", "", regex=True)
-
-
 def normalize_hgnc(values: pd.Series) -> pd.Series:
     """Write HGNC IDs as ``HGNC:n`` whether given as ``n`` or ``HGNC:n``."""
     values = blank_to_na(values)
@@ -211,9 +205,3 @@ def concat_rows(frames: Sequence[pd.DataFrame], kind: str) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     out = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
     return out.drop_duplicates(ignore_index=True)
-
-
-def release_from_text(text: str) -> int | None:
-    """Return the integer release number in text such as ``"114"``; ``None`` if it is not one."""
-    text = text.strip()
-    return int(text) if re.fullmatch(r"\d+", text) else None

@@ -396,7 +396,7 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
 # --------------------------------------------------------------------------------------------
 # the index
 # --------------------------------------------------------------------------------------------
-def _reason(cand: pd.DataFrame, namespace: str) -> np.ndarray:
+def _reason(cand: pd.DataFrame) -> np.ndarray:
     """Reason for each successful candidate row (vectorized)."""
     kind = cand["kind"].to_numpy(dtype=object)
     moved = (cand["target_gene"] != cand["gene"]).to_numpy()
@@ -515,7 +515,7 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
 
     # -- successes: rank candidates per key, one row per (key, target) -----------------------
     success = cand[ok].assign(target=np.asarray(tuniques, dtype=object)[tcode[ok]], tcode=tcode[ok])
-    success["reason"] = _reason(success, namespace)
+    success["reason"] = _reason(success)
     score = success["score"].to_numpy(dtype=float)
     order = np.lexsort((success["tcode"].to_numpy(), success["hops"].to_numpy(), -score, success["kcode"].to_numpy()))
     success = success.iloc[order]

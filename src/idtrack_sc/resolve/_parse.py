@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 #: An Ensembl stable ID (any species prefix) with optional version and GENCODE PAR_Y suffix.
-ENSEMBL_ID = re.compile(r"^(ENS[A-Z]*[GTPE]\d{11})(?:\.(\d+))?(_PAR_Y)?$")
 _ENSEMBL_ID_VEC = r"^(?P<base>ENS[A-Z]*[GTPE]\d{11})(?:\.(?P<version>\d+))?(?P<par>_PAR_Y)?$"
 #: ``GeneID:7157``, ``Entrez:7157``, ``NCBIGene:7157``.
 _ENTREZ_PREFIX = r"^(?:GENEID|ENTREZ|ENTREZGENE|NCBIGENE|NCBI)[:_](?P<id>\d+)$"

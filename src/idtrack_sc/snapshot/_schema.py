@@ -18,12 +18,6 @@ FORMAT_NAME = "idtrack-sc snapshot"
 #: Kinds of external name, best first (a symbol means what it meant when it was valid).
 NAME_KINDS = ("primary", "previous", "alias", "synonym")
 
-#: Namespaces the builders write; a snapshot may hold more (any lowercase word).
-KNOWN_NAMESPACES = ("symbol", "hgnc_id", "entrez", "uniprot", "refseq", "mgi_id")
-
-#: Kinds of sub-gene feature whose stable ID leads to a gene.
-FEATURE_TYPES = ("transcript", "translation")
-
 _release = pa.int32()
 
 #: genes: one row per contiguous span of covered releases in which a gene ID had one version.

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._convert import convert
-from ._index import MAX_HISTORY_STEPS, _anchor_table, alive_at, names_at
+from ._index import MAX_HISTORY_STEPS, _candidates, alive_at, names_at
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -53,7 +53,8 @@ class Explanation:
 def _anchors(snapshot: Snapshot, release: int) -> pd.DataFrame:
     key = ("anchors", release)
     if key not in snapshot._derived:
-        snapshot._derived[key] = _anchor_table(snapshot, release)[0].set_index("key").sort_index()
+        # the anchors the index was built from (built now if the index came from disk)
+        snapshot._derived[key] = _candidates(snapshot, release)[1]["anchors"].set_index("key").sort_index()
     return snapshot._derived[key]
 
 

@@ -468,6 +468,7 @@ def _candidates(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, dict[st
             msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
             raise RuntimeError(msg)
         meta = {
+            "anchors": anchors,  # for explanations
             "keys": keys,
             "keys_arrow": pa.array(keys, type=pa.string()),
             "hashes": hashes,

@@ -38,6 +38,9 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from child import PRELUDE  # noqa: E402 - needs HERE on the path when run as a script
+
 REPO = HERE.parent
 FULL_SNAPSHOT = REPO / "scripts" / "work" / "homo_sapiens-114.idtrack.zip"
 WORK = HERE / "work" / "concat_bench"
@@ -148,17 +151,9 @@ def make_datasets(
     return paths
 
 
-_CHILD = r"""
-import json, resource, sys, time
-def _status_mb(field):
-    # Linux: VmHWM/VmRSS of this process only (ru_maxrss would include the parent's RSS at fork)
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+_CHILD = (
+    PRELUDE
+    + r"""
 spec = json.loads(sys.argv[1])
 import anndata as ad
 import idtrack_sc as its
@@ -179,6 +174,7 @@ print(json.dumps({
     "shape": list(backed.shape), "n_vars_union": int(backed.uns["idtrack"]["n_vars"]["union"]),
 }))
 """
+)
 
 
 def measure(

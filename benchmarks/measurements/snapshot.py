@@ -7,28 +7,15 @@ import subprocess
 import sys
 import time
 
+from child import PRELUDE
 from context import RELEASE, SCRIPTS
 from registry import Result, Skip, Table, measurement
 
 LOAD_TARGET_S = 0.5
 SIZE_TARGET_MB = 30.0
 
-#: Shared start of the child scripts: this process's own memory figures.
-_CHILD_PRELUDE = """
-import json, os, resource, sys, time
-def _status_mb(field):
-    # Linux: VmHWM of this process only (ru_maxrss would include the parent's RSS at fork)
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-"""
-
 _COLD_LOAD = (
-    _CHILD_PRELUDE
+    PRELUDE
     + """t0 = time.perf_counter()
 import idtrack_sc as its
 from idtrack_sc.snapshot import TABLES
@@ -159,7 +146,7 @@ def snapshot_load(ctx) -> Result:
 
 
 _NEW_SESSION = (
-    _CHILD_PRELUDE
+    PRELUDE
     + """t0 = time.perf_counter()
 import idtrack_sc as its
 t1 = time.perf_counter()

@@ -154,9 +154,21 @@ def test_missing_column_and_file(tmp_path, capsys):
     assert "nope.txt" in capsys.readouterr().err
 
 
-def test_organism_without_a_registry_snapshot_points_at_default(capsys):
-    assert main(["convert", "TP53", "--organism", "human"]) == 1
-    assert "--snapshot default" in capsys.readouterr().err
+def test_organism_uses_the_shipped_snapshot_offline(capsys, monkeypatch):
+    monkeypatch.setenv("IDTRACK_SC_MIRROR", "http://127.0.0.1:9/unreachable")
+    assert main(["convert", "TP53", "ENSMUSG00000059552", "--organism", "human", "--to", "symbol"]) == 0
+    table = _tsv(capsys.readouterr().out)
+    assert table["target"].fillna("").tolist() == ["TP53", ""]
+    assert main(["convert", "Trp53", "--organism", "mouse"]) == 0
+    assert _tsv(capsys.readouterr().out)["target"].item() == "ENSMUSG00000059552"
+
+
+def test_organism_without_a_snapshot_says_what_exists_and_how_to_build(capsys):
+    assert main(["convert", "TP53", "--organism", "rat"]) == 2
+    err = capsys.readouterr().err
+    assert "homo_sapiens" in err
+    assert "mus_musculus" in err
+    assert "snapshot build" in err
 
 
 def test_organism_with_a_snapshot_file_is_checked(capsys):

@@ -171,12 +171,13 @@ def test_unknown_release_lists_releases(human_registry):
 def test_named_variant_is_never_the_newest_release(published, write_registry):
     assert select_entry("human", "default").file == DEFAULT
     assert select_entry("human", "DEFAULT").file == DEFAULT
-    with pytest.raises(
-        ValueError, match="no numbered release of homo_sapiens, only default; ask for release 'default'"
-    ):
-        select_entry("human")
+    # the package's newest numbered human snapshot, never the demo subset
+    assert select_entry("human").release is not None
+    only_named = write_registry([("danio_rerio-demo.idtrack.zip", file_sha256(published[HUMAN_110]), None)])
+    with pytest.raises(ValueError, match="no numbered release of danio_rerio, only demo; ask for release 'demo'"):
+        select_entry("zebrafish", registry=only_named)
     reg = write_registry([(HUMAN_110, file_sha256(published[HUMAN_110]), None)])
-    assert select_entry("human", registry=reg).file == HUMAN_110
+    assert select_entry("human", 110, registry=reg).file == HUMAN_110
 
 
 # -- fetching -------------------------------------------------------------------------------------
@@ -340,13 +341,15 @@ def test_embedded_snapshot_with_other_checksum_is_not_used(published, server, wr
 def test_list_snapshots(human_registry, published, isolated):
     table = list_snapshots(human_registry)
     assert list(table.columns) == ["organism", "release", "file", "sha256", "url", "cached"]
+    table = table[table["organism"] == "homo_sapiens"]
     assert isinstance(table, pd.DataFrame)
     ours = table[table["file"].isin([HUMAN_110, HUMAN_114])]
     assert ours["release"].tolist() == [110, 114]
     assert str(table["release"].dtype) == "Int64"
     assert table.set_index("file").loc[DEFAULT, "release"] is pd.NA
     assert table["cached"].dtype == bool
-    assert not table["cached"].any()
+    # the user's registry replaced the shipped human 114 by another file, not cached yet
+    assert not table.set_index("file")["cached"][[HUMAN_110, HUMAN_114]].any()
     assert table["file"].tolist() == [DEFAULT, HUMAN_110, HUMAN_114]  # variants, then releases ascending
 
     fetch_snapshot("human", 110, registry=human_registry, progressbar=False)

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: ``--snapshot`` values that select the small snapshot embedded in the package.
-EMBEDDED_NAMES = ("default", "embedded")
 
 _EPILOG = """\
 input:
@@ -75,12 +73,12 @@ def add_parser(subparsers: Any) -> None:
     source.add_argument(
         "--snapshot",
         metavar="FILE",
-        help="snapshot file, or 'default' for the small human subset embedded in the package",
+        help="snapshot file, an organism (human, mouse), or 'default' for the small embedded demo subset",
     )
     source.add_argument(
         "--organism",
         metavar="NAME",
-        help="use the newest registry snapshot of this organism (cached, else downloaded); checks --snapshot if both",
+        help="use the newest snapshot of this organism (human and mouse ship with the package; others from the registry); checks --snapshot if both",
     )
     source.add_argument("--cache-dir", type=Path, help="cache folder for --organism (default: $IDTRACK_SC_CACHE)")
     source.add_argument(
@@ -172,40 +170,28 @@ def _queries(args: argparse.Namespace) -> list[str]:
 
 # -- snapshot ------------------------------------------------------------------------------------
 def _snapshot(args: argparse.Namespace) -> Snapshot:
-    from idtrack_sc.snapshot import load_snapshot, resolve_organism
+    from idtrack_sc.registry import resolve_snapshot
+    from idtrack_sc.snapshot import resolve_organism
 
     if args.snapshot is None and args.organism is None:
-        msg = "give --snapshot FILE (or --snapshot default for the embedded demo subset) or --organism NAME"
+        msg = "give --organism NAME (human and mouse ship with the package), --snapshot FILE, or --snapshot default"
         raise UsageError(msg)
     if args.organism is not None:
         try:
-            organism = resolve_organism(args.organism)
+            resolve_organism(args.organism)
         except ValueError as err:
             raise UsageError(str(err)) from None
-    if args.snapshot is not None:
-        if args.snapshot.strip().lower() in EMBEDDED_NAMES:
-            from idtrack_sc.datasets import default_snapshot
-
-            snap = default_snapshot()
-        else:
-            snap = load_snapshot(Path(args.snapshot))
-        if args.organism is not None and organism != snap.organism:
-            msg = f"--organism {args.organism} does not match the snapshot, which is for {snap.organism}"
-            raise UsageError(msg)
-        return snap
-    from idtrack_sc.registry import fetch_snapshot
-
     try:
-        return fetch_snapshot(
-            organism,
+        return resolve_snapshot(
+            args.snapshot,
+            args.organism,
             registry=args.registry,
             mirror=args.mirror,
             cache_dir=args.cache_dir,
             progressbar=sys.stderr.isatty(),
         )
     except ValueError as err:
-        msg = f"{err} (for a demo, --snapshot default uses the small human subset embedded in the package)"
-        raise ValueError(msg) from err
+        raise UsageError(str(err)) from None
 
 
 # -- reports -------------------------------------------------------------------------------------

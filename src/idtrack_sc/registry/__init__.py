@@ -4,7 +4,7 @@
 
     import idtrack_sc as its
 
-    snap = its.fetch_snapshot("human")  # newest release in the registry
+    snap = its.fetch_snapshot("human")  # newest human snapshot: shipped in the package, no network
     its.registry.list_snapshots()  # what the registry knows, and what is cached
 
 Environment variables: ``IDTRACK_SC_CACHE`` (cache folder), ``IDTRACK_SC_MIRROR`` (base URL
@@ -28,9 +28,11 @@ from ._registry import (
     registry_line,
     select_entry,
 )
+from ._resolve import EMBEDDED_NAMES, resolve_snapshot
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "EMBEDDED_NAMES",
     "ENV_CACHE",
     "ENV_MIRROR",
     "ENV_REGISTRY",
@@ -43,5 +45,6 @@ __all__ = [
     "load_registry",
     "read_registry",
     "registry_line",
+    "resolve_snapshot",
     "select_entry",
 ]

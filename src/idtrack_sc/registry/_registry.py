@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -92,6 +93,30 @@ class RegistryEntry:
     sha256: str
     url: str
     registry: str
+
+
+# Snapshots read from files, kept for the session so their resolution indexes are reused:
+# (resolved path, size, mtime) -> Snapshot.
+_LOADED: dict[tuple[str, int, int], Snapshot] = {}
+_LOCK = threading.Lock()
+
+
+def _load_once(path: str | os.PathLike) -> Snapshot:
+    """Load a snapshot file once per session (again if the file changed)."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        msg = f"Snapshot file {path} does not exist."
+        raise FileNotFoundError(msg) from None
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _LOCK:
+        snap = _LOADED.get(key)
+    if snap is None:
+        snap = load_snapshot(path)
+        with _LOCK:
+            snap = _LOADED.setdefault(key, snap)
+    return snap
 
 
 # -- reading registries ------------------------------------------------------------------------
@@ -436,7 +461,8 @@ def fetch_snapshot(
 
     Returns
     -------
-    The snapshot (tables load lazily).
+    The snapshot (tables load lazily). The same file gives the same object for the rest of the
+    session, so resolution indexes built on it are reused.
 
     Raises
     ------
@@ -456,7 +482,7 @@ def fetch_snapshot(
     """
     entry = select_entry(organism, release, registry=registry)
     path = _fetch_file(entry, cache=_cache_dir(cache_dir), mirror=_mirror(mirror), progressbar=progressbar)
-    return load_snapshot(path)
+    return _load_once(path)
 
 
 def list_snapshots(
@@ -480,8 +506,9 @@ def list_snapshots(
     -------
     One row per snapshot, sorted by organism and release, with columns ``organism``,
     ``release`` (nullable integer; missing for a named variant such as ``default``, see
-    the ``file`` name), ``file``, ``sha256``, ``url`` and ``cached`` (the file is in the
-    cache folder or embedded in the package; its checksum is verified when fetched).
+    the ``file`` name), ``file``, ``sha256``, ``url`` and ``cached`` (the file ships inside
+    the package with this checksum, or is in the cache folder, where its checksum is verified
+    when fetched): such snapshots need no network.
     """
     import pandas as pd
 
@@ -494,7 +521,7 @@ def list_snapshots(
         "file": [e.file for e in entries],
         "sha256": [e.sha256 for e in entries],
         "url": [_url(e, base) for e in entries],
-        "cached": [(cache / e.file).is_file() or (PACKAGE_DATA / e.file).is_file() for e in entries],
+        "cached": [(cache / e.file).is_file() or _verified(PACKAGE_DATA / e.file, e) for e in entries],
     }
     frame = pd.DataFrame(rows)
     frame["release"] = pd.array(frame["release"].tolist(), dtype="Int64")

@@ -14,6 +14,7 @@ from ._parse import as_query_strings, normalize, reinterpret
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_CODE, REASONS, canonical_namespace
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterable
 
     from ..snapshot import Snapshot
@@ -50,7 +51,8 @@ def _check_strategy(strategy: str) -> str:
 def convert(
     queries: Iterable[object] | str,
     *,
-    snapshot: Snapshot,
+    snapshot: Snapshot | str | os.PathLike | None = None,
+    organism: str | None = None,
     to: str = "ensembl_gene",
     release: int | None = None,
     strategy: Strategy = "best",
@@ -70,8 +72,13 @@ def convert(
         Entrez IDs (``7157`` or ``GeneID:7157``). ``None``/NaN give outcome ``1:0`` with
         reason ``empty``; integers are read as Entrez IDs.
     snapshot
-        The organism's snapshot (:func:`~idtrack_sc.load_snapshot`,
-        :func:`~idtrack_sc.fetch_snapshot`).
+        The organism's snapshot: a :class:`~idtrack_sc.Snapshot`
+        (:func:`~idtrack_sc.load_snapshot`, :func:`~idtrack_sc.fetch_snapshot`), a snapshot
+        file, an organism name, or ``"default"`` for the small embedded demo subset (see
+        :func:`idtrack_sc.registry.resolve_snapshot`).
+    organism
+        Instead of ``snapshot``: the organism (``"human"``, ``"mouse"``, …) whose newest
+        registered snapshot to use; the human and mouse snapshots ship with the package.
     to
         Target namespace: ``"ensembl_gene"``, ``"symbol"``, ``"hgnc_id"``, ``"entrez"`` or any
         other the snapshot holds (:attr:`Snapshot.namespaces`); the reference tool's names
@@ -126,6 +133,9 @@ def convert(
     2               1-Mar  MARCHF1           renamed
     """
     _check_strategy(strategy)
+    from ..registry import resolve_snapshot
+
+    snapshot = resolve_snapshot(snapshot, organism)
     release = snapshot.check_release(release)
     namespace = canonical_namespace(to, snapshot.namespaces)
     index = get_index(snapshot, release, namespace)

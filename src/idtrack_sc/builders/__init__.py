@@ -32,6 +32,7 @@ from ._ensembl_ftp import (
 from ._gene_table import read_gene_table
 from ._gtf import read_gtf
 from ._hgnc import read_hgnc
+from ._mgi import read_mgi
 from ._ncbi import read_ncbi_gene_history, read_ncbi_gene_info
 from ._source import SourceData, describe_file
 
@@ -52,6 +53,7 @@ __all__ = [
     "read_gene_table",
     "read_gtf",
     "read_hgnc",
+    "read_mgi",
     "read_ncbi_gene_history",
     "read_ncbi_gene_info",
 ]

@@ -93,6 +93,13 @@ def add_parser(subparsers: Any) -> None:
     )
     build.add_argument("--no-gtf", action="store_true", help="with --from-ensembl: read the core dump only")
     build.add_argument("--hgnc", type=Path, metavar="PATH", help="HGNC complete set (hgnc_complete_set.txt)")
+    build.add_argument("--mgi", type=Path, metavar="PATH", help="MGI marker list (MRK_List1.rpt or MRK_List2.rpt)")
+    build.add_argument(
+        "--mgi-ensembl",
+        type=Path,
+        metavar="PATH",
+        help="MGI's Ensembl links (MRK_ENSEMBL.rpt or MGI_Gene_Model_Coord.rpt)",
+    )
     build.add_argument("--ncbi-gene-info", type=Path, metavar="PATH", help="NCBI gene_info (all organisms or one)")
     build.add_argument(
         "--ncbi-gene-history", type=Path, metavar="PATH", help="NCBI gene_history (needs --ncbi-gene-info)"
@@ -164,7 +171,15 @@ def _build(args: argparse.Namespace) -> int:
     if args.ncbi_gene_history is not None and args.ncbi_gene_info is None:
         msg = "--ncbi-gene-history needs --ncbi-gene-info (it links discontinued GeneIDs through it)"
         raise UsageError(msg)
-    if not (args.from_ensembl or args.gene_table or args.gtf or args.ensembl_dump or args.hgnc or args.ncbi_gene_info):
+    if not (
+        args.from_ensembl
+        or args.gene_table
+        or args.gtf
+        or args.ensembl_dump
+        or args.hgnc
+        or args.mgi
+        or args.ncbi_gene_info
+    ):
         msg = (
             "no sources: give --from-ensembl RELEASE, or at least one of --gene-table, --gtf, --ensembl-dump, "
             "--hgnc, --ncbi-gene-info"
@@ -192,6 +207,12 @@ def _build(args: argparse.Namespace) -> int:
     if args.hgnc is not None:
         logger.info("reading HGNC %s", args.hgnc)
         sources.append(_builder("read_hgnc")(args.hgnc))
+    if (args.mgi is None) != (args.mgi_ensembl is None):
+        msg = "--mgi and --mgi-ensembl go together (markers, and their links to Ensembl genes)"
+        raise UsageError(msg)
+    if args.mgi is not None:
+        logger.info("reading MGI %s", args.mgi)
+        sources.append(_builder("read_mgi")(args.mgi, ensembl=args.mgi_ensembl))
     if args.ncbi_gene_info is not None:
         tax_id = taxonomy_id(organism)
         logger.info("reading NCBI gene_info %s", args.ncbi_gene_info)

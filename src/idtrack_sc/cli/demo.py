@@ -37,9 +37,16 @@ def add_parser(subparsers: Any) -> None:
         help="run the toy example and rescue scanpy's pbmc68k_reduced, offline, in a few seconds",
         description=(
             "Harmonize two toy datasets to symbols and concatenate them, then bring scanpy's bundled "
-            "pbmc68k_reduced (2016-era symbols) to Ensembl 114 gene IDs, on the small human snapshot embedded "
-            "in the package. Prints what happened; nothing is downloaded."
+            "pbmc68k_reduced (2016-era symbols) to Ensembl 114 gene IDs, on the full human snapshot shipped "
+            "with the package. Prints what happened; nothing is downloaded."
         ),
+    )
+    parser.add_argument(
+        "--snapshot",
+        default="human",
+        metavar="NAME|FILE",
+        help="snapshot to use: human (the full snapshot shipped with the package, default), "
+        "default (the small embedded demo subset) or a snapshot file",
     )
     parser.add_argument("--report", type=Path, metavar="DIR", help="write harmonization reports into DIR")
     parser.add_argument("--out", type=Path, metavar="DIR", help="write the resulting .h5ad files into DIR")
@@ -234,15 +241,16 @@ def _why(row: Any, release: int) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from idtrack_sc.datasets import default_snapshot
+    from idtrack_sc.registry import resolve_snapshot
 
     start = time.perf_counter()
-    snap = default_snapshot()
+    snap = resolve_snapshot(args.snapshot, progressbar=False)
     ident = snap.identity()
+    subset = snap.manifest.get("subset", {}).get("genes")
+    scope = f"a {subset}-gene subset" if subset else f"{snap.summary()['genes']:,} gene IDs"
     print(
-        f"idtrack-sc demo on the embedded {ident['organism']} snapshot {str(ident['sha256'])[:12]} "
-        f"(Ensembl {snap.releases[0]}-{snap.releases[-1]}, a {snap.manifest.get('subset', {}).get('genes', '?')}-gene "
-        "subset; offline)"
+        f"idtrack-sc demo on the {ident['organism']} snapshot {str(ident['sha256'])[:12]} "
+        f"(Ensembl {snap.releases[0]}-{snap.releases[-1]}, {scope}; offline)"
     )
     print()
     if args.report is not None:

@@ -239,7 +239,7 @@ def mouse_pools(work: Path) -> dict[str, np.ndarray]:
     """Distinct identifiers per mouse query kind, from ``work/mus_musculus``."""
     folder = work / "mus_musculus"
     tables = _gene_tables(folder)
-    mgi = _read(folder / "mgi_complete_set.txt")
+    mgi = _read(folder / "MRK_List2.rpt")  # MGI's marker report (scripts/gather_real_data.py)
     pools = _ensembl_pools(tables)
     current, old = _symbol_pools(tables)
     pools.update(
@@ -247,8 +247,8 @@ def mouse_pools(work: Path) -> dict[str, np.ndarray]:
             "symbol_current": current,
             "symbol_case_variant": current,
             "symbol_old_ensembl": old,
-            "alias_mgi": np.array(sorted(_split(mgi["alias_symbol"])), dtype=object),
-            "mgi_id": np.array(sorted(mgi["mgd_id"].unique()), dtype=object),
+            "alias_mgi": np.array(sorted(_split(mgi["Marker Synonyms (pipe-separated)"])), dtype=object),
+            "mgi_id": np.array(sorted(mgi["MGI Accession ID"].unique()), dtype=object),
         }
     )
     return pools

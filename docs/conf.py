@@ -61,6 +61,9 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints", 
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 master_doc = "index"
 default_role = "literal"
+# Text shows as typed: no curly quotes and no "--" turned into a dash (command lines in the
+# CLI reference, whose option help is reStructuredText, must stay copy-pasteable).
+smartquotes = False
 nitpicky = True
 
 # autodoc / autosummary / napoleon (numpydoc docstrings, types only in signatures)

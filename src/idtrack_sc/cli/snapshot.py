@@ -281,7 +281,7 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps(records, indent=2))
         return 0
     if table.empty:
-        print("The registry is empty.")
+        print("The registry is empty." if args.organism is None else f"The registry has no {args.organism} snapshot.")
         return 0
     shown = table.astype(object).copy()
     shown["release"] = table["release"].astype("string").fillna("-")

@@ -363,8 +363,7 @@ def _draw_details(ax: Axes, bars: list[SmallBar], *, several: bool) -> None:
     _style(ax)
     if not bars:
         ax.text(0.5, 0.5, "every feature is unchanged", transform=ax.transAxes, ha="center", va="center")
-        ax.set_yticks([])
-        ax.set_xticks([])
+        ax.set_axis_off()
         return
     top = max(b.count for b in bars)
     ys = np.arange(len(bars))

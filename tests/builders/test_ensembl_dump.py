@@ -251,7 +251,7 @@ def test_remote_dump_is_fetched_and_cached(tmp_path, http_dump, dump):
     assert remote.origin == url
     assert _events(remote) == _events(dump)
     assert remote.sha256 == dump.sha256
-    assert (tmp_path / "homo_sapiens_core_114_38" / "gene.txt.gz").is_file()
+    assert (tmp_path / "ensembl" / "homo_sapiens_core_114_38" / "gene.txt.gz").is_file()
     server.shutdown()  # once cached, no network is needed
     again = read_ensembl_dump(url, cache_dir=tmp_path)
     assert len(again.names) == len(dump.names)

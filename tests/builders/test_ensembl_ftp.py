@@ -124,6 +124,12 @@ def test_build_from_ensembl_end_to_end_then_offline_from_the_cache(ftp, tmp_path
     assert all(hit.endswith(("/", "CHECKSUMS")) for hit in second), second
     assert again.read_bytes() == out.read_bytes()
 
+    # and with the server gone: the verified files and their CHECKSUMS are in the cache
+    ftp.shutdown()
+    offline = tmp_path / "offline.idtrack.zip"
+    build_from_ensembl("human", 114, out=offline, base_url=ftp.base, cache_dir=cache, progressbar=False)
+    assert offline.read_bytes() == out.read_bytes()
+
 
 def test_checksum_mismatch_is_refused_and_nothing_is_kept(ftp, tmp_path):
     folder = ftp.root / "pub" / "release-114" / "mysql" / "homo_sapiens_core_114_38"

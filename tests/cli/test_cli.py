@@ -127,8 +127,8 @@ def test_version(capsys):
         ([], "required: COMMAND"),
         (["snapshot"], "required: COMMAND"),
         (["frobnicate"], "invalid choice"),
-        (["snapshot", "info"], "required: FILE"),
-        (["snapshot", "build", "--organism", "human"], "required: --out"),
+        (["snapshot", "info"], "give --organism NAME"),
+        (["snapshot", "build", "--organism", "human"], "required: -o/--out"),
     ],
 )
 def test_usage_errors_exit_2(capsys, argv, match):
@@ -185,7 +185,7 @@ def test_unexpected_errors_hint_at_debug(monkeypatch, capsys, built):
         msg = "something\nbroke"
         raise RuntimeError(msg)
 
-    monkeypatch.setattr("idtrack_sc.snapshot.load_snapshot", boom)
+    monkeypatch.setattr("idtrack_sc.registry._registry.load_snapshot", boom)
     assert main(["snapshot", "info", str(built)]) == 1
     line = _one_error_line(capsys.readouterr().err)
     assert line == "idtrack-sc: error: something broke (RuntimeError; rerun with --debug for the traceback)"
@@ -195,7 +195,7 @@ def test_interrupt_exits_130(monkeypatch, capsys, built):
     def interrupted(path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("idtrack_sc.snapshot.load_snapshot", interrupted)
+    monkeypatch.setattr("idtrack_sc.registry._registry.load_snapshot", interrupted)
     assert main(["snapshot", "info", str(built)]) == 130
     assert capsys.readouterr().err == "idtrack-sc: interrupted\n"
 

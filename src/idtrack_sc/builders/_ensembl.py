@@ -61,6 +61,7 @@ XREF_NAMESPACES: dict[str, tuple[str, bool]] = {
     "ZFIN_ID": ("zfin_id", True),
 }
 
+
 def _is_url(value: str | os.PathLike) -> bool:
     return isinstance(value, str) and urlparse(value).scheme in ("http", "https", "ftp")
 

@@ -300,7 +300,16 @@ def _download_verified(base: str, wanted: list[str], *, required: set[str], loca
     """Download ``wanted`` files of the folder ``base`` into ``local``, each checked against CHECKSUMS."""
     import pooch
 
-    checksums = parse_checksums(_read_small(base + "CHECKSUMS"))
+    kept = local / "CHECKSUMS"
+    try:
+        text = _read_small(base + "CHECKSUMS")
+    except EnsemblDownloadError as err:
+        # offline: files verified earlier against the CHECKSUMS kept beside them are still good
+        if not kept.is_file():
+            raise
+        logger.info("%s; using the CHECKSUMS kept in %s", err, local)
+        text = kept.read_text(encoding="utf-8", errors="replace")
+    checksums = parse_checksums(text)
     if not checksums:
         msg = f"{base}CHECKSUMS lists no files; is {base} a folder of Ensembl's FTP site?"
         raise EnsemblDownloadError(msg)
@@ -309,6 +318,10 @@ def _download_verified(base: str, wanted: list[str], *, required: set[str], loca
         msg = f"{base}CHECKSUMS does not list {missing}; is {base} the right folder of Ensembl's FTP site?"
         raise EnsemblDownloadError(msg)
     local.mkdir(parents=True, exist_ok=True)
+    if not kept.is_file() or kept.read_text(encoding="utf-8", errors="replace") != text:
+        tmp = kept.with_name(".CHECKSUMS.part")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(kept)
     scheme = urllib.parse.urlsplit(base).scheme
     for fname in wanted:
         if fname not in checksums:
@@ -397,12 +410,28 @@ def build_from_ensembl(
     from ._ensembl import read_ensembl_dump
     from ._gtf import read_gtf
 
-    dump_url = ensembl_dump_url(organism, release, base_url=base_url)
+    species = resolve_organism(organism)
+    cache = shared_cache_dir(cache_dir) / "ensembl"
+    try:
+        dump_url = ensembl_dump_url(species, release, base_url=base_url)
+    except EnsemblDownloadError:
+        # offline: a dump of this release fetched (and verified) before is still good
+        cached = sorted(cache.glob(f"{species}_core_{release}_*/CHECKSUMS"))
+        if not cached:
+            raise
+        dump_url = release_folder_url(release, base_url=base_url) + cached[-1].parent.name + "/"
     folder = fetch_ensembl_dump(dump_url, cache_dir=cache_dir, progressbar=progressbar)
     sources = [read_ensembl_dump(folder, name=f"ensembl_dump:{release}")]
     sources[0].origin = dump_url
     if gtf:
-        gtf_url = ensembl_gtf_url(organism, release, base_url=base_url)
+        try:
+            gtf_url = ensembl_gtf_url(species, release, base_url=base_url)
+        except EnsemblDownloadError:
+            cached = sorted((cache / f"release-{release}-gtf-{species}").glob(f"*.{release}.gtf.gz"))
+            if not cached:
+                raise
+            gtf_url = release_folder_url(release, base_url=base_url).removesuffix("mysql/")
+            gtf_url += f"gtf/{species}/{cached[-1].name}"
         path = fetch_ensembl_gtf(gtf_url, cache_dir=cache_dir, progressbar=progressbar)
         source = read_gtf(path, release=release)
         source.origin = gtf_url

@@ -49,7 +49,7 @@ def add_parser(subparsers: Any) -> None:
         "default (the small embedded demo subset) or a snapshot file",
     )
     parser.add_argument("--report", type=Path, metavar="DIR", help="write harmonization reports into DIR")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="write the resulting .h5ad files into DIR")
+    parser.add_argument("-o", "--out", type=Path, metavar="DIR", help="write the resulting .h5ad files into DIR")
     parser.set_defaults(handler=_demo)
 
 

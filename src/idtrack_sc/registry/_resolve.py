@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 EMBEDDED_NAMES = ("default", "embedded", "demo")
 
 
+def _looks_like_path(name: str) -> bool:
+    return os.sep in name or "/" in name or name.endswith((".zip", ".idtrack"))
+
+
 def _is_organism(name: str) -> bool:
     try:
         resolve_organism(name)
@@ -89,6 +93,9 @@ def resolve_snapshot(
         snap = _from_registry(snapshot, **registry_kw)
     elif isinstance(snapshot, str | os.PathLike):
         path = Path(snapshot).expanduser()
+        if not path.exists() and (not isinstance(snapshot, str) or _looks_like_path(snapshot)):
+            msg = f"Snapshot file {path} does not exist."
+            raise FileNotFoundError(msg)
         if not path.exists():
             msg = (
                 f"Snapshot {os.fspath(snapshot)!r} is neither a file nor an organism name. Pass a snapshot file, "

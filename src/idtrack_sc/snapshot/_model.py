@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import numbers
 import zipfile
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ._io import SnapshotFormatError, read_manifest, read_table, to_arrow
 from ._schema import SCHEMA_VERSION, TABLES
@@ -160,11 +163,7 @@ class Snapshot:
         """Return ``release`` (or the latest one) if the snapshot covers it, else raise."""
         if release is None:
             return self.latest_release
-        try:
-            release = int(release)
-        except (TypeError, ValueError):
-            msg = f"release must be an Ensembl release number, got {release!r}."
-            raise TypeError(msg) from None
+        release = as_release(release)
         if release not in self.releases:
             msg = (
                 f"The {self.organism} snapshot does not cover Ensembl release {release}; it covers "
@@ -204,6 +203,20 @@ class Snapshot:
     def __repr__(self) -> str:
         where = f" from {self.path.name}" if self.path else ""
         return f"Snapshot({self.organism}, {self.assembly}, releases {_ranges(self.releases)}{where})"
+
+
+def as_release(value: object, name: str = "release") -> int:
+    """An Ensembl release number as ``int``; floats, booleans and other types are refused.
+
+    ``114``, ``numpy.int64(114)`` and ``"114"`` are accepted; ``114.7`` (or ``114.0``) is
+    not silently truncated.
+    """
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
+        return int(value)
+    msg = f"{name} must be an Ensembl release number (an int such as 114), got {type(value).__name__} {value!r}."
+    raise TypeError(msg)
 
 
 def _ranges(releases: tuple[int, ...] | list[int]) -> str:

@@ -683,7 +683,7 @@ def _replace_modalities(mdata: MuData, done: dict[str, tuple[AnnData, np.ndarray
     renames the modalities' too). Global ``var`` columns, ``varm`` and ``varp`` rows of the
     remaining features are kept, whether ``update`` pulls columns (mudata < 0.4) or not.
     """
-    for name, (twin, kept) in done.items():
+    for name, (_, kept) in done.items():
         old = mdata.mod[name]
         mdata.mod[name] = AnnData(
             obs=pd.DataFrame(index=old.obs_names),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._io import SnapshotFormatError, read_manifest, read_table, to_arrow
+from ._io import SnapshotFormatError, check_table_releases, read_manifest, read_table, to_arrow
 from ._schema import SCHEMA_VERSION, TABLES
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class Snapshot:
         try:
             with zipfile.ZipFile(path) as zf:
                 manifest = read_manifest(zf, path)
-        except zipfile.BadZipFile:
+        except (zipfile.BadZipFile, EOFError):
             msg = f"{path} is not an idtrack-sc snapshot (not a ZIP archive, or truncated)."
             raise SnapshotFormatError(msg) from None
         return cls(manifest, path=path)
@@ -88,7 +88,9 @@ class Snapshot:
                 msg = f"In-memory snapshot has no table {name!r}."
                 raise KeyError(msg)
             with zipfile.ZipFile(self.path) as zf:
-                self._arrow[name] = read_table(zf, self.path, name)
+                table = read_table(zf, self.path, name, self.manifest)
+            check_table_releases(table, name, self.releases, self.path)
+            self._arrow[name] = table
         return self._arrow[name]
 
     def table(self, name: str) -> pd.DataFrame:

@@ -429,12 +429,12 @@ def _verified(path: Path, entry: RegistryEntry) -> bool:
 
 def _fetch_file(entry: RegistryEntry, *, cache: Path, mirror: str | None, progressbar: bool) -> Path:
     """Path of the verified snapshot file: embedded, cached, or downloaded into the cache."""
+    clean_stale_temporaries(cache)  # left by downloads killed in earlier sessions
     embedded = PACKAGE_DATA / entry.file
     if _verified(embedded, entry):
         logger.debug("using the snapshot embedded in the package: %s", embedded)
         return embedded
     target = cache / entry.file
-    clean_stale_temporaries(cache)  # left by downloads killed in earlier sessions
     if target.exists():
         if _verified(target, entry):
             logger.debug("using cached snapshot %s", target)

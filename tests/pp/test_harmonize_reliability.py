@@ -78,6 +78,35 @@ def test_mudata_merge_and_drop_to_ensembl(snapshot_default, pull_on_update, copy
     assert result.var_names.tolist() == ["ENSG00000141510", "ENSG00000139618", "CD3_TotalSeqB", "CD4_TotalSeqB"]
 
 
+def _consistent(mdata) -> bool:
+    """Every modality's features are the container's, in the positions its varmap says."""
+    for name, adata in mdata.mod.items():
+        pos = np.asarray(mdata.varmap[name]).ravel()
+        rows = np.flatnonzero(pos > 0)
+        if mdata.var_names.to_numpy()[rows[np.argsort(pos[rows])]].tolist() != adata.var_names.tolist():
+            return False
+    return mdata.n_vars == sum(a.n_vars for a in mdata.mod.values())
+
+
+@pytest.mark.parametrize("pull_on_update", [None, False, True], ids=["mudata0.3-default", "mudata0.4", "pull"])
+@pytest.mark.parametrize(
+    "names",
+    [["P40", "TP53", "BRCA2"], ["TP53", "TP53", "p53", "BRCA2"], ["P40", "TP63", "NOT_A_GENE"]],
+    ids=["expanded", "duplicated-names", "copies-redundant"],
+)
+def test_mudata_consistent_with_copies_and_duplicate_names(snapshot_default, pull_on_update, names):
+    mudata = pytest.importorskip("mudata")
+    with mudata.set_options(pull_on_update=pull_on_update), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mdata = mudata.MuData({"rna": ad_of(names), "prot": ad_of(["CD3_TotalSeqB"])})
+        its.pp.harmonize_var_names(mdata, snapshot=snapshot_default, ambiguous="all")
+    rna = mdata.mod["rna"]
+    assert _consistent(mdata)
+    assert rna.var_names.is_unique
+    found = {p for v in rna.var[COLS["original"]] for p in v.split("|")} | set(rna.uns["idtrack"]["dropped_ids"])
+    assert found == set(names)
+
+
 def test_mudata_error_in_one_modality_changes_nothing(snapshot_default):
     mudata = pytest.importorskip("mudata")
     mdata = _mudata(mudata)
@@ -160,3 +189,16 @@ def test_merged_metadata_independent_of_column_order(snapshot_default):
     for other in results[1:]:
         pd.testing.assert_frame_equal(results[0], other)
     assert results[0].loc["ENSG00000141510", COLS["reason"]] == "unchanged"
+
+
+def test_concat_first_records_duplicates_apart_from_failures(snapshot_default):
+    merged = its.concat_harmonized(
+        {"A": ad_of(["TP53", "p53", "BRCA2"]), "B": ad_of(["TP53", "NOT_A_GENE"])},
+        snapshot=snapshot_default,
+        duplicates="first",
+        index_unique="-",
+    )
+    rec = merged.uns["idtrack"]
+    assert list(rec["provenance"]["A"]["dropped_duplicates"]) == ["p53"]
+    assert list(rec["failed"]["A"]["id"]) == []  # p53 was mapped, not failed
+    assert list(rec["failed"]["B"]["id"]) == ["NOT_A_GENE"]

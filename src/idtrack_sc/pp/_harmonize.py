@@ -677,26 +677,53 @@ def _replace_modalities(mdata: MuData, done: dict[str, tuple[AnnData, np.ndarray
     """Put harmonized modalities into ``mdata`` and bring its ``var``, ``varm``, ``varp`` along.
 
     :meth:`mudata.MuData.update` cannot follow features that are renamed and removed at once
-    (it raises, leaving the container stale), so the change is made in two steps it can
-    follow, with public API only: first each modality is reduced to the features that
-    remain, under their old names; then the container's ``var_names`` are renamed (which
-    renames the modalities' too). Global ``var`` columns, ``varm`` and ``varp`` rows of the
-    remaining features are kept, whether ``update`` pulls columns (mudata < 0.4) or not.
+    (it raises, leaving the container stale), so the change is made in steps it can follow,
+    with public API only: rename every feature of the modality to a unique temporary name
+    (through the container's ``var_names``, which renames the modality's too); reduce the
+    modality to the features that remain; add the copies of ambiguous features
+    (``ambiguous="all"``) as new features; rename to the final names; put the harmonized
+    modality in. Global ``var`` columns, ``varm`` and ``varp`` rows of the remaining features
+    are kept, whether ``update`` pulls columns (mudata < 0.4) or not.
     """
-    for name, (_, kept) in done.items():
-        old = mdata.mod[name]
-        mdata.mod[name] = AnnData(
-            obs=pd.DataFrame(index=old.obs_names),
-            var=pd.DataFrame(index=pd.Index(old.var_names.to_numpy(dtype=object)[kept], dtype=object)),
+
+    def temporary(mod: str, position: int) -> str:
+        return f"\x00idtrack\x00{mod}\x00{position}"
+
+    def positions(mod: str) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.asarray(mdata.varmap[mod]).ravel().astype(np.int64)
+        return pos > 0, pos - 1
+
+    def standin(mod: str, names: list[str]) -> AnnData:
+        return AnnData(
+            obs=pd.DataFrame(index=mdata.mod[mod].obs_names), var=pd.DataFrame(index=pd.Index(names, dtype=object))
         )
-    mdata.update()
+
     names = mdata.var_names.to_numpy(dtype=object).copy()
-    for name, (twin, _) in done.items():
-        pos = np.asarray(mdata.varmap[name]).ravel().astype(np.int64)
-        inside = pos > 0
-        names[inside] = twin.var_names.to_numpy(dtype=object)[pos[inside] - 1]
+    for mod in done:
+        inside, at = positions(mod)
+        names[inside] = [temporary(mod, p) for p in at[inside]]
+    mdata.var_names = pd.Index(names, dtype=object)
+
+    final: dict[str, list[str]] = {}
+    for mod, (_, kept) in done.items():
+        first = ~pd.Series(kept).duplicated().to_numpy()
+        mdata.mod[mod] = standin(mod, [temporary(mod, p) for p in kept[first]])
+        final[mod] = [
+            temporary(mod, p) if f else f"{temporary(mod, p)}\x00{j}"
+            for j, (p, f) in enumerate(zip(kept, first, strict=True))
+        ]
+    mdata.update()
+    if any(len(v) != mdata.mod[mod].n_vars for mod, v in final.items()):
+        for mod, names_of in final.items():
+            mdata.mod[mod] = standin(mod, names_of)
+        mdata.update()
+
+    names = mdata.var_names.to_numpy(dtype=object).copy()
+    for mod, (twin, _) in done.items():
+        inside, at = positions(mod)
+        names[inside] = twin.var_names.to_numpy(dtype=object)[at[inside]]
     # object dtype keeps the container's names writable by every anndata release (pandas 3 infers `str`)
     mdata.var_names = pd.Index(names, dtype=object)
-    for name, (twin, _) in done.items():
-        mdata.mod[name] = twin
+    for mod, (twin, _) in done.items():
+        mdata.mod[mod] = twin
     mdata.update()

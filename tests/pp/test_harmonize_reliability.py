@@ -202,3 +202,31 @@ def test_concat_first_records_duplicates_apart_from_failures(snapshot_default):
     assert list(rec["provenance"]["A"]["dropped_duplicates"]) == ["p53"]
     assert list(rec["failed"]["A"]["id"]) == []  # p53 was mapped, not failed
     assert list(rec["failed"]["B"]["id"]) == ["NOT_A_GENE"]
+
+
+# -- 8. argument types ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"release": 114.7}, "release must be an Ensembl release number"),
+        ({"to": 5}, "to must be a namespace name"),
+        ({"id_key": 0}, "id_key must be a var column name"),
+        ({"copy": "yes"}, "copy must be True or False"),
+        ({"symbol_key": ""}, "symbol_key must be"),
+    ],
+)
+def test_argument_types_are_checked_before_anything_changes(snapshot_default, kwargs, match):
+    adata = ad_of(["TP53", "p53"])
+    with pytest.raises(TypeError, match=match):
+        its.pp.harmonize_var_names(adata, snapshot=snapshot_default, **kwargs)
+    assert adata.var_names.tolist() == ["TP53", "p53"]
+    assert "idtrack" not in adata.uns
+
+
+def test_mod_accepts_a_generator(snapshot_default):
+    mudata = pytest.importorskip("mudata")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mdata = mudata.MuData({"rna": ad_of(["TP53", "p53"]), "prot": ad_of(["CD3_TotalSeqB"])})
+        its.pp.harmonize_var_names(mdata, snapshot=snapshot_default, mod=(m for m in ["rna"]))
+    assert mdata.mod["rna"].var_names.tolist() == ["ENSG00000141510"]

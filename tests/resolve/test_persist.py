@@ -90,7 +90,7 @@ def test_truncated_index_is_detected_and_rebuilt(resolver_snapshot_path, monkeyp
 def test_index_of_another_snapshot_is_not_used(resolver_snapshot_path, monkeypatch, tmp_path):
     """An intact index (with its checksum file) copied under another snapshot's name is refused."""
     path, expected = _built(resolver_snapshot_path, monkeypatch, tmp_path)
-    other = its.datasets.default_snapshot()
+    other = its.load_snapshot(its.datasets.default_snapshot_path())  # fresh: its index is written to this cache
     its.convert(QUERIES, snapshot=other, release=114)
     other_path = index_path(other, 114, "ensembl_gene")
     for suffix in ("", ".sha256.json"):

@@ -56,6 +56,22 @@ def _check_policies(key_added: str, **policies: str) -> None:
         raise ValueError(msg)
 
 
+def _check_types(*, to: object, id_key: object, symbol_key: object, copy: object) -> None:
+    """Clear messages for arguments of the wrong type (instead of an error deep inside)."""
+    if not isinstance(to, str):
+        msg = f"to must be a namespace name such as 'ensembl_gene' or 'symbol', got {type(to).__name__} {to!r}."
+        raise TypeError(msg)
+    if id_key is not None and not isinstance(id_key, str):
+        msg = f"id_key must be a var column name or None (var_names), got {type(id_key).__name__} {id_key!r}."
+        raise TypeError(msg)
+    if not isinstance(symbol_key, str) or not symbol_key:
+        msg = f"symbol_key must be a non-empty var column name, got {symbol_key!r}."
+        raise TypeError(msg)
+    if not isinstance(copy, bool | np.bool_):
+        msg = f"copy must be True or False, got {type(copy).__name__} {copy!r}."
+        raise TypeError(msg)
+
+
 def var_columns(key_added: str) -> dict[str, str]:
     """Names of the ``var`` columns written by :func:`harmonize_var_names`."""
     return {
@@ -589,6 +605,12 @@ def harmonize_var_names(
     >>> adata.var[["idtrack_original", "symbol", "idtrack_reason"]].head()  # doctest: +SKIP
     """
     _check_policies(key_added, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates)
+    _check_types(to=to, id_key=id_key, symbol_key=symbol_key, copy=copy)
+    if mod is not None and not isinstance(mod, str):
+        mod = list(mod)  # any iterable of names, a generator too
+        if not all(isinstance(m, str) for m in mod):
+            msg = f"mod must be a modality name or names (strings), got {mod!r}."
+            raise TypeError(msg)
     snap = resolve_snapshot(snapshot, organism)
     snap.check_release(release)
     kwargs = {

@@ -377,7 +377,9 @@ def _harmonize_anndata(
     n_new = int(group.max()) + 1
     sizes = np.bincount(group, minlength=n_new)
     needs_sum = duplicates == "sum" and bool((sizes > 1).any())
-    matrices = {"X": adata.X, **{k: adata.layers[k] for k in adata.layers}} if needs_sum else {}
+    # anndata >= 0.13 lists X in layers under the key None: it is summed once, as "X"
+    layer_names = [k for k in adata.layers if k is not None]
+    matrices = {"X": adata.X, **{k: adata.layers[k] for k in layer_names}} if needs_sum else {}
     for name, matrix in matrices.items():  # refuse before anything is changed
         _check_summable(name if name == "X" else f"layers[{name!r}]", matrix, label)
 
@@ -417,7 +419,7 @@ def _harmonize_anndata(
     if needs_sum:
         # Sum from the original matrices; subset only an empty stand-in, so the expensive
         # column selection of X and layers is never done for matrices about to be replaced.
-        for name in list(adata.layers):
+        for name in layer_names:
             del adata.layers[name]
         adata.X = sparse.csr_matrix(adata.shape, dtype=np.float32) if adata.X is not None else None
     if positions is not None:
@@ -717,7 +719,7 @@ def _detached(adata: AnnData) -> AnnData:
         uns=dict(adata.uns),
         obsm=dict(adata.obsm),
         varm=dict(adata.varm),
-        layers=dict(adata.layers),
+        layers={k: v for k, v in adata.layers.items() if k is not None},
         obsp=dict(adata.obsp),
         varp=dict(adata.varp),
     )
@@ -731,12 +733,12 @@ def _replace_modalities(mdata: MuData, done: dict[str, tuple[AnnData, np.ndarray
 
     :meth:`mudata.MuData.update` cannot follow features that are renamed and removed at once
     (it raises, leaving the container stale), so the change is made in steps it can follow,
-    with public API only: rename every feature of the modality to a unique temporary name
-    (through the container's ``var_names``, which renames the modality's too); reduce the
-    modality to the features that remain; add the copies of ambiguous features
-    (``ambiguous="all"``) as new features; rename to the final names; put the harmonized
-    modality in. Global ``var`` columns, ``varm`` and ``varp`` rows of the remaining features
-    are kept, whether ``update`` pulls columns (mudata < 0.4) or not.
+    with public API only, on stand-ins of the modalities (the user's AnnData objects are not
+    touched): rename every feature to a unique temporary name; reduce each modality to the
+    features that remain; add the copies of ambiguous features (``ambiguous="all"``) as new
+    features; rename to the final names; put the harmonized modalities in. Global ``var``
+    columns, ``varm`` and ``varp`` rows of the remaining features are kept, whatever the
+    mudata release and whether ``update`` pulls columns or not.
     """
 
     def temporary(mod: str, position: int) -> str:
@@ -746,16 +748,27 @@ def _replace_modalities(mdata: MuData, done: dict[str, tuple[AnnData, np.ndarray
         pos = np.asarray(mdata.varmap[mod]).ravel().astype(np.int64)
         return pos > 0, pos - 1
 
-    def standin(mod: str, names: list[str]) -> AnnData:
+    def standin(mod: str, names: Any) -> AnnData:
         return AnnData(
             obs=pd.DataFrame(index=mdata.mod[mod].obs_names), var=pd.DataFrame(index=pd.Index(names, dtype=object))
         )
 
-    names = mdata.var_names.to_numpy(dtype=object).copy()
+    def rename(new_names: Callable[[str, np.ndarray], np.ndarray]) -> None:
+        # the container's names and its modalities' together: a pure rename update() follows
+        names = mdata.var_names.to_numpy(dtype=object).copy()
+        for mod in done:
+            inside, at = positions(mod)
+            names[inside] = new_names(mod, at[inside])
+            renamed = mdata.mod[mod].var_names.to_numpy(dtype=object).copy()
+            renamed[at[inside]] = names[inside]
+            mdata.mod[mod].var_names = pd.Index(renamed, dtype=object)
+        # object dtype keeps the container's names writable by every anndata release (pandas 3 infers `str`)
+        mdata.var.index = pd.Index(names, dtype=object)
+        mdata.update()
+
     for mod in done:
-        inside, at = positions(mod)
-        names[inside] = [temporary(mod, p) for p in at[inside]]
-    mdata.var_names = pd.Index(names, dtype=object)
+        mdata.mod[mod] = standin(mod, mdata.mod[mod].var_names.to_numpy(dtype=object))
+    rename(lambda mod, at: np.array([temporary(mod, p) for p in at], dtype=object))
 
     final: dict[str, list[str]] = {}
     for mod, (_, kept) in done.items():
@@ -766,17 +779,12 @@ def _replace_modalities(mdata: MuData, done: dict[str, tuple[AnnData, np.ndarray
             for j, (p, f) in enumerate(zip(kept, first, strict=True))
         ]
     mdata.update()
-    if any(len(v) != mdata.mod[mod].n_vars for mod, v in final.items()):
-        for mod, names_of in final.items():
-            mdata.mod[mod] = standin(mod, names_of)
+    if any(len(names) != mdata.mod[mod].n_vars for mod, names in final.items()):
+        for mod, names in final.items():
+            mdata.mod[mod] = standin(mod, names)
         mdata.update()
 
-    names = mdata.var_names.to_numpy(dtype=object).copy()
-    for mod, (twin, _) in done.items():
-        inside, at = positions(mod)
-        names[inside] = twin.var_names.to_numpy(dtype=object)[at[inside]]
-    # object dtype keeps the container's names writable by every anndata release (pandas 3 infers `str`)
-    mdata.var_names = pd.Index(names, dtype=object)
+    rename(lambda mod, at: done[mod][0].var_names.to_numpy(dtype=object)[at])
     for mod, (twin, _) in done.items():
         mdata.mod[mod] = twin
     mdata.update()

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._index import get_index
+from ._index import exact_names, get_index
 from ._parse import as_query_strings, normalize, reinterpret
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_CODE, REASONS, canonical_namespace
 
@@ -145,8 +145,21 @@ def convert(
     miss = live[rows[live] < 0]
     rows[miss] = index.missing
     if len(miss):
-        new_keys, notes = reinterpret(keys[miss], index.contains)
+        batch: list[pd.Index] = []
+
+        def in_batch(values: np.ndarray) -> np.ndarray:
+            if not batch:  # built only when a name may be a uniquified copy
+                batch.append(pd.Index(keys[live]))
+            return pd.Index(values).isin(batch[0])
+
+        def exact(values: np.ndarray) -> np.ndarray:
+            return pd.Index(values).isin(exact_names(snapshot))
+
+        trimmed = pc.utf8_trim_whitespace(given.take(pa.array(miss))).to_numpy(zero_copy_only=False)
+        new_keys, notes = reinterpret(keys[miss], index.contains, in_batch, trimmed, exact)
         not_a_gene[miss] = notes == "not_a_gene"
+        unconfirmed = np.zeros(n, dtype=bool)
+        unconfirmed[miss] = notes == "suffix_unconfirmed"
         retry = np.flatnonzero(new_keys != None)  # noqa: E711 - element-wise
         if len(retry):
             where = index.lookup(new_keys[retry].astype(object))
@@ -175,6 +188,8 @@ def convert(
     reason = index.reason[rows].copy()
     reason[empty] = REASON_CODE["empty"]
     reason[not_a_gene] = REASON_CODE["not_a_gene"]
+    if len(miss):
+        reason[unconfirmed] = REASON_CODE["suffix_unconfirmed"]
     # "unchanged" says nothing more than how the query was read: report that instead
     reread = found & (reason == REASON_CODE["unchanged"]) & (parse != 0)
     reason[reread] = _PARSE_TO_REASON[parse[reread]]

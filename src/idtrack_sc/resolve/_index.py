@@ -136,6 +136,33 @@ def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
     return out
 
 
+def real_names(snapshot: Snapshot) -> pd.DataFrame:
+    """The snapshot's names table without fake names (a value equal to its gene's own ID).
+
+    Builders leave such rows out; snapshots built before they did may still hold them, for
+    example gene tables that fill the name column of an unnamed gene with its ID.
+    """
+    cached = snapshot._derived.get("real_names")
+    if cached is not None:
+        return cached
+    names = snapshot.names
+    values = names["value"].astype(str).str.upper().str.replace(r"\.\d+$", "", regex=True)
+    fake = values.to_numpy(dtype=object) == names["gene_id"].astype(str).str.upper().to_numpy(dtype=object)
+    out = names[~fake] if fake.any() else names
+    snapshot._derived["real_names"] = out
+    return out
+
+
+def exact_names(snapshot: Snapshot) -> pd.Index:
+    """Every symbol exactly as the snapshot's sources write it (case included), unique."""
+    cached = snapshot._derived.get("exact_names")
+    if cached is None:
+        names = real_names(snapshot)
+        values = names.loc[names["namespace"] == "symbol", "value"].astype(str).unique()
+        cached = snapshot._derived["exact_names"] = pd.Index(values, dtype=object)
+    return cached
+
+
 def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     """One name per gene in ``namespace`` at ``release`` (gene ID -> value).
 
@@ -149,7 +176,7 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     cached = snapshot._derived.get(("names_at", namespace, release))
     if cached is not None:
         return cached
-    names = snapshot.names
+    names = real_names(snapshot)
     sel = names[(names["namespace"] == namespace) & (names["kind"] == "primary")]
     first = sel["first_release"].to_numpy(dtype=float)
     last = sel["last_release"].to_numpy(dtype=float)
@@ -335,7 +362,7 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
         }
     )
 
-    names = snapshot.names
+    names = real_names(snapshot)
     first = names["first_release"].to_numpy(dtype=float)
     last = names["last_release"].to_numpy(dtype=float)
     dated = ~np.isnan(first)

@@ -136,12 +136,29 @@ def _matches(keys: pa.Array, pattern: str) -> np.ndarray:
     return pc.fill_null(pc.match_substring_regex(keys, pattern), False).to_numpy(zero_copy_only=False)
 
 
-def reinterpret(keys: np.ndarray, known: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def reinterpret(
+    keys: np.ndarray,
+    known: Callable[[np.ndarray], np.ndarray],
+    in_batch: Callable[[np.ndarray], np.ndarray] | None = None,
+    given: np.ndarray | None = None,
+    exact: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Propose another key for queries not found as they are.
 
     Rules, first applicable wins: non-gene feature; Ensembl ID with version / ``_PAR_Y``;
     ``GeneID:``-style Entrez; spreadsheet date; symbol with an appended Ensembl ID;
-    uniquifying ``-N`` / ``.N`` suffix whose base is known.
+    ``-N`` / ``.N`` ending (see below).
+
+    A name ending in ``-N`` or ``.N`` is read as a uniquified copy (``TBCE-1`` of ``TBCE``)
+    only when its stem is itself one of the queries of the batch: anndata, Seurat and R's
+    ``make.unique`` keep the first copy's name unchanged, so a copy never comes without it.
+    Otherwise, if the name without the separator is known, the ending is part of the name,
+    written with a separator the snapshot's sources leave out (``ALK-3`` is ``ALK3``, an
+    alias of BMPR1A, not a copy of ALK). If not, the query is still read as a copy when its
+    stem, exactly as written (case included), is a name as the sources write it (``TMBIM4-1``
+    from a dataset whose ``TMBIM4`` was filtered out later); anything else is marked
+    ``"suffix_unconfirmed"`` and not resolved (``Arc-1`` in a human list: no source writes a
+    human symbol ``Arc``).
 
     Parameters
     ----------
@@ -149,11 +166,19 @@ def reinterpret(keys: np.ndarray, known: Callable[[np.ndarray], np.ndarray]) -> 
         Normalized keys (upper case, trimmed) that were not found: an object array of ``str``.
     known
         Vectorized membership test against the index: array of keys -> bool array.
+    in_batch
+        Vectorized membership test against the normalized queries of the whole batch;
+        ``None``: no stem is taken as present.
+    given, exact
+        The queries as given (trimmed, original case), aligned with ``keys``, and a
+        vectorized test whether strings are names exactly as the snapshot's sources write
+        them.
 
     Returns
     -------
     ``(new_keys, notes)``: the key to look up instead (``None`` = nothing better) and the
-    parse note (``"not_a_gene"`` marks non-gene features).
+    parse note (``"not_a_gene"`` marks non-gene features, ``"suffix_unconfirmed"`` names
+    whose ``-N`` ending could not be read safely).
     """
     n = len(keys)
     new = np.full(n, None, dtype=object)
@@ -217,8 +242,37 @@ def reinterpret(keys: np.ndarray, known: Callable[[np.ndarray], np.ndarray]) -> 
         stem[maybe] = _extract(arr.take(pa.array(maybe)), _UNIQUE_SUFFIX, "base")
         idx = np.flatnonzero(todo & (stem != None))  # noqa: E711
         if len(idx):
-            ok = idx[known(stem[idx].astype(object))]
+            stems = stem[idx].astype(object)
+            stem_known = np.zeros(n, dtype=bool)
+            stem_known[idx] = known(stems)
+            copy = stem_known[idx].copy()
+            if in_batch is not None and copy.any():
+                copy[copy] = in_batch(stems[copy])
+            else:
+                copy[:] = False
             hit = np.zeros(n, dtype=bool)
-            hit[ok] = True
+            hit[idx[copy]] = True
             assign(hit, stem, "suffix_stripped")
+            rest = idx[~copy]
+            if len(rest):
+                joined = np.array([re.sub(r"[.\-](\d{1,3})$", r"\1", k) for k in keys[rest]], dtype=object)
+                ok = known(joined)
+                hit = np.zeros(n, dtype=bool)
+                hit[rest[ok]] = True
+                spelled = np.full(n, None, dtype=object)
+                spelled[rest] = joined
+                assign(hit, spelled, "separator_removed")
+                rest = rest[~ok]
+            rest = rest[stem_known[rest]]
+            if len(rest) and given is not None and exact is not None:
+                # the stem as written, case and all, is a name the sources spell that way
+                # (TMBIM4-1 of a dataset whose TMBIM4 was filtered out; not Arc-1 in human data)
+                written = np.array([re.sub(r"[.\-]\d{1,3}$", "", g) for g in given[rest]], dtype=object)
+                ok = exact(written)
+                hit = np.zeros(n, dtype=bool)
+                hit[rest[ok]] = True
+                assign(hit, stem, "suffix_stripped")
+                rest = rest[~ok]
+            # a known stem, but nothing confirms the reading: not guessed
+            notes[rest] = "suffix_unconfirmed"
     return new, notes

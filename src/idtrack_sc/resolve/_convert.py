@@ -54,6 +54,7 @@ def convert(
     to: str = "ensembl_gene",
     release: int | None = None,
     strategy: Strategy = "best",
+    from_release: int | None = None,
 ) -> pd.DataFrame:
     """Convert identifiers to a target namespace at a target Ensembl release.
 
@@ -81,6 +82,12 @@ def convert(
     strategy
         ``"best"`` applies the documented ranking rule and resolves the ties it can break;
         ``"all"`` keeps every candidate (``target`` empty whenever there are several).
+    from_release
+        The Ensembl release the queries were annotated with, if known (see
+        :func:`idtrack_sc.infer_release`): symbols are read in their meaning at that release
+        (a clone-based name or a symbol that moved between genes names the gene it named
+        then), then followed to ``release``. Default: symbols are read in their meaning at
+        the target release. Any release from the snapshot's first to its last covered one.
 
     Returns
     -------
@@ -127,8 +134,9 @@ def convert(
     """
     _check_strategy(strategy)
     release = snapshot.check_release(release)
+    anchor = check_from_release(snapshot, from_release)
     namespace = canonical_namespace(to, snapshot.namespaces)
-    index = get_index(snapshot, release, namespace)
+    index = get_index(snapshot, release, namespace, anchor)
 
     raw = as_query_strings(queries)
     n = len(raw)
@@ -222,9 +230,32 @@ def convert(
         "release": release,
         "namespace": namespace,
         "strategy": strategy,
+        "from_release": anchor,
         "snapshot": snapshot.identity(),
     }
     return frame
+
+
+def check_from_release(snapshot: Snapshot, from_release: object) -> int | None:
+    """``from_release`` as an int inside the snapshot's range (``None`` passes), else a clear error."""
+    if from_release is None:
+        return None
+    if isinstance(from_release, bool) or not isinstance(from_release, int | np.integer | str):
+        msg = f"from_release must be an Ensembl release number, got {from_release!r}."
+        raise TypeError(msg)
+    try:
+        value = int(from_release)
+    except ValueError:
+        msg = f"from_release must be an Ensembl release number, got {from_release!r}."
+        raise TypeError(msg) from None
+    first, last = min(snapshot.releases), max(snapshot.releases)
+    if not first <= value <= last:
+        msg = (
+            f"from_release={value} is outside the {snapshot.organism} snapshot, which covers Ensembl releases "
+            f"{first} to {last}: names cannot be read in the meaning of a release it knows nothing about."
+        )
+        raise ValueError(msg)
+    return value
 
 
 _PARSE_CODE = {note: i for i, note in enumerate(PARSE_NOTES)}

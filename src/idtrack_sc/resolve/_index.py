@@ -84,6 +84,7 @@ class ResolutionIndex:
     found_last: np.ndarray
     retired_in: np.ndarray
     lost: pa.Array  # anchored genes that did not survive, when others did ("|"-joined)
+    anchor_release: int | None = None  # names read in this release's meaning (None: the target's)
 
     @property
     def missing(self) -> int:
@@ -136,6 +137,12 @@ def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
     return out
 
 
+def upper_array(values: pd.Series | np.ndarray) -> pa.Array:
+    """Upper-cased strings as an Arrow array (vectorized; nulls stay null)."""
+    arr = values.to_numpy(dtype=object, na_value=None) if isinstance(values, pd.Series) else values
+    return pc.utf8_upper(pa.array(arr, type=pa.string(), from_pandas=True))
+
+
 def real_names(snapshot: Snapshot) -> pd.DataFrame:
     """The snapshot's names table without fake names (a value equal to its gene's own ID).
 
@@ -146,8 +153,9 @@ def real_names(snapshot: Snapshot) -> pd.DataFrame:
     if cached is not None:
         return cached
     names = snapshot.names
-    values = names["value"].astype(str).str.upper().str.replace(r"\.\d+$", "", regex=True)
-    fake = values.to_numpy(dtype=object) == names["gene_id"].astype(str).str.upper().to_numpy(dtype=object)
+    values = upper_array(names["value"])
+    values = pc.replace_substring_regex(values, r"\.\d+$", "")
+    fake = pc.fill_null(pc.equal(values, upper_array(names["gene_id"])), False).to_numpy(zero_copy_only=False)
     out = names[~fake] if fake.any() else names
     snapshot._derived["real_names"] = out
     return out
@@ -302,8 +310,9 @@ def travel(snapshot: Snapshot, release: int, origins: pd.Index) -> pd.DataFrame:
 def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.ndarray]:
     """Every key with the gene(s) it names (``key, qns, gene, tier, kind, first, last, note``), and the sorted keys.
 
-    The keys are returned beside the table, not in ``DataFrame.attrs``: pandas copies
-    ``attrs`` on every operation.
+    ``release`` is the *anchor* release: the release whose meaning a name is read in (the
+    target release, or the release a dataset was annotated with). The keys are returned
+    beside the table, not in ``DataFrame.attrs``: pandas copies ``attrs`` on every operation.
     """
     latest = snapshot.latest_release
     genes = snapshot.genes
@@ -423,12 +432,17 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
 # --------------------------------------------------------------------------------------------
 # the index
 # --------------------------------------------------------------------------------------------
-def _reason(cand: pd.DataFrame) -> np.ndarray:
-    """Reason for each successful candidate row (vectorized)."""
+def _reason(cand: pd.DataFrame, *, reread: bool = False) -> np.ndarray:
+    """Reason for each successful candidate row (vectorized).
+
+    ``reread``: names were anchored in another release than the target one, so a current
+    name there that differs from the target's name is a rename too.
+    """
     kind = cand["kind"].to_numpy(dtype=object)
     moved = (cand["target_gene"] != cand["gene"]).to_numpy()
     direction = cand["direction"].to_numpy(dtype=object)
-    renamed = (cand["tier"] == TIER_OTHER_RELEASE).to_numpy() & (cand["qns"] == "symbol").to_numpy()
+    tiers = (TIER_CURRENT, TIER_OTHER_RELEASE) if reread else (TIER_OTHER_RELEASE,)
+    renamed = cand["tier"].isin(tiers).to_numpy() & (cand["qns"] == "symbol").to_numpy()
     renamed &= cand["key"].to_numpy(dtype=object) != cand["symbol_upper"].to_numpy(dtype=object)
     return np.select(
         [
@@ -473,15 +487,17 @@ def _join_runs(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np
     return out
 
 
-def _candidates(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _candidates(snapshot: Snapshot, release: int, anchor: int | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Anchors of every key and the genes they reach at ``release`` (shared by namespaces).
 
-    Returns the candidate rows (sorted by key code) and per-key metadata: the keys, their
-    hashes, query namespace, parse note and the release range where each key was found.
+    Names are read in their meaning at ``anchor`` (default: ``release``). Returns the
+    candidate rows (sorted by key code) and per-key metadata: the keys, their hashes, query
+    namespace, parse note and the release range where each key was found.
     """
-    cache_key = ("candidates", release)
+    anchor = release if anchor is None else anchor
+    cache_key = ("candidates", release) if anchor == release else ("candidates", release, anchor)
     if cache_key not in snapshot._derived:
-        anchors, keys = _anchor_table(snapshot, release)
+        anchors, keys = _anchor_table(snapshot, anchor)
         origins = pd.Index(anchors["gene"].dropna().unique())
         moves = travel(snapshot, release, origins)
         cand = anchors.merge(moves, left_on="gene", right_on="origin", how="left", sort=False)
@@ -508,9 +524,13 @@ def _candidates(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, dict[st
     return snapshot._derived[cache_key]
 
 
-def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionIndex:
-    """Resolve every key of ``snapshot`` to ``namespace`` at ``release`` (see module doc)."""
-    cand, meta = _candidates(snapshot, release)
+def build_index(snapshot: Snapshot, release: int, namespace: str, anchor: int | None = None) -> ResolutionIndex:
+    """Resolve every key of ``snapshot`` to ``namespace`` at ``release`` (see module doc).
+
+    Names are read in their meaning at release ``anchor`` (default: ``release``).
+    """
+    anchor = release if anchor is None else anchor
+    cand, meta = _candidates(snapshot, release, anchor)
     keys = meta["keys"]
     n_keys = len(keys)
     if namespace == "ensembl_gene":
@@ -543,7 +563,7 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
 
     # -- successes: rank candidates per key, one row per (key, target) -----------------------
     success = cand[ok].assign(target=np.asarray(tuniques, dtype=object)[tcode[ok]], tcode=tcode[ok])
-    success["reason"] = _reason(success)
+    success["reason"] = _reason(success, reread=anchor != release)
     score = success["score"].to_numpy(dtype=float)
     order = np.lexsort((success["tcode"].to_numpy(), success["hops"].to_numpy(), -score, success["kcode"].to_numpy()))
     success = success.iloc[order]
@@ -639,23 +659,26 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
         found_last=with_missing(meta["last"], np.nan),
         retired_in=with_missing(retired_in, np.nan),
         lost=strings(lost),
+        anchor_release=anchor,
     )
-    logger.info("resolution index for release %s, %s: %d keys", release, namespace, n_keys)
+    logger.info("resolution index for release %s (names of %s), %s: %d keys", release, anchor, namespace, n_keys)
     return index
 
 
-def get_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionIndex:
+def get_index(snapshot: Snapshot, release: int, namespace: str, anchor: int | None = None) -> ResolutionIndex:
     """The :class:`ResolutionIndex` of a snapshot for a release and namespace.
 
-    Kept on the snapshot for the session and, for snapshot files, on disk in the cache
-    (:mod:`idtrack_sc.resolve._persist`), so it is built once per snapshot, release,
-    namespace and package version.
+    ``anchor``: read names in their meaning at this release (default: the target
+    ``release``). Kept on the snapshot for the session and, for snapshot files, on disk in
+    the cache (:mod:`idtrack_sc.resolve._persist`), so it is built once per snapshot,
+    release, anchor release, namespace and package version.
     """
-    key = ("index", release, namespace)
+    anchor = release if anchor is None else int(anchor)
+    key = ("index", release, namespace) if anchor == release else ("index", release, namespace, anchor)
     if key not in snapshot._derived:
         from ._persist import index_path, load_index, save_index
 
-        path = index_path(snapshot, release, namespace)
+        path = index_path(snapshot, release, namespace, anchor)
         index = load_index(path) if path is not None else None
         if index is None:
             # The build allocates millions of short-lived objects; the cyclic garbage collector
@@ -664,7 +687,7 @@ def get_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionInd
             collecting = gc.isenabled()
             gc.disable()
             try:
-                index = build_index(snapshot, release, namespace)
+                index = build_index(snapshot, release, namespace, anchor)
             finally:
                 if collecting:
                     gc.enable()

@@ -39,12 +39,16 @@ def _enabled() -> bool:
     return os.environ.get(ENV_INDEX_CACHE, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def index_path(snapshot: Snapshot, release: int, namespace: str) -> Path | None:
-    """Where the index of ``snapshot`` for ``release`` and ``namespace`` is kept, if anywhere."""
+def index_path(snapshot: Snapshot, release: int, namespace: str, anchor: int | None = None) -> Path | None:
+    """Where the index of ``snapshot`` for ``release`` and ``namespace`` is kept, if anywhere.
+
+    ``anchor``: the release whose meaning names are read in, when not ``release``.
+    """
     if snapshot.path is None or not _enabled():
         return None
     safe_ns = "".join(c if c.isalnum() or c in "-_" else "_" for c in namespace)
-    name = f"{snapshot.sha256[:24]}-{release}-{safe_ns}-{__version__}-f{_FORMAT}.arrow"
+    reread = "" if anchor is None or int(anchor) == release else f"-a{int(anchor)}"
+    name = f"{snapshot.sha256[:24]}-{release}{reread}-{safe_ns}-{__version__}-f{_FORMAT}.arrow"
     return cache_dir() / "index" / name
 
 
@@ -56,7 +60,12 @@ def save_index(index: ResolutionIndex, path: Path) -> None:
         columns[name] = pa.array(getattr(index, name)[:n])
     for name in _STRINGS:
         columns[name] = getattr(index, name).slice(0, n)
-    meta = {"namespaces": index.namespaces, "release": index.release, "namespace": index.namespace}
+    meta = {
+        "namespaces": index.namespaces,
+        "release": index.release,
+        "namespace": index.namespace,
+        "anchor_release": index.anchor_release,
+    }
     table = pa.table(columns).replace_schema_metadata({"idtrack_sc": json.dumps(meta)})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,6 +111,7 @@ def load_index(path: Path) -> ResolutionIndex | None:
         keys=keys,
         hashes=pd.Index(table["hash"].to_numpy()),  # as computed by hash_keys when the index was built
         namespaces=list(meta["namespaces"]),
+        anchor_release=meta.get("anchor_release"),
         **values,
     )
 

@@ -418,9 +418,12 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
     anchors = anchors[anchors["_nsprio"] == best]
     best_tier = anchors.groupby("kcode", sort=False)["tier"].transform("min")
     main = anchors["tier"] == best_tier
-    # A previous symbol stays as a fallback behind a primary name: when the gene the name
+    # A previous symbol (and, behind a primary name of another release, an alias) stays as a
+    # fallback: it contests a primary name of another release (build_index), and
     # belonged to is gone (no recorded successor), HGNC's rename record still leads on.
-    fallback = (best_tier <= TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_PREVIOUS)
+    fallback = ((best_tier <= TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_PREVIOUS)) | (
+        (best_tier == TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_ALIAS)
+    )
     anchors = anchors[main | fallback].assign(fallback=fallback[main | fallback])
     distance = anchors["_distance"].where(~anchors["fallback"], np.inf)
     nearest = distance.groupby(anchors["kcode"], sort=False).transform("min")
@@ -543,12 +546,26 @@ def build_index(snapshot: Snapshot, release: int, namespace: str, anchor: int | 
     fallback = cand["fallback"].to_numpy(dtype=bool)
     main_ok = np.zeros(n_keys, dtype=bool)
     main_ok[kcode[ok & ~fallback]] = True
+    # only a previous symbol leads on when the main anchors reach nothing (HGNC's record
+    # of a rename); an alias only contests
+    leads = fallback & (cand["tier"].to_numpy() == TIER_PREVIOUS)
     fallback_ok = np.zeros(n_keys, dtype=bool)
-    fallback_ok[kcode[ok & fallback]] = True
+    fallback_ok[kcode[ok & leads]] = True
+    contest_ok = np.zeros(n_keys, dtype=bool)
+    contest_ok[kcode[ok & fallback]] = True
+    # A name that was the primary name of a gene in another release and that HGNC/NCBI give
+    # to another gene (previous symbol, alias) names two genes: when both exist at the target
+    # release, neither source outranks the other (no release says which meaning the data
+    # had), so both are candidates. A current name keeps its priority.
+    main_tier = np.full(n_keys, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(main_tier, kcode[~fallback], cand["tier"].to_numpy(dtype=np.int64)[~fallback])
+    contested = main_ok & contest_ok & (main_tier == TIER_OTHER_RELEASE)
     # per key: the main anchors if any of them reaches a target, else the fallback ones if
     # they do, else the main anchors (to say why nothing was reached)
-    use = np.where(main_ok[kcode], ~fallback, np.where(fallback_ok[kcode], fallback, ~fallback))
+    use = np.where(main_ok[kcode], ~fallback, np.where(fallback_ok[kcode], leads, ~fallback))
+    use |= contested[kcode] & fallback & ok
     cand, tcode, kcode, ok = cand[use], tcode[use], kcode[use], ok[use]
+    fallback = fallback[use]
     any_ok = main_ok | fallback_ok
 
     # Several anchored genes, some of which are gone: the survivors are no confident answer
@@ -565,7 +582,16 @@ def build_index(snapshot: Snapshot, release: int, namespace: str, anchor: int | 
     success = cand[ok].assign(target=np.asarray(tuniques, dtype=object)[tcode[ok]], tcode=tcode[ok])
     success["reason"] = _reason(success, reread=anchor != release)
     score = success["score"].to_numpy(dtype=float)
-    order = np.lexsort((success["tcode"].to_numpy(), success["hops"].to_numpy(), -score, success["kcode"].to_numpy()))
+    # main anchors before contesting ones: a gene both reach keeps the main reason
+    order = np.lexsort(
+        (
+            success["fallback"].to_numpy(dtype=bool),
+            success["tcode"].to_numpy(),
+            success["hops"].to_numpy(),
+            -score,
+            success["kcode"].to_numpy(),
+        )
+    )
     success = success.iloc[order]
     sk = success["kcode"].to_numpy()
     st = success["tcode"].to_numpy()

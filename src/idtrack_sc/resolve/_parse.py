@@ -30,12 +30,12 @@ _SYMBOL_WITH_ID = r"^.+?[_\-\.|](?P<id>ENS[A-Z]*G\d{11})(?:\.\d+)?$"
 _UNIQUE_SUFFIX = r"^(?P<base>.*[A-Z].*?)[\-\.](?P<n>\d{1,3})$"
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+#: How spreadsheets write a month: abbreviated or in full (never another word: MARLIN-1 is no date).
+_MONTH_SPELLINGS = (
+    "JANUARY|FEBRUARY|MARCH|APRIL|MAY|JUNE|JULY|AUGUST|SEPTEMBER|SEPT|OCTOBER|NOVEMBER|DECEMBER|" + "|".join(_MONTHS)
+)
 _DATE = re.compile(
-    r"^(?:(?P<d1>\d{1,2})-(?P<m1>"
-    + "|".join(_MONTHS)
-    + r")[A-Z]*|(?P<m2>"
-    + "|".join(_MONTHS)
-    + r")[A-Z]*-(?P<d2>\d{1,2}))$"
+    r"^(?:(?P<d1>\d{1,2})-(?P<m1>" + _MONTH_SPELLINGS + r")|(?P<m2>" + _MONTH_SPELLINGS + r")-(?P<d2>\d{1,2}))$"
 )
 #: Symbol families that spreadsheets turn into dates, most likely first (Zeeberg et al. 2004;
 #: Ziemann et al. 2016): MARCH1 -> 1-Mar, SEPT2 -> 2-Sep, DEC1 -> 1-Dec, OCT4 -> 4-Oct.

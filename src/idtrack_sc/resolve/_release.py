@@ -125,7 +125,7 @@ class ReleaseInference:
     def __str__(self) -> str:
         if self.release is None:
             return f"release undetermined: {self.reason}"
-        span = f"{self.releases[0]}–{self.releases[-1]}" if len(self.releases) > 1 else str(self.releases[0])
+        span = ", ".join(map(str, self.releases))
         return (
             f"Ensembl release {self.release} ({self.assembly}), fits equally well: {span}; "
             f"confidence {self.confidence:.3f} ({self.reason})"
@@ -177,7 +177,7 @@ def _tables(snapshot: Snapshot) -> dict[str, Any]:
     smask = _masks(sym["first_release"].to_numpy(dtype=float), sym["last_release"].to_numpy(dtype=float), releases)
     upper = upper_array(sym["value"])
     symbols = _or_by_key(_np(upper), smask)
-    pair_keys = _np(pc.binary_join_element_wise(upper_array(sym["gene_id"]), upper, "\x00"))
+    pair_keys = _np(pc.binary_join_element_wise(upper_array(sym["gene_id"]), upper, "\t"))
     pairs = _or_by_key(pair_keys, smask)
     cached = {
         "releases": releases,
@@ -257,11 +257,14 @@ def infer_release(
     n = len(keys)
     masks = {kind: np.zeros(n, dtype=np.int64) for kind in EVIDENCE}
     is_versioned = versioned != ""
+    # releases that recorded no gene versions cannot refute a version: used only where the
+    # version is recorded nowhere, and to widen the range of releases that fit equally well
+    possible = np.zeros(n, dtype=np.int64)
     if is_versioned.any():
         at = np.flatnonzero(is_versioned)
-        masks["versioned_ids"][at] = _lookup(tables["versioned"], versioned[at]) | _lookup(
-            tables["unversioned"], gene[at]
-        )
+        exact = _lookup(tables["versioned"], versioned[at])
+        possible[at] = _lookup(tables["unversioned"], gene[at])
+        masks["versioned_ids"][at] = np.where(exact != 0, exact, possible[at])
     bare = (gene != "") & ~is_versioned
     if bare.any():
         masks["ids"][bare] = _lookup(tables["ids"], gene[bare])
@@ -279,14 +282,14 @@ def infer_release(
         pair_symbol = np.where(first_is_id, np.where(other_gene == "", other_keys, ""), keys)
         ok = (pair_gene != "") & (pair_symbol != "")
         if ok.any():
-            masks["pairs"][ok] = _lookup(tables["pairs"], (pair_gene[ok] + "\x00" + pair_symbol[ok]).astype(object))
+            masks["pairs"][ok] = _lookup(tables["pairs"], (pair_gene[ok] + "\t" + pair_symbol[ok]).astype(object))
         # the other column's own evidence where the first column had none
         other_versioned_at = (masks["versioned_ids"] == 0) & (other_versioned != "")
         if other_versioned_at.any():
             at = np.flatnonzero(other_versioned_at)
-            masks["versioned_ids"][at] = _lookup(tables["versioned"], other_versioned[at]) | _lookup(
-                tables["unversioned"], other_gene[at]
-            )
+            exact = _lookup(tables["versioned"], other_versioned[at])
+            possible[at] = _lookup(tables["unversioned"], other_gene[at])
+            masks["versioned_ids"][at] = np.where(exact != 0, exact, possible[at])
         other_symbol_at = (masks["symbols"] == 0) & (other_gene == "") & (other_keys != "")
         if other_symbol_at.any():
             masks["symbols"][other_symbol_at] = _lookup(tables["symbols"], other_keys[other_symbol_at])
@@ -325,17 +328,19 @@ def infer_release(
             f"(release {int(releases[best])} fits best; at least {MIN_FIT:.0%} needed)"
         )
     # a release fits equally well when a sign test on the names that tell the two apart
-    # (valid at one and not the other) cannot separate it from the best (two-sided, ~95%)
-    at_best = ((combined >> best) & 1).astype(bool)
+    # (valid at one and not the other) cannot separate it from the best (two-sided, ~95%);
+    # a release without recorded versions does not contradict a versioned ID of a gene it has
+    consistent = combined | np.where(combined == masks["versioned_ids"], possible, 0)
+    at_best = ((consistent >> best) & 1).astype(bool)
     equal = []
     for i in range(len(releases)):
-        at_i = ((combined >> i) & 1).astype(bool)
+        at_i = ((consistent >> i) & 1).astype(bool)
         only_best = int((at_best & ~at_i).sum())
         only_i = int((at_i & ~at_best).sum())
         if only_best - only_i <= 2 * math.sqrt(only_best + only_i):
             equal.append(int(releases[i]))
     release = int(releases[best])
-    span = f"{equal[0]}–{equal[-1]}" if len(equal) > 1 else str(release)
+    span = ", ".join(map(str, equal))
     reason = f"{top} of {n_evidence} names with evidence are valid at {release}" + (
         f"; releases {span} fit as well" if len(equal) > 1 else "; no other covered release fits as well"
     )

@@ -125,7 +125,8 @@ def test_demo(capsys):
     assert "TP53 and ENSG00000141510 are one gene -> TP53" in out
     assert "NOT_A_REAL_GENE failed (not found)" in out
     assert "IGJ -> JCHAIN" in out
-    assert "1:1   761" in out
+    assert "annotated with Ensembl 84 (GRCh38), inferred from its own names" in out
+    assert "1:1   757" in out
     assert "C9orf142" in out
     assert "retired" in out
 

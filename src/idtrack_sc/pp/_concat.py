@@ -33,6 +33,7 @@ from anndata import AnnData
 
 from .._provenance import clean, environment_report, package_versions, snapshot_record
 from ..resolve import convert
+from ..resolve._convert import check_from_release
 from ..snapshot import resolve_organism
 from ._harmonize import _check_policies, _harmonize_anndata, _identifiers, is_harmonized, var_columns
 from ._snapshot_arg import resolve_snapshot
@@ -351,7 +352,15 @@ class _Diagnostics:
         }
 
         dropped = np.asarray(rec.get("dropped_ids", []), dtype=object)
-        self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": self._reasons(dropped)}
+        if "dropped_reasons" in rec and len(rec["dropped_reasons"]) == len(dropped):
+            # the dataset's own reasons: its names may have been read in its own release
+            outcomes = np.asarray(rec.get("dropped_outcomes", []), dtype=object)
+            reasons = np.asarray(rec["dropped_reasons"], dtype=object)
+            if len(outcomes) == len(reasons):
+                reasons = np.where(outcomes == "1:n", "ambiguous", reasons)
+            self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": _strings(reasons)}
+        else:
+            self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": self._reasons(dropped)}
 
         var = adata.var
         n_merged = var[cols["n_merged"]].to_numpy()
@@ -466,6 +475,8 @@ def concat_harmonized(
     out: str | os.PathLike | None = None,
     max_loaded_elems: int = MAX_LOADED_ELEMS,
     copy_inputs: bool = True,
+    from_release: int | Literal["auto"] | Mapping[str, int | str | None] | None = "auto",
+    pair_key: str | None = "auto",
 ) -> AnnData | Path:
     """Harmonize several datasets with one snapshot and one policy, then concatenate them.
 
@@ -541,6 +552,18 @@ def concat_harmonized(
     copy_inputs
         In-memory AnnData inputs are harmonized on copies (default). ``False`` harmonizes
         them in place, saving one copy of each.
+    from_release
+        The Ensembl release each dataset was annotated with, so that its names are read in
+        that release's meaning: ``"auto"`` (default) infers it per dataset from the
+        dataset's own names; a release number applies to every dataset; a mapping from
+        dataset name to ``"auto"``, a release or ``None`` sets it per dataset; ``None``
+        reads every name in the target release's meaning. See
+        :func:`~idtrack_sc.pp.harmonize_var_names`. The cross-dataset ``ambiguous`` table is
+        computed in the target release's meaning.
+    pair_key
+        A second identifier column in every dataset's ``var`` (IDs beside symbols), used
+        together with the first, as in :func:`~idtrack_sc.pp.harmonize_var_names`;
+        ``"auto"`` (default) finds one per dataset where there is one.
 
     Returns
     -------
@@ -575,6 +598,7 @@ def concat_harmonized(
     datasets, concat_keys = _datasets(adatas, keys)
     snap = resolve_snapshot(snapshot, organism)
     release = snap.check_release(release)
+    from_releases = _from_releases(from_release, datasets, snap)
 
     # pass 1: identifiers only (no matrices): checks, the identifiers in every dataset, and
     # one conversion of every distinct identifier for the diagnostics
@@ -605,6 +629,7 @@ def concat_harmonized(
         "key_added": key_added,
         "environment": False,
         "keep_only": frozenset(common or ()) if unmapped == "consistent" else None,
+        "pair_key": pair_key,
     }
     union = _FeatureUnion(key_added=key_added, symbol_key=symbol_key)
     diag = _Diagnostics(key_added=key_added, table=table)
@@ -627,12 +652,18 @@ def concat_harmonized(
         "pairwise": bool(pairwise),
         "out_of_core": out is not None,
         "copy_inputs": bool(copy_inputs),
+        "from_release": {
+            ds.name: "" if v is None else str(v) for ds, v in zip(datasets, from_releases.values(), strict=True)
+        }
+        if isinstance(from_release, Mapping)
+        else ("" if from_release is None else str(from_release)),
+        "pair_key": pair_key or "",
     }
 
     def harmonized() -> Iterator[tuple[_Dataset, AnnData, dict[str, Any]]]:
         for ds in datasets:
             adata = _load(ds, copy_inputs=copy_inputs)
-            _harmonize_anndata(adata, label=ds.label, **harmonize_kwargs)
+            _harmonize_anndata(adata, label=ds.label, from_release=from_releases[ds.name], **harmonize_kwargs)
             rec = adata.uns.pop(key_added)
             diag.add(ds, adata, rec, surveys[ds.name].identifiers)
             union.add(adata.var)
@@ -668,6 +699,28 @@ def concat_harmonized(
         max_loaded_elems=max_loaded_elems,
         **concat_kwargs,
     )
+
+
+def _from_releases(from_release: Any, datasets: list[_Dataset], snap: Snapshot) -> dict[str, Any]:
+    """Each dataset's ``from_release``, checked before any work."""
+    if isinstance(from_release, Mapping):
+        unknown = sorted(set(map(str, from_release)) - {ds.name for ds in datasets})
+        if unknown:
+            msg = (
+                f"from_release names datasets that are not given: {unknown}; datasets: {[ds.name for ds in datasets]}."
+            )
+            raise ValueError(msg)
+        chosen = {ds.name: from_release.get(ds.name, "auto") for ds in datasets}
+    else:
+        chosen = {ds.name: from_release for ds in datasets}
+    for value in chosen.values():
+        if value is None or (isinstance(value, str) and value == "auto"):
+            continue
+        if isinstance(value, str):
+            msg = f"from_release must be 'auto', None or an Ensembl release number, got {value!r}."
+            raise ValueError(msg)
+        check_from_release(snap, value)
+    return chosen
 
 
 def _describe(strategy: Any) -> str:

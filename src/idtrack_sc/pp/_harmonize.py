@@ -362,7 +362,12 @@ def _harmonize_anndata(
     var[cols["n_merged"]] = sizes if duplicates == "sum" else np.ones(n_new, dtype=np.int64)
     var[symbol_key] = text(symbols)
     if pair_status is not None:
-        var[cols["pair"]] = text(pair_status[first_src])
+        # one status per original feature, aligned with the joined originals
+        member_status = pair_status[src][by_group]
+        joined_status = member_status[starts].copy()
+        for g in np.flatnonzero(sizes > 1):
+            joined_status[g] = "|".join(member_status[starts[g] : starts[g] + sizes[g]])
+        var[cols["pair"]] = text(joined_status)
         var[cols["pair_gene_id"]] = text(pair_genes[first_src])
     new_index, n_renamed = _unique_names(pd.Index(names.astype(str)))
     if n_renamed:
@@ -410,6 +415,14 @@ def _harmonize_anndata(
         environment=environment,
     )
     rec["release"] = release_record
+    if pair_status is not None:
+        dis = np.flatnonzero(pair_status == "disagree")
+        rec["pair_disagreements"] = {
+            "original": orig_str[dis],
+            "paired": np.array(["" if v is None else str(v) for v in paired[dis]], dtype=object),
+            "gene_id": table["gene_id"].astype(str).to_numpy(dtype=object)[dis],
+            "pair_gene_id": np.asarray(pair_genes, dtype=object)[dis],
+        }
     rec["dropped_ids"] = np.array(["" if d is None else str(d) for d in dropped], dtype=object)
     rec["dropped_outcomes"] = table["outcome"].astype(str).to_numpy(dtype=object)[dropped_at]
     rec["dropped_reasons"] = table["reason"].astype(str).to_numpy(dtype=object)[dropped_at]
@@ -537,7 +550,10 @@ def harmonize_var_names(
     ``var['{key_added}_gene_id']``, ``var['{key_added}_n_merged']``, ``var[symbol_key]``
         Ensembl gene, number of merged features, display symbol.
     ``var['{key_added}_pair']``, ``var['{key_added}_pair_gene_id']``
-        With two identifier columns: their agreement, and the gene(s) the other column names.
+        With two identifier columns: their agreement (one status per original feature,
+        ``|``-joined like the originals), and the gene(s) named by the column whose answer
+        was not used. ``uns[key_added]["pair_disagreements"]`` lists every feature whose two
+        columns name different genes.
     ``uns['{key_added}']``
         Parameters, snapshot identity (organism, releases, sha256, schema version), counts
         per outcome and reason, package versions, a session-info environment report, the

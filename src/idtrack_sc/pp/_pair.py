@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from ..resolve import convert, infer_release
 from ..resolve._convert import check_from_release
+from ..resolve._parse import as_query_strings
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -50,7 +51,7 @@ _ID_LIKE = r"^(?:ENS[A-Z]*[GTP]\d{11}(?:\.\d+)?(?:_PAR_Y)?|HGNC:\d+|MGI:\d+|(?:G
 
 def looks_like_ids(values: np.ndarray) -> np.ndarray:
     """Whether each value is an accession (Ensembl, HGNC, MGI, Entrez ID), not a symbol."""
-    arr = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+    arr = pa.array(as_query_strings(values), type=pa.string(), from_pandas=True)
     upper = pc.utf8_upper(pc.utf8_trim_whitespace(arr))
     return pc.fill_null(pc.match_substring_regex(upper, _ID_LIKE), False).to_numpy(zero_copy_only=False)
 
@@ -144,7 +145,7 @@ def combine(
 
     Returns the combined conversion table (one row per feature, rows taken from either
     column's table), the per-feature status (:data:`PAIR_STATUS`) and the Ensembl gene(s)
-    the other column names.
+    that the column whose answer was not used names (``""`` if none).
     """
     other = convert(paired, snapshot=snap, to=to, release=release, strategy=strategy, from_release=anchor)
     # which side is the ID: the first column where it looks like one, else the second if it does
@@ -180,8 +181,8 @@ def combine(
 
     use_s = tie | (id_says_nothing & s_named)
     combined = _select(a, s, use_s)
-    other_genes = np.where(swap, a_genes, s_genes).astype(object)
-    other_genes = np.where(np.where(swap, a_named, s_named), other_genes, "").astype(object)
+    # the reading not used: the symbol's, or the ID's where the symbol's answer was taken
+    other_genes = np.where(use_s, np.where(a_named, a_genes, ""), np.where(s_named, s_genes, "")).astype(object)
     combined.attrs = table.attrs
     return combined, status, other_genes
 

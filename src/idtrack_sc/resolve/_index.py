@@ -421,9 +421,12 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
     # A previous symbol (and, behind a primary name of another release, an alias) stays as a
     # fallback: it contests a primary name of another release (build_index), and
     # belonged to is gone (no recorded successor), HGNC's rename record still leads on.
-    fallback = ((best_tier <= TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_PREVIOUS)) | (
+    behind = ((best_tier <= TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_PREVIOUS)) | (
         (best_tier == TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_ALIAS)
     )
+    # only the strongest such reading: an alias does not contest when a previous symbol exists
+    behind_tier = anchors["tier"].where(behind, np.inf).groupby(anchors["kcode"], sort=False).transform("min")
+    fallback = behind & (anchors["tier"] == behind_tier)
     anchors = anchors[main | fallback].assign(fallback=fallback[main | fallback])
     distance = anchors["_distance"].where(~anchors["fallback"], np.inf)
     nearest = distance.groupby(anchors["kcode"], sort=False).transform("min")

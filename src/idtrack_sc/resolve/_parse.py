@@ -149,16 +149,18 @@ def reinterpret(
     ``GeneID:``-style Entrez; spreadsheet date; symbol with an appended Ensembl ID;
     ``-N`` / ``.N`` ending (see below).
 
-    A name ending in ``-N`` or ``.N`` is read as a uniquified copy (``TBCE-1`` of ``TBCE``)
-    only when its stem is itself one of the queries of the batch: anndata, Seurat and R's
-    ``make.unique`` keep the first copy's name unchanged, so a copy never comes without it.
-    Otherwise, if the name without the separator is known, the ending is part of the name,
-    written with a separator the snapshot's sources leave out (``ALK-3`` is ``ALK3``, an
-    alias of BMPR1A, not a copy of ALK). If not, the query is still read as a copy when its
-    stem, exactly as written (case included), is a name as the sources write it (``TMBIM4-1``
-    from a dataset whose ``TMBIM4`` was filtered out later); anything else is marked
-    ``"suffix_unconfirmed"`` and not resolved (``Arc-1`` in a human list: no source writes a
-    human symbol ``Arc``).
+    A name ending in ``-N`` or ``.N`` that is not found as it is has two possible readings:
+    a uniquified copy of its stem (``TBCE-1`` of ``TBCE``: anndata, Seurat and R's
+    ``make.unique`` keep the first copy's name unchanged, so a copy comes with its stem in
+    the same batch), or the name itself written with a separator the sources leave out
+    (``ALK-3`` is ``ALK3``, an alias of BMPR1A, not a copy of ALK). Exactly one reading must
+    hold: the stem in the batch and no such separator-less name -> copy
+    (``suffix_stripped``); a separator-less name and no stem in the batch -> that name
+    (``separator_removed``); both -> ``"suffix_unconfirmed"``, not resolved. With neither,
+    the query is still read as a copy when its stem, exactly as written (case included), is
+    a name as the sources write it (``TMBIM4-1`` from a dataset whose ``TMBIM4`` was
+    filtered out later); anything else is ``"suffix_unconfirmed"`` (``Arc-1`` in a human
+    list: no source writes a human symbol ``Arc``).
 
     Parameters
     ----------
@@ -245,25 +247,28 @@ def reinterpret(
             stems = stem[idx].astype(object)
             stem_known = np.zeros(n, dtype=bool)
             stem_known[idx] = known(stems)
+            # the ending as part of the name, written with a separator (ALK-3 for ALK3)
+            joined = np.array([re.sub(r"[.\-](\d{1,3})$", r"\1", k) for k in keys[idx]], dtype=object)
+            is_name = known(joined)
+            # a copy of a name that is in the batch
             copy = stem_known[idx].copy()
             if in_batch is not None and copy.any():
                 copy[copy] = in_batch(stems[copy])
             else:
                 copy[:] = False
+            # both readings possible: not guessed
+            both = idx[copy & is_name]
+            notes[both] = "suffix_unconfirmed"
+            todo[both] = False
             hit = np.zeros(n, dtype=bool)
-            hit[idx[copy]] = True
+            hit[idx[copy & ~is_name]] = True
             assign(hit, stem, "suffix_stripped")
-            rest = idx[~copy]
-            if len(rest):
-                joined = np.array([re.sub(r"[.\-](\d{1,3})$", r"\1", k) for k in keys[rest]], dtype=object)
-                ok = known(joined)
-                hit = np.zeros(n, dtype=bool)
-                hit[rest[ok]] = True
-                spelled = np.full(n, None, dtype=object)
-                spelled[rest] = joined
-                assign(hit, spelled, "separator_removed")
-                rest = rest[~ok]
-            rest = rest[stem_known[rest]]
+            hit = np.zeros(n, dtype=bool)
+            hit[idx[is_name & ~copy]] = True
+            spelled = np.full(n, None, dtype=object)
+            spelled[idx] = joined
+            assign(hit, spelled, "separator_removed")
+            rest = idx[~copy & ~is_name & stem_known[idx]]
             if len(rest) and given is not None and exact is not None:
                 # the stem as written, case and all, is a name the sources spell that way
                 # (TMBIM4-1 of a dataset whose TMBIM4 was filtered out; not Arc-1 in human data)

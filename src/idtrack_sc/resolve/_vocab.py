@@ -48,8 +48,9 @@ REASONS = {
     "no_target_name": "the gene exists at the target release but has no name in the target namespace",
     "not_found": "the identifier is not in the snapshot under any namespace or release",
     "suffix_unconfirmed": (
-        "the name ends in -N or .N after a known symbol (TBCE-1), but that symbol is not in the same batch and "
-        "no name with this spelling is known: it may be a uniquified copy or another gene's name, so it is not guessed"
+        "the name ends in -N or .N after a known symbol (TBCE-1, ALK-1) and is not found as it is; nothing says "
+        "whether it is a uniquified copy of that symbol or another name written with a separator (ALK-1 is an "
+        "alias of ACVRL1 as ALK1), so it is not guessed"
     ),
     "not_a_gene": "a non-gene feature: spike-in (ERCC), antibody capture tag, or similar",
     "empty": "missing value (None, NaN or an empty string)",

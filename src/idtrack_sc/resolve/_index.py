@@ -425,7 +425,11 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
         (best_tier == TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_ALIAS)
     )
     # only the strongest such reading: an alias does not contest when a previous symbol exists
-    behind_tier = anchors["tier"].where(behind, np.inf).groupby(anchors["kcode"], sort=False).transform("min")
+    behind_tier = (
+        pd.Series(np.where(behind, anchors["tier"].to_numpy(dtype=np.int64), 99), index=anchors.index)
+        .groupby(anchors["kcode"], sort=False)
+        .transform("min")
+    )
     fallback = behind & (anchors["tier"] == behind_tier)
     anchors = anchors[main | fallback].assign(fallback=fallback[main | fallback])
     distance = anchors["_distance"].where(~anchors["fallback"], np.inf)

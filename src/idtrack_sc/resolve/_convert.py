@@ -153,15 +153,16 @@ def convert(
     miss = live[rows[live] < 0]
     rows[miss] = index.missing
     if len(miss):
-        batch: list[pd.Index] = []
-
         def in_batch(values: np.ndarray) -> np.ndarray:
-            if not batch:  # built only when a name may be a uniquified copy
-                batch.append(pd.Index(keys[live]))
-            return pd.Index(values).isin(batch[0])
+            # only known keys are asked about, and a known key in the batch was found as it is:
+            # compare index rows, not strings
+            present = np.zeros(index.missing + 1, dtype=bool)
+            present[rows[live]] = True
+            present[index.missing] = False
+            return present[index.lookup(values)]
 
         def exact(values: np.ndarray) -> np.ndarray:
-            return pd.Index(values).isin(exact_names(snapshot))
+            return exact_names(snapshot).get_indexer(values) >= 0  # the big index keeps its hash table
 
         trimmed = pc.utf8_trim_whitespace(given.take(pa.array(miss))).to_numpy(zero_copy_only=False)
         new_keys, notes = reinterpret(keys[miss], index.contains, in_batch, trimmed, exact)

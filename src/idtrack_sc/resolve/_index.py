@@ -699,12 +699,12 @@ def build_index(snapshot: Snapshot, release: int, namespace: str, anchor: int | 
 
 
 def get_index(snapshot: Snapshot, release: int, namespace: str, anchor: int | None = None) -> ResolutionIndex:
-    """The :class:`ResolutionIndex` of a snapshot for a release and namespace.
+    """The :class:`~idtrack_sc.resolve.ResolutionIndex` of a snapshot for a release and namespace.
 
     ``anchor``: read names in their meaning at this release (default: the target
     ``release``). Kept on the snapshot for the session and, for snapshot files, on disk in
-    the cache (:mod:`idtrack_sc.resolve._persist`), so it is built once per snapshot,
-    release, anchor release, namespace and package version.
+    the cache (``idtrack_sc.resolve._persist``), so it is built once per snapshot, release,
+    anchor release, namespace and package version.
     """
     anchor = release if anchor is None else int(anchor)
     key = ("index", release, namespace) if anchor == release else ("index", release, namespace, anchor)

@@ -238,7 +238,7 @@ def infer_release(
 
     Returns
     -------
-    A :class:`ReleaseInference`: the release, its assembly, the range of covered releases
+    A :class:`~idtrack_sc.resolve.ReleaseInference`: the release, its assembly, the range of covered releases
     that fit equally well, a confidence and the evidence per release. With fewer than
     ``MIN_EVIDENCE`` (20) names that are valid in any covered release, or when no release
     fits at least ``MIN_FIT`` (80%) of them (a mixed list), the status is

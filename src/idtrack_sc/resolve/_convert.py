@@ -153,6 +153,7 @@ def convert(
     miss = live[rows[live] < 0]
     rows[miss] = index.missing
     if len(miss):
+
         def in_batch(values: np.ndarray) -> np.ndarray:
             # only known keys are asked about, and a known key in the batch was found as it is:
             # compare index rows, not strings

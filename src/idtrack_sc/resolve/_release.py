@@ -62,7 +62,7 @@ def assembly_of(snapshot: Snapshot, release: int) -> str | None:
 
 @dataclass
 class ReleaseInference:
-    """What :func:`infer_release` found.
+    """What :func:`~idtrack_sc.infer_release` found.
 
     Attributes
     ----------

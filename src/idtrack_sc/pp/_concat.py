@@ -337,6 +337,7 @@ class _Diagnostics:
     kept_failed: dict[str, set[str]] = field(default_factory=dict)
     expanded: set[str] = field(default_factory=set)
     ambiguous_in: dict[str, list[str]] = field(default_factory=dict)
+    ambiguous_info: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
     def add(self, ds: _Dataset, adata: AnnData, rec: dict[str, Any], identifiers: np.ndarray) -> None:
         cols = var_columns(self.key_added)
@@ -348,7 +349,7 @@ class _Diagnostics:
         self.provenance[_uns_key(name)] = {
             k: v
             for k, v in rec.items()
-            if k not in ("environment", "dropped_ids", "dropped_outcomes", "dropped_reasons")
+            if k not in ("environment", "dropped_ids", "dropped_outcomes", "dropped_reasons", "dropped_targets")
         }
 
         dropped = np.asarray(rec.get("dropped_ids", []), dtype=object)
@@ -376,16 +377,29 @@ class _Diagnostics:
         self.kept_failed[name] = {o for joined in originals[kept] for o in joined.split("|")}
         self.expanded |= {o for joined in originals[reason == "ambiguous_expanded"] for o in joined.split("|")}
 
-        ids = pd.Index(pd.unique(pd.Series(identifiers, dtype=object).dropna().astype(str)))
-        amb = ids[ids.isin(self._ambiguous_ids)]
-        for query in amb:
-            self.ambiguous_in.setdefault(query, []).append(name)
+        # ambiguity as this dataset resolved it (its names may have been read in its own
+        # release, or with a second identifier column): from its var and dropped features
+        targets = var[cols["targets"]].astype(str).to_numpy(dtype=object)
+        several = np.array(["|" in t for t in targets], dtype=bool)
+        for i in np.flatnonzero((outcome == "1:n") | ((outcome == "1:1") & several)):
+            if outcome[i] == "1:1":
+                handling, chosen = "best", targets[i].split("|")[0]
+            else:
+                handling, chosen = ("expanded" if reason[i] == "ambiguous_expanded" else "kept_unresolved"), ""
+            self._note_ambiguous(name, originals[i].split("|")[0], targets[i], chosen, handling)
+        dropped_outcomes = np.asarray(rec.get("dropped_outcomes", []), dtype=object)
+        dropped_targets = np.asarray(rec.get("dropped_targets", [""] * len(dropped)), dtype=object)
+        for query, out, cands in zip(dropped, dropped_outcomes, dropped_targets, strict=False):
+            if out == "1:n":
+                self._note_ambiguous(name, "" if query is None else str(query), str(cands), "", "dropped")
 
-    @property
-    def _ambiguous_ids(self) -> pd.Index:
-        if not hasattr(self, "_amb_cache"):
-            self._amb_cache = self.table.index[self.table["n_targets"].to_numpy() > 1]
-        return self._amb_cache
+    def _note_ambiguous(self, name: str, query: str, candidates: str, chosen: str, handling: str) -> None:
+        """One ambiguous identifier of one dataset (the first dataset's reading is reported)."""
+        if query not in self.ambiguous_info:
+            self.ambiguous_info[query] = (candidates, chosen, handling)
+        datasets = self.ambiguous_in.setdefault(query, [])
+        if name not in datasets:
+            datasets.append(name)
 
     def _reasons(self, ids: np.ndarray) -> np.ndarray:
         if not len(ids):
@@ -397,24 +411,13 @@ class _Diagnostics:
 
     def ambiguous(self) -> dict[str, np.ndarray]:
         queries = sorted(self.ambiguous_in)
-        rows = self.table.reindex(pd.Index(queries, dtype=object))
-        kept_any = set().union(*self.kept_failed.values()) if self.kept_failed else set()
-        handling = []
-        for query, outcome in zip(queries, rows["outcome"].astype(str), strict=True):
-            if outcome == "1:1":
-                handling.append("best")
-            elif query in self.expanded:
-                handling.append("expanded")
-            elif query in kept_any:
-                handling.append("kept_unresolved")
-            else:
-                handling.append("dropped")
+        info = [self.ambiguous_info[q] for q in queries]
         return {
             "id": _strings(queries),
-            "n_candidates": rows["n_targets"].to_numpy(dtype=np.int64),
-            "candidates": _strings(rows["targets"].fillna("")),
-            "chosen": _strings(rows["target"].fillna("")),
-            "handling": _strings(handling),
+            "n_candidates": np.array([len(c.split("|")) if c else 0 for c, _, _ in info], dtype=np.int64),
+            "candidates": _strings(c for c, _, _ in info),
+            "chosen": _strings(chosen for _, chosen, _ in info),
+            "handling": _strings(h for _, _, h in info),
             "datasets": _strings("|".join(self.ambiguous_in[q]) for q in queries),
         }
 

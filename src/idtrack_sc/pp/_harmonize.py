@@ -454,6 +454,7 @@ def _harmonize_anndata(
     rec["dropped_ids"] = np.array(["" if d is None else str(d) for d in dropped], dtype=object)
     rec["dropped_outcomes"] = table["outcome"].astype(str).to_numpy(dtype=object)[dropped_at]
     rec["dropped_reasons"] = table["reason"].astype(str).to_numpy(dtype=object)[dropped_at]
+    rec["dropped_targets"] = table["targets"].astype(str).to_numpy(dtype=object)[dropped_at]
     adata.uns[key_added] = rec
     logger.info(
         "%s: %d -> %d features (1:1 %d, 1:n %d, 1:0 %d; %d dropped, %d duplicate groups)",

@@ -948,10 +948,11 @@ def write_markdown(results: dict, path: Path) -> None:
             "1:1 answers; recall = correct 1:1 answers / all names. (`python scripts/alias_precision.py`)",
             "",
             *alias_precision.markdown(ap),
-            "The wrong genes that remain are the documented priorities at work: a bare number is an Entrez ID "
-            "(`52`, `225`); a name that Ensembl 114 gives to another gene as its current symbol keeps that "
-            "meaning (`EIF1B-AS1`, `HIF1A-AS3`, `hsa-mir-423`). stangene reads no respelled name: it finds none "
-            "of the hyphenated forms.",
+            "The wrong genes that remain are the documented priorities at work ({ref}`precedence`): a bare "
+            "number is an Entrez ID (`52`, `225`); a name that Ensembl 114 gives to another gene as its current "
+            "symbol keeps that meaning (`EIF1B-AS1`, `HIF1A-AS3`, `hsa-mir-423`); a respelling that is a "
+            "spreadsheet date is repaired as one (`Mar-1`, from the alias `MAR1`, is read as `1-Mar`, MARCH1). "
+            "stangene reads no respelled name: it finds none of the hyphenated forms.",
             "",
         ]
         wrong_rows = []
@@ -993,6 +994,33 @@ are fixed in the resolver, with tests, and the figures above are those of the fi
    gene (ENSG00000288825). A primary name whose gene is gone now falls back to HGNC's
    previous-symbol records (reason `previous_symbol`); an alias never serves as such a
    fallback. The class `peer:peer_only:retired_ours:live` below lists what remains.
+
+A later round ("never a wrong gene") measured the resolver on names it was not built from
+and changed four rules; the figures above are those of the changed code.
+
+4. **Rewrites beat exact names (wrong genes; fixed).** `ALK-1`, `ALK-3`, `ALK-6`, `ERF-1`,
+   `ERF-2`, `Arc-1` are names (HGNC writes `ALK3`, an alias of BMPR1A, …) but were read as
+   uniquified copies of ALK, ERF and ARC. A `-N` ending is now a copy only when its stem is
+   in the same batch (or, with no other reading, spelled exactly as the sources spell a
+   symbol, which keeps pbmc68k's `TMBIM4-1`); a separator-less name that exists is taken
+   instead; both or neither confirmed: `suffix_unconfirmed`. Respelled with a hyphen, the
+   curated aliases below now reach their gene at 99.9 % precision and 99.7 % recall.
+5. **Words taken for months (wrong genes; fixed).** The date repair accepted any word that
+   begins like a month (`MARLIN-1`, `APRO-1`, `SEPN-1` → MARCHF1, …); only month names and
+   their abbreviations are dates now.
+6. **A name two sources give to two genes (silent choice; now `1:n`).** A symbol of another
+   release's gene table that HGNC gives to another living gene (`LINC00453`, `AC007405.2`)
+   went to the gene-table gene by tier; without the data's release nothing says which was
+   meant, so both are candidates.
+7. **Symbols read in today's meaning (wrong genes; fixed).** Every dataset above is now read
+   in the release inferred from its own names (section 1): 4 of pbmc68k's answers, 108 of
+   oligodendroglioma's, 837 of wu2020's, 6 of squidpy's and 4 of the 10x file's change. Where
+   the release's gene is today's gene under the same name, nothing changes; where the name
+   has moved (`MAFIP`, `C2orf81`, mouse `Ccdc121`) the answer is the gene of the data's
+   release; where a name named two genes then, it is `1:n`; where the gene of the data's
+   release was replaced without a history event in this snapshot (`SOD2`: ENSG00000112096
+   → ENSG00000291237 in 110), the answer is `retired` — a failure instead of a silent
+   switch to another ID, which the snapshot cannot show to be the same gene.
 """
 
 

@@ -349,17 +349,29 @@ class _Diagnostics:
         self.provenance[_uns_key(name)] = {
             k: v
             for k, v in rec.items()
-            if k not in ("environment", "dropped_ids", "dropped_outcomes", "dropped_reasons", "dropped_targets")
+            if k
+            not in (
+                "environment",
+                "dropped_ids",
+                "dropped_outcomes",
+                "dropped_reasons",
+                "dropped_by",
+                "dropped_targets",
+            )
         }
 
-        dropped = np.asarray(rec.get("dropped_ids", []), dtype=object)
-        if "dropped_reasons" in rec and len(rec["dropped_reasons"]) == len(dropped):
+        all_dropped = np.asarray(rec.get("dropped_ids", []), dtype=object)
+        dropped_by = np.asarray(rec.get("dropped_by", np.full(len(all_dropped), "")), dtype=object)
+        duplicate = dropped_by == "duplicates"  # mapped, but left out by duplicates="first": not failed
+        self.provenance[_uns_key(name)]["dropped_duplicates"] = _strings(all_dropped[duplicate])
+        dropped = all_dropped[~duplicate]
+        if "dropped_reasons" in rec and len(rec["dropped_reasons"]) == len(all_dropped):
             # the dataset's own reasons: its names may have been read in its own release
             outcomes = np.asarray(rec.get("dropped_outcomes", []), dtype=object)
             reasons = np.asarray(rec["dropped_reasons"], dtype=object)
             if len(outcomes) == len(reasons):
                 reasons = np.where(outcomes == "1:n", "ambiguous", reasons)
-            self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": _strings(reasons)}
+            self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": _strings(reasons[~duplicate])}
         else:
             self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": self._reasons(dropped)}
 
@@ -388,8 +400,8 @@ class _Diagnostics:
                 handling, chosen = ("expanded" if reason[i] == "ambiguous_expanded" else "kept_unresolved"), ""
             self._note_ambiguous(name, originals[i].split("|")[0], targets[i], chosen, handling)
         dropped_outcomes = np.asarray(rec.get("dropped_outcomes", []), dtype=object)
-        dropped_targets = np.asarray(rec.get("dropped_targets", [""] * len(dropped)), dtype=object)
-        for query, out, cands in zip(dropped, dropped_outcomes, dropped_targets, strict=False):
+        dropped_targets = np.asarray(rec.get("dropped_targets", [""] * len(all_dropped)), dtype=object)
+        for query, out, cands in zip(all_dropped, dropped_outcomes, dropped_targets, strict=False):
             if out == "1:n":
                 self._note_ambiguous(name, "" if query is None else str(query), str(cands), "", "dropped")
 

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._index import real_names, upper_array
+from ._index import upper_array
 from ._parse import as_query_strings, normalize
 
 if TYPE_CHECKING:
@@ -154,40 +154,65 @@ def _np(values: pa.Array) -> np.ndarray:
     return values.to_numpy(zero_copy_only=False).astype(object)
 
 
-def _tables(snapshot: Snapshot) -> dict[str, Any]:
-    """Per-snapshot lookup tables of validity masks (cached on the snapshot)."""
-    cached = snapshot._derived.get("release_masks")
-    if cached is not None:
-        return cached
-    releases = np.asarray(snapshot.releases, dtype=np.int64)
-    genes = snapshot.genes
-    gid = _np(upper_array(genes["gene_id"]))
-    gmask = _masks(genes["first_release"].to_numpy(), genes["last_release"].to_numpy(), releases)
-    ids = _or_by_key(gid, gmask)
-    version = genes["version"].to_numpy(dtype=float)
-    has_version = ~np.isnan(version)
-    vkeys = gid[has_version] + "." + version[has_version].astype(np.int64).astype(str).astype(object)
-    versioned = _or_by_key(vkeys, gmask[has_version])
-    # releases where the gene existed but no version was recorded: a version cannot be refuted there
-    unversioned = _or_by_key(gid[~has_version], gmask[~has_version])
+class _Masks:
+    """Per-snapshot lookup tables of validity masks, each built on first use (cached on the snapshot)."""
 
-    names = real_names(snapshot)
-    sel = (names["namespace"] == "symbol") & (names["kind"] == "primary") & names["first_release"].notna()
-    sym = names[sel]
-    smask = _masks(sym["first_release"].to_numpy(dtype=float), sym["last_release"].to_numpy(dtype=float), releases)
-    upper = upper_array(sym["value"])
-    symbols = _or_by_key(_np(upper), smask)
-    pair_keys = _np(pc.binary_join_element_wise(upper_array(sym["gene_id"]), upper, "\t"))
-    pairs = _or_by_key(pair_keys, smask)
-    cached = {
-        "releases": releases,
-        "ids": ids,
-        "versioned": versioned,
-        "unversioned": unversioned,
-        "symbols": symbols,
-        "pairs": pairs,
-    }
-    snapshot._derived["release_masks"] = cached
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.releases = np.asarray(snapshot.releases, dtype=np.int64)
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, kind: str) -> Any:
+        if kind == "releases":
+            return self.releases
+        if kind not in self._built:
+            if kind in ("ids", "versioned", "unversioned"):
+                self._genes()
+            elif kind == "symbols":
+                sym, upper, smask = self._symbol_rows()
+                self._built["symbols"] = _or_by_key(_np(upper), smask)
+            elif kind == "pairs":
+                sym, upper, smask = self._symbol_rows()
+                keys = _np(pc.binary_join_element_wise(upper_array(sym["gene_id"]), upper, "\t"))
+                self._built["pairs"] = _or_by_key(keys, smask)
+            else:
+                raise KeyError(kind)
+        return self._built[kind]
+
+    def _genes(self) -> None:
+        genes = self.snapshot.genes
+        gid = _np(upper_array(genes["gene_id"]))
+        gmask = _masks(genes["first_release"].to_numpy(), genes["last_release"].to_numpy(), self.releases)
+        self._built["ids"] = _or_by_key(gid, gmask)
+        version = genes["version"].to_numpy(dtype=float)
+        has_version = ~np.isnan(version)
+        vkeys = gid[has_version] + "." + version[has_version].astype(np.int64).astype(str).astype(object)
+        self._built["versioned"] = _or_by_key(vkeys, gmask[has_version])
+        # releases where the gene existed but no version was recorded: a version cannot be refuted there
+        self._built["unversioned"] = _or_by_key(gid[~has_version], gmask[~has_version])
+
+    def _symbol_rows(self) -> tuple[pd.DataFrame, pa.Array, np.ndarray]:
+        """Dated primary symbols (no fake names), their upper-case values and masks."""
+        if "_symbol_rows" not in self._built:
+            names = self.snapshot.names
+            sel = (names["namespace"] == "symbol") & (names["kind"] == "primary") & names["first_release"].notna()
+            sym = names[sel]
+            upper = upper_array(sym["value"])
+            stripped = pc.replace_substring_regex(upper, r"\.\d+$", "")
+            real = ~pc.fill_null(pc.equal(stripped, upper_array(sym["gene_id"])), False).to_numpy(zero_copy_only=False)
+            sym, upper = sym[real], upper.filter(pa.array(real))
+            smask = _masks(
+                sym["first_release"].to_numpy(dtype=float), sym["last_release"].to_numpy(dtype=float), self.releases
+            )
+            self._built["_symbol_rows"] = (sym, upper, smask)
+        return self._built["_symbol_rows"]
+
+
+def _tables(snapshot: Snapshot) -> _Masks:
+    """The snapshot's :class:`_Masks` (one per snapshot and session)."""
+    cached = snapshot._derived.get("release_masks")
+    if cached is None:
+        cached = snapshot._derived["release_masks"] = _Masks(snapshot)
     return cached
 
 

@@ -124,3 +124,12 @@ def test_from_release_outside_the_snapshot(snapshot_default, bad):
 def test_from_release_not_a_number(snapshot_default):
     with pytest.raises(TypeError, match="release number"):
         its.convert(["TP53"], snapshot=snapshot_default, from_release="recent")
+
+
+def test_explain_reads_names_in_the_dataset_release(snapshot_default):
+    steps = str(its.explain("SOD2", snapshot=snapshot_default, from_release=84))
+    assert "meaning at release 84" in steps
+    assert "of gene ENSG00000112096" in steps
+    assert steps.endswith("Outcome 1:0 (retired).")
+    today = str(its.explain("SOD2", snapshot=snapshot_default))
+    assert "meaning at release" not in today

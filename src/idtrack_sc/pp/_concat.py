@@ -338,6 +338,7 @@ class _Diagnostics:
     expanded: set[str] = field(default_factory=set)
     ambiguous_in: dict[str, list[str]] = field(default_factory=dict)
     ambiguous_info: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    kept_reason: dict[str, str] = field(default_factory=dict)
 
     def add(self, ds: _Dataset, adata: AnnData, rec: dict[str, Any], identifiers: np.ndarray) -> None:
         cols = var_columns(self.key_added)
@@ -387,6 +388,9 @@ class _Diagnostics:
         originals = var[cols["original"]].astype(str).to_numpy(dtype=object)
         kept = (outcome != "1:1") & (reason != "ambiguous_expanded")
         self.kept_failed[name] = {o for joined in originals[kept] for o in joined.split("|")}
+        for joined, why, out in zip(originals[kept], reason[kept], outcome[kept], strict=True):
+            for o in joined.split("|"):  # the first dataset's own reason
+                self.kept_reason.setdefault(o, "ambiguous" if out == "1:n" else why)
         self.expanded |= {o for joined in originals[reason == "ambiguous_expanded"] for o in joined.split("|")}
 
         # ambiguity as this dataset resolved it (its names may have been read in its own
@@ -437,7 +441,7 @@ class _Diagnostics:
         sets = list(self.kept_failed.values())
         common = sorted(set.intersection(*sets)) if sets else []
         ids = np.array(common, dtype=object)
-        return {"id": _strings(ids), "reason": self._reasons(ids)}
+        return {"id": _strings(ids), "reason": _strings(self.kept_reason.get(i, "") for i in ids)}
 
     def counts_table(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {"n_obs": np.array(self.n_obs, dtype=np.int64)}

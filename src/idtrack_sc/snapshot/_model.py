@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._io import SnapshotFormatError, read_manifest, read_table, to_arrow
+from ._io import SnapshotFormatError, read_manifest, read_table, to_arrow, with_optional_tables
 from ._schema import SCHEMA_VERSION, TABLES
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ class Snapshot:
     @classmethod
     def from_tables(cls, tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, Any]) -> Snapshot:
         """Make an in-memory snapshot from data frames (tests, builders before writing)."""
+        tables = with_optional_tables(tables)
         arrow = {name: to_arrow(name, tables[name]) for name in TABLES}
         return cls({**manifest, "schema_version": SCHEMA_VERSION}, tables=arrow)
 
@@ -113,6 +114,11 @@ class Snapshot:
     def features(self) -> pd.DataFrame:
         """Transcript and translation IDs with their gene."""
         return self.table("features")
+
+    @property
+    def loci(self) -> pd.DataFrame:
+        """Gene loci (assembly, chromosome, 1-based start and end, strand) with release spans."""
+        return self.table("loci")
 
     # -- identity ----------------------------------------------------------------------------
     @property

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ENV_INDEX_CACHE = "IDTRACK_SC_INDEX_CACHE"
-_FORMAT = 2
+_FORMAT = 3
 _ARRAYS = ("note", "query_namespace", "n_targets", "breakable", "reason", "found_first", "found_last", "retired_in")
 _STRINGS = ("targets", "top", "genes", "symbol", "lost")
 
@@ -39,12 +39,12 @@ def _enabled() -> bool:
     return os.environ.get(ENV_INDEX_CACHE, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def index_path(snapshot: Snapshot, release: int, namespace: str) -> Path | None:
-    """Where the index of ``snapshot`` for ``release`` and ``namespace`` is kept, if anywhere."""
+def index_path(snapshot: Snapshot, release: int, namespace: str, min_evidence: str = "medium") -> Path | None:
+    """Where the index of ``snapshot`` for ``release``, ``namespace`` and ``min_evidence`` is kept, if anywhere."""
     if snapshot.path is None or not _enabled():
         return None
     safe_ns = "".join(c if c.isalnum() or c in "-_" else "_" for c in namespace)
-    name = f"{snapshot.sha256[:24]}-{release}-{safe_ns}-{__version__}-f{_FORMAT}.arrow"
+    name = f"{snapshot.sha256[:24]}-{release}-{safe_ns}-{min_evidence}-{__version__}-f{_FORMAT}.arrow"
     return cache_dir() / "index" / name
 
 

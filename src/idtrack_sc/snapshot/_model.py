@@ -163,7 +163,12 @@ class Snapshot:
         return ("ensembl_gene", *sorted(str(ns) for ns in listed))
 
     def check_release(self, release: int | None) -> int:
-        """Return ``release`` (or the latest one) if the snapshot covers it, else raise."""
+        """Return ``release`` (or the latest one) if it is in the covered range, else raise.
+
+        Any release from the oldest to the newest covered one is accepted: between two
+        covered releases, a gene present at both is present (Ensembl never reuses a stable
+        ID), and the resolver says when presence is undetermined.
+        """
         if release is None:
             return self.latest_release
         try:
@@ -171,10 +176,11 @@ class Snapshot:
         except (TypeError, ValueError):
             msg = f"release must be an Ensembl release number, got {release!r}."
             raise TypeError(msg) from None
-        if release not in self.releases:
+        if not self.releases or not self.releases[0] <= release <= self.releases[-1]:
             msg = (
-                f"The {self.organism} snapshot does not cover Ensembl release {release}; it covers "
-                f"{_ranges(self.releases)}. Build or fetch a snapshot that includes it."
+                f"Ensembl release {release} is outside the range of the {self.organism} snapshot: it covers "
+                f"releases {self.releases[0] if self.releases else '?'} to {self.releases[-1] if self.releases else '?'} "
+                f"(tables of {_ranges(self.releases)}). Build or fetch a snapshot that includes it."
             )
             raise ValueError(msg)
         return release

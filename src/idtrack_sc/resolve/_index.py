@@ -232,7 +232,7 @@ def _end_reasons(
     reasons = np.where(undetermined, "presence_undetermined", "retired").astype(object)
     scopes = snapshot.manifest.get("release_scopes") or {}
     if scopes and len(snapshot.loci):
-        next_scope = np.array([scopes.get(str(int(r)), "full") if r == r else "full" for r in nxt], dtype=object)
+        next_scope = np.array([scopes.get(str(int(r)), "full") if np.isfinite(r) else "full" for r in nxt], dtype=object)
         narrow = next_scope == "primary_assembly"
         if narrow.any():
             loci = snapshot.loci.sort_values(["gene_id", "last_release"], kind="stable")

@@ -234,7 +234,7 @@ def assemble(
         )
         lineage_report = report.as_dict()
         if len(inferred):
-            events = pd.concat([events, inferred], ignore_index=True)
+            events = pd.concat([events, inferred], ignore_index=True) if len(events) else inferred
     else:
         status = "not inferred: disabled" if not infer else "not inferred: Ensembl's own history is among the sources"
         lineage_report = {"status": status}

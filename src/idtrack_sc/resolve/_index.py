@@ -156,10 +156,21 @@ def _gene_spans(snapshot: Snapshot) -> pd.DataFrame:
 
 
 def alive_at(snapshot: Snapshot, release: int) -> pd.Index:
-    """Gene IDs that exist in ``release``."""
+    """Gene IDs that exist in ``release``.
+
+    For a release between two covered ones, a gene exists when it exists in both neighbours
+    (Ensembl never reuses a stable ID), whatever its version in each.
+    """
     genes = snapshot.genes
-    mask = (genes["first_release"] <= release) & (genes["last_release"] >= release)
-    return pd.Index(genes.loc[mask, "gene_id"].unique())
+    covered = np.asarray(snapshot.releases)
+    if release in snapshot.releases or len(covered) == 0:
+        mask = (genes["first_release"] <= release) & (genes["last_release"] >= release)
+        return pd.Index(genes.loc[mask, "gene_id"].unique())
+    prev = covered[covered < release].max(initial=covered[0])
+    nxt = covered[covered > release].min(initial=covered[-1])
+    at_prev = genes.loc[(genes["first_release"] <= prev) & (genes["last_release"] >= prev), "gene_id"]
+    at_next = genes.loc[(genes["first_release"] <= nxt) & (genes["last_release"] >= nxt), "gene_id"]
+    return pd.Index(at_prev.unique()).intersection(pd.Index(at_next.unique()))
 
 
 def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -221,18 +232,20 @@ def _end_reasons(
     ``not_yet_created``, or ``presence_undetermined`` as above.
     """
     covered = np.asarray(snapshot.releases, dtype=float)
-    is_covered = release in snapshot.releases
+    uncovered = release not in snapshot.releases
     if not forward:
         prev = np.searchsorted(covered, first, side="left") - 1
         prev_rel = np.where(prev >= 0, covered[np.maximum(prev, 0)], -np.inf)
-        undetermined = ~is_covered & (prev_rel < release) & ~np.isnan(first)
+        undetermined = uncovered & (prev_rel < release) & ~np.isnan(first)
         return np.where(undetermined, "presence_undetermined", "not_yet_created")
     nxt = _next_covered(covered, np.nan_to_num(last, nan=np.inf))
-    undetermined = ~is_covered & (nxt > release) & ~np.isnan(last)
+    undetermined = uncovered & (nxt > release) & ~np.isnan(last)
     reasons = np.where(undetermined, "presence_undetermined", "retired").astype(object)
     scopes = snapshot.manifest.get("release_scopes") or {}
     if scopes and len(snapshot.loci):
-        next_scope = np.array([scopes.get(str(int(r)), "full") if np.isfinite(r) else "full" for r in nxt], dtype=object)
+        next_scope = np.array(
+            [scopes.get(str(int(r)), "full") if np.isfinite(r) else "full" for r in nxt], dtype=object
+        )
         narrow = next_scope == "primary_assembly"
         if narrow.any():
             loci = snapshot.loci.sort_values(["gene_id", "last_release"], kind="stable")

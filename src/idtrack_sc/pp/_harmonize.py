@@ -14,6 +14,7 @@ from scipy import sparse
 
 from .._provenance import record
 from ..resolve import convert
+from ..resolve._index import DEFAULT_MIN_EVIDENCE, check_min_evidence
 from ._snapshot_arg import resolve_snapshot
 
 if TYPE_CHECKING:
@@ -230,6 +231,7 @@ def _harmonize_anndata(
     to: str,
     id_key: str | None,
     ambiguous: str,
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
     unmapped: str,
     duplicates: str,
     symbol_key: str,
@@ -259,7 +261,7 @@ def _harmonize_anndata(
         logger.warning("%s: %d var_names are duplicated; each feature is converted on its own.", label, n_dup)
 
     strategy = "all" if ambiguous in ("drop", "all") else "best"
-    table = convert(originals, snapshot=snap, to=to, release=release, strategy=strategy)
+    table = convert(originals, snapshot=snap, to=to, release=release, strategy=strategy, min_evidence=min_evidence)
     release = table.attrs["idtrack"]["release"]
     namespace = table.attrs["idtrack"]["namespace"]
     plan, dropped_at = _plan(
@@ -297,10 +299,12 @@ def _harmonize_anndata(
     genes = table["gene_id"].astype(str).to_numpy(dtype=object)[first_src]
     copies = np.flatnonzero(kinds == "expanded")
     if len(copies):  # each copy of an ambiguous feature is its candidate: look that up
-        symbols[copies] = convert(names[copies], snapshot=snap, to="symbol", release=release)["target"].to_numpy(
-            dtype=object
-        )
-        genes[copies] = convert(names[copies], snapshot=snap, release=release)["target"].to_numpy(dtype=object)
+        symbols[copies] = convert(
+            names[copies], snapshot=snap, to="symbol", release=release, min_evidence=min_evidence
+        )["target"].to_numpy(dtype=object)
+        genes[copies] = convert(names[copies], snapshot=snap, release=release, min_evidence=min_evidence)[
+            "target"
+        ].to_numpy(dtype=object)
     if namespace == "symbol":
         symbols = np.where(kinds == "kept", symbols, names)
     symbols = np.where((kinds == "kept") | (symbols == ""), names, symbols).astype(object)
@@ -378,6 +382,7 @@ def _harmonize_anndata(
         "duplicates": duplicates,
         "symbol_key": symbol_key,
         "strategy": strategy,
+        "min_evidence": min_evidence,
     }
     rec = record(
         function="idtrack_sc.pp.harmonize_var_names",
@@ -425,6 +430,7 @@ def harmonize_var_names(
     to: str = "ensembl_gene",
     id_key: str | None = None,
     ambiguous: Ambiguous = "best",
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
     unmapped: Unmapped = "keep",
     duplicates: Duplicates = "sum",
     symbol_key: str = "symbol",
@@ -457,6 +463,10 @@ def harmonize_var_names(
         Target namespace: ``"ensembl_gene"`` (default), ``"symbol"``, ``"hgnc_id"``, ``"entrez"``, …
     id_key
         ``var`` column holding the identifiers; ``None`` uses ``var_names``.
+    min_evidence
+        Weakest evidence tier of inferred history links followed (see
+        :func:`~idtrack_sc.convert`): ``"high"``, ``"medium"`` (default), ``"low"`` or ``"none"``
+        (Ensembl's own history only).
     ambiguous
         Features whose identifier has several candidates (``1:n``): ``"best"`` applies the
         documented ranking rule and treats ties it cannot break like unmapped features;
@@ -508,9 +518,11 @@ def harmonize_var_names(
     _check_policies(key_added, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates)
     snap = resolve_snapshot(snapshot, organism)
     snap.check_release(release)
+    min_evidence = check_min_evidence(min_evidence)
     kwargs = {
         "snap": snap,
         "release": release,
+        "min_evidence": min_evidence,
         "to": to,
         "id_key": id_key,
         "ambiguous": ambiguous,

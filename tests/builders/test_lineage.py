@@ -259,3 +259,18 @@ def test_build_is_deterministic(tmp_path):
         _sources(), organism="human", assembly="GRCh38", out=tmp_path / "b.zip", liftover={"GRCh37": CHAIN}
     )
     assert a.sha256 == b.sha256
+
+
+def test_compat_genome_assembly_37_targets_the_grch37_gene_set(snap, tmp_path):
+    from idtrack_sc.compat import API
+
+    api = API(local_repository=tmp_path)
+    api.build_graph(snapshot=snap, genome_assembly=37, calculate_caches=False)
+    assert api.default_release == 75
+    # a GRCh38-era ID taken back to the GRCh37 gene set through its inferred predecessor
+    res = api.convert_identifier("ENSG00000278311")
+    assert res["target_id"] == ["ENSG00000005955"]
+    api.build_graph(snapshot=snap, genome_assembly=38, calculate_caches=False)
+    assert api.default_release is None
+    with pytest.raises(ValueError, match="does not match the snapshot's assemblies"):
+        api.build_graph(snapshot=snap, genome_assembly=19, calculate_caches=False)

@@ -124,10 +124,11 @@ def test_demo(capsys):
     assert "intersection (join='inner'): 110 cells x 2: TP53 BRCA1" in out
     assert "TP53 and ENSG00000141510 are one gene -> TP53" in out
     assert "NOT_A_REAL_GENE failed (not found)" in out
-    assert "IGJ -> JCHAIN" in out
-    assert "1:1   761" in out
-    assert "C9orf142" in out
-    assert "retired" in out
+    assert "renamed: " in out
+    assert "1:1   762" in out
+    # C9orf142's gene got a new ID in 114 at the same locus: an inferred successor
+    assert "inferred successor: C9orf142 -> PAXX" in out
+    assert "RP11-277L2.3  retired" in out
 
 
 def test_demo_writes_files(tmp_path, capsys):

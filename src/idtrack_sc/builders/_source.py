@@ -61,9 +61,10 @@ class SourceData:
     releases
         Releases the source covers (e.g. every release of a dump's history).
     genes, names, features, events, loci
-        Observation tables, columns as in :data:`OBSERVATION_COLUMNS`.
+        Observation tables, columns as in ``idtrack_sc.builders._source.OBSERVATION_COLUMNS``.
     scope
-        Which sequence regions the source describes (:data:`SCOPES`).
+        Which sequence regions the source describes (``"full"`` or ``"primary_assembly"``,
+        ``idtrack_sc.builders._source.SCOPES``).
     """
 
     name: str

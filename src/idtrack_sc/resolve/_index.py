@@ -753,10 +753,10 @@ def build_index(
 def get_index(
     snapshot: Snapshot, release: int, namespace: str, min_evidence: str = DEFAULT_MIN_EVIDENCE
 ) -> ResolutionIndex:
-    """The :class:`ResolutionIndex` of a snapshot for a release and namespace.
+    """The :class:`~idtrack_sc.resolve.ResolutionIndex` of a snapshot for a release and namespace.
 
     Kept on the snapshot for the session and, for snapshot files, on disk in the cache
-    (:mod:`idtrack_sc.resolve._persist`), so it is built once per snapshot, release,
+    (``idtrack_sc.resolve._persist``), so it is built once per snapshot, release,
     namespace and package version.
     """
     min_evidence = check_min_evidence(min_evidence)

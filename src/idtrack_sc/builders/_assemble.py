@@ -131,7 +131,7 @@ def assemble(
         liftOver chain file per older assembly, to compare its loci on ``assembly``
         (e.g. ``{"GRCh37": "hg19ToHg38.over.chain.gz"}``).
     infer
-        Infer lineage links from loci and transcripts (:mod:`._lineage`).
+        Infer lineage links from loci and transcripts (``idtrack_sc.builders._lineage``).
 
     Returns
     -------

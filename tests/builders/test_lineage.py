@@ -155,8 +155,9 @@ def test_transcripts_resolve_with_and_without_version(snap):
 
 def test_uniprot_and_refseq_are_namespaces(snap):
     assert {"uniprot", "refseq"} <= set(snap.namespaces)
-    table = its.convert(["P04637", "NM_000546"], snapshot=snap, release=100)
-    assert table["target"].tolist() == ["ENSG00000141510"] * 2
+    table = its.convert(["P04637", "NM_000546", "NM_000546.6"], snapshot=snap, release=100)
+    assert table["target"].tolist() == ["ENSG00000141510"] * 3
+    assert table["parse"].tolist() == ["as_is", "as_is", "version_stripped"]
     out = its.convert(["TP53"], snapshot=snap, release=100, to="uniprot")
     names = snap.names
     tp53 = names[(names["gene_id"] == "ENSG00000141510") & (names["namespace"] == "uniprot")]["value"]

@@ -16,7 +16,7 @@ OUTCOMES = {
 REASONS = {
     # success (1:1 or 1:n)
     "unchanged": "the query is a current identifier of the target gene at the target release",
-    "version_stripped": "as unchanged, after removing an Ensembl version suffix (e.g. .18)",
+    "version_stripped": "as unchanged, after removing an Ensembl or RefSeq version suffix (e.g. .18)",
     "par_y": "as unchanged, after removing GENCODE's _PAR_Y suffix (chrY pseudo-autosomal copy)",
     "date_repaired": "as unchanged, after repairing a spreadsheet date (1-Mar -> MARCH1)",
     "suffix_stripped": "as unchanged, after removing a tool-made uniquifying suffix (TBCE-1, TBCE.1, X_ENSG…)",

@@ -210,6 +210,8 @@ class Snapshot:
             "names": len(names),
             "names_by_namespace": {str(k): int(v) for k, v in by_ns.items()},
             "features": len(self.features),
+            "loci": len(self.loci),
+            "inferred_events": int((self.events["source"] == "inferred_lineage").sum()),
             "sources": [s.get("name") for s in self.manifest.get("sources", [])],
         }
 

@@ -127,6 +127,16 @@ def isin(series: pd.Series, values: pd.Series | Sequence[str]) -> np.ndarray:
 def split_gene_ids(ids: pd.Series) -> pd.DataFrame:
     """Split ``ENSG….18`` / ``ENSG….18_PAR_Y`` into base ID, version (``Int64``) and a PAR_Y flag."""
     arr = pa.array(ids.astype(STRING))
+    if not pc.any(pc.match_substring(arr, ".")).as_py() and not pc.any(pc.ends_with(arr, "_PAR_Y")).as_py():
+        # nothing to split (unversioned IDs, as most transcript tables have): skip the regex
+        return pd.DataFrame(
+            {
+                "gene_id": pd.Series(pd.arrays.ArrowStringArray(pc.cast(arr, pa.string())), index=ids.index),
+                "version": pd.Series(pd.array([pd.NA] * len(ids), dtype="Int64"), index=ids.index),
+                "par_y": np.zeros(len(ids), dtype=bool),
+            },
+            index=ids.index,
+        )
     parts = pc.extract_regex(arr, GENE_ID_PATTERN)  # RE2, vectorized
     base = pc.struct_field(parts, "base")
     # IDs the pattern does not match (more than one dot) are kept whole, unversioned

@@ -194,9 +194,10 @@ def _overlap_pairs(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     frames = []
     old = old.assign(_key=old["chromosome"].astype(str) + ":" + old["strand"].astype(str))
     new = new.assign(_key=new["chromosome"].astype(str) + ":" + new["strand"].astype(str))
+    new_groups = dict(tuple(new.groupby("_key", sort=True)))
     for key, o in old.groupby("_key", sort=True):
-        n = new[new["_key"] == key]
-        if n.empty:
+        n = new_groups.get(key)
+        if n is None:
             continue
         n = n.sort_values("start", kind="stable")
         ns = n["start"].to_numpy(dtype=np.int64)
@@ -210,7 +211,9 @@ def _overlap_pairs(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
         if counts.sum() == 0:
             continue
         oi = np.repeat(np.arange(len(o)), counts)
-        ni = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True) if b > a])
+        # lo[i], lo[i] + 1, …, hi[i] - 1 for every old interval, without a Python loop
+        offsets = np.repeat(np.cumsum(counts) - counts, counts)
+        ni = np.repeat(lo, counts) + np.arange(int(counts.sum())) - offsets
         inter = np.minimum(oe[oi], ne[ni]) - np.maximum(os_[oi], ns[ni]) + 1
         keep = inter > 0
         oi, ni, inter = oi[keep], ni[keep], inter[keep]

@@ -113,6 +113,10 @@ TABLES: dict[str, pa.Schema] = {
 #: Tables and columns added after schema version 1: files without them read as empty / null.
 ADDED_IN_2 = {"loci": None, "events": ("evidence", "detail")}
 
+#: Tables a file may lack because it was written before they existed; they read as empty.
+#: ``loci`` came with schema version 2: a version-1 file has no such member.
+OPTIONAL_TABLES: frozenset[str] = frozenset(name for name, columns in ADDED_IN_2.items() if columns is None)
+
 #: Sort keys that make a table's row order canonical (byte-identical builds).
 SORT_KEYS: dict[str, list[str]] = {
     "genes": ["gene_id", "first_release", "version", "source"],

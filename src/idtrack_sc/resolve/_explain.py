@@ -51,11 +51,14 @@ class Explanation:
         return "\n".join(f"{i}. {step}" for i, step in enumerate(self.steps, 1))
 
 
-def _anchors(snapshot: Snapshot, release: int, min_evidence: str = DEFAULT_MIN_EVIDENCE) -> pd.DataFrame:
-    key = ("anchors", release, min_evidence)
+def _anchors(
+    snapshot: Snapshot, release: int, anchor: int | None = None, min_evidence: str = DEFAULT_MIN_EVIDENCE
+) -> pd.DataFrame:
+    anchor = release if anchor is None else anchor
+    key = ("anchors", release, anchor, min_evidence)
     if key not in snapshot._derived:
         # the anchors the index was built from (built now if the index came from disk)
-        anchors = _candidates(snapshot, release, min_evidence)[1]["anchors"]
+        anchors = _candidates(snapshot, release, anchor, min_evidence)[1]["anchors"]
         snapshot._derived[key] = anchors.set_index("key").sort_index()
     return snapshot._derived[key]
 
@@ -122,6 +125,7 @@ def explain(
     to: str = "ensembl_gene",
     release: int | None = None,
     strategy: str = "best",
+    from_release: int | None = None,
     min_evidence: str = DEFAULT_MIN_EVIDENCE,
 ) -> Explanation:
     """Explain how one query is resolved, step by step.
@@ -130,7 +134,7 @@ def explain(
     ----------
     query
         One identifier.
-    snapshot, to, release, strategy, min_evidence
+    snapshot, to, release, strategy, from_release, min_evidence
         As in :func:`~idtrack_sc.convert`. A history step through an inferred link shows its
         evidence tier and what supports it.
 
@@ -143,10 +147,19 @@ def explain(
     >>> import idtrack_sc as its
     >>> print(its.explain("1-Mar", snapshot=its.datasets.default_snapshot(), to="symbol"))  # doctest: +SKIP
     """
-    table = convert([query], snapshot=snapshot, to=to, release=release, strategy=strategy, min_evidence=min_evidence)
+    table = convert(
+        [query],
+        snapshot=snapshot,
+        to=to,
+        release=release,
+        strategy=strategy,
+        from_release=from_release,
+        min_evidence=min_evidence,
+    )
     row = table.iloc[0].to_dict()
     info = table.attrs["idtrack"]
-    release, namespace, min_evidence = info["release"], info["namespace"], info["min_evidence"]
+    release, namespace, anchor = info["release"], info["namespace"], info.get("from_release")
+    min_evidence = info["min_evidence"]
     out = Explanation(row=row)
     steps = out.steps
     if row["reason"] == "empty":
@@ -162,7 +175,9 @@ def explain(
     note = row["parse"]
     read = f"Read {query!r} as key {row['key']!r}"
     steps.append(read + ("." if note == "as_is" else f" ({note})."))
-    anchors = _anchors(snapshot, release, min_evidence).loc[[row["key"]]]
+    if anchor is not None and anchor != release:
+        steps.append(f"Names are read in their meaning at release {anchor}, the release the data were annotated with.")
+    anchors = _anchors(snapshot, release, anchor, min_evidence).loc[[row["key"]]]
     kinds = {0: "current name", 1: "name in another release", 2: "previous name", 3: "alias/synonym"}
     for a in anchors.itertuples():
         span = "undated source" if np.isnan(a.first) else f"releases {int(a.first)}-{int(a.last)}"

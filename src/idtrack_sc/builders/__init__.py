@@ -35,6 +35,7 @@ from ._hgnc import read_hgnc
 from ._mgi import read_mgi
 from ._ncbi import read_ncbi_gene_history, read_ncbi_gene_info
 from ._source import SourceData, describe_file
+from ._transcripts import read_transcript_table
 
 __all__ = [
     "ENSEMBL_FTP",
@@ -56,4 +57,5 @@ __all__ = [
     "read_mgi",
     "read_ncbi_gene_history",
     "read_ncbi_gene_info",
+    "read_transcript_table",
 ]

@@ -120,6 +120,7 @@ def choose_anchor(
             record["anchor_release"] = int(release)
             return None, record
         anchor = None if release in inference.releases else inference.release
+        anchor = _same_assembly(snap, inference, release, anchor, record, label)
         logger.info("%s: %s", label, inference)
         record["anchor_release"] = int(release if anchor is None else anchor)
         return anchor, record
@@ -128,6 +129,45 @@ def choose_anchor(
         raise ValueError(msg)
     anchor = check_from_release(snap, from_release)
     return anchor, {"from_release": int(anchor), "anchor_release": int(anchor)}
+
+
+def _same_assembly(snap: Snapshot, inference: Any, release: int, anchor: int | None, record: dict, label: str):
+    """Read symbol-only datasets in the target's assembly when one of its releases fits well.
+
+    Symbols carry no assembly. A dataset inferred from symbols alone to fit an older assembly
+    best (e.g. the GRCh37 gene set) is read at the best-fitting release of the target's
+    assembly instead, if that release fits at least :data:`~idtrack_sc.resolve._release.MIN_FIT`
+    of the names: older-assembly gene IDs reach the target only through inferred lineage,
+    which (never linking IDs that coexist) misses genes whose new ID was already on a patch.
+    """
+    from ..resolve._release import MIN_FIT, assembly_of
+
+    if anchor is None or assembly_of(snap, anchor) == assembly_of(snap, release):
+        return anchor
+    evidence = inference.evidence
+    if "release" not in evidence:
+        evidence = evidence.reset_index()
+    releases = np.asarray(evidence["release"])
+    best = int(np.flatnonzero(releases == anchor)[0])
+    id_evidence = [int(np.asarray(evidence[k])[best]) for k in ("pairs", "versioned_ids", "ids")]
+    if sum(id_evidence) > 0:
+        return anchor  # gene IDs tell the assembly: keep it
+    target_assembly = assembly_of(snap, release)
+    same = [i for i, r in enumerate(releases) if assembly_of(snap, int(r)) == target_assembly]
+    if not same:
+        return anchor
+    fit = np.asarray(evidence["fit"], dtype=float)
+    pick = max(same, key=lambda i: (fit[i], int(releases[i])))
+    if fit[pick] < MIN_FIT:
+        return anchor
+    chosen = int(releases[pick])
+    note = (
+        f"inferred release {anchor} ({inference.assembly}) from symbols alone; names read at {chosen} "
+        f"({target_assembly}, {fit[pick]:.1%} of names valid), the best-fitting release of the target's assembly"
+    )
+    logger.info("%s: %s", label, note)
+    record["assembly_note"] = note
+    return None if chosen == release else chosen
 
 
 def combine(

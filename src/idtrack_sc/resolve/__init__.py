@@ -7,7 +7,8 @@ precomputes, per snapshot, release and namespace, the answer for every key the s
 """
 
 from ._convert import COLUMNS, convert, summarize
-from ._explain import Explanation, explain, history_graph
+from ._explain import Explanation, explain
+from ._graph import history_graph
 from ._index import ResolutionIndex, get_index, names_at
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_OUTCOMES, REASONS, canonical_namespace
 

@@ -65,9 +65,9 @@ def _networkx():
     return nx
 
 
-def history_graph(snapshot: Snapshot) -> nx.MultiDiGraph:
-    """Ensembl's history between different gene IDs as a directed multigraph (cached)."""
-    key = ("history_graph",)
+def _id_history(snapshot: Snapshot) -> nx.MultiDiGraph:
+    """History events between different gene IDs as a directed multigraph of bare IDs (cached)."""
+    key = ("id_history",)
     if key not in snapshot._derived:
         ev = snapshot.events
         links = ev[ev["old_id"].notna() & ev["new_id"].notna() & (ev["old_id"] != ev["new_id"])]
@@ -154,7 +154,7 @@ def explain(
         steps.append(f"Found as {a.qns} ({what}, {span}) of gene {a.gene}.")
 
     alive = set(alive_at(snapshot, release))
-    graph = history_graph(snapshot)
+    graph = _id_history(snapshot)
     genes = sorted(set(anchors["gene"]))
     for gene in genes:
         if gene in alive:

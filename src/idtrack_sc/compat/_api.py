@@ -271,12 +271,16 @@ class API:
         ignore_before
             Oldest release to use (default: the snapshot's oldest).
         """
+        organism = _production_name(organism_name)
+        loaded = self.snapshot
+        usable = loaded is not None and loaded.organism == organism and int(snapshot_release) <= loaded.latest_release
         return SnapshotManager(
             self,
-            organism=_production_name(organism_name),
+            organism=organism,
             snapshot_release=snapshot_release,
             genome_assembly=genome_assembly,
             ignore_before=ignore_before,
+            snapshot=loaded if usable else None,
         )
 
     def build_graph(
@@ -297,10 +301,11 @@ class API:
         """Load the organism's snapshot (the reference tool builds its graph here).
 
         ``snapshot_release`` is, as in the reference tool, the newest release the "graph"
-        holds: the oldest snapshot file that covers it is used (from
-        :func:`~idtrack_sc.fetch_snapshot` with ``cache_dir=local_repository``, or a file
-        ``<organism>-<release>.idtrack.zip`` in :attr:`local_repository`), and conversions
-        may target any covered release up to it (the default target).
+        holds: the oldest snapshot that covers it is used — a file
+        ``<organism>-<release>.idtrack.zip`` in :attr:`local_repository` as it is, else one
+        from :func:`~idtrack_sc.fetch_snapshot` with ``cache_dir=local_repository`` (the
+        registry includes the snapshots shipped with the package) — and conversions may
+        target any covered release up to it (the default target).
 
         Parameters
         ----------
@@ -906,6 +911,10 @@ class API:
         from ..registry import SnapshotChecksumError, fetch_snapshot
 
         name = _production_name(organism)
+        local = self._local_files(name)
+        if isinstance(release, int) and release in local:
+            # a file in local_repository is used as it is (a registry's copy cached there is the same file)
+            return load_snapshot(local[release])
         try:
             return fetch_snapshot(
                 name,
@@ -918,7 +927,6 @@ class API:
         except SnapshotChecksumError:
             raise
         except ValueError as err:  # the registry does not list it: look in local_repository
-            local = self._local_files(name)
             if isinstance(release, str) and release.strip().isdigit():
                 release = int(release)
             if release is None and local:

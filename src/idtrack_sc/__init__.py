@@ -20,6 +20,7 @@ from .snapshot import Snapshot, load_snapshot, resolve_organism
 _SUBMODULES = {"pp", "pl", "get", "datasets", "builders", "registry", "resolve", "snapshot"}
 _LAZY = {
     "convert": ("resolve", "convert"),
+    "convert_orthologs": ("resolve", "convert_orthologs"),
     "explain": ("resolve", "explain"),
     "history_graph": ("resolve", "history_graph"),
     "fetch_snapshot": ("registry", "fetch_snapshot"),
@@ -35,6 +36,7 @@ __all__ = [
     "__version__",
     "concat_harmonized",
     "convert",
+    "convert_orthologs",
     "explain",
     "fetch_snapshot",
     "history_graph",

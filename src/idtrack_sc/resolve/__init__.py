@@ -10,10 +10,12 @@ from ._convert import COLUMNS, convert, summarize
 from ._explain import Explanation, explain
 from ._graph import history_graph
 from ._index import ResolutionIndex, get_index, names_at
+from ._orthologs import ORTHOLOG_REASONS, convert_orthologs, homologene
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_OUTCOMES, REASONS, canonical_namespace
 
 __all__ = [
     "COLUMNS",
+    "ORTHOLOG_REASONS",
     "OUTCOMES",
     "PARSE_NOTES",
     "REASONS",
@@ -22,9 +24,11 @@ __all__ = [
     "ResolutionIndex",
     "canonical_namespace",
     "convert",
+    "convert_orthologs",
     "explain",
     "get_index",
     "history_graph",
+    "homologene",
     "names_at",
     "summarize",
 ]

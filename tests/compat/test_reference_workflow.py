@@ -33,11 +33,7 @@ def fresh_install(tmp_path, monkeypatch):
     monkeypatch.setenv("IDTRACK_SC_REGISTRY", str(registry))
     repo = tmp_path / "idtrack_cache"
     repo.mkdir()
-    yield repo
-    package = logging.getLogger("idtrack_sc")
-    for handler in [h for h in package.handlers if getattr(h, "_idtrack_sc_compat_handler", False)]:
-        package.removeHandler(handler)
-    package.setLevel(logging.NOTSET)
+    return repo
 
 
 def _write(path: Path, var_names: list[str], n_obs: int, seed: int) -> None:

@@ -43,6 +43,14 @@ def test_lazy_export_and_repr(api):
     assert "build_graph" in repr(API("x"))
 
 
+@pytest.mark.parametrize(
+    ("name", "instead"), [("TheGraph", "history_graph"), ("DatabaseManager", "get_database_manager")]
+)
+def test_reference_only_classes_say_what_to_use(name, instead):
+    with pytest.raises(AttributeError, match=f"reference tool.*{instead}"):
+        getattr(its, name)
+
+
 def test_legacy_rescue_to_ensembl(api):
     results = api.convert_identifier_multiple(LEGACY, verbose=False)
     assert [r["query_id"] for r in results] == LEGACY

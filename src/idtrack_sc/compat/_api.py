@@ -91,7 +91,7 @@ _REFERENCE_ONLY = {
 #: Ensembl's assembly changes (release -> assembly number from that release on), for snapshots
 #: whose manifest records only the newest assembly.
 _ASSEMBLY_HISTORY = {
-    "homo_sapiens": ((0, 37), (76, 38)),
+    "homo_sapiens": ((0, 36), (55, 37), (76, 38)),
     "mus_musculus": ((0, 37), (68, 38), (103, 39)),
 }
 
@@ -1143,7 +1143,7 @@ def _release_assemblies(snapshot: Snapshot) -> dict[int, int | None]:
     history = _ASSEMBLY_HISTORY.get(snapshot.organism)
     newest = assembly_number(snapshot.assembly)
     for r in snapshot.releases:
-        if str(r) in listed:
+        if assembly_number(listed.get(str(r))) is not None:
             out[r] = assembly_number(listed[str(r)])
         elif r not in out:
             if history is not None:

@@ -381,3 +381,24 @@ def test_configure_logger_is_idempotent_and_local(api, caplog):
     finally:
         package.removeHandler(api._handler)
         package.setLevel(level)
+
+
+def test_mouse_snapshot_spans_two_assemblies(tmp_path):
+    from pathlib import Path
+
+    from idtrack_sc.builders import build_snapshot, read_gene_table
+
+    data = Path(__file__).resolve().parents[1] / "data" / "orthologs"
+    sources = [read_gene_table(data / f"mouse_genes_e{r}.tsv", release=r) for r in (100, 114)]
+    mouse = build_snapshot(sources, organism="mouse", out=tmp_path / "mus_musculus-114.idtrack.zip")
+    api = API(tmp_path)
+    api.build_graph(snapshot=mouse, calculate_caches=False)
+    # Ensembl 100 is GRCm38, 114 GRCm39
+    assert api.list_genome_assemblies() == {38, 39}
+    assert api.infer_identifier_source(["Trp53"], mode="assembly", report_only_winner=False) == [(39, 1), (38, 1)]
+    assert api.list_external_databases() == {"MGI Symbol", "EntrezGene"}
+    assert api.convert_identifier("Trp53", final_database="MGI Symbol")["target_id"] == ["Trp53"]
+    with pytest.raises(ValueError, match="homo sapiens's nomenclature.*Use 'MGI Symbol'"):
+        api.convert_identifier("Trp53", final_database="HGNC Symbol")
+    with pytest.raises(ValueError, match="genome_assembly=37"):
+        api.build_graph(snapshot=mouse, genome_assembly=37)

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 #: Names that select the small snapshot embedded in the package (only when asked for by name).
 EMBEDDED_NAMES = ("default", "embedded")
 
-#: The reference tool's classification bins (:meth:`API.classify_multiple_conversion`), in its order.
+#: The reference tool's classification bins (:meth:`~idtrack_sc.API.classify_multiple_conversion`), in its order.
 CLASSIFICATION_BINS = (
     "changed_only_1_to_n",
     "changed_only_1_to_1",
@@ -97,12 +97,12 @@ _ASSEMBLY_HISTORY = {
 
 _SNAPSHOT_FILE = re.compile(r"^(?P<organism>[a-z][a-z0-9_]*)-(?P<release>[0-9]+)\.idtrack\.zip$")
 
-#: Marks the one handler :meth:`API.configure_logger` attaches, whatever the instance.
+#: Marks the one handler :meth:`~idtrack_sc.API.configure_logger` attaches, whatever the instance.
 _HANDLER_MARK = "_idtrack_sc_compat_handler"
 
 
 class ConversionSummary(str):
-    """The text of :meth:`API.print_binned_conversion`; shown as text (not quoted) in notebooks."""
+    """The text of :meth:`~idtrack_sc.API.print_binned_conversion`; shown as text (not quoted) in notebooks."""
 
     __slots__ = ()
 
@@ -118,7 +118,7 @@ class API:
     reference tool's dictionaries (``query_id``, ``target_id``, ``final_database``,
     ``graph_id``, ``last_node``, ``no_corresponding``, ``no_conversion``, ``no_target``)
     plus idtrack-sc's ``outcome`` (``"1:1"``, ``"1:n"``, ``"1:0"``) and ``reason``.
-    :attr:`track` holds the reference tool's tracker: ``api.track.graph`` is the history as
+    ``track`` holds the reference tool's tracker: ``api.track.graph`` is the history as
     a :class:`networkx.MultiDiGraph`, ``api.track.convert(...)`` one conversion in the
     tracker's shape.
 
@@ -145,7 +145,7 @@ class API:
     snapshot_release
         The newest release conversions may target (``snapshot_release`` of :meth:`build_graph`).
     track
-        The tracker after :meth:`build_graph` (:class:`Track`), else ``None``.
+        The tracker after :meth:`build_graph` (:class:`~idtrack_sc.compat.Track`), else ``None``.
     local_repository
         The folder given.
     logger_configured
@@ -183,8 +183,8 @@ class API:
         Unlike the reference tool, this leaves the root logger alone (configuring it would
         change logging for the whole process): it attaches one time-stamped stream handler
         to the ``idtrack_sc`` logger. Like the reference tool's, it sets logging up once per
-        process: later calls, from this or any other :class:`API` or
-        :class:`~idtrack_sc.compat.HarmonizeFeatures`, add no handler (so no line is printed
+        process: later calls, from this or any other :class:`~idtrack_sc.API` or
+        :class:`~idtrack_sc.HarmonizeFeatures`, add no handler (so no line is printed
         twice); a later call with a ``level`` changes the level.
 
         Parameters
@@ -225,7 +225,7 @@ class API:
         -------
         ``(production_name, latest_release)``. The release is the newest numbered snapshot
         the registry lists (including those shipped with the package) or
-        :attr:`local_repository` holds; not Ensembl's newest release, which needs the network.
+        ``local_repository`` holds; not Ensembl's newest release, which needs the network.
 
         Raises
         ------
@@ -255,7 +255,7 @@ class API:
         """Where this organism's data come from, bounded by ``snapshot_release``.
 
         The reference tool returns a manager of Ensembl database downloads here; idtrack-sc
-        reads prebuilt snapshot files instead, so this returns a :class:`SnapshotManager`
+        reads prebuilt snapshot files instead, so this returns a :class:`~idtrack_sc.compat.SnapshotManager`
         with the same bounds and the same ``available_releases``. It has no database
         connection: build snapshots with ``idtrack-sc snapshot build`` or
         :mod:`idtrack_sc.builders`.
@@ -302,7 +302,7 @@ class API:
 
         ``snapshot_release`` is, as in the reference tool, the newest release the "graph"
         holds: the oldest snapshot that covers it is used — a file
-        ``<organism>-<release>.idtrack.zip`` in :attr:`local_repository` as it is, else one
+        ``<organism>-<release>.idtrack.zip`` in ``local_repository`` as it is, else one
         from :func:`~idtrack_sc.fetch_snapshot` with ``cache_dir=local_repository`` (the
         registry includes the snapshots shipped with the package) — and conversions may
         target any covered release up to it (the default target).
@@ -389,12 +389,12 @@ class API:
             self.calculate_graph_caches()
 
     def calculate_graph_caches(self, for_test: bool = False) -> None:
-        """Build the resolution indexes for :attr:`snapshot_release` (Ensembl genes and symbols).
+        """Build the resolution indexes for ``snapshot_release`` (Ensembl genes and symbols).
 
         Parameters
         ----------
         for_test
-            Also build :attr:`Track.graph` (the reference tool computes its test-only caches).
+            Also build ``graph`` (the reference tool computes its test-only caches).
         """
         snap = self._require_snapshot()
         for namespace in ("ensembl_gene", "symbol"):
@@ -423,7 +423,7 @@ class API:
         from_release
             Ignored (each identifier is read in the releases it was valid in).
         to_release
-            Target Ensembl release, up to :attr:`snapshot_release` (the default).
+            Target Ensembl release, up to ``snapshot_release`` (the default).
         final_database
             Target database in the reference tool's spelling (``"HGNC Symbol"`` on human,
             ``"MGI Symbol"`` on mouse, ``"EntrezGene"``, ``"ensembl_gene"``,
@@ -546,7 +546,7 @@ class API:
         final_database: str | None = None,
         strategy: Literal["best", "all"] = "best",
     ) -> pd.DataFrame:
-        """The idtrack-sc conversion table behind :meth:`convert_identifier_multiple`.
+        """The idtrack-sc conversion table behind :meth:`~idtrack_sc.API.convert_identifier_multiple`.
 
         Parameters
         ----------
@@ -577,7 +577,7 @@ class API:
 
         Returns
         -------
-        Results by bin (:data:`CLASSIFICATION_BINS`): ``input_identifiers`` (all),
+        Results by bin (``CLASSIFICATION_BINS``): ``input_identifiers`` (all),
         ``matching_1_to_0`` (``no_corresponding`` or ``no_conversion``),
         ``matching_1_to_1`` / ``matching_1_to_n`` (one / several targets),
         ``changed_only_1_to_1`` / ``changed_only_1_to_n`` (the query is not among the
@@ -661,7 +661,7 @@ class API:
 
         As in the reference tool, every identifier found votes once for each origin it is
         valid in (the releases of its ``found_first``–``found_last`` range up to
-        :attr:`snapshot_release`, with the assembly of each release), and origins are
+        ``snapshot_release``, with the assembly of each release), and origins are
         ranked by votes. Identifiers from undated sources (e.g. HGNC-only aliases) vote for
         the newest release.
 
@@ -730,7 +730,7 @@ class API:
         return set(self._database_names(backbone=False).values())
 
     def list_genome_assemblies(self) -> set[int]:
-        """Assembly numbers of the releases the snapshot covers up to :attr:`snapshot_release` (``{38}``)."""
+        """Assembly numbers of the releases the snapshot covers up to ``snapshot_release`` (``{38}``)."""
         self._require_snapshot()
         return {
             a for r, a in _release_assemblies(self.snapshot).items() if r <= self.snapshot_release and a is not None
@@ -760,7 +760,7 @@ class API:
         return dict.fromkeys(self.list_external_databases(), "gene")
 
     def list_ensembl_releases(self) -> list[int]:
-        """Ensembl releases the snapshot covers up to :attr:`snapshot_release`, ascending."""
+        """Ensembl releases the snapshot covers up to ``snapshot_release``, ascending."""
         snap = self._require_snapshot()
         return [r for r in snap.releases if r <= self.snapshot_release]
 
@@ -939,14 +939,14 @@ class API:
 
 
 class Track:
-    """The reference tool's tracker (``api.track``), on the snapshot :class:`API` loaded.
+    """The reference tool's tracker (``api.track``), on the snapshot :class:`~idtrack_sc.API` loaded.
 
     Attributes
     ----------
     api
-        The :class:`API` it belongs to.
+        The :class:`~idtrack_sc.API` it belongs to.
     db_manager
-        A :class:`SnapshotManager` for the loaded snapshot (``available_releases``, …).
+        A :class:`~idtrack_sc.compat.SnapshotManager` for the loaded snapshot (``available_releases``, …).
     """
 
     def __init__(self, api: API) -> None:
@@ -987,9 +987,9 @@ class Track:
         from_id
             The identifier.
         from_release
-            Ignored, as in :meth:`API.convert_identifier`.
+            Ignored, as in :meth:`~idtrack_sc.API.convert_identifier`.
         to_release, final_database
-            As in :meth:`API.convert_identifier`.
+            As in :meth:`~idtrack_sc.API.convert_identifier`.
         prioritize_to_one_filter
             Keep only the best target (``strategy="best"``); else every candidate.
         return_path
@@ -1037,7 +1037,7 @@ class Track:
 
 
 class SnapshotManager:
-    """What :meth:`API.get_database_manager` returns: the snapshot behind a "graph", bounded.
+    """What :meth:`~idtrack_sc.API.get_database_manager` returns: the snapshot behind a "graph", bounded.
 
     The reference tool's manager downloads Ensembl databases; idtrack-sc has no database
     connection (snapshots are built by ``idtrack-sc snapshot build`` or
@@ -1079,7 +1079,7 @@ class SnapshotManager:
 
     @property
     def snapshot(self) -> Snapshot:
-        """The snapshot (fetched or read from :attr:`local_repository` on first use)."""
+        """The snapshot (fetched or read from ``local_repository`` on first use)."""
         if self._snapshot is None:
             release = self._api._file_release(self.organism, self.snapshot_release, registry=None)
             self._snapshot = self._api._fetch(self.organism, release, registry=None, mirror=None, progressbar=True)
@@ -1092,7 +1092,7 @@ class SnapshotManager:
 
     @property
     def available_releases(self) -> list[int]:
-        """Covered releases from :attr:`ignore_before` to :attr:`snapshot_release` (of :attr:`genome_assembly`)."""
+        """Covered releases from ``ignore_before`` to ``snapshot_release`` (of ``genome_assembly``)."""
         snap = self.snapshot
         assemblies = _release_assemblies(snap)
         low = -1 if self.ignore_before is None else int(self.ignore_before)

@@ -1,12 +1,12 @@
 """``HarmonizeFeatures``: the reference tool's multi-dataset harmonizer, on idtrack-sc conversions.
 
-Every identifier is converted by :meth:`API.convert_identifier_multiple` (one vectorized
+Every identifier is converted by :meth:`~idtrack_sc.API.convert_identifier_multiple` (one vectorized
 :func:`idtrack_sc.convert` call per dataset). What is kept, dropped or merged then follows the
 reference tool's rules by default (``method="idtrack"``): an identifier that fails to convert
 (1→0, 1→n) or that meets other identifiers of its dataset on one target (n→1) is removed unless
 it does so in every dataset, where it is kept under its own name; within an n→1 group, an
 identifier equal to the target is kept and the others removed (counts are not summed). With
-``method="idtrack_sc"``, :meth:`HarmonizeFeatures.unify_multiple_anndatas` is one call of
+``method="idtrack_sc"``, :meth:`~idtrack_sc.HarmonizeFeatures.unify_multiple_anndatas` is one call of
 :func:`idtrack_sc.concat_harmonized` instead (duplicates summed, ``var_names`` in the target
 namespace, idtrack-sc's provenance).
 """
@@ -40,7 +40,7 @@ _METHODS = ("idtrack", "idtrack_sc")
 
 #: What the reference tool writes into string columns of the merged object for a missing value.
 PLACEHOLDER_NA = "_PLACEHOLDER_NA_"
-#: Spellings of a missing value that the merged object's string columns turn into :data:`PLACEHOLDER_NA`.
+#: Spellings of a missing value that the merged object's string columns turn into ``PLACEHOLDER_NA``.
 MISSING_VALUES = frozenset(
     {
         *(f"{a}{s}" for a in ("na", "NA", "Na", "n/a", "N/A", "n.a.", "N.A.") for s in ("",)),
@@ -85,7 +85,7 @@ class HarmonizeFeatures:
     project_local_repository
         Folder for the per-dataset conversion tables (TSV; created if needed).
     idtrack_local_repository
-        Snapshot cache folder, as for :class:`~idtrack_sc.compat.API`.
+        Snapshot cache folder, as for :class:`~idtrack_sc.API`.
     target_ensembl_release
         Ensembl release to convert to; at most ``graph_last_ensembl_release``.
     final_database
@@ -94,7 +94,7 @@ class HarmonizeFeatures:
     organism_name
         Organism (any accepted spelling), or ``"default"`` for the embedded human subset.
     graph_last_ensembl_release
-        Newest release of the "graph" (the ``snapshot_release`` of :meth:`API.build_graph`).
+        Newest release of the "graph" (the ``snapshot_release`` of :meth:`~idtrack_sc.API.build_graph`).
     verbose_level
         0 errors, 1 warnings, 2 info, 3 debug (idtrack-sc's log messages on stderr).
     debugging_variables
@@ -130,7 +130,7 @@ class HarmonizeFeatures:
         The same, for identifiers removed because one Ensembl gene got two names, or one
         name two Ensembl genes across the project.
     idt
-        The :class:`~idtrack_sc.compat.API` used.
+        The :class:`~idtrack_sc.API` used.
 
     Examples
     --------
@@ -294,7 +294,7 @@ class HarmonizeFeatures:
     def run_idtrack_for_single_dataset(
         self, dataset_name: str, dataset_path: str | os.PathLike | AnnData
     ) -> list[dict[str, Any]]:
-        """Convert one dataset's identifiers: :meth:`API.convert_identifier_multiple` results."""
+        """Convert one dataset's identifiers: :meth:`~idtrack_sc.API.convert_identifier_multiple` results."""
         self._initialize_idt()
         gene_list = self.extract_source_identifiers_from_anndata(dataset_path)
         return self.idt.convert_identifier_multiple(
@@ -333,7 +333,7 @@ class HarmonizeFeatures:
 
         Targets in ``final_database`` and, for the ``no_target`` fallback, Ensembl genes are
         grouped; in a group of several identifiers, every identifier other than the target
-        itself is recorded in :attr:`dict_n_to_1` for this dataset.
+        itself is recorded in ``dict_n_to_1`` for this dataset.
         """
         by_target: dict[str, list[str]] = {}
         by_gene: dict[str, list[str]] = {}
@@ -432,11 +432,11 @@ class HarmonizeFeatures:
 
     @property
     def dataset_conversion_dataframe_issues(self) -> dict[str, Any]:
-        """:attr:`datataset_conversion_dataframe_issues`, spelled correctly."""
+        """``datataset_conversion_dataframe_issues``, spelled correctly."""
         return self.datataset_conversion_dataframe_issues
 
     def create_multiple_ensembl_dict(self) -> dict[str, list[str]]:
-        """Converted identifier → sorted Ensembl genes behind it, from :attr:`multiple_ensembl_list`."""
+        """Converted identifier → sorted Ensembl genes behind it, from ``multiple_ensembl_list``."""
         out: dict[str, set[str]] = {}
         for pairs in self.multiple_ensembl_list:
             for gene, target in pairs:

@@ -151,7 +151,7 @@ def convert_orthologs(
     One row per query, in input order: ``query``, ``target`` (the single answer or ``""``),
     ``n_targets``, ``targets`` (``|``-joined), ``outcome`` (``"1:1"``, ``"1:n"``, ``"1:0"``),
     ``reason`` (the source conversion's reason when the query itself fails, else one of
-    :data:`ORTHOLOG_REASONS`), ``source_gene`` (the query's gene(s) in its organism),
+    :data:`~idtrack_sc.resolve.ORTHOLOG_REASONS`), ``source_gene`` (the query's gene(s) in its organism),
     ``homology_id`` (HomoloGene group(s)), ``ortholog_entrez`` (the target organism's NCBI
     gene IDs in those groups) and ``gene_id`` (the target genes, sorted like ``targets``).
     ``attrs["idtrack"]`` records both snapshots, releases, the namespace and the ortholog

@@ -1048,8 +1048,10 @@ class SnapshotManager:
     ----------
     organism
         Ensembl production name.
-    snapshot_release, ignore_before
-        Newest and oldest release to use.
+    snapshot_release
+        Newest release to use.
+    ignore_before
+        Oldest release to use (``None``: the snapshot's oldest).
     genome_assembly
         Assembly number the releases must belong to, or ``None``.
     local_repository

@@ -124,11 +124,15 @@ class HarmonizeFeatures:
     dict_n_to_1
         Identifier → datasets in which it met other identifiers on one target and was not
         the one kept.
-    removed_conversion_failed_identifiers, kept_conversion_failed_identifiers
-        ``{identifier: {"reason": "1-to-0" / "1-to-n" / "n-to-1" (joined by "_"), "datasets_containing": [...]}}``.
-    removed_inconsistent_identifier_matching, removed_final_database_duplicates
-        The same, for identifiers removed because one Ensembl gene got two names, or one
-        name two Ensembl genes across the project.
+    removed_conversion_failed_identifiers
+        ``{identifier: {"reason": "1-to-0" / "1-to-n" / "n-to-1" (joined by "_"), "datasets_containing": [...]}}``
+        of the removed identifiers.
+    kept_conversion_failed_identifiers
+        The same, of the identifiers kept under their own name.
+    removed_inconsistent_identifier_matching
+        The same, of identifiers removed because their Ensembl gene got two names across the project.
+    removed_final_database_duplicates
+        The same, of identifiers removed because their name went to another Ensembl gene across the project.
     idt
         The :class:`~idtrack_sc.API` used.
 
@@ -149,7 +153,7 @@ class HarmonizeFeatures:
     >>> adata = hf.unify_multiple_anndatas(mode="union")  # doctest: +SKIP
     """
 
-    #: Suffix of identifiers kept under their own name (the reference tool's: none).
+    #: Suffix added to identifiers kept under their own name (none, as in the reference tool).
     nonmatching_but_consistent_suffix = ""
     _ENSEMBL_GENE_COLUMN = "matching_ensembl_gene"
 
@@ -385,14 +389,14 @@ class HarmonizeFeatures:
 
     @cached_property
     def conversion_failed_identifiers(self) -> set[str]:
-        """Identifiers removed: 1→0, 1→n or n→1, and not so in every dataset."""
+        """The identifiers removed, being 1→0, 1→n or n→1 in some datasets but not in every one."""
         failed = {q for q, ds in self.dict_1_to_not_1.items() if len(ds) != self.n_datasets}
         failed |= {q for q, ds in self.dict_n_to_1.items() if len(ds) != self.n_datasets}
         return failed
 
     @cached_property
     def conversion_failed_but_consistent_identifiers(self) -> set[str]:
-        """Identifiers 1→0, 1→n or n→1 in every dataset: kept under their own name."""
+        """The identifiers kept under their own name, being 1→0, 1→n or n→1 in every dataset."""
         return (set(self.dict_n_to_1) | set(self.dict_1_to_not_1)) - self.conversion_failed_identifiers
 
     @cached_property

@@ -18,7 +18,7 @@ def test_gene_versions_names_and_graph_attributes(snapshot_default):
     assert isinstance(g, nx.MultiDiGraph)
     assert g.graph["organism"] == "homo_sapiens"
     assert (g.graph["ensembl_release"], g.graph["genome_assembly"], g.graph["assembly"]) == (114, 38, "GRCh38")
-    assert g.graph["releases"] == [84, 93, 100, 104, 110, 114]
+    assert g.graph["releases"][-6:] == [84, 93, 100, 104, 110, 114]
     # one node per gene version, in time order, linked by "version" edges
     assert g.nodes[f"{TP53}.19"] == {
         "gene_id": TP53,

@@ -144,6 +144,9 @@ class API:
         The snapshot after :meth:`build_graph`, else ``None``.
     snapshot_release
         The newest release conversions may target (``snapshot_release`` of :meth:`build_graph`).
+    default_release
+        The release conversions target by default: ``snapshot_release``, or the newest release
+        of the ``genome_assembly`` given to :meth:`build_graph`.
     track
         The tracker after :meth:`build_graph` (:class:`~idtrack_sc.compat.Track`), else ``None``.
     local_repository
@@ -164,6 +167,7 @@ class API:
         self.local_repository = local_repository
         self.snapshot: Snapshot | None = None
         self.snapshot_release: int | None = None
+        self.default_release: int | None = None
         self.track: Track | None = None
         self.logger_configured = False
         self._handler: logging.Handler | None = None
@@ -316,8 +320,10 @@ class API:
             Newest release conversions may target; default the newest available. A variant
             name (``"default"``) selects that snapshot file.
         genome_assembly
-            If given, the assembly (``38`` for GRCh38) of the newest release; refused if the
-            snapshot does not hold it.
+            If given, an assembly the snapshot holds up to ``snapshot_release`` (``38`` for
+            GRCh38; ``37`` where a snapshot carries a GRCh37 gene set); conversions then default
+            to the newest release of that assembly, as in the reference tool, whose graph's
+            primary assembly this selects.
         return_test
             Ignored (the reference tool's test tracker).
         calculate_caches
@@ -374,15 +380,19 @@ class API:
                 f"give one from {snap.releases[0]} to {snap.latest_release}."
             )
             raise ValueError(msg)
+        default = cap
         if genome_assembly is not None:
             held = _release_assemblies(snap)
-            if int(genome_assembly) not in set(held.values()):
+            of_assembly = [r for r, a in held.items() if a == int(genome_assembly) and r <= cap]
+            if not of_assembly:
+                have = sorted({a for r, a in held.items() if a is not None and r <= cap})
                 msg = (
-                    f"genome_assembly={genome_assembly} is not in {snap!r}, which holds "
-                    f"{sorted(set(held.values())) or 'no known assembly'}."
+                    f"genome_assembly={genome_assembly} is not in {snap!r} up to release {cap}, which holds "
+                    f"{have or 'no known assembly'}."
                 )
                 raise ValueError(msg)
-        self.snapshot, self.snapshot_release = snap, cap
+            default = max(of_assembly)
+        self.snapshot, self.snapshot_release, self.default_release = snap, cap, default
         self.track = Track(self)
         logger.info("Using %r up to release %d.", snap, cap)
         if calculate_caches:
@@ -399,7 +409,7 @@ class API:
         snap = self._require_snapshot()
         for namespace in ("ensembl_gene", "symbol"):
             if namespace in snap.namespaces:
-                convert([], snapshot=snap, to=namespace, release=self.snapshot_release)
+                convert([], snapshot=snap, to=namespace, release=self.default_release)
         if for_test:
             _ = self._require_track().graph
 
@@ -423,7 +433,7 @@ class API:
         from_release
             Ignored (each identifier is read in the releases it was valid in).
         to_release
-            Target Ensembl release, up to ``snapshot_release`` (the default).
+            Target Ensembl release, up to ``snapshot_release`` (default ``default_release``).
         final_database
             Target database in the reference tool's spelling (``"HGNC Symbol"`` on human,
             ``"MGI Symbol"`` on mouse, ``"EntrezGene"``, ``"ensembl_gene"``,
@@ -778,7 +788,7 @@ class API:
     def _target_release(self, to_release: int | None) -> int:
         snap = self._require_snapshot()
         if to_release is None:
-            return self.snapshot_release
+            return self.default_release
         release = _release_number(to_release)
         if release is None:
             msg = f"to_release must be an Ensembl release number, got {to_release!r}."

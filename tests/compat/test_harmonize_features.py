@@ -191,3 +191,16 @@ def test_arguments_are_checked(toy_files, tmp_path):
 
 def test_top_level_name():
     assert its.HarmonizeFeatures is HarmonizeFeatures
+
+
+def test_repeated_feature_names_are_a_clear_error(tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # anndata warns about the repeated name itself
+        a, _ = make(["TP53", "TP53", "KRAS"], 5, seed=4, prefix="a")
+    hf = HarmonizeFeatures(
+        "dup", {"A": a}, tmp_path, tmp_path, 114, graph_last_ensembl_release="default", verbose_level=0
+    )
+    with pytest.raises(ValueError, match=r"dataset 'A': features \['TP53'\].*var_names_make_unique"):
+        hf.unify_multiple_anndatas()

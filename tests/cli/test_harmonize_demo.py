@@ -126,7 +126,8 @@ def test_demo(capsys):
     assert "TP53 and ENSG00000141510 are one gene -> TP53" in out
     assert "NOT_A_REAL_GENE failed (not found)" in out
     assert "IGJ -> JCHAIN" in out
-    assert "1:1   761" in out
+    assert "annotated with Ensembl 84 (GRCh38), inferred from its own names" in out
+    assert "1:1   757" in out
     assert "C9orf142" in out
     assert "retired" in out
 
@@ -185,3 +186,21 @@ def test_progress_one_step_per_dataset(tmp_path, files, capsys, monkeypatch, ver
     assert steps == ["harmonizing", "harmonizing"]  # advanced by each dataset, not filled at the end
     err = capsys.readouterr().err
     assert ("5 -> 5 features (1:1 5" in err) is verbose
+
+
+def test_harmonize_from_release(tmp_path, capsys):
+    path = write(tmp_path / "old.h5ad", ["CAST", "TP53"], 5)
+    out = tmp_path / "old.harmonized.h5ad"
+    assert main(["harmonize", str(path), "-o", str(out), "--snapshot", "default", "--from-release", "84"]) == 0
+    result = ad.read_h5ad(out)
+    assert list(result.var_names) == ["ENSG00000153113", "ENSG00000141510"]
+    assert int(result.uns["idtrack"]["release"]["anchor_release"]) == 84
+    target = tmp_path / "target.h5ad"
+    assert main(["harmonize", str(path), "-o", str(target), "--snapshot", "default", "--from-release", "target"]) == 0
+    assert ad.read_h5ad(target).uns["idtrack"]["release"]["from_release"] == "target"
+    capsys.readouterr()
+    bad = ["harmonize", str(path), "-o", str(tmp_path / "x.h5ad"), "--snapshot", "default", "--from-release", "new"]
+    assert main(bad) == 2
+    assert "--from-release must be auto, target or a release number" in capsys.readouterr().err
+    assert main([*bad[:-1], "30"]) == 1
+    assert "outside the homo_sapiens snapshot" in capsys.readouterr().err

@@ -195,11 +195,14 @@ def test_explain_adds_paths_and_steps(api):
     assert any("alias" in step for step in res["explanation"])
 
 
-def test_from_release_is_ignored_with_a_warning(api, caplog):
-    with caplog.at_level(logging.WARNING, logger="idtrack_sc.compat"):
-        res = api.convert_identifier("TP53", from_release=93)
-    assert res["target_id"] == [TP53_V]
-    assert "from_release" in caplog.text
+def test_from_release_reads_names_in_that_release(api):
+    # as in the reference tool, from_release is the release the identifier comes from: CAST named
+    # one gene in Ensembl 84, two genes carry the symbol since 114
+    assert api.convert_identifier("CAST", from_release=84)["target_id"] == ["ENSG00000153113.25"]
+    assert api.convert_identifier("CAST")["outcome"] == "1:n"
+    assert api.convert_identifier("TP53", from_release=93)["target_id"] == [TP53_V]
+    with pytest.raises(ValueError, match="from_release=50"):
+        api.convert_identifier("TP53", from_release=50)
 
 
 def test_verbose_logs_counts(api, caplog):

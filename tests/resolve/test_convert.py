@@ -33,7 +33,10 @@ CASES_114_SYMBOL = [
     ("C9orf142", "PAXX", "1:1", "renamed", "as_is"),
     ("4-Oct", "POU5F1", "1:1", "alias", "date_repaired"),
     ("TP53-1", "TP53", "1:1", "suffix_stripped", "suffix_stripped"),
-    ("KRAS.2", "KRAS", "1:1", "suffix_stripped", "suffix_stripped"),
+    # TP53 is in the batch: TP53-1 is its uniquified copy; KRAS is not, and KRAS2 is a name
+    ("KRAS.2", "KRAS", "1:1", "previous_symbol", "separator_removed"),
+    ("PAXX-1", "PAXX", "1:1", "suffix_stripped", "suffix_stripped"),  # PAXX is written so: a copy
+    ("Paxx-2", "", "1:0", "suffix_unconfirmed", "as_is"),  # no PAXX in the batch, no PAXX2, no "Paxx"
     ("BRAF_ENSG00000157764", "BRAF", "1:1", "suffix_stripped", "suffix_stripped"),
     ("ENSG00000260001", "CHAINC", "1:1", "history_successor", "as_is"),
     ("ENSG00000270011", "MERGEB", "1:1", "history_successor", "as_is"),

@@ -151,6 +151,13 @@ def normalize_entrez(values: pd.Series) -> pd.Series:
     return values.str.replace(r"^GeneID:", "", case=False, regex=True).str.replace(r"\.0+$", "", regex=True)
 
 
+def is_fake_name(gene_ids: pd.Series, values: pd.Series) -> np.ndarray:
+    """Whether each value is no real name of its gene: the gene's own ID, with or without a version."""
+    ids = gene_ids.astype(str).str.upper().to_numpy(dtype=object)
+    vals = values.astype(str).str.upper().str.replace(r"\.\d+$", "", regex=True).to_numpy(dtype=object)
+    return ids == vals
+
+
 def name_rows(
     gene_ids: pd.Series,
     values: pd.Series,
@@ -185,6 +192,11 @@ def name_rows(
     if normalize is not None:
         frame["value"] = normalize(frame["value"])
     frame = frame.dropna(subset=["gene_id", "value"])
+    # A name equal to the gene's own ID (with or without a version) is no name: gene tables
+    # fill the name column of unnamed genes with the ID.
+    fake = is_fake_name(frame["gene_id"], frame["value"])
+    if fake.any():
+        frame = frame[~fake]
     out = pd.DataFrame(
         {
             "gene_id": frame["gene_id"].to_numpy(),

@@ -125,8 +125,6 @@ class API:
     Differences from the reference tool, by design (see the documentation page for users of
     the reference tool for the whole table):
 
-    - ``from_release`` is accepted and ignored: every identifier is read in the releases it
-      was valid in.
     - :meth:`configure_logger` attaches one handler to the ``idtrack_sc`` logger (once per
       process) instead of configuring the root logger.
     - A whole batch is one vectorized call; there is no progress bar.
@@ -431,7 +429,9 @@ class API:
             Any identifier: Ensembl gene/transcript/protein ID (with or without version),
             symbol (current, previous, alias), HGNC ID, Entrez ID.
         from_release
-            Ignored (each identifier is read in the releases it was valid in).
+            The release the identifier comes from, as in the reference tool: a symbol is read
+            in its meaning at that release (see :func:`idtrack_sc.convert`); default its
+            meaning at the target release.
         to_release
             Target Ensembl release, up to ``snapshot_release`` (default ``default_release``).
         final_database
@@ -521,19 +521,16 @@ class API:
         The results of :meth:`convert_identifier`, in input order.
         """
         snap = self._require_snapshot()
-        if from_release is not None:
-            logger.warning(
-                "from_release=%r is ignored: idtrack-sc reads each identifier in the releases it was valid in.",
-                from_release,
-            )
         queries = list(identifier_list)
         to, label, versioned = self._database(final_database)
         release = self._target_release(to_release)
-        table = convert(queries, snapshot=snap, to=to, release=release, strategy=strategy)
+        table = convert(queries, snapshot=snap, to=to, release=release, strategy=strategy, from_release=from_release)
         results = _records(table, queries, label, _version_map(snap, release), version_targets=versioned)
         if explain:
             for res in results:
-                exp = _explain(res["query_id"], snapshot=snap, to=to, release=release, strategy=strategy)
+                exp = _explain(
+                    res["query_id"], snapshot=snap, to=to, release=release, strategy=strategy, from_release=from_release
+                )
                 res["the_path"] = _the_path(res, exp.paths)
                 res["explanation"] = list(exp.steps)
         if verbose if pbar is None else pbar:
@@ -552,6 +549,7 @@ class API:
         self,
         identifier_list: Sequence[Any],
         *,
+        from_release: int | None = None,
         to_release: int | None = None,
         final_database: str | None = None,
         strategy: Literal["best", "all"] = "best",
@@ -562,7 +560,7 @@ class API:
         ----------
         identifier_list
             Identifiers.
-        to_release, final_database, strategy
+        from_release, to_release, final_database, strategy
             As in :meth:`convert_identifier`.
 
         Returns
@@ -573,7 +571,12 @@ class API:
         snap = self._require_snapshot()
         to, _, _ = self._database(final_database)
         return convert(
-            list(identifier_list), snapshot=snap, to=to, release=self._target_release(to_release), strategy=strategy
+            list(identifier_list),
+            snapshot=snap,
+            to=to,
+            release=self._target_release(to_release),
+            strategy=strategy,
+            from_release=from_release,
         )
 
     # -- reporting ---------------------------------------------------------------------------
@@ -996,9 +999,7 @@ class Track:
         ----------
         from_id
             The identifier.
-        from_release
-            Ignored, as in :meth:`~idtrack_sc.API.convert_identifier`.
-        to_release, final_database
+        from_release, to_release, final_database
             As in :meth:`~idtrack_sc.API.convert_identifier`.
         prioritize_to_one_filter
             Keep only the best target (``strategy="best"``); else every candidate.

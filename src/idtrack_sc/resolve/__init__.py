@@ -11,6 +11,7 @@ from ._explain import Explanation, explain
 from ._graph import history_graph
 from ._index import ResolutionIndex, get_index, names_at
 from ._orthologs import ORTHOLOG_REASONS, convert_orthologs, homologene
+from ._release import ReleaseInference, infer_release
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_OUTCOMES, REASONS, canonical_namespace
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "REASONS",
     "REASON_OUTCOMES",
     "Explanation",
+    "ReleaseInference",
     "ResolutionIndex",
     "canonical_namespace",
     "convert",
@@ -29,6 +31,7 @@ __all__ = [
     "get_index",
     "history_graph",
     "homologene",
+    "infer_release",
     "names_at",
     "summarize",
 ]

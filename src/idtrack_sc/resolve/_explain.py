@@ -50,11 +50,13 @@ class Explanation:
         return "\n".join(f"{i}. {step}" for i, step in enumerate(self.steps, 1))
 
 
-def _anchors(snapshot: Snapshot, release: int) -> pd.DataFrame:
-    key = ("anchors", release)
+def _anchors(snapshot: Snapshot, release: int, anchor: int | None = None) -> pd.DataFrame:
+    anchor = release if anchor is None else anchor
+    key = ("anchors", release) if anchor == release else ("anchors", release, anchor)
     if key not in snapshot._derived:
         # the anchors the index was built from (built now if the index came from disk)
-        snapshot._derived[key] = _candidates(snapshot, release)[1]["anchors"].set_index("key").sort_index()
+        anchors = _candidates(snapshot, release, anchor)[1]["anchors"]
+        snapshot._derived[key] = anchors.set_index("key").sort_index()
     return snapshot._derived[key]
 
 
@@ -107,7 +109,13 @@ def _walk(
 
 
 def explain(
-    query: str, *, snapshot: Snapshot, to: str = "ensembl_gene", release: int | None = None, strategy: str = "best"
+    query: str,
+    *,
+    snapshot: Snapshot,
+    to: str = "ensembl_gene",
+    release: int | None = None,
+    strategy: str = "best",
+    from_release: int | None = None,
 ) -> Explanation:
     """Explain how one query is resolved, step by step.
 
@@ -115,7 +123,7 @@ def explain(
     ----------
     query
         One identifier.
-    snapshot, to, release, strategy
+    snapshot, to, release, strategy, from_release
         As in :func:`~idtrack_sc.convert`.
 
     Returns
@@ -127,10 +135,10 @@ def explain(
     >>> import idtrack_sc as its
     >>> print(its.explain("1-Mar", snapshot=its.datasets.default_snapshot(), to="symbol"))  # doctest: +SKIP
     """
-    table = convert([query], snapshot=snapshot, to=to, release=release, strategy=strategy)
+    table = convert([query], snapshot=snapshot, to=to, release=release, strategy=strategy, from_release=from_release)
     row = table.iloc[0].to_dict()
     info = table.attrs["idtrack"]
-    release, namespace = info["release"], info["namespace"]
+    release, namespace, anchor = info["release"], info["namespace"], info.get("from_release")
     out = Explanation(row=row)
     steps = out.steps
     if row["reason"] == "empty":
@@ -146,7 +154,9 @@ def explain(
     note = row["parse"]
     read = f"Read {query!r} as key {row['key']!r}"
     steps.append(read + ("." if note == "as_is" else f" ({note})."))
-    anchors = _anchors(snapshot, release).loc[[row["key"]]]
+    if anchor is not None and anchor != release:
+        steps.append(f"Names are read in their meaning at release {anchor}, the release the data were annotated with.")
+    anchors = _anchors(snapshot, release, anchor).loc[[row["key"]]]
     kinds = {0: "current name", 1: "name in another release", 2: "previous name", 3: "alias/synonym"}
     for a in anchors.itertuples():
         span = "undated source" if np.isnan(a.first) else f"releases {int(a.first)}-{int(a.last)}"

@@ -84,6 +84,7 @@ class ResolutionIndex:
     found_last: np.ndarray
     retired_in: np.ndarray
     lost: pa.Array  # anchored genes that did not survive, when others did ("|"-joined)
+    anchor_release: int | None = None  # names read in this release's meaning (None: the target's)
 
     @property
     def missing(self) -> int:
@@ -136,6 +137,40 @@ def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
     return out
 
 
+def upper_array(values: pd.Series | np.ndarray) -> pa.Array:
+    """Upper-cased strings as an Arrow array (vectorized; nulls stay null)."""
+    arr = values.to_numpy(dtype=object, na_value=None) if isinstance(values, pd.Series) else values
+    return pc.utf8_upper(pa.array(arr, type=pa.string(), from_pandas=True))
+
+
+def real_names(snapshot: Snapshot) -> pd.DataFrame:
+    """The snapshot's names table without fake names (a value equal to its gene's own ID).
+
+    Builders leave such rows out; snapshots built before they did may still hold them, for
+    example gene tables that fill the name column of an unnamed gene with its ID.
+    """
+    cached = snapshot._derived.get("real_names")
+    if cached is not None:
+        return cached
+    names = snapshot.names
+    values = upper_array(names["value"])
+    values = pc.replace_substring_regex(values, r"\.\d+$", "")
+    fake = pc.fill_null(pc.equal(values, upper_array(names["gene_id"])), False).to_numpy(zero_copy_only=False)
+    out = names[~fake] if fake.any() else names
+    snapshot._derived["real_names"] = out
+    return out
+
+
+def exact_names(snapshot: Snapshot) -> pd.Index:
+    """Every symbol exactly as the snapshot's sources write it (case included), unique."""
+    cached = snapshot._derived.get("exact_names")
+    if cached is None:
+        names = real_names(snapshot)
+        values = names.loc[names["namespace"] == "symbol", "value"].astype(str).unique()
+        cached = snapshot._derived["exact_names"] = pd.Index(values, dtype=object)
+    return cached
+
+
 def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     """One name per gene in ``namespace`` at ``release`` (gene ID -> value).
 
@@ -149,7 +184,7 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     cached = snapshot._derived.get(("names_at", namespace, release))
     if cached is not None:
         return cached
-    names = snapshot.names
+    names = real_names(snapshot)
     sel = names[(names["namespace"] == namespace) & (names["kind"] == "primary")]
     first = sel["first_release"].to_numpy(dtype=float)
     last = sel["last_release"].to_numpy(dtype=float)
@@ -275,8 +310,9 @@ def travel(snapshot: Snapshot, release: int, origins: pd.Index) -> pd.DataFrame:
 def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.ndarray]:
     """Every key with the gene(s) it names (``key, qns, gene, tier, kind, first, last, note``), and the sorted keys.
 
-    The keys are returned beside the table, not in ``DataFrame.attrs``: pandas copies
-    ``attrs`` on every operation.
+    ``release`` is the *anchor* release: the release whose meaning a name is read in (the
+    target release, or the release a dataset was annotated with). The keys are returned
+    beside the table, not in ``DataFrame.attrs``: pandas copies ``attrs`` on every operation.
     """
     latest = snapshot.latest_release
     genes = snapshot.genes
@@ -335,7 +371,7 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
         }
     )
 
-    names = snapshot.names
+    names = real_names(snapshot)
     first = names["first_release"].to_numpy(dtype=float)
     last = names["last_release"].to_numpy(dtype=float)
     dated = ~np.isnan(first)
@@ -382,9 +418,19 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
     anchors = anchors[anchors["_nsprio"] == best]
     best_tier = anchors.groupby("kcode", sort=False)["tier"].transform("min")
     main = anchors["tier"] == best_tier
-    # A previous symbol stays as a fallback behind a primary name: when the gene the name
+    # A previous symbol (and, behind a primary name of another release, an alias) stays as a
+    # fallback: it contests a primary name of another release (build_index), and
     # belonged to is gone (no recorded successor), HGNC's rename record still leads on.
-    fallback = (best_tier <= TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_PREVIOUS)
+    behind = ((best_tier <= TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_PREVIOUS)) | (
+        (best_tier == TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_ALIAS)
+    )
+    # only the strongest such reading: an alias does not contest when a previous symbol exists
+    behind_tier = (
+        pd.Series(np.where(behind, anchors["tier"].to_numpy(dtype=np.int64), 99), index=anchors.index)
+        .groupby(anchors["kcode"], sort=False)
+        .transform("min")
+    )
+    fallback = behind & (anchors["tier"] == behind_tier)
     anchors = anchors[main | fallback].assign(fallback=fallback[main | fallback])
     distance = anchors["_distance"].where(~anchors["fallback"], np.inf)
     nearest = distance.groupby(anchors["kcode"], sort=False).transform("min")
@@ -396,12 +442,17 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
 # --------------------------------------------------------------------------------------------
 # the index
 # --------------------------------------------------------------------------------------------
-def _reason(cand: pd.DataFrame) -> np.ndarray:
-    """Reason for each successful candidate row (vectorized)."""
+def _reason(cand: pd.DataFrame, *, reread: bool = False) -> np.ndarray:
+    """Reason for each successful candidate row (vectorized).
+
+    ``reread``: names were anchored in another release than the target one, so a current
+    name there that differs from the target's name is a rename too.
+    """
     kind = cand["kind"].to_numpy(dtype=object)
     moved = (cand["target_gene"] != cand["gene"]).to_numpy()
     direction = cand["direction"].to_numpy(dtype=object)
-    renamed = (cand["tier"] == TIER_OTHER_RELEASE).to_numpy() & (cand["qns"] == "symbol").to_numpy()
+    tiers = (TIER_CURRENT, TIER_OTHER_RELEASE) if reread else (TIER_OTHER_RELEASE,)
+    renamed = cand["tier"].isin(tiers).to_numpy() & (cand["qns"] == "symbol").to_numpy()
     renamed &= cand["key"].to_numpy(dtype=object) != cand["symbol_upper"].to_numpy(dtype=object)
     return np.select(
         [
@@ -446,15 +497,17 @@ def _join_runs(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np
     return out
 
 
-def _candidates(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _candidates(snapshot: Snapshot, release: int, anchor: int | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Anchors of every key and the genes they reach at ``release`` (shared by namespaces).
 
-    Returns the candidate rows (sorted by key code) and per-key metadata: the keys, their
-    hashes, query namespace, parse note and the release range where each key was found.
+    Names are read in their meaning at ``anchor`` (default: ``release``). Returns the
+    candidate rows (sorted by key code) and per-key metadata: the keys, their hashes, query
+    namespace, parse note and the release range where each key was found.
     """
-    cache_key = ("candidates", release)
+    anchor = release if anchor is None else anchor
+    cache_key = ("candidates", release) if anchor == release else ("candidates", release, anchor)
     if cache_key not in snapshot._derived:
-        anchors, keys = _anchor_table(snapshot, release)
+        anchors, keys = _anchor_table(snapshot, anchor)
         origins = pd.Index(anchors["gene"].dropna().unique())
         moves = travel(snapshot, release, origins)
         cand = anchors.merge(moves, left_on="gene", right_on="origin", how="left", sort=False)
@@ -481,9 +534,13 @@ def _candidates(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, dict[st
     return snapshot._derived[cache_key]
 
 
-def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionIndex:
-    """Resolve every key of ``snapshot`` to ``namespace`` at ``release`` (see module doc)."""
-    cand, meta = _candidates(snapshot, release)
+def build_index(snapshot: Snapshot, release: int, namespace: str, anchor: int | None = None) -> ResolutionIndex:
+    """Resolve every key of ``snapshot`` to ``namespace`` at ``release`` (see module doc).
+
+    Names are read in their meaning at release ``anchor`` (default: ``release``).
+    """
+    anchor = release if anchor is None else anchor
+    cand, meta = _candidates(snapshot, release, anchor)
     keys = meta["keys"]
     n_keys = len(keys)
     if namespace == "ensembl_gene":
@@ -496,12 +553,26 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
     fallback = cand["fallback"].to_numpy(dtype=bool)
     main_ok = np.zeros(n_keys, dtype=bool)
     main_ok[kcode[ok & ~fallback]] = True
+    # only a previous symbol leads on when the main anchors reach nothing (HGNC's record
+    # of a rename); an alias only contests
+    leads = fallback & (cand["tier"].to_numpy() == TIER_PREVIOUS)
     fallback_ok = np.zeros(n_keys, dtype=bool)
-    fallback_ok[kcode[ok & fallback]] = True
+    fallback_ok[kcode[ok & leads]] = True
+    contest_ok = np.zeros(n_keys, dtype=bool)
+    contest_ok[kcode[ok & fallback]] = True
+    # A name that was the primary name of a gene in another release and that HGNC/NCBI give
+    # to another gene (previous symbol, alias) names two genes: when both exist at the target
+    # release, neither source outranks the other (no release says which meaning the data
+    # had), so both are candidates. A current name keeps its priority.
+    main_tier = np.full(n_keys, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(main_tier, kcode[~fallback], cand["tier"].to_numpy(dtype=np.int64)[~fallback])
+    contested = main_ok & contest_ok & (main_tier == TIER_OTHER_RELEASE)
     # per key: the main anchors if any of them reaches a target, else the fallback ones if
     # they do, else the main anchors (to say why nothing was reached)
-    use = np.where(main_ok[kcode], ~fallback, np.where(fallback_ok[kcode], fallback, ~fallback))
+    use = np.where(main_ok[kcode], ~fallback, np.where(fallback_ok[kcode], leads, ~fallback))
+    use |= contested[kcode] & fallback & ok
     cand, tcode, kcode, ok = cand[use], tcode[use], kcode[use], ok[use]
+    fallback = fallback[use]
     any_ok = main_ok | fallback_ok
 
     # Several anchored genes, some of which are gone: the survivors are no confident answer
@@ -516,9 +587,18 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
 
     # -- successes: rank candidates per key, one row per (key, target) -----------------------
     success = cand[ok].assign(target=np.asarray(tuniques, dtype=object)[tcode[ok]], tcode=tcode[ok])
-    success["reason"] = _reason(success)
+    success["reason"] = _reason(success, reread=anchor != release)
     score = success["score"].to_numpy(dtype=float)
-    order = np.lexsort((success["tcode"].to_numpy(), success["hops"].to_numpy(), -score, success["kcode"].to_numpy()))
+    # main anchors before contesting ones: a gene both reach keeps the main reason
+    order = np.lexsort(
+        (
+            success["fallback"].to_numpy(dtype=bool),
+            success["tcode"].to_numpy(),
+            success["hops"].to_numpy(),
+            -score,
+            success["kcode"].to_numpy(),
+        )
+    )
     success = success.iloc[order]
     sk = success["kcode"].to_numpy()
     st = success["tcode"].to_numpy()
@@ -612,24 +692,27 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
         found_last=with_missing(meta["last"], np.nan),
         retired_in=with_missing(retired_in, np.nan),
         lost=strings(lost),
+        anchor_release=anchor,
     )
-    logger.info("resolution index for release %s, %s: %d keys", release, namespace, n_keys)
+    logger.info("resolution index for release %s (names of %s), %s: %d keys", release, anchor, namespace, n_keys)
     return index
 
 
-def get_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionIndex:
+def get_index(snapshot: Snapshot, release: int, namespace: str, anchor: int | None = None) -> ResolutionIndex:
     """The :class:`~idtrack_sc.resolve.ResolutionIndex` of a snapshot for a release and namespace.
 
-    Kept on the snapshot for the session and, for snapshot files, on disk in the cache
-    (``idtrack_sc.resolve._persist``), so it is built once per snapshot, release,
-    namespace and package version.
+    ``anchor``: read names in their meaning at this release (default: the target
+    ``release``). Kept on the snapshot for the session and, for snapshot files, on disk in
+    the cache (``idtrack_sc.resolve._persist``), so it is built once per snapshot, release,
+    anchor release, namespace and package version.
     """
-    key = ("index", release, namespace)
+    anchor = release if anchor is None else int(anchor)
+    key = ("index", release, namespace) if anchor == release else ("index", release, namespace, anchor)
     if key not in snapshot._derived:
         from ._persist import index_path, load_index, save_index
 
-        path = index_path(snapshot, release, namespace)
-        index = load_index(path, snapshot.sha256, release, namespace) if path is not None else None
+        path = index_path(snapshot, release, namespace, anchor)
+        index = load_index(path, snapshot.sha256, release, namespace, anchor) if path is not None else None
         if index is None:
             # The build allocates millions of short-lived objects; the cyclic garbage collector
             # would rescan them all again and again (it doubled the build time), and the build
@@ -637,7 +720,7 @@ def get_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionInd
             collecting = gc.isenabled()
             gc.disable()
             try:
-                index = build_index(snapshot, release, namespace)
+                index = build_index(snapshot, release, namespace, anchor)
             finally:
                 if collecting:
                     gc.enable()

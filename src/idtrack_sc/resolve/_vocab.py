@@ -19,7 +19,11 @@ REASONS = {
     "version_stripped": "as unchanged, after removing an Ensembl version suffix (e.g. .18)",
     "par_y": "as unchanged, after removing GENCODE's _PAR_Y suffix (chrY pseudo-autosomal copy)",
     "date_repaired": "as unchanged, after repairing a spreadsheet date (1-Mar -> MARCH1)",
-    "suffix_stripped": "as unchanged, after removing a tool-made uniquifying suffix (TBCE-1, TBCE.1, X_ENSG…)",
+    "suffix_stripped": (
+        "as unchanged, after removing a tool-made uniquifying suffix (TBCE-1 when TBCE is in the same batch, "
+        "TBCE.1, X_ENSG…)"
+    ),
+    "separator_removed": "as unchanged, after removing a separator before a final number (ALK-3 -> ALK3)",
     "renamed": "a symbol that was the gene's primary name in another release",
     "previous_symbol": "a symbol listed as a previous symbol of the gene (HGNC, NCBI)",
     "previous_id": "a discontinued identifier (e.g. NCBI gene_history) replaced by the gene's",
@@ -43,6 +47,11 @@ REASONS = {
     ),
     "no_target_name": "the gene exists at the target release but has no name in the target namespace",
     "not_found": "the identifier is not in the snapshot under any namespace or release",
+    "suffix_unconfirmed": (
+        "the name ends in -N or .N after a known symbol (TBCE-1, ALK-1) and is not found as it is; nothing says "
+        "whether it is a uniquified copy of that symbol or another name written with a separator (ALK-1 is an "
+        "alias of ACVRL1 as ALK1), so it is not guessed"
+    ),
     "not_a_gene": "a non-gene feature: spike-in (ERCC), antibody capture tag, or similar",
     "empty": "missing value (None, NaN or an empty string)",
 }
@@ -52,7 +61,16 @@ REASON_OUTCOMES = {
     reason: (
         "1:0"
         if reason
-        in ("retired", "not_yet_created", "unknown_gene", "no_target_name", "not_found", "not_a_gene", "empty")
+        in (
+            "retired",
+            "not_yet_created",
+            "unknown_gene",
+            "no_target_name",
+            "not_found",
+            "suffix_unconfirmed",
+            "not_a_gene",
+            "empty",
+        )
         else "1:n"
         if reason == "candidates_retired"
         else "1:1 or 1:n"
@@ -61,7 +79,7 @@ REASON_OUTCOMES = {
 }
 
 #: Notes about how a query string was read before lookup (column ``parse``).
-PARSE_NOTES = ("as_is", "version_stripped", "par_y", "date_repaired", "suffix_stripped")
+PARSE_NOTES = ("as_is", "version_stripped", "par_y", "date_repaired", "suffix_stripped", "separator_removed")
 
 #: Reason -> small integer code (the order of :data:`REASONS`).
 REASON_CODE = {reason: i for i, reason in enumerate(REASONS)}

@@ -35,14 +35,20 @@ def test_auto_infers_the_release_and_records_it(pbmc, snapshot_default, tmp_path
     its.pp.harmonize_var_names(adata, snapshot=snapshot_default)
     how = adata.uns["idtrack"]["release"]
     assert how["from_release"] == "auto"
-    assert (how["inferred"]["status"], how["inferred"]["release"], how["anchor_release"]) == ("determined", 84, 84)
+    # 84 on GRCh38 releases alone; 75 (the GRCh37 gene set, hg19 as 68k PBMCs were processed) once it is covered
+    expected = 75 if 75 in snapshot_default.releases else 84
+    assert (how["inferred"]["status"], how["inferred"]["release"], how["anchor_release"]) == (
+        "determined",
+        expected,
+        expected,
+    )
     assert adata.uns["idtrack"]["params"]["from_release"] == "auto"
     # the gene the 2016 dataset measured as SOD2 has no recorded successor: no guess
     sod2 = adata.var[adata.var[COLS["original"]] == "SOD2"].iloc[0]
     assert sod2[COLS["reason"]] == "retired"
     adata.write_h5ad(tmp_path / "a.h5ad")
     back = ad.read_h5ad(tmp_path / "a.h5ad").uns["idtrack"]["release"]
-    assert int(back["inferred"]["release"]) == 84
+    assert int(back["inferred"]["release"]) == expected
     assert list(back["inferred"]["evidence"]["release"]) == list(snapshot_default.releases)
 
 

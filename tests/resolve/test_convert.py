@@ -127,8 +127,8 @@ def test_target_namespaces(resolver_snapshot, to, expected):
 
 
 def test_bad_arguments_are_clear(resolver_snapshot):
-    with pytest.raises(ValueError, match="does not cover Ensembl release 99"):
-        its.convert(["TP53"], snapshot=resolver_snapshot, release=99)
+    with pytest.raises(ValueError, match="release 120 is outside the range .* releases 100 to 114"):
+        its.convert(["TP53"], snapshot=resolver_snapshot, release=120)
     with pytest.raises(ValueError, match="Unknown target namespace 'kegg'"):
         its.convert(["TP53"], snapshot=resolver_snapshot, to="kegg")
     with pytest.raises(ValueError, match="strategy must be"):

@@ -34,12 +34,18 @@ def test_pbmc68k_was_annotated_with_ensembl_84(snapshot_default):
     names = sc.datasets.pbmc68k_reduced().var_names
     result = its.infer_release(names, snapshot=snapshot_default)
     assert result.status == "determined"
-    assert (result.release, result.assembly, result.releases) == (84, "GRCh38", (84,))
     assert result.confidence > 0.99
     ev = result.evidence
     assert list(ev.index) == list(snapshot_default.releases)
     assert ev.loc[84, "symbols"] > ev.loc[114, "symbols"]
-    assert ev.loc[84, "valid"] == ev["valid"].max()
+    if 75 in snapshot_default.releases:
+        # with the GRCh37 gene set (release 75) in the snapshot, its clone-based names
+        # (RP11-277L2.3, RP11-782C8.1: 68k PBMCs were processed on hg19) make 75 fit best
+        assert (result.release, result.assembly) == (75, "GRCh37")
+        assert ev.loc[75, "valid"] == ev["valid"].max() > ev.loc[84, "valid"]
+    else:
+        assert (result.release, result.assembly, result.releases) == (84, "GRCh38", (84,))
+        assert ev.loc[84, "valid"] == ev["valid"].max()
 
 
 def test_versioned_ids_pin_the_release(snapshot_default):

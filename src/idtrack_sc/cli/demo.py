@@ -202,7 +202,8 @@ def _pbmc(snap: Any, args: argparse.Namespace) -> None:
             detail = _reasons_text(by[outcome]) if by[outcome] is not None else ""
             print(f"     {outcome}  {outcomes[outcome]:>4,}" + (f"  ({detail})" if detail else ""))
     changed = table[(table["outcome"] == "1:1") & (table["original"] != table["symbol"])]
-    for reason in ("renamed", "previous_symbol", "alias", "suffix_stripped", "date_repaired", "history_successor"):
+    reasons = ("renamed", "previous_symbol", "alias", "suffix_stripped", "date_repaired", "history_successor")
+    for reason in (*reasons, "inferred_successor"):
         rows = changed[changed["reason"] == reason]
         if len(rows):
             examples = ", ".join(f"{o} -> {s}" for o, s in zip(rows["original"], rows["symbol"], strict=True))

@@ -64,6 +64,13 @@ def add_parser(subparsers: Any) -> None:
         "--ambiguous", choices=("best", "drop", "all"), default="best", help="1:n features (default: best)"
     )
     conv.add_argument(
+        "--min-evidence",
+        choices=("high", "medium", "low", "none"),
+        default="medium",
+        help="weakest evidence tier of inferred history links to follow: high, medium (default), low, "
+        "none (Ensembl's own history only)",
+    )
+    conv.add_argument(
         "--unmapped",
         choices=("keep", "drop", "consistent"),
         help="1:0 features: keep, drop, or (several files) keep those failing in every dataset "
@@ -186,6 +193,7 @@ def _policies(args: argparse.Namespace, *, several: bool = False) -> dict[str, A
         "to": args.to,
         "id_key": args.id_key,
         "ambiguous": args.ambiguous,
+        "min_evidence": args.min_evidence,
         "unmapped": unmapped,
         "duplicates": args.duplicates,
         "key_added": args.key_added,

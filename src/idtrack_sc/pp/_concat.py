@@ -34,6 +34,7 @@ from anndata import AnnData
 from .._provenance import clean, environment_report, package_versions, snapshot_record
 from ..resolve import convert
 from ..resolve._convert import check_from_release
+from ..resolve._index import DEFAULT_MIN_EVIDENCE, check_min_evidence
 from ..snapshot import resolve_organism
 from ._harmonize import _check_policies, _harmonize_anndata, _identifiers, is_harmonized, var_columns
 from ._snapshot_arg import resolve_snapshot
@@ -479,6 +480,7 @@ def concat_harmonized(
     to: str = "ensembl_gene",
     id_key: str | None = None,
     ambiguous: Ambiguous = "best",
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
     unmapped: UnmappedConcat = "consistent",
     duplicates: Duplicates = "sum",
     symbol_key: str = "symbol",
@@ -527,6 +529,10 @@ def concat_harmonized(
         ``var`` column holding the identifiers in every dataset; ``None`` uses ``var_names``.
     ambiguous
         ``"best"``, ``"drop"`` or ``"all"``, as in :func:`~idtrack_sc.pp.harmonize_var_names`.
+    min_evidence
+        Weakest evidence tier of inferred history links followed (see
+        :func:`~idtrack_sc.convert`): ``"high"``, ``"medium"`` (default), ``"low"`` or ``"none"``
+        (Ensembl's own history only).
         Ties ``"best"`` cannot break are failures, handled by ``unmapped``.
     unmapped
         Identifiers that fail (``1:0``, or ``1:n`` left unresolved): ``"consistent"`` (the
@@ -617,6 +623,7 @@ def concat_harmonized(
     datasets, concat_keys = _datasets(adatas, keys)
     snap = resolve_snapshot(snapshot, organism)
     release = snap.check_release(release)
+    min_evidence = check_min_evidence(min_evidence)
     from_releases = _from_releases(from_release, datasets, snap)
 
     # pass 1: identifiers only (no matrices): checks, the identifiers in every dataset, and
@@ -632,13 +639,16 @@ def concat_harmonized(
         distinct |= ids
         surveys[ds.name] = survey
     strategy = "all" if ambiguous in ("drop", "all") else "best"
-    table = convert(sorted(distinct), snapshot=snap, to=to, release=release, strategy=strategy)
+    table = convert(
+        sorted(distinct), snapshot=snap, to=to, release=release, strategy=strategy, min_evidence=min_evidence
+    )
     table = table.drop_duplicates("query").set_index("query")
     namespace = table.attrs.get("idtrack", {}).get("namespace", to)
 
     harmonize_kwargs = {
         "snap": snap,
         "release": release,
+        "min_evidence": min_evidence,
         "to": to,
         "id_key": id_key,
         "ambiguous": ambiguous,
@@ -661,6 +671,7 @@ def concat_harmonized(
         "duplicates": duplicates,
         "symbol_key": symbol_key,
         "strategy": strategy,
+        "min_evidence": min_evidence,
         "join": join,
         "merge": _describe(merge),
         "uns_merge": _describe(uns_merge),

@@ -17,6 +17,7 @@ from scipy import sparse
 from .._provenance import record
 from ..resolve import REASONS, convert
 from ..resolve._convert import check_from_release
+from ..resolve._index import DEFAULT_MIN_EVIDENCE, check_min_evidence
 from ._pair import choose_anchor, combine, find_pair
 from ._snapshot_arg import resolve_snapshot
 
@@ -331,6 +332,7 @@ def _harmonize_anndata(
     to: str,
     id_key: str | None,
     ambiguous: str,
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
     unmapped: str,
     duplicates: str,
     symbol_key: str,
@@ -371,7 +373,15 @@ def _harmonize_anndata(
     anchor, release_record = choose_anchor(
         snap, originals, paired, release=release, from_release=from_release, label=label
     )
-    table = convert(originals, snapshot=snap, to=to, release=release, strategy=strategy, from_release=anchor)
+    table = convert(
+        originals,
+        snapshot=snap,
+        to=to,
+        release=release,
+        strategy=strategy,
+        from_release=anchor,
+        min_evidence=min_evidence,
+    )
     namespace = table.attrs["idtrack"]["namespace"]
     pair_status = pair_genes = None
     if paired is not None:
@@ -424,10 +434,12 @@ def _harmonize_anndata(
     genes = table["gene_id"].astype(str).to_numpy(dtype=object)[first_src]
     copies = np.flatnonzero(kinds == "expanded")
     if len(copies):  # each copy of an ambiguous feature is its candidate: look that up
-        symbols[copies] = convert(names[copies], snapshot=snap, to="symbol", release=release)["target"].to_numpy(
-            dtype=object
-        )
-        genes[copies] = convert(names[copies], snapshot=snap, release=release)["target"].to_numpy(dtype=object)
+        symbols[copies] = convert(
+            names[copies], snapshot=snap, to="symbol", release=release, min_evidence=min_evidence
+        )["target"].to_numpy(dtype=object)
+        genes[copies] = convert(names[copies], snapshot=snap, release=release, min_evidence=min_evidence)[
+            "target"
+        ].to_numpy(dtype=object)
     if namespace == "symbol":
         symbols = np.where(kinds == "kept", symbols, names)
     symbols = np.where((kinds == "kept") | (symbols == ""), names, symbols).astype(object)
@@ -520,6 +532,7 @@ def _harmonize_anndata(
         "duplicates": duplicates,
         "symbol_key": symbol_key,
         "strategy": strategy,
+        "min_evidence": min_evidence,
         "from_release": "" if from_release is None else str(from_release),
         "pair_key": pair_col or "",
     }
@@ -587,6 +600,7 @@ def harmonize_var_names(
     to: str = "ensembl_gene",
     id_key: str | None = None,
     ambiguous: Ambiguous = "best",
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
     unmapped: Unmapped = "keep",
     duplicates: Duplicates = "sum",
     symbol_key: str = "symbol",
@@ -621,6 +635,10 @@ def harmonize_var_names(
         Target namespace: ``"ensembl_gene"`` (default), ``"symbol"``, ``"hgnc_id"``, ``"entrez"``, …
     id_key
         ``var`` column holding the identifiers; ``None`` uses ``var_names``.
+    min_evidence
+        Weakest evidence tier of inferred history links followed (see
+        :func:`~idtrack_sc.convert`): ``"high"``, ``"medium"`` (default), ``"low"`` or ``"none"``
+        (Ensembl's own history only).
     ambiguous
         Features whose identifier has several candidates (``1:n``): ``"best"`` applies the
         documented ranking rule and treats ties it cannot break like unmapped features;
@@ -711,11 +729,13 @@ def harmonize_var_names(
             raise TypeError(msg)
     snap = resolve_snapshot(snapshot, organism)
     snap.check_release(release)
+    min_evidence = check_min_evidence(min_evidence)
     if not (from_release is None or (isinstance(from_release, str) and from_release == "auto")):
         check_from_release(snap, from_release)
     kwargs = {
         "snap": snap,
         "release": release,
+        "min_evidence": min_evidence,
         "to": to,
         "id_key": id_key,
         "ambiguous": ambiguous,

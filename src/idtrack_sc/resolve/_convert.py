@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._index import exact_names, get_index
+from ._index import DEFAULT_MIN_EVIDENCE, check_min_evidence, exact_names, get_index
 from ._parse import as_query_strings, normalize, reinterpret
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_CODE, REASONS, canonical_namespace
 
@@ -55,6 +55,7 @@ def convert(
     release: int | None = None,
     strategy: Strategy = "best",
     from_release: int | None = None,
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
 ) -> pd.DataFrame:
     """Convert identifiers to a target namespace at a target Ensembl release.
 
@@ -78,7 +79,9 @@ def convert(
         other the snapshot holds (:attr:`Snapshot.namespaces`); the reference tool's names
         (``"HGNC Symbol"``, ``"EntrezGene"``) are accepted.
     release
-        Target Ensembl release; default the snapshot's newest.
+        Target Ensembl release; default the snapshot's newest. Any release from the oldest to
+        the newest covered one: between two covered releases a gene present at both is
+        present; one present at only one of them answers ``1:0 presence_undetermined``.
     strategy
         ``"best"`` applies the documented ranking rule and resolves the ties it can break;
         ``"all"`` keeps every candidate (``target`` empty whenever there are several).
@@ -88,6 +91,14 @@ def convert(
         (a clone-based name or a symbol that moved between genes names the gene it named
         then), then followed to ``release``. Default: symbols are read in their meaning at
         the target release. Any release from the snapshot's first to its last covered one.
+    min_evidence
+        Weakest evidence tier of *inferred* history links to follow (links the snapshot's
+        builder inferred from loci and transcripts where Ensembl's own history was not among
+        its sources, see :doc:`/lineage`): ``"high"`` (identical locus or transcript set),
+        ``"medium"`` (default: also reciprocal overlap >= 0.9 or a shared transcript; no wrong
+        link on the curated cases), ``"low"`` (also overlap >= 0.5), or ``"none"`` (Ensembl's
+        own history only). Answers through an inferred link have reason
+        ``inferred_successor`` (or ``inferred_predecessor``).
 
     Returns
     -------
@@ -133,10 +144,11 @@ def convert(
     2               1-Mar  MARCHF1           renamed
     """
     _check_strategy(strategy)
+    min_evidence = check_min_evidence(min_evidence)
     release = snapshot.check_release(release)
     anchor = check_from_release(snapshot, from_release)
     namespace = canonical_namespace(to, snapshot.namespaces)
-    index = get_index(snapshot, release, namespace, anchor)
+    index = get_index(snapshot, release, namespace, anchor, min_evidence)
 
     raw = as_query_strings(queries)
     n = len(raw)
@@ -233,6 +245,7 @@ def convert(
         "namespace": namespace,
         "strategy": strategy,
         "from_release": anchor,
+        "min_evidence": min_evidence,
         "snapshot": snapshot.identity(),
     }
     return frame

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 #: An Ensembl stable ID (any species prefix) with optional version and GENCODE PAR_Y suffix.
 _ENSEMBL_ID_VEC = r"^(?P<base>ENS[A-Z]*[GTPE]\d{11})(?:\.(?P<version>\d+))?(?P<par>_PAR_Y)?$"
+#: A RefSeq accession with its version: ``NM_000546.6``.
+_REFSEQ_VERSION = r"^(?P<base>[ANXWY][MRP]_\d+)\.(?P<version>\d+)$"
 #: ``GeneID:7157``, ``Entrez:7157``, ``NCBIGene:7157``.
 _ENTREZ_PREFIX = r"^(?:GENEID|ENTREZ|ENTREZGENE|NCBIGENE|NCBI)[:_](?P<id>\d+)$"
 #: A symbol made unique with an Ensembl ID: ``DDX11L2_ENSG00000290825``.
@@ -155,7 +157,7 @@ def reinterpret(
     """Propose another key for queries not found as they are.
 
     Rules, first applicable wins: non-gene feature; Ensembl ID with version / ``_PAR_Y``;
-    ``GeneID:``-style Entrez; spreadsheet date; symbol with an appended Ensembl ID;
+    RefSeq accession with version (``NM_000546.6``); ``GeneID:``-style Entrez; spreadsheet date; symbol with an appended Ensembl ID;
     ``-N`` / ``.N`` ending (see below).
 
     A name ending in ``-N`` or ``.N`` that is not found as it is has two possible readings:
@@ -214,6 +216,11 @@ def reinterpret(
         par = _extract(arr, _ENSEMBL_ID_VEC, "par")
         # an optional group that did not take part matches "" in RE2, not null
         assign(hit, base, np.where(par == "_PAR_Y", "par_y", "version_stripped"))
+
+    refseq = _extract(arr, _REFSEQ_VERSION, "base")
+    hit = todo & (refseq != None)  # noqa: E711
+    if hit.any():
+        assign(hit, refseq, "version_stripped")
 
     entrez = _extract(arr, _ENTREZ_PREFIX, "id")
     hit = todo & (entrez != None)  # noqa: E711

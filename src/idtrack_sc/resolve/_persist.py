@@ -45,16 +45,19 @@ def _enabled() -> bool:
     return os.environ.get(ENV_INDEX_CACHE, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def index_path(snapshot: Snapshot, release: int, namespace: str, anchor: int | None = None) -> Path | None:
+def index_path(
+    snapshot: Snapshot, release: int, namespace: str, anchor: int | None = None, min_evidence: str = "medium"
+) -> Path | None:
     """Where the index of ``snapshot`` for ``release`` and ``namespace`` is kept, if anywhere.
 
-    ``anchor``: the release whose meaning names are read in, when not ``release``.
+    ``anchor``: the release whose meaning names are read in, when not ``release``;
+    ``min_evidence``: the weakest tier of inferred history links followed.
     """
     if snapshot.path is None or not _enabled():
         return None
     safe_ns = "".join(c if c.isalnum() or c in "-_" else "_" for c in namespace)
     reread = "" if anchor is None or int(anchor) == release else f"-a{int(anchor)}"
-    name = f"{snapshot.sha256[:24]}-{release}{reread}-{safe_ns}-{__version__}-f{_FORMAT}.arrow"
+    name = f"{snapshot.sha256[:24]}-{release}{reread}-{safe_ns}-{min_evidence}-{__version__}-f{_FORMAT}.arrow"
     return cache_dir() / "index" / name
 
 

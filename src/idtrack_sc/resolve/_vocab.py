@@ -16,7 +16,7 @@ OUTCOMES = {
 REASONS = {
     # success (1:1 or 1:n)
     "unchanged": "the query is a current identifier of the target gene at the target release",
-    "version_stripped": "as unchanged, after removing an Ensembl version suffix (e.g. .18)",
+    "version_stripped": "as unchanged, after removing an Ensembl or RefSeq version suffix (e.g. .18)",
     "par_y": "as unchanged, after removing GENCODE's _PAR_Y suffix (chrY pseudo-autosomal copy)",
     "date_repaired": "as unchanged, after repairing a spreadsheet date (1-Mar -> MARCH1)",
     "suffix_stripped": (
@@ -32,6 +32,11 @@ REASONS = {
     "from_protein": "an Ensembl protein (translation) ID, taken to its gene",
     "history_successor": "the gene ID was replaced; Ensembl's history leads to the target",
     "history_predecessor": "the gene ID is newer than the target release; history leads back",
+    "inferred_successor": (
+        "the gene ID was replaced; a history link inferred from loci or transcripts (not Ensembl's own "
+        "record) leads to the target: see explain() for its evidence, min_evidence for the tiers accepted"
+    ),
+    "inferred_predecessor": "the gene ID is newer than the target release; an inferred history link leads back",
     # ambiguous (1:n) although one candidate is left
     "candidates_retired": (
         "the query named several genes and only some still exist at the target release; the survivor "
@@ -41,6 +46,14 @@ REASONS = {
     # failure (1:0)
     "retired": "the gene was retired with no successor by the target release (see retired_in)",
     "not_yet_created": "the gene did not exist yet at the (earlier) target release",
+    "outside_table_scope": (
+        "the gene lies on a sequence region (assembly patch or alternate haplotype) that the target "
+        "release's table does not cover: it is not known to be retired, nor to exist there"
+    ),
+    "presence_undetermined": (
+        "the target release lies between two covered releases and the gene is in only one of them: "
+        "whether it existed at the target release is not known"
+    ),
     "unknown_gene": (
         "the query names an Ensembl gene that is in no release the snapshot covers "
         "(e.g. only on alternate haplotypes, or newer than the snapshot)"
@@ -64,6 +77,8 @@ REASON_OUTCOMES = {
         in (
             "retired",
             "not_yet_created",
+            "outside_table_scope",
+            "presence_undetermined",
             "unknown_gene",
             "no_target_name",
             "not_found",

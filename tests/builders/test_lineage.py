@@ -272,6 +272,6 @@ def test_compat_genome_assembly_37_targets_the_grch37_gene_set(snap, tmp_path):
     res = api.convert_identifier("ENSG00000278311")
     assert res["target_id"] == ["ENSG00000005955"]
     api.build_graph(snapshot=snap, genome_assembly=38, calculate_caches=False)
-    assert api.default_release is None
-    with pytest.raises(ValueError, match="does not match the snapshot's assemblies"):
+    assert api.default_release == api.snapshot_release == 114
+    with pytest.raises(ValueError, match="genome_assembly=19 is not in"):
         api.build_graph(snapshot=snap, genome_assembly=19, calculate_caches=False)

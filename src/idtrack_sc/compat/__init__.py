@@ -1,6 +1,6 @@
 """Compatibility layer for users of the reference tool `idtrack <https://github.com/theislab/idtrack>`_.
 
-:class:`API` mirrors the reference tool's tutorial interface (``API(local_repository)``,
+:class:`~idtrack_sc.API` mirrors the reference tool's tutorial interface (``API(local_repository)``,
 ``resolve_organism``, ``build_graph``, ``convert_identifier``, ``convert_identifier_multiple``,
 ``classify_multiple_conversion``, ``print_binned_conversion``, …) and its result dictionaries,
 so existing notebooks run with a changed import. It is thin: every answer comes from
@@ -21,13 +21,17 @@ so existing notebooks run with a changed import. It is thin: every answer comes 
 
    API
    HarmonizeFeatures
+   Track
+   SnapshotManager
 
 :class:`HarmonizeFeatures` mirrors the reference tool's multi-dataset harmonizer
-(``unify_multiple_anndatas``, ``conversion_failed_identifiers``, …) on
-:func:`idtrack_sc.concat_harmonized`.
+(``unify_multiple_anndatas``, ``conversion_failed_identifiers``, …) with its rules by default,
+and merges with :func:`idtrack_sc.concat_harmonized` with ``method="idtrack_sc"``.
+:class:`~idtrack_sc.compat.Track` is ``api.track`` (``graph``, ``convert``); :class:`~idtrack_sc.compat.SnapshotManager` is what
+``get_database_manager`` returns.
 """
 
-from ._api import API, CLASSIFICATION_BINS
+from ._api import API, CLASSIFICATION_BINS, SnapshotManager, Track
 from ._harmonize import HarmonizeFeatures
 
-__all__ = ["API", "CLASSIFICATION_BINS", "HarmonizeFeatures"]
+__all__ = ["API", "CLASSIFICATION_BINS", "HarmonizeFeatures", "SnapshotManager", "Track"]

@@ -7,13 +7,16 @@ precomputes, per snapshot, release and namespace, the answer for every key the s
 """
 
 from ._convert import COLUMNS, convert, summarize
-from ._explain import Explanation, explain, history_graph
+from ._explain import Explanation, explain
+from ._graph import history_graph
 from ._index import ResolutionIndex, get_index, names_at
+from ._orthologs import ORTHOLOG_REASONS, convert_orthologs, homologene
 from ._release import ReleaseInference, infer_release
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_OUTCOMES, REASONS, canonical_namespace
 
 __all__ = [
     "COLUMNS",
+    "ORTHOLOG_REASONS",
     "OUTCOMES",
     "PARSE_NOTES",
     "REASONS",
@@ -23,9 +26,11 @@ __all__ = [
     "ResolutionIndex",
     "canonical_namespace",
     "convert",
+    "convert_orthologs",
     "explain",
     "get_index",
     "history_graph",
+    "homologene",
     "infer_release",
     "names_at",
     "summarize",

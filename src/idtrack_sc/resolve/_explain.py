@@ -72,13 +72,13 @@ def _networkx():
     return nx
 
 
-def history_graph(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) -> nx.MultiDiGraph:
-    """History between different gene IDs as a directed multigraph (cached).
+def _id_history(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) -> nx.MultiDiGraph:
+    """History between different bare gene IDs as a directed multigraph (cached), for explanations.
 
     Ensembl's own events, and links inferred from loci and transcripts down to the
     ``min_evidence`` tier (edge attributes ``source``, ``evidence``, ``detail``).
     """
-    key = ("history_graph", min_evidence)
+    key = ("id_history", min_evidence)
     if key not in snapshot._derived:
         links = history_links(snapshot, min_evidence)
         graph = _networkx().MultiDiGraph()
@@ -191,7 +191,7 @@ def explain(
         steps.append(f"Found as {a.qns} ({what}, {span}) of gene {a.gene}.")
 
     alive = set(alive_at(snapshot, release))
-    graph = history_graph(snapshot, min_evidence)
+    graph = _id_history(snapshot, min_evidence)
     genes = sorted(set(anchors["gene"]))
     for gene in genes:
         if gene in alive:

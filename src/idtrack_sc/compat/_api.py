@@ -8,7 +8,6 @@ snapshot and reshapes the conversion table into the reference tool's result dict
 from __future__ import annotations
 
 import logging
-import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -20,13 +19,16 @@ import pandas as pd
 from ..resolve import canonical_namespace, convert, history_graph
 from ..resolve import explain as _explain
 from ..resolve._graph import assembly_number
-from ..snapshot import Snapshot, load_snapshot
+from ..snapshot import load_snapshot
 from ..snapshot import resolve_organism as _production_name
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterable, Sequence
 
     import networkx as nx
+
+    from ..snapshot import Snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -857,16 +859,9 @@ class API:
         return namespace, final_database, False
 
     def _snapshot_from(self, snapshot: Snapshot | str | os.PathLike) -> Snapshot:
-        if isinstance(snapshot, Snapshot):
-            return snapshot
-        if isinstance(snapshot, str) and snapshot.strip().lower() in EMBEDDED_NAMES:
-            from ..datasets import default_snapshot
+        from ..registry import resolve_snapshot
 
-            return default_snapshot()
-        if isinstance(snapshot, str | os.PathLike):
-            return load_snapshot(Path(snapshot))
-        msg = f"snapshot must be a Snapshot, a file path or 'default', got {type(snapshot).__name__}."
-        raise TypeError(msg)
+        return resolve_snapshot(snapshot)
 
     def _local_files(self, organism: str) -> dict[int, Path]:
         folder = Path(self.local_repository).expanduser()

@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..snapshot import Snapshot, load_snapshot, taxonomy_id
 from ..snapshot import resolve_organism as _production_name
+from ..snapshot import taxonomy_id
 from ._convert import convert
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Iterable
+
+    from ..snapshot import Snapshot
 
 #: The shipped ortholog table, and where it comes from (recorded in every result).
 HOMOLOGENE_FILE = "homologene_9606_10090.tsv.gz"
@@ -74,17 +76,9 @@ def homologene() -> pd.DataFrame:
 
 
 def _target_snapshot(to_snapshot: Snapshot | str | os.PathLike | None, organism: str) -> Snapshot:
-    if isinstance(to_snapshot, Snapshot):
-        return to_snapshot
-    if to_snapshot is None:
-        from ..registry import fetch_snapshot
+    from ..registry import resolve_snapshot
 
-        return fetch_snapshot(organism)
-    if isinstance(to_snapshot, str) and to_snapshot.strip().lower() in ("default", "embedded"):
-        from ..datasets import default_snapshot
-
-        return default_snapshot()
-    return load_snapshot(to_snapshot)
+    return resolve_snapshot(to_snapshot, organism)
 
 
 def _split(frame: pd.DataFrame, column: str, into: str) -> pd.DataFrame:

@@ -15,6 +15,10 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
+from ._requirements import check as _check_requirements
+
+_check_requirements()
+
 from .snapshot import Snapshot, load_snapshot, resolve_organism
 
 _SUBMODULES = {"pp", "pl", "get", "datasets", "builders", "registry", "resolve", "snapshot"}

@@ -34,7 +34,7 @@ from anndata import AnnData
 from .._provenance import clean, environment_report, package_versions, snapshot_record
 from ..resolve import convert
 from ..snapshot import resolve_organism
-from ._harmonize import _check_policies, _harmonize_anndata, _identifiers, is_harmonized, var_columns
+from ._harmonize import OUTCOMES, TEXT, _check_policies, _harmonize_anndata, _identifiers, is_harmonized, var_columns
 from ._snapshot_arg import resolve_snapshot
 
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ def _survey(ds: _Dataset, *, id_key: str | None, key_added: str) -> _Survey:
             var = read_elem(f["var"])
             obs = f["obs"]
             index_key = obs.attrs.get("_index", "_index")
-            n_obs = int(obs[index_key].shape[0]) if index_key in obs else 0
+            n_obs = _n_rows(obs[index_key]) if index_key in obs else 0
             obs_cols = {c: read_elem(obs[c]) for c in ORGANISM_OBS_COLUMNS if c in obs}
             uns = f.get("uns", {})
             uns_hints = {k: read_elem(uns[k]) for k in ORGANISM_UNS_KEYS if k in uns}
@@ -192,6 +192,18 @@ def _survey(ds: _Dataset, *, id_key: str | None, key_added: str) -> _Survey:
         harmonized=harmonized and var_columns(key_added)["original"] in var.columns,
         organism_hints=_hints_from(uns_hints, obs_cols),
     )
+
+
+def _n_rows(elem: Any) -> int:
+    """Length of an on-disk array element without reading it (plain, nullable or categorical)."""
+    import h5py
+
+    if isinstance(elem, h5py.Dataset):
+        return int(elem.shape[0])
+    for part in ("values", "codes"):  # nullable arrays and strings, categoricals
+        if part in elem:
+            return int(elem[part].shape[0])
+    return len(_read_elem()(elem))
 
 
 def _check_dataset(ds: _Dataset, survey: _Survey, snap: Snapshot, key_added: str) -> None:
@@ -302,8 +314,10 @@ class _FeatureUnion:
         """The idtrack columns for the result's features ``index``."""
         assert self.frame is not None
         frame = self.frame.reindex(pd.Index(index.astype(str), dtype=object))
-        categories = pd.Index(["1:1", "1:n", "1:0"], dtype=object)  # object: written by anndata under pandas 3
-        frame[self.outcome] = pd.Categorical(frame[self.outcome], categories=categories)
+        frame[self.outcome] = pd.Categorical(frame[self.outcome], categories=OUTCOMES)
+        for col in self.columns:
+            if col not in (self.outcome, self.n_merged):
+                frame[col] = frame[col].astype(TEXT)
         for col in (self.n_merged, self.n_datasets):
             frame[col] = frame[col].fillna(0).astype(np.int64)
         frame.index = index
@@ -829,13 +843,16 @@ def _finish_file(
 
 
 def _merge_uns(unses: list[dict], strategy: Any) -> dict:
-    """Apply anndata's ``uns_merge`` strategy to the datasets' own ``uns`` (out of core)."""
-    try:
-        from anndata._core.merge import resolve_merge_strategy
-    except ImportError:  # pragma: no cover - private API moved
-        logger.warning("uns_merge could not be applied out of core with this anndata version.")
-        return {}
-    return dict(resolve_merge_strategy(strategy)(unses))
+    """Apply anndata's ``uns_merge`` strategy to the datasets' own ``uns`` (out of core).
+
+    :func:`anndata.concat` on empty AnnData objects that hold only the ``uns`` gives exactly
+    anndata's merge, through its public API.
+    """
+    import anndata as ad
+
+    empty = pd.DataFrame(index=pd.Index([], dtype=object))
+    shells = [AnnData(obs=empty, var=empty, uns=uns) for uns in unses]
+    return dict(ad.concat(shells, uns_merge=strategy).uns)
 
 
 def _summary(

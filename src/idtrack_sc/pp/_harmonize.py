@@ -572,13 +572,16 @@ def _rename_uns(uns: Any, renames: dict[str, str], present: set[str], *, skip: s
 
     visit(uns, "")
     if paths:
+        logger.info("%s: feature names renamed in uns entries %s.", label, ", ".join(paths))
+    if any(absent):
         detail = ", ".join(
             f"uns[{p!r}] ({r} renamed" + (f", {a} no longer in the data" if a else "") + ")"
             for p, r, a in zip(paths, renamed, absent, strict=True)
         )
         warnings.warn(
-            f"{label}: feature names in {detail} were renamed to the new var_names. Names of dropped features "
-            "were left as they were; recompute such results on the harmonized data where they matter.",
+            f"{label}: feature names in {detail} were renamed to the new var_names; names of dropped features "
+            "were left as they were, so these entries name features the data no longer has. Recompute them on "
+            "the harmonized data where that matters.",
             UserWarning,
             stacklevel=5,
         )

@@ -16,6 +16,7 @@ REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([
 
 
 def floors(pyproject: Path, extras: tuple[str, ...] = ("test",)) -> list[str]:
+    """``name==floor [; marker]`` for every ``>=`` requirement of the project and its ``extras``."""
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
     requirements = list(project.get("dependencies", []))
     for extra in extras:

@@ -50,7 +50,7 @@ def test_this_environment_passes():
     ],
 )
 def test_unsupported_versions_are_named(monkeypatch, installed, expected):
-    monkeypatch.setattr(_requirements, "_installed", lambda name: installed.get(name))
+    monkeypatch.setattr(_requirements, "_installed", installed.get)
     found = _requirements.problems()
     assert len(found) == len(expected)
     for sentence, start in zip(found, expected, strict=True):
@@ -67,4 +67,5 @@ def test_import_fails_with_the_package_and_range(tmp_path):
     assert proc.returncode != 0
     assert "ImportError" in proc.stderr
     assert "pandas 2.0.0 is installed; idtrack-sc supports pandas>=2.1." in proc.stderr
-    assert "Traceback" in proc.stderr and "h5py" not in proc.stderr
+    assert "Traceback" in proc.stderr
+    assert "h5py" not in proc.stderr

@@ -19,7 +19,7 @@ from ._requirements import check as _check_requirements
 
 _check_requirements()
 
-from .snapshot import Snapshot, load_snapshot, resolve_organism
+from .snapshot import Snapshot, load_snapshot, resolve_organism  # noqa: E402 - after the version check
 
 _SUBMODULES = {"pp", "pl", "get", "datasets", "builders", "registry", "resolve", "snapshot"}
 _LAZY = {

@@ -271,7 +271,8 @@ def test_raw_is_harmonized_like_x(snapshot_default):
     assert set(adata.var_names) <= set(raw.var_names)
     rec = adata.uns["idtrack"]
     assert rec["raw"] == "harmonized"
-    assert rec["raw_counts"]["n_vars_before"] == 5 and rec["raw_counts"]["n_vars_after"] == 4
+    assert rec["raw_counts"]["n_vars_before"] == 5
+    assert rec["raw_counts"]["n_vars_after"] == 4
 
 
 def test_raw_without_the_id_column_warns_and_stays(snapshot_default):
@@ -290,7 +291,10 @@ def test_gene_keyed_uns_entries_are_renamed(snapshot_default, tmp_path):
     names = np.rec.fromarrays(
         [np.array(["TP53", "BRCA1"]), np.array(["NOT_A_REAL_GENE", "ENSG00000141510"])], names=["g0", "g1"]
     )
-    adata.uns["rank_genes_groups"] = {"names": names, "scores": np.rec.fromarrays([np.ones(2), np.ones(2)], names=["g0", "g1"])}
+    adata.uns["rank_genes_groups"] = {
+        "names": names,
+        "scores": np.rec.fromarrays([np.ones(2), np.ones(2)], names=["g0", "g1"]),
+    }
     adata.uns["markers"] = np.array(["KRAS", "TP53"], dtype=object)
     adata.uns["colors"] = np.array(["#1f77b4", "#ff7f0e"], dtype=object)
     with pytest.warns(UserWarning, match=r"uns\['rank_genes_groups/names'\] \(2 renamed, 1 no longer in the data\)"):

@@ -16,6 +16,7 @@ failed identifiers, the feature annotations of the union and the diagnostics.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -468,7 +469,7 @@ def concat_harmonized(
     unmapped: UnmappedConcat = "consistent",
     duplicates: Duplicates = "sum",
     symbol_key: str = "symbol",
-    join: Literal["inner", "outer"] = "outer",
+    join: Literal["inner", "outer"] = "inner",
     merge: str | Callable | None = None,
     uns_merge: str | Callable | None = None,
     label: str | None = None,
@@ -477,10 +478,11 @@ def concat_harmonized(
     fill_value: Any | None = None,
     pairwise: bool = False,
     key_added: str = "idtrack",
-    out: str | os.PathLike | None = None,
+    out_file: str | os.PathLike | None = None,
     max_loaded_elems: int = MAX_LOADED_ELEMS,
     copy_inputs: bool = True,
-) -> AnnData | Path:
+    out: str | os.PathLike | None = None,
+) -> AnnData | None:
     """Harmonize several datasets with one snapshot and one policy, then concatenate them.
 
     Every dataset's features are converted as by :func:`~idtrack_sc.pp.harmonize_var_names`
@@ -523,8 +525,9 @@ def concat_harmonized(
     symbol_key
         ``var`` column for the display symbol at the target release.
     join
-        ``"outer"`` (default): the union of the features, missing values filled (sparse
-        matrices with zeros); ``"inner"``: the features present in every dataset.
+        As in :func:`anndata.concat`: ``"inner"`` (default) keeps the features present in
+        every dataset; ``"outer"`` their union, missing values filled with ``fill_value``
+        (default: zeros in sparse matrices, ``NaN`` in dense ones).
     merge
         :func:`anndata.concat`'s strategy for the other ``var`` columns, ``varm`` and
         ``varp`` (``None``, ``"same"``, ``"unique"``, ``"first"``, ``"only"`` or a callable).
@@ -542,25 +545,28 @@ def concat_harmonized(
         ``obsp`` is concatenated (in memory only).
     key_added
         Key in ``uns`` for the diagnostics, and prefix of the idtrack ``var`` columns.
-    out
-        Path of an ``.h5ad`` file to write the result to, out of core: each dataset is
-        read, harmonized and written to a temporary file next to ``out`` one at a time, then
-        the files are streamed into the result in row blocks, so that peak memory is that of
-        the largest dataset, however many there are. ``obsp`` and ``raw`` are not
-        concatenated out of core. The result is written under a
-        temporary name and renamed at the end; temporary files are removed, also on error.
+    out_file
+        As in :func:`anndata.experimental.concat_on_disk`: the ``.h5ad`` file or ``.zarr``
+        store to write the result to, out of core. Each dataset is read, harmonized and
+        written to a temporary file next to ``out_file`` one at a time, then the files are
+        concatenated on disk in blocks, so that peak memory is that of the largest dataset
+        (plus the ``obs`` of the result), however many there are. ``obsp`` and ``raw`` are
+        not concatenated out of core. The result is written under a temporary name and
+        renamed at the end; temporary files are removed, also on error.
     max_loaded_elems
         Out of core only: the most stored values (non-zeros of sparse matrices, elements of
         dense ones) read and written at once.
     copy_inputs
         In-memory AnnData inputs are harmonized on copies (default). ``False`` harmonizes
         them in place, saving one copy of each.
+    out
+        Deprecated name of ``out_file``.
 
     Returns
     -------
-    The concatenated :class:`~anndata.AnnData`; with ``out=``, the path of the written file
-    (open it with ``anndata.read_h5ad(path, backed="r")``; a path holds no open file
-    handle). Besides the :func:`~idtrack_sc.pp.harmonize_var_names` columns of ``var``
+    The concatenated :class:`~anndata.AnnData`; with ``out_file``, ``None`` (as
+    :func:`anndata.experimental.concat_on_disk`: open the result with
+    ``anndata.read_h5ad(out_file, backed="r")`` or :func:`anndata.read_zarr`). Besides the :func:`~idtrack_sc.pp.harmonize_var_names` columns of ``var``
     (assembled as described under ``merge``, plus ``var['{key_added}_n_datasets']``), it sets
 
     ``uns['{key_added}']``
@@ -583,9 +589,17 @@ def concat_harmonized(
     ...     {"A": adata_a, "B": adata_b}, snapshot="default", to="symbol", label="dataset"
     ... )
     >>> pd.DataFrame(merged.uns["idtrack"]["counts"], index=merged.uns["idtrack"]["datasets"])  # doctest: +SKIP
-    >>> its.concat_harmonized(paths, organism="human", out="atlas.h5ad")  # doctest: +SKIP
+    >>> its.concat_harmonized(paths, organism="human", join="outer", out_file="atlas.h5ad")  # doctest: +SKIP
     """
     _check_policies(key_added, ambiguous=ambiguous, unmapped_concat=unmapped, duplicates=duplicates, join=join)
+    if out is not None:
+        if out_file is not None:
+            msg = "Give out_file only (out is its deprecated name)."
+            raise TypeError(msg)
+        warnings.warn("concat_harmonized(out=...) is deprecated; use out_file=.", FutureWarning, stacklevel=2)
+        out_file = out
+    if out_file is not None:
+        out_file = _check_out_file(out_file, pairwise=pairwise)
     datasets, concat_keys = _datasets(adatas, keys)
     snap = resolve_snapshot(snapshot, organism)
     release = snap.check_release(release)
@@ -639,7 +653,7 @@ def concat_harmonized(
         "index_unique": index_unique or "",
         "fill_value": "" if fill_value is None else str(fill_value),
         "pairwise": bool(pairwise),
-        "out_of_core": out is not None,
+        "out_of_core": out_file is not None,
         "copy_inputs": bool(copy_inputs),
     }
 
@@ -662,7 +676,7 @@ def concat_harmonized(
         "fill_value": fill_value,
         "pairwise": pairwise,
     }
-    if out is None:
+    if out_file is None:
         if any(isinstance(ds.source, Path) for ds in datasets):
             logger.info("Reading %d datasets into memory; give out= to concatenate them out of core.", len(datasets))
         result = _concat_in_memory(harmonized(), key_added=key_added, copy_inputs=copy_inputs, **concat_kwargs)
@@ -673,7 +687,7 @@ def concat_harmonized(
         return result
     return _concat_out_of_core(
         harmonized(),
-        out=Path(out),
+        out_file=out_file,
         union=union,
         diag=diag,
         snap=snap,
@@ -732,10 +746,99 @@ def _concat_in_memory(
     return result
 
 
+#: The engine that concatenates the harmonized files on disk (see :func:`_concat_files`).
+ON_DISK_ENGINE: Literal["stream", "anndata"] = "stream"
+#: Suffixes of ``out_file`` (as :func:`anndata.experimental.concat_on_disk`).
+OUT_SUFFIXES = (".h5ad", ".zarr")
+
+
+def _check_out_file(out_file: str | os.PathLike, *, pairwise: bool) -> Path:
+    """``out_file`` as a path, refused early (before any dataset is harmonized) if unusable."""
+    path = Path(out_file)
+    if path.suffix.lower() not in OUT_SUFFIXES:
+        msg = f"out_file must end in .h5ad or .zarr, got {path}."
+        raise ValueError(msg)
+    if not path.parent.is_dir():
+        msg = f"The folder of out_file={path} does not exist."
+        raise FileNotFoundError(msg)
+    if pairwise:
+        msg = "pairwise=True is not supported out of core (obsp is not concatenated there)."
+        raise NotImplementedError(msg)
+    return path
+
+
+def _concat_files(
+    files: list[Path],
+    out_file: Path,
+    *,
+    join: str,
+    merge: Any,
+    label: str | None,
+    keys: list | None,
+    index_unique: str | None,
+    fill_value: Any,
+    max_loaded_elems: int,
+) -> None:
+    """Concatenate harmonized ``.h5ad`` files along the cells into ``out_file``: the one engine switch.
+
+    ``"stream"`` is :func:`idtrack_sc.pp._ondisk.write_concat` (``.h5ad`` output, row blocks of
+    ``max_loaded_elems`` values, memory flat in the number of files); ``"anndata"`` is
+    :func:`anndata.experimental.concat_on_disk`. A ``.zarr`` result is always written by
+    anndata's. ``benchmarks/bench_concat.py --engine`` measures both.
+    """
+    engine = "anndata" if out_file.suffix.lower() == ".zarr" else ON_DISK_ENGINE
+    logger.info("Concatenating %d files on disk into %s (engine %r).", len(files), out_file, engine)
+    if engine == "stream":
+        from ._ondisk import write_concat
+
+        write_concat(
+            files,
+            out_file,
+            join=join,
+            merge=merge,
+            label=label,
+            keys=keys,
+            index_unique=index_unique,
+            fill_value=fill_value,
+            max_elems=max_loaded_elems,
+        )
+        return
+    from anndata.experimental import concat_on_disk
+
+    if len(files) == 1:
+        # concat_on_disk copies a single file unchanged (no label, keys or index_unique): one
+        # dataset is small enough to go through anndata.concat in memory
+        _single(files[0], out_file, label=label, key=(keys or ["0"])[0], index_unique=index_unique)
+        return
+    concat_on_disk(
+        [str(f) for f in files],
+        str(out_file),
+        join=join,
+        merge=merge,
+        label=label,
+        keys=keys,
+        index_unique=index_unique,
+        fill_value=fill_value,
+        max_loaded_elems=max_loaded_elems,
+    )
+
+
+def _single(path: Path, out_file: Path, *, label: str | None, key: str, index_unique: str | None) -> None:
+    """One dataset written as ``anndata.concat`` makes it (``label``, ``index_unique`` applied)."""
+    import anndata as ad
+
+    result = ad.concat({key: ad.read_h5ad(path)}, label=label, index_unique=index_unique)
+    result.strings_to_categoricals()
+    if out_file.suffix.lower() == ".zarr":
+        result.write_zarr(out_file)
+    else:
+        result.write_h5ad(out_file)
+
+
 def _concat_out_of_core(
     items: Iterator[tuple[_Dataset, AnnData, dict[str, Any]]],
     *,
-    out: Path,
+    out_file: Path,
     union: _FeatureUnion,
     diag: _Diagnostics,
     snap: Snapshot,
@@ -750,19 +853,11 @@ def _concat_out_of_core(
     index_unique: str | None,
     fill_value: Any,
     pairwise: bool,
-) -> Path:
-    from ._ondisk import release_memory, write_concat
+) -> None:
+    from ._ondisk import release_memory
 
-    if out.suffix.lower() != ".h5ad":
-        msg = f"out must be an .h5ad path, got {out}."
-        raise ValueError(msg)
-    if not out.parent.is_dir():
-        msg = f"The folder of out={out} does not exist."
-        raise FileNotFoundError(msg)
-    if pairwise:
-        msg = "pairwise=True is not supported out of core (obsp is not concatenated there)."
-        raise NotImplementedError(msg)
-    workdir = Path(tempfile.mkdtemp(prefix=".idtrack-concat-", dir=out.parent))
+    del pairwise  # refused by _check_out_file
+    workdir = Path(tempfile.mkdtemp(prefix=".idtrack-concat-", dir=out_file.parent))
     try:
         files, user_uns = [], []
         for i, (ds, adata, _rec) in enumerate(items):
@@ -774,7 +869,7 @@ def _concat_out_of_core(
             adata.var = full_var[keep]
             adata.write_h5ad(path)
             adata.var = full_var
-            files.append(str(path))
+            files.append(path)
             if uns_merge is not None:
                 user_uns.append(dict(adata.uns))
             if adata is ds.source:  # in place (copy_inputs=False): the input keeps its record
@@ -783,8 +878,8 @@ def _concat_out_of_core(
             gc.collect()
             release_memory()
             logger.info("%s harmonized and staged (%d so far).", ds.label, i + 1)
-        staged = workdir / f"result-{out.name}"
-        write_concat(
+        staged = workdir / f"result-{out_file.name}"
+        _concat_files(
             files,
             staged,
             join=join,
@@ -793,7 +888,7 @@ def _concat_out_of_core(
             keys=keys,
             index_unique=index_unique,
             fill_value=fill_value,
-            max_elems=max_loaded_elems,
+            max_loaded_elems=max_loaded_elems,
         )
         _finish_file(
             staged,
@@ -805,10 +900,11 @@ def _concat_out_of_core(
             uns_merge=uns_merge,
             user_uns=user_uns,
         )
-        staged.replace(out)
+        if out_file.is_dir():  # an existing .zarr store is replaced, as write_zarr does
+            shutil.rmtree(out_file)
+        staged.replace(out_file)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return out
 
 
 def _finish_file(
@@ -822,11 +918,9 @@ def _finish_file(
     uns_merge: Any,
     user_uns: list[dict],
 ) -> None:
-    """Write the idtrack ``var`` columns and ``uns[key_added]`` into a concatenated ``.h5ad``."""
-    import h5py
-
+    """Write the idtrack ``var`` columns and ``uns[key_added]`` into a concatenated ``.h5ad`` / ``.zarr``."""
     read_elem, write_elem = _read_elem(), _write_elem()
-    with h5py.File(path, "r+") as f:
+    with _open_group(path) as f:
         var = read_elem(f["var"])
         var = _with_columns(var, union.var(var.index))
         del f["var"]
@@ -840,6 +934,20 @@ def _finish_file(
         uns[key_added] = _summary(diag, union, len(var), snap=snap, params=params)
         write_elem(f, "uns", uns)
         _log_summary(uns[key_added])
+
+
+@contextlib.contextmanager
+def _open_group(path: Path) -> Iterator[Any]:
+    """The root group of an ``.h5ad`` file (h5py) or a ``.zarr`` store (zarr), open for writing."""
+    if path.suffix.lower() == ".zarr":
+        import zarr
+
+        yield zarr.open_group(str(path), mode="r+")
+        return
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        yield f
 
 
 def _merge_uns(unses: list[dict], strategy: Any) -> dict:

@@ -270,7 +270,7 @@ def _harmonize_anndata(
     if adata.isbacked:
         msg = (
             f"{label} is backed (opened with backed='r'): harmonize_var_names rewrites X and needs it in memory. "
-            "Load it with adata.to_memory(), or harmonize files on disk with concat_harmonized(paths, out=...)."
+            "Load it with adata.to_memory(), or harmonize files on disk with concat_harmonized(paths, out_file=...)."
         )
         raise ValueError(msg)
     if adata.n_vars == 0:
@@ -522,7 +522,9 @@ def _rename_strings(values: np.ndarray, renames: dict[str, str]) -> tuple[np.nda
     return new, int((new != values).sum())
 
 
-def _rename_uns(uns: Any, renames: dict[str, str], present: set[str], *, skip: str, label: str) -> dict[str, np.ndarray]:
+def _rename_uns(
+    uns: Any, renames: dict[str, str], present: set[str], *, skip: str, label: str
+) -> dict[str, np.ndarray]:
     """Rename feature names held in ``uns`` arrays (e.g. ``rank_genes_groups['names']``), in place.
 
     An array (or a field of a structured array, as scanpy's ``rank_genes_groups`` stores its

@@ -3,9 +3,10 @@
 Two paths share every step except the last:
 
 * in memory: each dataset is harmonized (on a copy) and :func:`anndata.concat` joins them;
-* out of core (``out=`` given): each dataset is read, harmonized and written to a temporary
-  ``.h5ad`` one at a time, :func:`idtrack_sc.pp._ondisk.write_concat` streams the files into
-  the result in row blocks, and the feature annotations and diagnostics are written into it
+* out of core (``out_file=`` given): each dataset is read, harmonized and written to a temporary
+  ``.h5ad`` one at a time, :func:`_concat_files` joins the files on disk (an ``.h5ad`` result
+  is streamed by :func:`idtrack_sc.pp._ondisk.write_concat` in row blocks, a ``.zarr`` one is
+  written by :func:`anndata.experimental.concat_on_disk`), and the feature annotations and diagnostics are written into it
   with anndata's element API. Peak memory is that of the largest single dataset, whatever
   their number.
 
@@ -784,7 +785,10 @@ def _concat_files(
     ``"stream"`` is :func:`idtrack_sc.pp._ondisk.write_concat` (``.h5ad`` output, row blocks of
     ``max_loaded_elems`` values, memory flat in the number of files); ``"anndata"`` is
     :func:`anndata.experimental.concat_on_disk`. A ``.zarr`` result is always written by
-    anndata's. ``benchmarks/bench_concat.py --engine`` measures both.
+    anndata's. ``benchmarks/bench_concat.py --engine`` measures both: same time for the
+    on-disk step, but anndata's peak memory grows with the number of files while the
+    streaming writer's stays flat, so ``.h5ad`` results keep the streaming writer
+    (docs/benchmarks/concat-engines.md).
     """
     engine = "anndata" if out_file.suffix.lower() == ".zarr" else ON_DISK_ENGINE
     logger.info("Concatenating %d files on disk into %s (engine %r).", len(files), out_file, engine)

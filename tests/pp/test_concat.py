@@ -9,8 +9,7 @@ import pytest
 from scipy import sparse
 
 import idtrack_sc as its
-from idtrack_sc.pp import _concat
-from idtrack_sc.pp import var_columns
+from idtrack_sc.pp import _concat, var_columns
 
 COLS = var_columns("idtrack")
 TOY_A = ["TP53", "BRCA1", "BRCA2", "BRAF", "KRAS"]

@@ -5,12 +5,23 @@ Build locally, warnings as errors (what Read the Docs does)::
     pip install -e '.[doc]'
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
-The build needs no network: intersphinx links to other projects' docs are only made on
-Read the Docs, or when ``IDTRACK_SC_DOCS_INTERSPHINX=1`` is set.
+Every cross-reference must resolve (``nitpicky = True``), and intersphinx links to the
+Python, NumPy, pandas, AnnData, scanpy, … docs are always on. Offline, their inventories
+cannot be fetched, so the build looks for them first in a local folder
+(``$IDTRACK_SC_DOCS_INVENTORIES``, default ``docs/_build/inventories/<name>.inv``: save each
+project's ``objects.inv`` there once, e.g. ``curl -o docs/_build/inventories/pandas.inv
+https://pandas.pydata.org/docs/objects.inv``). A project with neither a local copy nor a
+reachable server is left out of the mapping, and references *into that project only* are
+exempt from the nitpicky check (listed in the build log); references inside idtrack-sc are
+checked either way. On Read the Docs and in CI (network) nothing is exempt:
+``IDTRACK_SC_DOCS_OFFLINE=0`` forces that locally, ``=1`` skips the reachability check.
 """
 
+import builtins
 import importlib.util
 import os
+import re
+import socket
 import sys
 from datetime import datetime
 from importlib.metadata import metadata
@@ -50,7 +61,10 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints", 
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 master_doc = "index"
 default_role = "literal"
-nitpicky = False
+# Text shows as typed: no curly quotes and no "--" turned into a dash (command lines in the
+# CLI reference, whose option help is reStructuredText, must stay copy-pasteable).
+smartquotes = False
+nitpicky = True
 
 # autodoc / autosummary / napoleon (numpydoc docstrings, types only in signatures)
 autosummary_generate = True
@@ -86,20 +100,63 @@ nb_execution_raise_on_error = True
 nb_output_stderr = "remove"
 nb_merge_streams = True
 
-# intersphinx: only where the network is (Read the Docs), so local builds stay offline
+# intersphinx: always on (see the module docstring for the offline rules)
+_INTERSPHINX = {
+    # name: (documentation URL, top-level modules documented there)
+    "python": ("https://docs.python.org/3", ()),
+    "numpy": ("https://numpy.org/doc/stable/", ("numpy", "np")),
+    "scipy": ("https://docs.scipy.org/doc/scipy/", ("scipy",)),
+    "pandas": ("https://pandas.pydata.org/pandas-docs/stable/", ("pandas", "pd")),
+    "pyarrow": ("https://arrow.apache.org/docs/", ("pyarrow", "pa")),
+    "anndata": ("https://anndata.readthedocs.io/en/stable/", ("anndata", "ad")),
+    "mudata": ("https://mudata.readthedocs.io/en/latest/", ("mudata", "md")),
+    "scanpy": ("https://scanpy.readthedocs.io/en/stable/", ("scanpy", "sc")),
+    "matplotlib": ("https://matplotlib.org/stable/", ("matplotlib", "mpl", "plt")),
+    "networkx": ("https://networkx.org/documentation/stable/", ("networkx", "nx")),
+    "pooch": ("https://www.fatiando.org/pooch/latest/", ("pooch",)),
+    "dask": ("https://docs.dask.org/en/stable/", ("dask", "da")),
+}
+_INVENTORIES = Path(os.environ.get("IDTRACK_SC_DOCS_INVENTORIES", HERE / "_build" / "inventories"))
+
+
+def _reachable(url: str) -> bool:
+    """Whether the host of ``url`` accepts a connection within 3 seconds."""
+    host = url.split("/")[2]
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+    except OSError:
+        return False
+    return True
+
+
+_offline = os.environ.get("IDTRACK_SC_DOCS_OFFLINE")
 intersphinx_mapping = {}
-if os.environ.get("READTHEDOCS") == "True" or os.environ.get("IDTRACK_SC_DOCS_INTERSPHINX") == "1":
-    intersphinx_mapping = {
-        "python": ("https://docs.python.org/3", None),
-        "numpy": ("https://numpy.org/doc/stable/", None),
-        "pandas": ("https://pandas.pydata.org/pandas-docs/stable/", None),
-        "pyarrow": ("https://arrow.apache.org/docs/", None),
-        "anndata": ("https://anndata.readthedocs.io/en/stable/", None),
-        "mudata": ("https://mudata.readthedocs.io/en/latest/", None),
-        "scanpy": ("https://scanpy.readthedocs.io/en/stable/", None),
-        "networkx": ("https://networkx.org/documentation/stable/", None),
-        "pooch": ("https://www.fatiando.org/pooch/latest/", None),
-    }
+_exempt: list[str] = []  # projects whose inventory is neither cached nor reachable
+for _name, (_url, _modules) in _INTERSPHINX.items():
+    _local = _INVENTORIES / f"{_name}.inv"
+    if _local.is_file():
+        intersphinx_mapping[_name] = (_url, str(_local))
+    elif _offline == "0" or (_offline != "1" and _reachable(_url)):
+        intersphinx_mapping[_name] = (_url, None)
+    else:
+        _exempt.append(_name)
+
+# Offline only: references into projects without an inventory cannot resolve; exempt those
+# (and only those) from the nitpicky check. Everything of idtrack-sc is still checked.
+nitpick_ignore_regex = []
+if _exempt:
+    _python = "python" in _exempt
+    _modules = sorted(m for name in _exempt for m in _INTERSPHINX[name][1])
+    if _python:
+        _modules += sorted(m for m in sys.stdlib_module_names if not m.startswith("_"))
+        _modules += ["typing_extensions", "NoneType", "Ellipsis"]
+        _builtins = sorted(n for n in dir(builtins) if not n.startswith("_"))
+        nitpick_ignore_regex.append((r"py:.*", rf"({'|'.join(_builtins)})"))
+    if _modules:
+        nitpick_ignore_regex.append((r"py:.*", rf"({'|'.join(map(re.escape, _modules))})(\..*)?"))
+    sys.stderr.write(
+        f"intersphinx offline: no inventory for {', '.join(_exempt)}; references into them are not checked\n"
+    )
 
 # -- HTML output ---------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"

@@ -824,7 +824,7 @@ def write_markdown(results: dict, path: Path) -> None:
     used = sorted(results["classes_used"])
     out += [_md_table(["class", "explanation"], [[f"`{c}`", EXPLANATIONS.get(c, "**UNEXPLAINED**")] for c in used]), ""]
     out += [results["findings_md"], ""]
-    path.write_text("\n".join(out), encoding="utf-8")
+    path.write_text("\n".join(out).rstrip("\n") + "\n", encoding="utf-8")  # one final newline (pre-commit)
 
 
 FINDINGS_MD = """## 5. Findings for the resolver, and what was done

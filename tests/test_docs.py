@@ -105,3 +105,36 @@ def test_read_without_package_snippet(tmp_path):
     assert result["manifest"] == snap.manifest
     assert result["rows"] == {name: len(snap.table(name)) for name in TABLES}
     assert result["columns"] == {name: schema.names for name, schema in TABLES.items()}
+
+
+def _conf(monkeypatch, **env) -> dict:
+    import runpy
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(DOCS / "conf.py"))
+
+
+def test_docs_are_nitpicky_with_intersphinx_always_on(monkeypatch, tmp_path):
+    online = _conf(monkeypatch, IDTRACK_SC_DOCS_OFFLINE="0", IDTRACK_SC_DOCS_INVENTORIES=str(tmp_path))
+    assert online["nitpicky"] is True
+    assert set(online["intersphinx_mapping"]) >= {"python", "numpy", "pandas", "anndata", "scanpy", "matplotlib"}
+    assert online["nitpick_ignore_regex"] == []  # with the network nothing is exempt
+
+
+def test_offline_docs_exempt_only_projects_without_an_inventory(monkeypatch, tmp_path):
+    (tmp_path / "pandas.inv").write_bytes(b"# Sphinx inventory version 2\n")
+    conf = _conf(monkeypatch, IDTRACK_SC_DOCS_OFFLINE="1", IDTRACK_SC_DOCS_INVENTORIES=str(tmp_path))
+    assert conf["intersphinx_mapping"] == {"pandas": (conf["_INTERSPHINX"]["pandas"][0], str(tmp_path / "pandas.inv"))}
+    patterns = [re.compile(target) for _, target in conf["nitpick_ignore_regex"]]
+
+    def exempt(target: str) -> bool:
+        return any(p.fullmatch(target) for p in patterns)
+
+    assert exempt("anndata.AnnData")
+    assert exempt("numpy.ndarray")
+    assert exempt("str")
+    assert exempt("collections.abc.Mapping")
+    assert not exempt("pandas.DataFrame")  # its inventory is cached: checked
+    assert not exempt("idtrack_sc.resolve.REASONS")  # our own references are always checked
+    assert not exempt("Snapshot")

@@ -127,8 +127,8 @@ def test_version(capsys):
         ([], "required: COMMAND"),
         (["snapshot"], "required: COMMAND"),
         (["frobnicate"], "invalid choice"),
-        (["snapshot", "info"], "required: FILE"),
-        (["snapshot", "build", "--organism", "human"], "required: --out"),
+        (["snapshot", "info"], "give --snapshot FILE"),
+        (["snapshot", "build", "--organism", "human"], "required: -o/--out"),
     ],
 )
 def test_usage_errors_exit_2(capsys, argv, match):

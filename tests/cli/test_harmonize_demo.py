@@ -81,7 +81,8 @@ def test_harmonize_errors(tmp_path, files, capsys):
     out = tmp_path / "out.h5ad"
     assert main(["harmonize", str(files[0]), "-o", str(out)]) == 2
     assert "--snapshot" in capsys.readouterr().err
-    assert main(["harmonize", str(files[0]), "-o", str(out), "--snapshot", "default", "--organism", "human"]) == 2
+    assert main(["harmonize", str(files[0]), "-o", str(out), "--snapshot", "default", "--organism", "mouse"]) == 2
+    assert "does not match the snapshot" in capsys.readouterr().err
     capsys.readouterr()
     out.write_text("x")
     assert main(["harmonize", str(files[0]), "-o", str(out), "--snapshot", "default"]) == 1
@@ -90,7 +91,7 @@ def test_harmonize_errors(tmp_path, files, capsys):
         main(["harmonize", str(tmp_path / "missing.h5ad"), "-o", str(tmp_path / "o.h5ad"), "--snapshot", "default"])
         == 1
     )
-    assert "does not exist" in capsys.readouterr().err
+    assert "missing.h5ad: no such file" in capsys.readouterr().err
     assert main(["harmonize", str(files[0]), "-o", str(files[0]), "--snapshot", "default", "--force"]) == 2
 
 

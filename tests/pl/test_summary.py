@@ -19,9 +19,9 @@ from idtrack_sc.get._collect import collect  # noqa: E402
 from idtrack_sc.pl._summary import PALETTE, segments  # noqa: E402
 
 
-def harmonized(names, **kw):
+def harmonized(names, *, to_ensembl=False, **kw):
     adata = ad.AnnData(np.ones((3, len(names)), dtype=np.float32), var=pd.DataFrame(index=names))
-    its.pp.harmonize_var_names(adata, snapshot="default", to="symbol", **kw)
+    its.pp.harmonize_var_names(adata, snapshot="default", to="ensembl_gene" if to_ensembl else "symbol", **kw)
     return adata
 
 
@@ -48,8 +48,10 @@ def test_import_does_not_load_matplotlib_or_scanpy():
     assert json.loads(out) == []
 
 
-def test_single_anndata_returns_axes(pair):
-    ax = its.pl.harmonization_summary(pair["B"], show=False)
+def test_single_anndata_returns_panels(pair):
+    axes = its.pl.harmonization_summary(pair["B"], show=False)
+    assert set(axes) == {"outcomes", "details"}  # no width panel for one dataset
+    ax = axes["outcomes"]
     assert isinstance(ax, mpl.axes.Axes)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["AnnData\n7 features"]
@@ -57,15 +59,51 @@ def test_single_anndata_returns_axes(pair):
     assert "1:0  2" in "\n".join(texts)  # NOT_A_REAL_GENE and the spike-in
 
 
-def test_several_datasets_draw_width_panel(pair):
+def _details(ax):
+    """(category label, count label) per bar of the details panel."""
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    return dict(zip(labels, [t.get_text() for t in ax.texts], strict=True))
+
+
+def test_small_categories_get_their_own_bar_with_count_and_examples(pair):
     axes = its.pl.harmonization_summary(pair, show=False)
-    assert isinstance(axes, list)
-    assert len(axes) == 2
-    width_labels = [t.get_text() for t in axes[1].get_yticklabels()]
+    details = _details(axes["details"])
+    # one feature in seven is a sliver of the 100 % bar; here it is a bar with its count and name
+    assert details["B · 1:0 not found"].startswith("1 (14.3%)")
+    assert "NOT_A_REAL_GENE" in details["B · 1:0 not found"]
+    assert "ERCC-00002" in details["B · 1:0 not a gene / empty"]
+    assert details["B · 1:1 renamed"].startswith("2 (28.6%)   e.g. 1-Mar→MARCHF1, SEPT1→SEPTIN1")
+    assert not any(label.startswith("A ·") for label in details)  # A: all five unchanged
+    assert axes["details"].get_xscale() == "log"
+    # every bar is visible: at least half a decade wide on the log axis
+    assert all(p.get_x() + p.get_width() >= 2 * p.get_x() for p in axes["details"].patches)
+
+
+def test_gene_symbols_names_the_examples():
+    adata = harmonized(["SEPT1", "TP53", "NOT_A_REAL_GENE"], to_ensembl=True)
+    plain = _details(its.pl.harmonization_summary(adata, show=False)["details"])
+    named = _details(its.pl.harmonization_summary(adata, gene_symbols="symbol", show=False)["details"])
+    (renamed,) = (k for k in plain if "renamed" in k or "cleaned" in k)
+    assert "SEPT1→ENSG" in plain[renamed]
+    assert "SEPT1→SEPTIN1" in named[renamed]
+    with pytest.raises(ValueError, match="gene_symbols='no_such_column' is not a column of var"):
+        its.pl.harmonization_summary(adata, gene_symbols="no_such_column", show=False)
+
+
+def test_width_panel_shows_the_difference(pair):
+    axes = its.pl.harmonization_summary(pair, show=False)
+    ax = axes["widths"]
+    width_labels = [t.get_text() for t in ax.get_yticklabels()]
     assert width_labels[-2:] == ["union (join='outer')", "intersection (join='inner')"]
-    values = [p.get_width() for p in axes[1].patches]
     found = collect(pair)
-    assert values[-2:] == [found.widths["union"], found.widths["intersection"]]
+    union, inter = found.widths["union"], found.widths["intersection"]
+    xs = [float(x) for x, _ in ax.collections[-1].get_offsets()]
+    assert xs[-2:] == [union, inter]
+    assert f"union − intersection = {union - inter:,} features" in ax.get_title(loc="left")
+    low, high = ax.get_xlim()
+    assert low > 0  # the axis spans the widths, so a small difference is visible
+    assert low < min(xs)
+    assert high > max(xs)
 
 
 def test_given_ax_and_return_fig(pair):
@@ -76,10 +114,41 @@ def test_given_ax_and_return_fig(pair):
     assert isinstance(fig2, mpl.figure.Figure)
 
 
-def test_save(tmp_path, pair):
-    out = its.pl.harmonization_summary(pair, save=tmp_path / "summary")
-    assert isinstance(out, list)  # saving implies show=False
+def test_save_path(tmp_path, pair):
+    out = its.pl.harmonization_summary(pair, save=tmp_path / "summary", show=False)
+    assert set(out) == {"outcomes", "details", "widths"}
     assert (tmp_path / "summary.png").read_bytes()[:4] == b"\x89PNG"
+    assert not plt.get_fignums()  # closed after saving
+
+
+@pytest.fixture
+def scanpy_settings():
+    """scanpy's settings, restored afterwards (its settings properties cannot be monkeypatched)."""
+    sc = pytest.importorskip("scanpy")
+    names = ("figdir", "file_format_figs", "plot_suffix", "autoshow", "autosave")
+    saved = {name: getattr(sc.settings, name) for name in names}
+    yield sc.settings
+    for name, value in saved.items():
+        setattr(sc.settings, name, value)
+
+
+def test_save_like_scanpy(tmp_path, pair, scanpy_settings):
+    scanpy_settings.figdir = tmp_path / "figures"
+    scanpy_settings.file_format_figs = "png"
+    scanpy_settings.plot_suffix = ""
+    assert its.pl.harmonization_summary(pair, save=True, show=False) is not None
+    assert (tmp_path / "figures" / "harmonization_summary.png").read_bytes()[:4] == b"\x89PNG"
+    its.pl.harmonization_summary(pair, save="_pair.svg", show=False)
+    assert (tmp_path / "figures" / "harmonization_summary_pair.svg").read_text().lstrip().startswith("<?xml")
+    scanpy_settings.plot_suffix = "_v2"
+    its.pl.harmonization_summary(pair, save="_pair", show=False)
+    assert (tmp_path / "figures" / "harmonization_summary_pair_v2.png").is_file()
+    assert not plt.get_fignums()
+    # show=None follows scanpy's autoshow: a shown figure returns None
+    scanpy_settings.autoshow = True
+    assert its.pl.harmonization_summary(pair, save="_shown") is None
+    scanpy_settings.autoshow = False
+    assert isinstance(its.pl.harmonization_summary(pair), dict)
 
 
 def test_segments_by_reason(pair):
@@ -121,5 +190,6 @@ def test_concat_result(pair):
         {"A": make(["TP53", "KRAS"]), "B": make(["TP53", "NOT_A_REAL_GENE"])}, snapshot="default", to="symbol"
     )
     axes = its.pl.harmonization_summary(merged, show=False)
-    assert [t.get_text().split("\n")[0] for t in axes[0].get_yticklabels()] == ["A", "B"]
-    assert [p.get_width() for p in axes[1].patches][-2:] == [2, 1]
+    assert [t.get_text().split("\n")[0] for t in axes["outcomes"].get_yticklabels()] == ["A", "B"]
+    assert [float(x) for x, _ in axes["widths"].collections[-1].get_offsets()][-2:] == [2, 1]
+    assert "NOT_A_REAL_GENE" in _details(axes["details"])["B · 1:0 not found"]

@@ -52,7 +52,7 @@ class SourceData:
     releases
         Releases the source covers (e.g. every release of a dump's history).
     genes, names, features, events
-        Observation tables, columns as in :data:`OBSERVATION_COLUMNS`.
+        Observation tables, columns as in ``idtrack_sc.builders._source.OBSERVATION_COLUMNS``.
     """
 
     name: str

@@ -23,12 +23,12 @@ import sys
 import traceback
 from typing import TYPE_CHECKING
 
-from ._base import COMMON, PROG, ArgumentParser, UsageError
+from ._base import COMMON, PROG, ArgumentParser, UsageError, rst_epilog
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "docs_parser", "main"]
 
 #: Command group modules under ``idtrack_sc.cli``, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = ("snapshot", "convert", "harmonize", "demo")
@@ -58,6 +58,27 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def docs_parser() -> ArgumentParser:
+    """:func:`build_parser` with every epilog as reStructuredText, for the CLI reference page.
+
+    The terminal help is plain text; in the docs, its examples must stay commands (console
+    blocks, ``--`` not turned into a dash) rather than become prose.
+
+    Returns
+    -------
+    The parser.
+    """
+    parser = build_parser()
+    todo = [parser]
+    while todo:
+        current = todo.pop()
+        if current.epilog:
+            current.epilog = rst_epilog(current.epilog)
+        for action in current.subcommands:
+            todo.extend(action.choices.values())
+    return parser
+
+
 def _configure_logging(verbosity: int) -> tuple[logging.Logger, logging.Handler, int]:
     """Attach a stderr handler to the package logger; undone by :func:`_restore_logging`."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
@@ -71,7 +92,14 @@ def _configure_logging(verbosity: int) -> tuple[logging.Logger, logging.Handler,
 
 
 def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
+    """The error in the shell's words, on one line: no Python quoting of ``KeyError`` or ``OSError``."""
+    if isinstance(err, KeyError) and err.args:
+        text = str(err.args[0])  # str(KeyError("x")) is "'x'"
+    elif isinstance(err, OSError) and err.strerror and err.filename is not None:
+        text = f"{err.filename}: {err.strerror[:1].lower()}{err.strerror[1:]}"  # not "[Errno 2] …: 'x'"
+    else:
+        text = str(err)
+    text = " ".join(text.split())
     return text or type(err).__name__
 
 

@@ -7,13 +7,34 @@ the parsed :class:`argparse.Namespace`, prints its result to stdout, and returns
 code (``None`` means 0). It reports failures by raising: :class:`UsageError` for bad usage
 (exit 2), anything else for a failed run (exit 1). Heavy imports belong inside handlers so
 that ``idtrack-sc --help`` stays fast.
+
+One vocabulary: the same thing has the same option in every command. Add options through
+the helpers here rather than by hand:
+
+- :func:`add_out_option`: ``-o``/``--out`` (``-`` for stdout where a table is written);
+- :func:`add_snapshot_options`: ``--snapshot``, ``--organism``, ``--cache-dir``,
+  ``--registry``, ``--mirror``, resolved by :func:`snapshot_from_args`;
+- :func:`add_release_option`: ``--release``;
+- :func:`deprecated_alias`: an old spelling that keeps working with a warning.
+
+Output files are checked against their extension (:func:`table_format`,
+:func:`check_suffix`) before any work is done.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-from typing import Any
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import pandas as pd
+
+    from idtrack_sc.snapshot import Snapshot
 
 PROG = "idtrack-sc"
 
@@ -23,7 +44,21 @@ class UsageError(Exception):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """An argument parser that raises :class:`UsageError` instead of exiting."""
+    """An argument parser that raises :class:`UsageError` instead of exiting.
+
+    It remembers what :meth:`add_subparsers` returned (``subcommands``), so that the
+    command tree can be walked without argparse internals.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subcommands: list[Any] = []
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        """Add subcommands, as :meth:`argparse.ArgumentParser.add_subparsers`."""
+        action = super().add_subparsers(**kwargs)
+        self.subcommands.append(action)
+        return action
 
     def error(self, message: str):
         """Raise :class:`UsageError` with the parser's program name and the message."""
@@ -118,3 +153,213 @@ def required_release_path(value: str) -> tuple[int | None, str]:
 def optional_release_path(value: str) -> tuple[int | None, str]:
     """Argparse type for ``[RELEASE=]PATH``."""
     return release_path(value, required=False)
+
+
+# -- one vocabulary ------------------------------------------------------------------------------
+#: ``--snapshot`` values that select the small snapshot embedded in the package.
+EMBEDDED_NAMES = ("default", "embedded")
+#: Table formats by file extension (a text format may end in ``.gz`` as well).
+TABLE_FORMATS = {".tsv": "tsv", ".txt": "tsv", ".tab": "tsv", ".csv": "csv", ".parquet": "parquet", ".json": "json"}
+
+
+class _DeprecatedAlias(argparse.Action):
+    """Store like the new option, and warn once on stderr that the old spelling is deprecated."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, *, new: str, **kwargs: Any) -> None:
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: Any = None):
+        sys.stderr.write(f"{PROG}: warning: {option} is deprecated; use {self.new}\n")
+        setattr(namespace, self.dest, values)
+
+
+def deprecated_alias(parser: Any, old: str, *, new: str, dest: str, **kwargs: Any) -> None:
+    """Keep the old option ``old`` working as ``new``, hidden from ``--help``, with a warning."""
+    parser.add_argument(old, dest=dest, action=_DeprecatedAlias, new=new, help=argparse.SUPPRESS, **kwargs)
+
+
+def add_out_option(parser: Any, *, help: str, required: bool = False, metavar: str = "FILE") -> None:
+    """``-o``/``--out``: where the command writes its result."""
+    parser.add_argument("-o", "--out", required=required, metavar=metavar, help=help)
+
+
+def add_release_option(parser: Any, *, help: str, type: Any = int) -> None:
+    """``--release``: an Ensembl release."""
+    parser.add_argument("--release", type=type, metavar="N", help=help)
+
+
+def add_snapshot_options(parser: Any, *, title: str = "snapshot") -> None:
+    """``--snapshot``, ``--organism``, ``--cache-dir``, ``--registry`` and ``--mirror``."""
+    group = parser.add_argument_group(title)
+    group.add_argument(
+        "--snapshot",
+        metavar="FILE",
+        help="snapshot file, or 'default' for the small human subset embedded in the package",
+    )
+    group.add_argument(
+        "--organism",
+        metavar="NAME",
+        help="organism (human, mouse, homo_sapiens, 9606, …): without --snapshot, use the newest registry "
+        "snapshot of it (cached, else downloaded); with --snapshot, check that it is this organism's",
+    )
+    add_registry_options(group)
+
+
+def add_registry_options(parser: Any) -> None:
+    """``--cache-dir``, ``--registry`` and ``--mirror``: where registry snapshots come from."""
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="snapshot cache folder (default: $IDTRACK_SC_CACHE or the OS cache)",
+    )
+    parser.add_argument(
+        "--registry",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="your own registry file, adding to or overriding the package's; repeatable (default: $IDTRACK_SC_REGISTRY)",
+    )
+    parser.add_argument(
+        "--mirror",
+        metavar="URL|DIR",
+        help="base URL or folder replacing the registry's URLs (default: $IDTRACK_SC_MIRROR)",
+    )
+
+
+def organism_name(value: str) -> str:
+    """The canonical organism name of ``value``, or a :class:`UsageError`."""
+    from idtrack_sc.snapshot import resolve_organism
+
+    try:
+        return resolve_organism(value)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def snapshot_from_args(args: argparse.Namespace, *, release: int | str | None = None) -> Snapshot:
+    """The snapshot the options of :func:`add_snapshot_options` name.
+
+    Parameters
+    ----------
+    args
+        The parsed options.
+    release
+        With ``--organism`` and no ``--snapshot``: the registry snapshot of this release
+        (default: the newest).
+
+    Returns
+    -------
+    The loaded snapshot.
+    """
+    from idtrack_sc.snapshot import load_snapshot
+
+    if args.snapshot is None and args.organism is None:
+        msg = "give --snapshot FILE (or --snapshot default for the embedded human subset) or --organism NAME"
+        raise UsageError(msg)
+    organism = organism_name(args.organism) if args.organism is not None else None
+    if args.snapshot is not None:
+        if args.snapshot.strip().lower() in EMBEDDED_NAMES:
+            from idtrack_sc.datasets import default_snapshot
+
+            snap = default_snapshot()
+        else:
+            snap = load_snapshot(Path(args.snapshot))
+        if organism is not None and organism != snap.organism:
+            msg = f"--organism {args.organism} does not match the snapshot, which is for {snap.organism}"
+            raise UsageError(msg)
+        return snap
+    from idtrack_sc.registry import fetch_snapshot
+
+    try:
+        return fetch_snapshot(
+            args.organism,  # as the user wrote it, for the messages
+            release,
+            registry=args.registry,
+            mirror=args.mirror,
+            cache_dir=args.cache_dir,
+            progressbar=sys.stderr.isatty() and not getattr(args, "no_progress", False),
+        )
+    except ValueError as err:
+        msg = f"{err} (for a demo, --snapshot default uses the small human subset embedded in the package)"
+        raise ValueError(msg) from err
+
+
+def table_format(path: str, *, option: str = "--out") -> str:
+    """The table format a file name asks for (``"tsv"`` for ``-``, stdout), or a :class:`UsageError`."""
+    if path == "-":
+        return "tsv"
+    name = Path(path).name.lower()
+    base = name.removesuffix(".gz")
+    suffix = Path(base).suffix
+    fmt = TABLE_FORMATS.get(suffix)
+    if fmt is None or (name.endswith(".gz") and fmt in ("parquet", "json")):
+        known = ", ".join(TABLE_FORMATS) + " (.tsv, .txt, .tab and .csv also with .gz)"
+        msg = f"{option} {path}: cannot tell the table format from the extension; use one of {known}, or - for stdout"
+        raise UsageError(msg)
+    return fmt
+
+
+def write_table(table: pd.DataFrame, path: str) -> None:
+    """Write ``table`` to ``path`` in the format of its extension; ``-`` writes TSV to stdout."""
+    fmt = table_format(path)
+    if path == "-":
+        table.to_csv(sys.stdout, sep="\t", index=False, lineterminator="\n", na_rep="")
+        sys.stdout.flush()
+        return
+    if fmt == "parquet":
+        table.to_parquet(path, index=False)
+    elif fmt == "json":
+        table.to_json(path, orient="records", indent=1, force_ascii=False)
+    else:
+        compression = "gzip" if path.lower().endswith(".gz") else None
+        sep = "," if fmt == "csv" else "\t"
+        table.to_csv(path, sep=sep, index=False, lineterminator="\n", na_rep="", compression=compression)
+
+
+def check_suffix(path: str | Path, suffixes: tuple[str, ...], *, option: str = "--out", what: str = "file") -> Path:
+    """``path`` as a Path if it ends in one of ``suffixes``, else a :class:`UsageError`."""
+    path = Path(path)
+    if not any(path.name.lower().endswith(s) for s in suffixes):
+        msg = f"{option} {path}: a {what} must end in {' or '.join(suffixes)}"
+        raise UsageError(msg)
+    return path
+
+
+def rst_epilog(text: str) -> str:
+    """An epilog as reStructuredText, for the docs: commands and variables verbatim.
+
+    Epilogs are sections (``name:`` then indented lines). ``examples`` become console
+    blocks, ``environment`` a literal block, and the others paragraphs with the
+    reStructuredText markup characters escaped, so that ``--out`` or ``*.h5ad`` show as typed.
+    """
+    out: list[str] = []
+    sections: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line and not line[0].isspace() and line.rstrip().endswith(":"):
+            sections.append((line.rstrip()[:-1], []))
+        elif sections:
+            sections[-1][1].append(line)
+        elif line.strip():
+            sections.append(("", [line]))
+    for name, lines in sections:
+        body = [line.strip() for line in lines]
+        if name:
+            out += [f"**{name}**", ""]
+        if name == "examples":
+            out += [".. code-block:: console", ""]
+            continued = False
+            for line in body:
+                if line:
+                    out.append(f"   {'' if continued else '$ '}{line}")
+                    continued = line.endswith("\\")
+            out.append("")
+        elif name == "environment":
+            out += ["::", "", *[f"   {line}" for line in lines if line.strip()], ""]
+        else:
+            paragraph = " ".join(line for line in body if line)
+            for char in "\\*`|_":
+                paragraph = paragraph.replace(char, "\\" + char)
+            out += [paragraph, ""]
+    return "\n".join(out)

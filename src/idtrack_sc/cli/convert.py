@@ -1,4 +1,4 @@
-"""``idtrack-sc convert``: convert identifiers to a namespace and release, as a TSV table."""
+"""``idtrack-sc convert``: convert identifiers to a namespace and release, as a table."""
 
 from __future__ import annotations
 
@@ -6,9 +6,19 @@ import io
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from ._base import UsageError, add_command
+from ._base import (
+    UsageError,
+    add_command,
+    add_out_option,
+    add_release_option,
+    add_snapshot_options,
+    deprecated_alias,
+    snapshot_from_args,
+    table_format,
+    write_table,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -19,9 +29,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: ``--snapshot`` values that select the small snapshot embedded in the package.
-EMBEDDED_NAMES = ("default", "embedded")
-
 _EPILOG = """\
 input:
   identifiers come from the arguments, then from -i FILE (one per line, or the column
@@ -29,15 +36,16 @@ input:
   empty queries (outcome 1:0, reason empty), so rows stay aligned with the input.
 
 output:
-  the conversion table as TSV (one row per identifier, in input order) on stdout or in
-  -o FILE. --summary and --explain reports go to stdout when the table goes to a file
-  (or with --no-table), else to stderr, so that stdout stays a clean TSV.
+  the conversion table (one row per identifier, in input order) as TSV on stdout, or in
+  -o FILE in the format of its extension: .tsv, .txt, .tab, .csv (also .gz), .parquet or
+  .json; -o - is stdout. --summary and --explain reports go to stdout when the table goes
+  to a file (or with --no-table), else to stderr, so that stdout stays a clean table.
 
 examples:
   idtrack-sc convert TP53 P53 ENSG00000139618 --snapshot default --to symbol
   idtrack-sc convert -i genes.txt --snapshot homo_sapiens-114.idtrack.zip -o converted.tsv --summary
-  cut -f2 features.tsv | idtrack-sc convert -i - --organism human --release 110
-  idtrack-sc convert -i var.csv --column gene_ids --snapshot default --summary --no-table
+  cut -f2 features.tsv | idtrack-sc convert -i - --organism human --release 110 -o -
+  idtrack-sc convert -i var.csv --column gene_ids --snapshot default -o mapping.csv
   idtrack-sc convert --snapshot default --explain 1-Mar --to symbol
 """
 
@@ -53,7 +61,7 @@ def add_parser(subparsers: Any) -> None:
     parser = add_command(
         subparsers,
         "convert",
-        help="convert gene identifiers to a namespace and Ensembl release (TSV table)",
+        help="convert gene identifiers to a namespace and Ensembl release (a table)",
         description=(
             "Convert gene identifiers of any namespace (Ensembl IDs with or without version, symbols, "
             "HGNC IDs, Entrez IDs) to a target namespace at a target Ensembl release, through a snapshot "
@@ -71,26 +79,9 @@ def add_parser(subparsers: Any) -> None:
         help="read FILE as a table (TSV, or CSV if it ends in .csv) and take this column (a name, or a 1-based number)",
     )
     parser.add_argument("--sep", metavar="SEP", help="field separator of the --column table (default: by file name)")
-    source = parser.add_argument_group("snapshot")
-    source.add_argument(
-        "--snapshot",
-        metavar="FILE",
-        help="snapshot file, or 'default' for the small human subset embedded in the package",
-    )
-    source.add_argument(
-        "--organism",
-        metavar="NAME",
-        help="use the newest registry snapshot of this organism (cached, else downloaded); checks --snapshot if both",
-    )
-    source.add_argument("--cache-dir", type=Path, help="cache folder for --organism (default: $IDTRACK_SC_CACHE)")
-    source.add_argument(
-        "--registry", action="append", type=Path, metavar="FILE", help="your own registry file for --organism"
-    )
-    source.add_argument("--mirror", help="base URL or folder replacing the registry's URLs for --organism")
+    add_snapshot_options(parser)
     target = parser.add_argument_group("conversion")
-    target.add_argument(
-        "--release", type=int, metavar="N", help="target Ensembl release (default: the snapshot's newest)"
-    )
+    add_release_option(target, help="target Ensembl release (default: the snapshot's newest)")
     target.add_argument(
         "--to",
         default="ensembl_gene",
@@ -104,7 +95,8 @@ def add_parser(subparsers: Any) -> None:
         help="best: break ties by the documented ranking rule (default); all: keep every candidate",
     )
     output = parser.add_argument_group("output")
-    output.add_argument("-o", "--output", metavar="FILE", help="write the TSV table to FILE instead of stdout")
+    add_out_option(output, help="write the table to FILE (format from its extension) instead of stdout; '-' is stdout")
+    deprecated_alias(output, "--output", new="--out", dest="out", metavar="FILE")
     output.add_argument("--summary", action="store_true", help="report counts per outcome and reason")
     output.add_argument(
         "--explain",
@@ -170,44 +162,6 @@ def _queries(args: argparse.Namespace) -> list[str]:
     return queries
 
 
-# -- snapshot ------------------------------------------------------------------------------------
-def _snapshot(args: argparse.Namespace) -> Snapshot:
-    from idtrack_sc.snapshot import load_snapshot, resolve_organism
-
-    if args.snapshot is None and args.organism is None:
-        msg = "give --snapshot FILE (or --snapshot default for the embedded demo subset) or --organism NAME"
-        raise UsageError(msg)
-    if args.organism is not None:
-        try:
-            organism = resolve_organism(args.organism)
-        except ValueError as err:
-            raise UsageError(str(err)) from None
-    if args.snapshot is not None:
-        if args.snapshot.strip().lower() in EMBEDDED_NAMES:
-            from idtrack_sc.datasets import default_snapshot
-
-            snap = default_snapshot()
-        else:
-            snap = load_snapshot(Path(args.snapshot))
-        if args.organism is not None and organism != snap.organism:
-            msg = f"--organism {args.organism} does not match the snapshot, which is for {snap.organism}"
-            raise UsageError(msg)
-        return snap
-    from idtrack_sc.registry import fetch_snapshot
-
-    try:
-        return fetch_snapshot(
-            organism,
-            registry=args.registry,
-            mirror=args.mirror,
-            cache_dir=args.cache_dir,
-            progressbar=sys.stderr.isatty(),
-        )
-    except ValueError as err:
-        msg = f"{err} (for a demo, --snapshot default uses the small human subset embedded in the package)"
-        raise ValueError(msg) from err
-
-
 # -- reports -------------------------------------------------------------------------------------
 def _summary_text(table: pd.DataFrame) -> str:
     from idtrack_sc.resolve import summarize
@@ -236,35 +190,30 @@ def _explain_text(query: str, snap: Snapshot, args: argparse.Namespace) -> str:
     return f"{query}\n" + "\n".join(f"  {line}" for line in str(exp).splitlines())
 
 
-def _write_table(table: pd.DataFrame, out: TextIO) -> None:
-    table.to_csv(out, sep="\t", index=False, lineterminator="\n", na_rep="")
-
-
 # -- the command ---------------------------------------------------------------------------------
 def _convert(args: argparse.Namespace) -> int:
     from idtrack_sc.resolve import convert
 
+    if args.out is not None:
+        table_format(args.out)  # a wrong extension fails before any work
     queries = _queries(args)
     if not queries and not args.explain:
         msg = "no identifiers: give them as arguments, with -i FILE, or with -i - on stdin"
         raise UsageError(msg)
-    snap = _snapshot(args)
+    snap = snapshot_from_args(args)
     table = None
     if queries or not args.explain:
         table = convert(queries, snapshot=snap, to=args.to, release=args.release, strategy=args.strategy)
         info = table.attrs["idtrack"]
         logger.info("converted %d identifiers to %s at release %d", len(table), info["namespace"], info["release"])
 
-    write_table = table is not None and not args.no_table
-    table_on_stdout = write_table and args.output is None
-    report_stream = sys.stderr if table_on_stdout else sys.stdout
-    if write_table:
-        if args.output is None:
-            _write_table(table, sys.stdout)
-        else:
-            with Path(args.output).open("w", encoding="utf-8", newline="") as fh:
-                _write_table(table, fh)
-            logger.info("wrote %s", args.output)
+    write = table is not None and not args.no_table
+    out = "-" if args.out is None else args.out
+    report_stream = sys.stderr if write and out == "-" else sys.stdout
+    if write:
+        write_table(table, out)
+        if out != "-":
+            logger.info("wrote %s", out)
 
     reports = []
     if args.summary and table is not None:

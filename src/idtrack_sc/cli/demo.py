@@ -42,7 +42,7 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--report", type=Path, metavar="DIR", help="write harmonization reports into DIR")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="write the resulting .h5ad files into DIR")
+    parser.add_argument("-o", "--out", type=Path, metavar="DIR", help="write the resulting .h5ad files into DIR")
     parser.set_defaults(handler=_demo)
 
 

@@ -7,7 +7,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._base import UsageError, add_command
+from ._base import (
+    UsageError,
+    add_command,
+    add_out_option,
+    add_release_option,
+    add_snapshot_options,
+    check_suffix,
+    snapshot_from_args,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -20,7 +28,7 @@ and concatenated (idtrack_sc.concat_harmonized), with --out-of-core on disk in b
 
 examples:
   idtrack-sc harmonize pbmc.h5ad -o pbmc.harmonized.h5ad --snapshot default --release 114
-  idtrack-sc harmonize A.h5ad B.h5ad -o merged.h5ad --organism human --to symbol --join inner --report report/
+  idtrack-sc harmonize A.h5ad B.h5ad -o merged.zarr --organism human --to symbol --join inner --report report/
   idtrack-sc harmonize atlas/*.h5ad -o atlas.h5ad --organism human --out-of-core --label dataset
 """
 
@@ -45,20 +53,12 @@ def add_parser(subparsers: Any) -> None:
         epilog=_EPILOG,
     )
     parser.add_argument("inputs", nargs="+", type=Path, metavar="FILE", help=".h5ad files (or .zarr folders)")
-    parser.add_argument("-o", "--out", type=Path, required=True, metavar="FILE", help="output .h5ad (or .zarr)")
+    add_out_option(parser, required=True, help="output .h5ad file (or .zarr folder)")
     parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
-    source = parser.add_argument_group("snapshot").add_mutually_exclusive_group()
-    source.add_argument(
-        "--snapshot", metavar="FILE|default", help="snapshot file, or 'default' for the small embedded human subset"
-    )
-    source.add_argument(
-        "--organism", metavar="NAME", help="use the newest cached (else downloaded) registry snapshot of this organism"
-    )
+    add_snapshot_options(parser)
     conv = parser.add_argument_group("conversion")
     conv.add_argument("--to", default="ensembl_gene", metavar="NS", help="target namespace (default: ensembl_gene)")
-    conv.add_argument(
-        "--release", type=int, metavar="N", help="target Ensembl release (default: the snapshot's newest)"
-    )
+    add_release_option(conv, help="target Ensembl release (default: the snapshot's newest)")
     conv.add_argument("--id-key", metavar="COL", help="var column with the identifiers (default: var_names)")
     conv.add_argument(
         "--ambiguous", choices=("best", "drop", "all"), default="best", help="1:n features (default: best)"
@@ -136,58 +136,31 @@ def progress(iterable: Any, *, total: int, desc: str, disable: bool) -> Any:
     return tqdm(iterable, total=total, desc=desc, unit="dataset", file=sys.stderr, disable=True if disable else None)
 
 
-class _DatasetProgress(logging.Handler):
-    """Advance a progress bar each time a dataset has been harmonized.
+class _DatasetProgress:
+    """A progress bar advanced by :func:`idtrack_sc.pp._harmonize.on_harmonized` once per dataset."""
 
-    ``harmonize_var_names`` logs one INFO record per dataset (``"<label>: N -> M features …"``);
-    this handler counts them and passes them on to the package's handlers only when the
-    user asked for ``-v``.
-    """
-
-    SOURCE = "idtrack_sc.pp._harmonize"
-
-    def __init__(self, bar: Any, *, forward: bool) -> None:
-        super().__init__(logging.INFO)
-        self.bar = bar
-        self.forward = forward
+    def __init__(self, total: int, *, disable: bool) -> None:
+        self.bar = progress(None, total=total, desc="harmonizing", disable=disable)
         self.seen = 0
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if str(record.msg).startswith("%s: %d -> %d features"):
-            self.seen += 1
-            self.bar.update(1)
-        if self.forward:
-            logging.getLogger("idtrack_sc").handle(record)
+    def __call__(self, label: str, counts: dict[str, Any]) -> None:
+        self.seen += 1
+        self.bar.update(1)
 
     def __enter__(self) -> _DatasetProgress:
-        source = logging.getLogger(self.SOURCE)
-        self._saved = (source.level, source.propagate)
-        source.setLevel(logging.INFO)
-        source.propagate = False
-        source.addHandler(self)
+        from idtrack_sc.pp._harmonize import on_harmonized
+
+        self._context = on_harmonized(self)
+        self._context.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        source = logging.getLogger(self.SOURCE)
-        source.removeHandler(self)
-        source.setLevel(self._saved[0])
-        source.propagate = self._saved[1]
-        if self.bar.total is not None and self.seen < self.bar.total and not any(exc):
-            self.bar.update(self.bar.total - self.seen)
+        self._context.__exit__(*exc)
         self.bar.close()
 
 
 def _harmonizing(total: int, *, disable: bool) -> _DatasetProgress:
-    bar = progress(None, total=total, desc="harmonizing", disable=disable)
-    verbose = logging.getLogger(_DatasetProgress.SOURCE).getEffectiveLevel() <= logging.INFO
-    return _DatasetProgress(bar, forward=verbose)
-
-
-def _snapshot_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    if args.snapshot is None and args.organism is None:
-        msg = "give --snapshot FILE (or --snapshot default for the embedded human subset) or --organism NAME"
-        raise UsageError(msg)
-    return {"snapshot": args.snapshot, "organism": args.organism}
+    return _DatasetProgress(total, disable=disable)
 
 
 def _policies(args: argparse.Namespace, *, several: bool = False) -> dict[str, Any]:
@@ -207,8 +180,11 @@ def _policies(args: argparse.Namespace, *, several: bool = False) -> dict[str, A
 
 
 def _harmonize(args: argparse.Namespace) -> int:
-    snapshot = _snapshot_kwargs(args)
-    out: Path = args.out
+    out = args.out = check_suffix(args.out, (".h5ad", ".zarr"), what="harmonized dataset")
+    missing = [str(p) for p in args.inputs if not p.exists()]
+    if missing:
+        msg = f"{', '.join(missing)}: no such file"
+        raise FileNotFoundError(msg)
     if out.exists() and not args.force:
         msg = f"{out} exists; pass --force to overwrite it"
         raise FileExistsError(msg)
@@ -217,6 +193,7 @@ def _harmonize(args: argparse.Namespace) -> int:
         msg = f"--out {out} is one of the inputs; write the result to a new file"
         raise UsageError(msg)
     names = dataset_names(list(args.inputs), args.keys)
+    snapshot = {"snapshot": snapshot_from_args(args)}
     several = len(args.inputs) > 1
     if not several and (args.label or args.keys or args.out_of_core):
         logger.warning("--label, --keys and --out-of-core only apply to several files; ignored")

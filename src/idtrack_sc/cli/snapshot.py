@@ -8,7 +8,20 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._base import UsageError, add_command, optional_release_path, required_release_path
+from ._base import (
+    UsageError,
+    add_command,
+    add_out_option,
+    add_registry_options,
+    add_release_option,
+    add_snapshot_options,
+    check_suffix,
+    optional_release_path,
+    organism_name,
+    required_release_path,
+    snapshot_from_args,
+    write_table,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -51,8 +64,10 @@ def add_parser(subparsers: Any) -> None:
         description="Build a snapshot file from public sources (gene tables, GTF, Ensembl dumps, HGNC, NCBI).",
         epilog=_BUILD_EPILOG,
     )
-    build.add_argument("--organism", required=True, help="organism name or alias (human, mouse, homo_sapiens, 9606, …)")
-    build.add_argument("--out", required=True, type=Path, help="snapshot file to write")
+    build.add_argument(
+        "--organism", required=True, metavar="NAME", help="organism name or alias (human, mouse, homo_sapiens, 9606, …)"
+    )
+    add_out_option(build, required=True, help="snapshot file to write (….idtrack.zip)")
     build.add_argument(
         "--gene-table",
         action="append",
@@ -82,12 +97,20 @@ def add_parser(subparsers: Any) -> None:
         "--ncbi-gene-history", type=Path, metavar="PATH", help="NCBI gene_history (needs --ncbi-gene-info)"
     )
     build.add_argument("--assembly", help="genome assembly to record if the sources do not say (e.g. GRCh38)")
-    build.add_argument("--cache-dir", type=Path, help="where downloaded Ensembl dump files are cached")
+    build.add_argument("--cache-dir", type=Path, metavar="DIR", help="where downloaded Ensembl dump files are cached")
     build.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     build.set_defaults(handler=_build)
 
-    info = add_command(commands, "info", help="show what a snapshot file holds")
-    info.add_argument("file", type=Path, metavar="FILE", help="snapshot file")
+    info = add_command(
+        commands,
+        "info",
+        help="show what a snapshot holds",
+        description="Show what a snapshot holds: a file, the embedded subset (--snapshot default), or a "
+        "registry snapshot (--organism, cached or downloaded).",
+    )
+    info.add_argument("file", nargs="?", metavar="FILE", help="snapshot file (the same as --snapshot FILE)")
+    add_snapshot_options(info)
+    add_release_option(info, type=str, help="with --organism: the registry snapshot of this release (default: newest)")
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     info.set_defaults(handler=_info)
 
@@ -97,34 +120,23 @@ def add_parser(subparsers: Any) -> None:
         help="download a snapshot from the registry (or find it in the cache) and print its path",
         epilog=_FETCH_EPILOG,
     )
-    fetch.add_argument("organism", metavar="ORGANISM", help="organism name or alias (human, mouse, …)")
-    fetch.add_argument(
-        "--release", help="Ensembl release (default: the newest in the registry) or variant name (default)"
+    fetch.add_argument("organism_arg", nargs="?", metavar="ORGANISM", help="organism (the same as --organism)")
+    fetch.add_argument("--organism", metavar="NAME", help="organism name or alias (human, mouse, …)")
+    add_release_option(
+        fetch, type=str, help="Ensembl release (default: the newest in the registry) or variant name (default)"
     )
-    _registry_options(fetch)
+    add_registry_options(fetch)
     fetch.add_argument("--no-progress", action="store_true", help="no download progress bar")
     fetch.set_defaults(handler=_fetch)
 
     list_ = add_command(
         commands, "list", help="list the snapshots the registry knows and which are cached", epilog=_FETCH_EPILOG
     )
-    _registry_options(list_)
+    list_.add_argument("--organism", metavar="NAME", help="only this organism's snapshots")
+    add_registry_options(list_)
+    add_out_option(list_, help="write the list as a table to FILE (format from its extension; '-' is TSV on stdout)")
     list_.add_argument("--json", action="store_true", help="print JSON records instead of a table")
     list_.set_defaults(handler=_list)
-
-
-def _registry_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cache-dir", type=Path, help="cache folder (default: $IDTRACK_SC_CACHE or the OS cache)")
-    parser.add_argument(
-        "--mirror", help="base URL or folder replacing the registry's URLs (default: $IDTRACK_SC_MIRROR)"
-    )
-    parser.add_argument(
-        "--registry",
-        action="append",
-        type=Path,
-        metavar="FILE",
-        help="your own registry file, adding to or overriding the package's; repeatable",
-    )
 
 
 # -- build -------------------------------------------------------------------------------------
@@ -139,12 +151,10 @@ def _builder(name: str) -> Any:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from idtrack_sc.snapshot import resolve_organism, taxonomy_id
+    from idtrack_sc.snapshot import taxonomy_id
 
-    try:
-        organism = resolve_organism(args.organism)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+    organism = organism_name(args.organism)
+    out = check_suffix(args.out, (".zip",), what="snapshot file")
     if args.ncbi_gene_history is not None and args.ncbi_gene_info is None:
         msg = "--ncbi-gene-history needs --ncbi-gene-info (it links discontinued GeneIDs through it)"
         raise UsageError(msg)
@@ -155,7 +165,6 @@ def _build(args: argparse.Namespace) -> int:
     if len(set(releases)) != len(releases):
         msg = f"--gene-table gives a release twice: {sorted(releases)}"
         raise UsageError(msg)
-    out: Path = args.out
     if out.exists() and not args.force:
         msg = f"{out} exists; pass --force to overwrite it"
         raise FileExistsError(msg)
@@ -195,9 +204,12 @@ def _build(args: argparse.Namespace) -> int:
 
 # -- info --------------------------------------------------------------------------------------
 def _info(args: argparse.Namespace) -> int:
-    from idtrack_sc.snapshot import load_snapshot
-
-    snap = load_snapshot(args.file)
+    if args.file is not None:
+        if args.snapshot is not None:
+            msg = f"give the snapshot once: FILE {args.file} or --snapshot {args.snapshot}"
+            raise UsageError(msg)
+        args.snapshot = args.file
+    snap = snapshot_from_args(args, release=args.release)
     summary = snap.summary()
     if args.json:
         record = {**summary, "path": str(snap.path), "sources": snap.manifest.get("sources", [])}
@@ -234,9 +246,14 @@ def _info(args: argparse.Namespace) -> int:
 def _fetch(args: argparse.Namespace) -> int:
     from idtrack_sc.registry import fetch_snapshot
 
+    if (args.organism_arg is None) == (args.organism is None):
+        msg = "give the organism once: idtrack-sc snapshot fetch ORGANISM (or --organism NAME)"
+        raise UsageError(msg)
+    organism = args.organism or args.organism_arg
+    organism_name(organism)  # an unknown name is bad usage
     progressbar = not args.no_progress and sys.stderr.isatty()
     snap = fetch_snapshot(
-        args.organism,
+        organism,
         args.release,
         registry=args.registry,
         mirror=args.mirror,
@@ -251,6 +268,11 @@ def _list(args: argparse.Namespace) -> int:
     from idtrack_sc.registry import list_snapshots
 
     table = list_snapshots(args.registry, mirror=args.mirror, cache_dir=args.cache_dir)
+    if args.organism is not None:
+        table = table[table["organism"] == organism_name(args.organism)].reset_index(drop=True)
+    if args.out is not None:
+        write_table(table, args.out)
+        return 0
     if args.json:
         records = [
             {**row, "release": None if row["release"] is None else int(row["release"]), "cached": bool(row["cached"])}
@@ -259,7 +281,7 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps(records, indent=2))
         return 0
     if table.empty:
-        print("The registry is empty.")
+        print("The registry is empty." if args.organism is None else f"The registry has no {args.organism} snapshot.")
         return 0
     shown = table.astype(object).copy()
     shown["release"] = table["release"].astype("string").fillna("-")

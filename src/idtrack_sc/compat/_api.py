@@ -154,7 +154,7 @@ class API:
         Returns
         -------
         ``(production_name, latest_release)``. The release is the newest numbered snapshot
-        the registry lists or :attr:`local_repository` holds (not Ensembl's newest release,
+        the registry lists or ``local_repository`` holds (not Ensembl's newest release,
         which needs the network); ``None``, with a warning, if there is none.
         """
         name = _production_name(tentative_organism_name)
@@ -189,7 +189,7 @@ class API:
 
         The snapshot comes from :func:`~idtrack_sc.fetch_snapshot` with
         ``cache_dir=local_repository`` (cached, or downloaded and verified), else from a file
-        ``<organism>-<release>.idtrack.zip`` in :attr:`local_repository`.
+        ``<organism>-<release>.idtrack.zip`` in ``local_repository``.
 
         Parameters
         ----------
@@ -397,7 +397,7 @@ class API:
         final_database: str | None = None,
         strategy: Literal["best", "all"] = "best",
     ) -> pd.DataFrame:
-        """The idtrack-sc conversion table behind :meth:`convert_identifier_multiple`.
+        """The idtrack-sc conversion table behind :meth:`~idtrack_sc.API.convert_identifier_multiple`.
 
         Parameters
         ----------
@@ -426,7 +426,7 @@ class API:
 
         Returns
         -------
-        Results by bin (:data:`CLASSIFICATION_BINS`): ``input_identifiers`` (all),
+        Results by bin (``CLASSIFICATION_BINS``): ``input_identifiers`` (all),
         ``matching_1_to_0`` (``no_corresponding`` or ``no_conversion``),
         ``matching_1_to_1`` / ``matching_1_to_n`` (one / several targets),
         ``changed_only_1_to_1`` / ``changed_only_1_to_n`` (the query is not among the

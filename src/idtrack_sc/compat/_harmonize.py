@@ -63,7 +63,7 @@ class HarmonizeFeatures:
     project_local_repository
         Folder for the project's result files (created if needed).
     idtrack_local_repository
-        Snapshot cache folder, as for :class:`~idtrack_sc.compat.API`.
+        Snapshot cache folder, as for :class:`~idtrack_sc.API`.
     target_ensembl_release
         Ensembl release to convert to.
     final_database
@@ -251,7 +251,7 @@ class HarmonizeFeatures:
     # -- the reference tool's diagnostics ---------------------------------------------------------
     @property
     def conversion_failed_identifiers(self) -> set[str]:
-        """Identifiers removed: failed to convert and not in every dataset."""
+        """The identifiers removed because they failed to convert and are not in every dataset."""
         return set(self.removed_conversion_failed_identifiers)
 
     @property

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..get._collect import collect, outcome_reason_counts
+import numpy as np
+
+from ..get._collect import as_str, collect, outcome_reason_counts
+from ._utils import savefig_or_show
 
 if TYPE_CHECKING:
     import os
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from mudata import MuData
 
-    from ..get._collect import Harmonized
+    from ..get._collect import Dataset, Harmonized
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,10 @@ PALETTE: tuple[Category, ...] = (
 )
 _DARK = {"#0072B2", "#009E73", "#D55E00", "#CC79A7"}
 _BY_NAME = {c.name: c for c in PALETTE}
+#: Categories of the "details" panel: all but unchanged, the ones a 100 % bar shrinks to slivers.
+DETAILS = tuple(c.name for c in PALETTE if c.name not in ("unchanged", "mapped"))
+#: Example identifiers written next to each bar of the "details" panel.
+N_EXAMPLES = 3
 
 
 def _category(outcome: str, reason: str) -> Category:
@@ -119,20 +125,33 @@ def harmonization_summary(
     data: AnnData | MuData | Mapping[str, AnnData],
     *,
     key: str = "idtrack",
+    gene_symbols: str | None = None,
     ax: Axes | None = None,
     show: bool | None = None,
-    save: str | os.PathLike | None = None,
+    save: bool | str | os.PathLike[str] | None = None,
     return_fig: bool = False,
     title: str | None = None,
-) -> Axes | list[Axes] | Figure | None:
+) -> Axes | dict[str, Axes] | Figure | None:
     """Plot what happened to each dataset's features: 1:1, 1:n and 1:0, by reason.
 
-    One horizontal bar per dataset, as long as its number of features before
-    harmonization, split into outcomes and reasons (colour-blind-safe Okabe-Ito colours,
-    :data:`PALETTE`) with the counts written on the bars. For several datasets (a
-    :func:`~idtrack_sc.concat_harmonized` result or a mapping of AnnDatas) a second panel
-    shows each dataset's width after harmonization and the union (``join="outer"``) and
-    intersection (``join="inner"``) widths.
+    Up to three panels:
+
+    ``"outcomes"``
+        One horizontal bar per dataset, as long as its number of features before
+        harmonization, split into outcomes and reasons (colour-blind-safe Okabe-Ito colours,
+        :data:`~idtrack_sc.pl.PALETTE`) with the counts written on the bars.
+    ``"details"``
+        Every feature that did not stay unchanged: cleaned up, renamed, mapped through
+        history, ambiguous, retired, not found, not a gene. One bar per dataset and
+        category on a logarithmic count axis, so that 3 ambiguous features next to 20,000
+        unchanged ones are as visible as 3,000 would be. Each bar carries its count, its
+        share of the dataset and a few example identifiers.
+    ``"widths"``
+        For several datasets (a :func:`~idtrack_sc.concat_harmonized` result or a mapping
+        of AnnDatas): each dataset's width after harmonization and the union
+        (``join="outer"``) and intersection (``join="inner"``) widths, as dots on an axis
+        spanning just their range (it does not start at 0), with the difference between
+        union and intersection written out.
 
     Parameters
     ----------
@@ -141,12 +160,20 @@ def harmonization_summary(
         mapping of dataset names to harmonized AnnDatas.
     key
         The ``key_added`` used when harmonizing.
+    gene_symbols
+        Column of ``var`` whose values name the example features (as in scanpy); default:
+        the identifiers as the data had them (``var['{key}_original']``). Identifiers that
+        were dropped, or have no value in the column, keep their original name.
     ax
-        Draw the outcome bars into this Axes (the width panel is then left out).
+        Draw only the ``"outcomes"`` panel, into this Axes.
     show
-        Show the figure; default: show unless ``save`` is given.
+        Show the figure; default :attr:`scanpy.settings.autoshow`.
     save
-        Save the figure to this file (format from the suffix; ``.png`` if there is none).
+        ``True`` or a string: save the figure to
+        ``{scanpy.settings.figdir}/harmonization_summary{save}{plot_suffix}.{format}`` as
+        scanpy does (the format from the string's extension, else
+        :attr:`scanpy.settings.file_format_figs`); a :class:`~pathlib.Path`: save to exactly
+        that file. The saved figure is closed.
     return_fig
         Return the Figure instead of the Axes.
     title
@@ -154,55 +181,126 @@ def harmonization_summary(
 
     Returns
     -------
-    ``None`` if the figure is shown; else the Figure if ``return_fig``, else the outcome
-    Axes, or ``[outcome_axes, width_axes]`` when the width panel is drawn.
+    ``None`` if the figure is shown; else the Figure if ``return_fig``, else the Axes of
+    the ``"outcomes"`` panel when ``ax`` is given, or a dict of the panels' Axes by name.
 
     Examples
     --------
     >>> import idtrack_sc as its
-    >>> its.pl.harmonization_summary({"A": a, "B": b}, show=False)  # doctest: +SKIP
+    >>> axes = its.pl.harmonization_summary({"A": a, "B": b}, show=False)  # doctest: +SKIP
+    >>> its.pl.harmonization_summary(adata, gene_symbols="symbol", save="_pbmc.png")  # doctest: +SKIP
     """
     import matplotlib.pyplot as plt
 
     found = collect(data, key)
+    if gene_symbols is not None:
+        _check_gene_symbols(found, gene_symbols)
     rows = segments(found)
+    small = _details(found, rows, key=key, gene_symbols=gene_symbols)
     widths = found.widths
-    with_widths = ax is None and widths is not None
     n = len(rows)
-    if ax is None:
-        height = 1.4 + 0.55 * n + ((0.32 * (n + 2) + 0.9) if with_widths else 0)
-        fig = plt.figure(figsize=(9.0, height), layout="constrained")
-        if with_widths:
-            grid = fig.add_gridspec(2, 1, height_ratios=[0.55 * n + 0.6, 0.32 * (n + 2) + 0.3])
-            ax = fig.add_subplot(grid[0])
-            ax_w = fig.add_subplot(grid[1])
-        else:
-            ax = fig.add_subplot()
-    else:
+    if ax is not None:
         fig = ax.figure
-    _draw_outcomes(ax, rows)
-    ax.set_title(title if title is not None else "Identifier harmonization", loc="left", fontsize=12, pad=16)
+        _draw_outcomes(ax, rows)
+        panels: dict[str, Axes] = {"outcomes": ax}
+    else:
+        n_legend = len({name for _, seg, _ in rows for name in seg})
+        heights = [0.5 * n + 0.7, 0.2 * -(-n_legend // 3) + 0.3, 0.26 * max(len(small), 2) + 0.7]
+        if widths is not None:
+            heights.append(0.3 * (len(found.datasets) + 2) + 0.8)
+        fig = plt.figure(figsize=(10.0, sum(heights) + 0.9), layout="constrained")
+        grid = fig.add_gridspec(len(heights), 1, height_ratios=heights)
+        panels = {"outcomes": fig.add_subplot(grid[0]), "details": fig.add_subplot(grid[2])}
+        _draw_outcomes(panels["outcomes"], rows, legend_ax=fig.add_subplot(grid[1]))
+        _draw_details(panels["details"], small, several=found.several)
+        if widths is not None:
+            panels["widths"] = fig.add_subplot(grid[3])
+            after = [(ds.name, int(ds.counts.get("n_vars_after", 0))) for ds in found.datasets]
+            _draw_widths(panels["widths"], after, widths)
+    top = panels["outcomes"]
+    top.set_title(title if title is not None else "Identifier harmonization", loc="left", fontsize=12, pad=16)
     subtitle = _subtitle(found)
     if subtitle:
-        ax.text(0, 1.02, subtitle, transform=ax.transAxes, fontsize=8.5, color="#555555", va="bottom")
-    axes: Axes | list[Axes] = ax
-    if with_widths:
-        after = [(ds.name, int(ds.counts.get("n_vars_after", 0))) for ds in found.datasets]
-        _draw_widths(ax_w, after, widths)
-        axes = [ax, ax_w]
+        top.text(0, 1.02, subtitle, transform=top.transAxes, fontsize=8.5, color="#555555", va="bottom")
 
-    if save is not None:
-        path = Path(save)
-        if not path.suffix:
-            path = path.with_suffix(".png")
-        fig.savefig(path, dpi=150, bbox_inches="tight")
-        logger.info("saved figure to %s", path)
-    if show is None:
-        show = save is None
-    if show:
-        plt.show()
+    if savefig_or_show(fig, "harmonization_summary", show=show, save=save):
         return None
-    return fig if return_fig else axes
+    if return_fig:
+        return fig
+    return ax if ax is not None else panels
+
+
+def _check_gene_symbols(found: Harmonized, column: str) -> None:
+    with_var = [ds for ds in found.datasets if ds.var is not None]
+    missing = [ds.name or "the AnnData" for ds in with_var if column not in ds.var.columns]
+    if missing or not with_var:
+        where = ", ".join(missing) if missing else "the data (its var was not kept)"
+        msg = f"gene_symbols={column!r} is not a column of var in {where}."
+        raise ValueError(msg)
+
+
+class SmallBar(NamedTuple):
+    """One bar of the "details" panel."""
+
+    dataset: str
+    category: Category
+    count: int
+    share: float  # of the dataset's features before harmonization
+    examples: tuple[str, ...]
+
+
+def _details(
+    found: Harmonized, rows: list[tuple[str, dict[str, int], dict[str, int]]], *, key: str, gene_symbols: str | None
+) -> list[SmallBar]:
+    out = []
+    for ds, (name, seg, outcomes) in zip(found.datasets, rows, strict=True):
+        total = sum(outcomes.values()) or 1
+        examples = _examples(ds, key=key, gene_symbols=gene_symbols)
+        for cat_name in DETAILS:
+            count = seg.get(cat_name, 0)
+            if count:
+                cat = _BY_NAME[cat_name]
+                out.append(SmallBar(name, cat, count, count / total, tuple(examples.get(cat_name, ()))))
+    return out
+
+
+def _examples(ds: Dataset, *, key: str, gene_symbols: str | None) -> dict[str, list[str]]:
+    """The first :data:`N_EXAMPLES` features of each category, in data order.
+
+    A feature is shown as its original identifier, followed by ``→ new name`` when it has
+    one: the new ``var_name``, or its value in ``var[gene_symbols]`` when given.
+    """
+    from ..pp._harmonize import var_columns
+
+    cols = var_columns(key)
+    shown, outcomes, reasons = [], [], []
+    var = ds.var
+    if var is not None and cols["outcome"] in var.columns:
+        original = as_str(var[cols["original"]])
+        new = as_str(ds.var_names if ds.var_names is not None else var.index)
+        if gene_symbols is not None:
+            symbols = as_str(var[gene_symbols])
+            new = np.where(symbols != "", symbols, new)
+        first = np.array([o.split("|")[0] for o in original], dtype=object)
+        shown.append(np.where(new != first, first + "→" + new, first))
+        outcomes.append(as_str(var[cols["outcome"]]))
+        reasons.append(as_str(var[cols["reason"]]) if cols["reason"] in var.columns else np.full(len(var), ""))
+    dropped = ds.record.get("dropped_ids")
+    if dropped is not None and len(dropped) and ds.record.get("dropped_outcomes") is not None:
+        shown.append(as_str(dropped))
+        outcomes.append(as_str(ds.record["dropped_outcomes"]))
+        reasons.append(as_str(ds.record.get("dropped_reasons", np.full(len(dropped), ""))))
+    out: dict[str, list[str]] = {}
+    for shown_arr, outcome_arr, reason_arr in zip(shown, outcomes, reasons, strict=True):
+        interesting = np.flatnonzero(~((outcome_arr == "1:1") & (reason_arr == "unchanged")))
+        for i in interesting:
+            outcome, reason = outcome_arr[i], reason_arr[i]
+            if outcome not in ("1:1", "1:n", "1:0"):
+                continue
+            listed = out.setdefault(_category(outcome, reason).name, [])
+            if len(listed) < N_EXAMPLES and shown_arr[i] not in listed:
+                listed.append(shown_arr[i])
+    return out
 
 
 def _style(ax: Axes) -> None:
@@ -213,7 +311,9 @@ def _style(ax: Axes) -> None:
     ax.tick_params(axis="y", length=0)
 
 
-def _draw_outcomes(ax: Axes, rows: list[tuple[str, dict[str, int], dict[str, int]]]) -> None:
+def _draw_outcomes(
+    ax: Axes, rows: list[tuple[str, dict[str, int], dict[str, int]]], *, legend_ax: Axes | None = None
+) -> None:
     from matplotlib.patches import Patch
     from matplotlib.ticker import PercentFormatter
 
@@ -234,7 +334,8 @@ def _draw_outcomes(ax: Axes, rows: list[tuple[str, dict[str, int], dict[str, int
                 ax.text(left + width / 2, y, label, ha="center", va="center", fontsize=8.5, color=color)
             left += width
         note = "\n".join(f"{o}  {outcomes[o]:,}" for o in ("1:1", "1:n", "1:0") if outcomes[o])
-        ax.text(1.015, y, note, ha="left", va="center", fontsize=8, color="#333333", linespacing=1.25)
+        text = ax.text(1.015, y, note, ha="left", va="center", fontsize=8, color="#333333", linespacing=1.25)
+        text.set_in_layout(False)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([_row_label(name, outcomes) for name, _, outcomes in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
@@ -244,37 +345,97 @@ def _draw_outcomes(ax: Axes, rows: list[tuple[str, dict[str, int], dict[str, int
     ax.set_xlabel("share of the features before harmonization (counts on the bars)")
     _style(ax)
     handles = [Patch(color=c.color, label=c.label) for c in PALETTE if c.name in used]
-    ax.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
-        frameon=False,
-        fontsize=8.5,
-        title="outcome · reason",
-        title_fontsize=8.5,
-        alignment="left",
-    )
+    style = {"frameon": False, "fontsize": 8.5, "title": "outcome · reason", "title_fontsize": 8.5, "alignment": "left"}
+    if legend_ax is None:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), **style)
+    else:  # a row of its own below the bars, so that the panels keep the figure's width
+        legend_ax.axis("off")
+        legend_ax.legend(handles=handles, loc="upper left", ncol=3, borderaxespad=0, **style)
 
 
 def _row_label(name: str, outcomes: dict[str, int]) -> str:
     return f"{name}\n{sum(outcomes.values()):,} features"
 
 
-def _draw_widths(ax: Axes, after: list[tuple[str, int]], widths: dict[str, int]) -> None:
-    labels = [name for name, _ in after] + ["union (join='outer')", "intersection (join='inner')"]
-    values = [n for _, n in after] + [widths.get("union", 0), widths.get("intersection", 0)]
-    colors = ["#999999"] * len(after) + ["#0072B2", "#E69F00"]
-    top = max(values, default=0) or 1
-    ax.barh(range(len(values)), values, height=0.7, color=colors)
-    for y, v in enumerate(values):
-        ax.text(v + top * 0.01, y, f"{v:,}", ha="left", va="center", fontsize=8.5, color="#333333")
-    ax.set_yticks(range(len(values)))
-    ax.set_yticklabels(labels)
-    ax.set_ylim(len(values) - 0.5, -0.5)
-    ax.set_xlim(0, top * 1.32)
-    from matplotlib.ticker import MaxNLocator
+def _draw_details(ax: Axes, bars: list[SmallBar], *, several: bool) -> None:
+    """The categories a 100 % bar shrinks to slivers, each on a log count axis with its count."""
+    ax.set_title("Every feature that did not stay unchanged, by reason (log scale)", loc="left", fontsize=10)
+    _style(ax)
+    if not bars:
+        ax.text(0.5, 0.5, "every feature is unchanged", transform=ax.transAxes, ha="center", va="center")
+        ax.set_axis_off()
+        return
+    top = max(b.count for b in bars)
+    ys = np.arange(len(bars))
+    # bars from 0.5 so that a count of 1 is a visible bar on the log axis
+    ax.barh(ys, [b.count - 0.5 for b in bars], left=0.5, height=0.7, color=[b.category.color for b in bars])
+    ax.set_xscale("log")
+    # the longest bar takes 40 % of the width (log axis); its right is room for the labels
+    decades = np.log10(top / 0.5)
+    ax.set_xlim(0.5, 0.5 * 10 ** max(decades / 0.4, 2.5))
+    for y, bar in zip(ys, bars, strict=True):
+        share = f"{100 * bar.share:.1f}%" if bar.share >= 0.001 else "<0.1%"
+        label = f"{bar.count:,} ({share})"
+        if bar.examples:
+            label += "   e.g. " + _examples_text(bar.examples, bar.count)
+        # clipped at the axes and out of the layout: long labels never squeeze the panels
+        text = ax.text(bar.count * 1.15, y, label, ha="left", va="center", fontsize=8, color="#333333", clip_on=True)
+        text.set_in_layout(False)
+    ax.set_yticks(ys)
+    ax.set_yticklabels(
+        [f"{b.dataset} · {_short_label(b.category)}" if several else _short_label(b.category) for b in bars]
+    )
+    ax.set_ylim(len(bars) - 0.5, -0.5)
+    ax.set_xlabel("features (log scale; counts and share of the dataset on the bars)")
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("features after harmonization")
-    ax.set_title("Width of the merged data", loc="left", fontsize=10)
+    ax.xaxis.set_major_locator(LogLocator(base=10, numticks=12))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}" if x <= top * 10 else ""))
+
+
+def _examples_text(examples: tuple[str, ...], count: int, limit: int = 48) -> str:
+    """Whole examples, comma-separated, as many as fit in ``limit`` characters (at least one)."""
+    shown: list[str] = []
+    for example in examples:
+        if shown and len(", ".join([*shown, example])) > limit:
+            break
+        shown.append(example)
+    return ", ".join(shown) + (", …" if count > len(shown) else "")
+
+
+def _short_label(cat: Category) -> str:
+    """The legend label without its parenthesis: ``1:1 renamed``."""
+    return cat.label.split(" (")[0]
+
+
+def _draw_widths(ax: Axes, after: list[tuple[str, int]], widths: dict[str, int]) -> None:
+    """Widths as dots on an axis spanning just their range, with union − intersection written out."""
+    union, inter = int(widths.get("union", 0)), int(widths.get("intersection", 0))
+    labels = [name for name, _ in after] + ["union (join='outer')", "intersection (join='inner')"]
+    values = [n for _, n in after] + [union, inter]
+    colors = ["#555555"] * len(after) + ["#0072B2", "#E69F00"]
+    low, high = min(values), max(values)
+    pad = max((high - low) * 0.08, 1.0)
+    ys = np.arange(len(values))
+    for x, color in ((inter, "#E69F00"), (union, "#0072B2")):
+        ax.axvline(x, color=color, linewidth=0.9, linestyle=(0, (4, 3)), zorder=1)
+    ax.hlines(ys, low - pad, values, color="#d0d0d0", linewidth=1.0, zorder=1)
+    ax.scatter(values, ys, s=46, color=colors, zorder=3)
+    for y, v in zip(ys, values, strict=True):
+        note = ax.annotate(
+            f"{v:,}", (v, y), xytext=(6, 0), textcoords="offset points", ha="left", va="center", fontsize=8.5
+        )
+        note.set_in_layout(False)
+    ax.set_yticks(ys)
+    ax.set_yticklabels(labels)
+    ax.set_ylim(len(values) - 0.5, -0.7)
+    ax.set_xlim(low - pad, high + 2.2 * pad)
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_xlabel("features after harmonization (the axis spans their range; it does not start at 0)")
+    gap = union - inter
+    share = f", {100 * gap / union:.1f}% of the union" if union else ""
+    ax.set_title(f"Width of the merged data: union − intersection = {gap:,} features{share}", loc="left", fontsize=10)
     _style(ax)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import Counter
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -17,7 +19,7 @@ from ..resolve import convert
 from ._snapshot_arg import resolve_snapshot
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Callable, Collection, Iterator, Sequence
 
     from mudata import MuData
 
@@ -43,6 +45,32 @@ OUTCOMES = pd.Index(["1:1", "1:n", "1:0"], dtype=TEXT)
 #: Feature types (10x ``feature_types``) and modality names that hold genes.
 GENE_FEATURE_TYPES = ("gene expression", "gene", "genes", "rna", "gex", "atac")
 GENE_MODALITIES = ("rna", "gex", "gene expression", "genes", "sct")
+
+
+#: Called as ``callback(label, counts)`` after each dataset is harmonized (see :func:`on_harmonized`).
+_ON_HARMONIZED: ContextVar[Callable[[str, dict[str, Any]], None] | None] = ContextVar(
+    "idtrack_sc_on_harmonized", default=None
+)
+
+
+@contextmanager
+def on_harmonized(callback: Callable[[str, dict[str, Any]], None]) -> Iterator[None]:
+    """Call ``callback(label, counts)`` each time a dataset has been harmonized, within the block.
+
+    For progress bars (the command line's): every harmonization, by
+    :func:`harmonize_var_names` or inside :func:`~idtrack_sc.concat_harmonized` (in memory
+    or on disk), reports here, in the thread and context that started it.
+
+    Parameters
+    ----------
+    callback
+        Gets the dataset's label and its ``counts`` (as in ``uns[key_added]["counts"]``).
+    """
+    token = _ON_HARMONIZED.set(callback)
+    try:
+        yield
+    finally:
+        _ON_HARMONIZED.reset(token)
 
 
 def _check_policies(key_added: str, **policies: str) -> None:
@@ -446,6 +474,9 @@ def _harmonize_anndata(
         counts["dropped"],
         n_collapsed_groups,
     )
+    callback = _ON_HARMONIZED.get()
+    if callback is not None:
+        callback(label, counts)
     return counts
 
 

@@ -119,7 +119,7 @@ def read_registry(path: str | os.PathLike) -> dict[str, RegistryEntry]:
     Each non-blank line that does not start with ``#`` is ``<file> sha256:<hex> [<url>]``
     (pooch's registry format). File names are ``<organism>-<release>.idtrack.zip`` (or
     ``<organism>-<name>.idtrack.zip`` for a named variant such as ``default``); a
-    missing URL defaults to :data:`DEFAULT_BASE_URL` followed by the file name; a URL that
+    missing URL defaults to :data:`~idtrack_sc.registry.DEFAULT_BASE_URL` followed by the file name; a URL that
     is a local path (absolute, or relative to the registry file) is read from disk.
 
     Parameters
@@ -470,11 +470,11 @@ def list_snapshots(
     Parameters
     ----------
     registry
-        Your own registry file(s), see :func:`fetch_snapshot`.
+        Your own registry file(s), see :func:`~idtrack_sc.fetch_snapshot`.
     mirror
-        Mirror base URL, reflected in the ``url`` column, see :func:`fetch_snapshot`.
+        Mirror base URL, reflected in the ``url`` column, see :func:`~idtrack_sc.fetch_snapshot`.
     cache_dir
-        Cache folder to look in, see :func:`fetch_snapshot`.
+        Cache folder to look in, see :func:`~idtrack_sc.fetch_snapshot`.
 
     Returns
     -------

@@ -120,7 +120,7 @@ def explain(
 
     Returns
     -------
-    An :class:`Explanation`; ``print()`` it for the steps.
+    An :class:`~idtrack_sc.resolve.Explanation`; ``print()`` it for the steps.
 
     Examples
     --------

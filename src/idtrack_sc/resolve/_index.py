@@ -618,10 +618,10 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
 
 
 def get_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionIndex:
-    """The :class:`ResolutionIndex` of a snapshot for a release and namespace.
+    """The :class:`~idtrack_sc.resolve.ResolutionIndex` of a snapshot for a release and namespace.
 
     Kept on the snapshot for the session and, for snapshot files, on disk in the cache
-    (:mod:`idtrack_sc.resolve._persist`), so it is built once per snapshot, release,
+    (``idtrack_sc.resolve._persist``), so it is built once per snapshot, release,
     namespace and package version.
     """
     key = ("index", release, namespace)

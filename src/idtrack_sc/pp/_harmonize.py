@@ -475,7 +475,7 @@ def _harmonize_anndata(
         n_collapsed_groups,
     )
     callback = _ON_HARMONIZED.get()
-    if callback is not None:
+    if callback is not None and follow:  # once per dataset: not again for its .raw
         callback(label, counts)
     return counts
 

@@ -467,9 +467,11 @@ def test_list_table_and_json(built, own_registry, capsys):
         "file": built.name,
         "sha256": file_sha256(built),
         "url": built.resolve().as_uri(),
+        "size": None,  # the registry line gives no size
         "cached": True,
     }
     assert records["homo_sapiens-default.idtrack.zip"]["release"] is None
+    assert records["homo_sapiens-default.idtrack.zip"]["size"] > 0
 
 
 # -- the installed console script -----------------------------------------------------------------

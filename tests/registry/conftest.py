@@ -58,8 +58,12 @@ def published(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
+#: What an ``endless`` route streams at most: 256 MiB of garbage.
+ENDLESS_BYTES = 256 << 20
+
+
 class _Handler(BaseHTTPRequestHandler):
-    """Serves ``server.routes[path] = (mode, body)``; mode ``ok``, ``wrong`` or ``drop``."""
+    """Serves ``server.routes[path] = (mode, body)``; mode ``ok``, ``wrong``, ``drop`` or ``endless``."""
 
     def do_GET(self):
         self.server.hits.append(self.path)
@@ -69,6 +73,21 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if mode == "wrong":
             body = b"not the snapshot you are looking for " * 10
+        if mode == "endless":  # garbage, far more than any snapshot, no Content-Length
+            self.send_response(200)
+            self.send_header("Content-Type", "application/zip")
+            self.end_headers()
+            chunk = b"\x00garbage" * 8192
+            sent = 0
+            try:
+                while sent < ENDLESS_BYTES:
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.server.sent.append(sent)
+            self.close_connection = True
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/zip")
         self.send_header("Content-Length", str(len(body)))
@@ -91,6 +110,7 @@ class LocalServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.routes = {}
         self.httpd.hits = []
+        self.httpd.sent = []
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
@@ -104,6 +124,11 @@ class LocalServer:
     @property
     def hits(self) -> list[str]:
         return self.httpd.hits
+
+    @property
+    def sent(self) -> list[int]:
+        """Bytes sent by each finished ``endless`` response."""
+        return self.httpd.sent
 
     def serve(self, route: str, path_or_bytes: Path | bytes, mode: str = "ok") -> str:
         body = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
@@ -138,14 +163,14 @@ def isolated(tmp_path, monkeypatch):
 
 @pytest.fixture
 def write_registry(tmp_path):
-    """Write a registry file from ``(file, sha256, url)`` tuples; url may be None."""
+    """Write a registry file from ``(file, sha256, url[, size])`` tuples; url may be None."""
     counter = iter(range(1000))
 
     def write(entries, name=None) -> Path:
         path = tmp_path / (name or f"registry-{next(counter)}.txt")
         lines = ["# test registry", ""]
-        for file, sha, url in entries:
-            lines.append(f"{file} sha256:{sha}" + (f" {url}" if url else ""))
+        for file, sha, url, *size in entries:
+            lines.append(f"{file} sha256:{sha}" + (f" {url}" if url else "") + (f" size={size[0]}" if size else ""))
         path.write_text("\n".join(lines) + "\n")
         return path
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -339,7 +341,7 @@ def test_embedded_snapshot_with_other_checksum_is_not_used(published, server, wr
 # -- listing --------------------------------------------------------------------------------------
 def test_list_snapshots(human_registry, published, isolated):
     table = list_snapshots(human_registry)
-    assert list(table.columns) == ["organism", "release", "file", "sha256", "url", "cached"]
+    assert list(table.columns) == ["organism", "release", "file", "sha256", "url", "size", "cached"]
     assert isinstance(table, pd.DataFrame)
     ours = table[table["file"].isin([HUMAN_110, HUMAN_114])]
     assert ours["release"].tolist() == [110, 114]
@@ -360,7 +362,8 @@ def test_list_snapshots(human_registry, published, isolated):
 
 def test_registry_line_round_trip(published, tmp_path):
     line = registry_line(published[HUMAN_110], url="https://example.org/h.zip")
-    assert line == f"{HUMAN_110} sha256:{file_sha256(published[HUMAN_110])} https://example.org/h.zip"
+    size = published[HUMAN_110].stat().st_size
+    assert line == f"{HUMAN_110} sha256:{file_sha256(published[HUMAN_110])} https://example.org/h.zip size={size}"
     reg = tmp_path / "r.txt"
     reg.write_text(line + "\n")
     assert read_registry(reg)[HUMAN_110].sha256 == file_sha256(published[HUMAN_110])
@@ -389,3 +392,78 @@ def test_package_default_snapshot_is_fetched_from_the_package(monkeypatch, isola
     snap = fetch_snapshot("human", "default", progressbar=False)
     assert snap.path == real_data / DEFAULT
     assert _files(isolated) == []
+
+
+# -- bounded downloads and a tidy cache -----------------------------------------------------------
+def test_registry_size_field(published, tmp_path):
+    sha = file_sha256(published[MOUSE_114])
+    size = published[MOUSE_114].stat().st_size
+    path = tmp_path / "sizes.txt"
+    path.write_text(
+        f"{MOUSE_114} sha256:{sha} https://example.org/m.zip?token=a=b size={size}\n{HUMAN_114} sha256:{sha} size=12\n"
+    )
+    entries = read_registry(path)
+    assert entries[MOUSE_114].size == size
+    assert entries[MOUSE_114].url == "https://example.org/m.zip?token=a=b"
+    assert entries[HUMAN_114].size == 12
+    assert entries[HUMAN_114].url == DEFAULT_BASE_URL + HUMAN_114
+    for bad, match in (("size=-3", "positive integer"), ("size=0", "positive integer"), ("colour=red", "unknown")):
+        path.write_text(f"{MOUSE_114} sha256:{sha} {bad}\n")
+        with pytest.raises(ValueError, match=match):
+            read_registry(path)
+    line = registry_line(published[MOUSE_114], url="https://example.org/m.zip")
+    assert line.endswith(f" https://example.org/m.zip size={size}")
+    path.write_text(line + "\n")
+    assert read_registry(path)[MOUSE_114].size == size
+
+
+def test_endless_garbage_is_stopped_at_the_registry_size(published, server, write_registry, isolated):
+    size = published[HUMAN_114].stat().st_size
+    url = server.serve(f"/endless/{HUMAN_114}", b"", mode="endless")
+    reg = write_registry([(HUMAN_114, file_sha256(published[HUMAN_114]), url, size)])
+    with pytest.raises(_registry.SnapshotSizeError, match=f"says the file has {size}"):
+        fetch_snapshot("human", registry=reg, progressbar=False)
+    server.stop()  # waits for the handlers: every response has finished
+    assert len(server.sent) == 1 + _registry.RETRIES
+    # the client hung up right after `size` bytes; only what the sockets buffered was sent beyond
+    assert max(server.sent) < 32 << 20
+    assert _files(isolated) == []
+
+
+def test_file_mirror_larger_than_registry_size(published, tmp_path, write_registry, isolated):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / HUMAN_114).write_bytes(published[HUMAN_114].read_bytes() + b"\0" * (4 << 20))
+    reg = write_registry([(HUMAN_114, file_sha256(published[HUMAN_114]), None, published[HUMAN_114].stat().st_size)])
+    with pytest.raises(_registry.SnapshotSizeError, match="was stopped after"):
+        fetch_snapshot("human", registry=reg, mirror=mirror, progressbar=False)
+    assert _files(isolated) == []
+
+
+def test_shorter_download_than_registry_size(published, server, write_registry, isolated):
+    url = server.serve(f"/short/{HUMAN_114}", published[HUMAN_114])
+    reg = write_registry([(HUMAN_114, file_sha256(published[HUMAN_114]), url, published[HUMAN_114].stat().st_size + 1)])
+    with pytest.raises(_registry.SnapshotSizeError, match="registry entry"):
+        fetch_snapshot("human", registry=reg, progressbar=False)
+    assert _files(isolated) == []
+
+
+def test_right_size_downloads(published, server, write_registry, isolated):
+    url = server.serve(f"/ok/{HUMAN_114}", published[HUMAN_114])
+    reg = write_registry([(HUMAN_114, file_sha256(published[HUMAN_114]), url, published[HUMAN_114].stat().st_size)])
+    assert fetch_snapshot("human", registry=reg, progressbar=False).releases == (104, 110, 114)
+    assert _files(isolated) == [HUMAN_114]
+
+
+def test_temporaries_of_killed_downloads_are_cleaned(human_registry, isolated):
+    isolated.mkdir(parents=True)
+    stale = isolated / "tmpk1ll3d_x"  # pooch's temporary of a download killed long ago
+    running = isolated / "tmpstill_rn"  # another process's download, still being written
+    mine = isolated / "tmp-notes.txt"  # not a name pooch or idtrack-sc uses
+    for f in (stale, running, mine):
+        f.write_bytes(b"PK\x03\x04 half a file")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    os.utime(mine, (old, old))
+    fetch_snapshot("human", registry=human_registry, progressbar=False)
+    assert _files(isolated) == sorted([HUMAN_114, running.name, mine.name])

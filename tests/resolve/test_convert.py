@@ -217,3 +217,26 @@ def test_name_of_a_gene_outside_every_release_is_unknown_gene(tmp_path):
     )
     row = its.convert(["GSTT1"], snapshot=snap).iloc[0]
     assert (row["outcome"], row["reason"], row["gene_id"]) == ("1:0", "unknown_gene", "ENSG00000277656")
+
+
+@pytest.mark.parametrize("release", [114.7, 114.0, True, "latest", [114]])
+def test_release_must_be_an_integer(resolver_snapshot, release):
+    with pytest.raises(TypeError, match="release must be an Ensembl release number"):
+        its.convert(["TP53"], snapshot=resolver_snapshot, release=release)
+
+
+def test_release_accepts_integer_types(resolver_snapshot):
+    for release in (114, np.int64(114), "114"):
+        table = its.convert(["TP53"], snapshot=resolver_snapshot, release=release)
+        assert table.attrs["idtrack"]["release"] == 114
+
+
+def test_any_ordered_iterable_of_queries(resolver_snapshot):
+    expected = its.convert(["TP53", "BRCA2"], snapshot=resolver_snapshot)
+    for queries in ((q for q in ["TP53", "BRCA2"]), iter(("TP53", "BRCA2")), map(str.upper, ["tp53", "brca2"])):
+        table = its.convert(queries, snapshot=resolver_snapshot)
+        assert table["target"].tolist() == expected["target"].tolist()
+    with pytest.raises(TypeError, match="order depends on hashing"):
+        its.convert({"TP53", "BRCA2"}, snapshot=resolver_snapshot)
+    with pytest.raises(TypeError, match="order depends on hashing"):
+        its.convert({"TP53": 1}, snapshot=resolver_snapshot)

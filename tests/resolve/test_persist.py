@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import time
+import warnings
+from pathlib import Path
+
 import pandas as pd
+import pyarrow as pa
+import pytest
 
 import idtrack_sc as its
 from idtrack_sc.resolve._persist import index_path
@@ -30,7 +37,8 @@ def test_unreadable_index_is_rebuilt(resolver_snapshot_path, monkeypatch, tmp_pa
     path = index_path(snap, 114, "ensembl_gene")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not an arrow file")
-    table = its.convert(["TP53"], snapshot=snap)
+    with pytest.warns(UserWarning, match="rebuilt from the snapshot"):
+        table = its.convert(["TP53"], snapshot=snap)
     assert table["target"].tolist() == ["ENSG00000141510"]
 
 
@@ -41,3 +49,68 @@ def test_cache_can_be_switched_off(resolver_snapshot_path, monkeypatch, tmp_path
     assert index_path(snap, 114, "symbol") is None
     its.convert(["TP53"], snapshot=snap, to="symbol")
     assert not (tmp_path / "index").exists()
+
+
+def _built(resolver_snapshot_path, monkeypatch, tmp_path, release=114, namespace="ensembl_gene"):
+    monkeypatch.setenv("IDTRACK_SC_CACHE", str(tmp_path))
+    snap = its.load_snapshot(resolver_snapshot_path)
+    expected = its.convert(QUERIES, snapshot=snap, to=namespace, release=release)
+    return index_path(snap, release, namespace), expected
+
+
+def _again(resolver_snapshot_path, namespace="ensembl_gene", release=114):
+    return its.convert(QUERIES, snapshot=its.load_snapshot(resolver_snapshot_path), to=namespace, release=release)
+
+
+def test_edited_index_is_detected_and_rebuilt(resolver_snapshot_path, monkeypatch, tmp_path):
+    path, expected = _built(resolver_snapshot_path, monkeypatch, tmp_path)
+    table = pa.ipc.open_file(pa.BufferReader(path.read_bytes())).read_all()
+    top = table["top"].to_pylist()
+    top = ["ENSG00000000000" if t == "ENSG00000141510" else t for t in top]  # TP53 now answers anything
+    table = table.set_column(table.schema.get_field_index("top"), "top", pa.array(top, pa.string()))
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    with pytest.warns(UserWarning, match="does not match its SHA-256"):
+        again = _again(resolver_snapshot_path)
+    pd.testing.assert_frame_equal(again, expected)
+    assert again.loc[again["query"] == "TP53", "target"].tolist() == ["ENSG00000141510"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the rebuilt index replaced the edited one
+        pd.testing.assert_frame_equal(_again(resolver_snapshot_path), expected)
+
+
+def test_truncated_index_is_detected_and_rebuilt(resolver_snapshot_path, monkeypatch, tmp_path):
+    path, expected = _built(resolver_snapshot_path, monkeypatch, tmp_path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.warns(UserWarning, match="truncated or replaced"):
+        again = _again(resolver_snapshot_path)
+    pd.testing.assert_frame_equal(again, expected)
+
+
+def test_index_of_another_snapshot_is_not_used(resolver_snapshot_path, monkeypatch, tmp_path):
+    """An intact index (with its checksum file) copied under another snapshot's name is refused."""
+    path, expected = _built(resolver_snapshot_path, monkeypatch, tmp_path)
+    other = its.load_snapshot(its.datasets.default_snapshot_path())  # fresh: its index is written to this cache
+    its.convert(QUERIES, snapshot=other, release=114)
+    other_path = index_path(other, 114, "ensembl_gene")
+    for suffix in ("", ".sha256.json"):
+        Path(f"{other_path}{suffix}").replace(f"{path}{suffix}")
+    with pytest.warns(UserWarning, match="another snapshot file"):
+        again = _again(resolver_snapshot_path)
+    pd.testing.assert_frame_equal(again, expected)
+
+
+def test_stale_temporary_files_are_cleaned(resolver_snapshot_path, monkeypatch, tmp_path):
+    path, _ = _built(resolver_snapshot_path, monkeypatch, tmp_path)
+    stale = path.parent / f".{path.name}.abc123.part"
+    fresh = path.parent / f".{path.name}.def456.part"  # another process may be writing it right now
+    keep = path.parent / "notes.part"
+    for f in (stale, fresh, keep):
+        f.write_bytes(b"half an index")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    os.utime(keep, (old, old))
+    _again(resolver_snapshot_path, namespace="symbol")  # a new index is written: the folder is tidied
+    assert not stale.exists()
+    assert fresh.exists()
+    assert keep.exists()

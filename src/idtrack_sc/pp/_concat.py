@@ -363,10 +363,14 @@ class _Diagnostics:
         self.provenance[_uns_key(name)] = {
             k: v
             for k, v in rec.items()
-            if k not in ("environment", "dropped_ids", "dropped_outcomes", "dropped_reasons")
+            if k not in ("environment", "dropped_ids", "dropped_outcomes", "dropped_reasons", "dropped_by")
         }
 
         dropped = np.asarray(rec.get("dropped_ids", []), dtype=object)
+        dropped_by = np.asarray(rec.get("dropped_by", np.full(len(dropped), "")), dtype=object)
+        duplicate = dropped_by == "duplicates"  # mapped, but left out by duplicates="first": not failed
+        self.provenance[_uns_key(name)]["dropped_duplicates"] = _strings(dropped[duplicate])
+        dropped = dropped[~duplicate]
         self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": self._reasons(dropped)}
 
         var = adata.var

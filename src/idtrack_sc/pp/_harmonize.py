@@ -15,7 +15,7 @@ from anndata import AnnData
 from scipy import sparse
 
 from .._provenance import record
-from ..resolve import convert
+from ..resolve import REASONS, convert
 from ._snapshot_arg import resolve_snapshot
 
 if TYPE_CHECKING:
@@ -45,6 +45,8 @@ OUTCOMES = pd.Index(["1:1", "1:n", "1:0"], dtype=TEXT)
 #: Feature types (10x ``feature_types``) and modality names that hold genes.
 GENE_FEATURE_TYPES = ("gene expression", "gene", "genes", "rna", "gex", "atac")
 GENE_MODALITIES = ("rna", "gex", "gene expression", "genes", "sct")
+#: Rank of each reason when choosing the member that represents a merged feature.
+_REASON_RANK = {reason: rank for rank, reason in enumerate(REASONS)}
 
 
 #: Called as ``callback(label, counts)`` after each dataset is harmonized (see :func:`on_harmonized`).
@@ -86,6 +88,22 @@ def _check_policies(key_added: str, **policies: str) -> None:
         raise ValueError(msg)
 
 
+def _check_types(*, to: object, id_key: object, symbol_key: object, copy: object) -> None:
+    """Clear messages for arguments of the wrong type (instead of an error deep inside)."""
+    if not isinstance(to, str):
+        msg = f"to must be a namespace name such as 'ensembl_gene' or 'symbol', got {type(to).__name__} {to!r}."
+        raise TypeError(msg)
+    if id_key is not None and not isinstance(id_key, str):
+        msg = f"id_key must be a var column name or None (var_names), got {type(id_key).__name__} {id_key!r}."
+        raise TypeError(msg)
+    if not isinstance(symbol_key, str) or not symbol_key:
+        msg = f"symbol_key must be a non-empty var column name, got {symbol_key!r}."
+        raise TypeError(msg)
+    if not isinstance(copy, bool | np.bool_):
+        msg = f"copy must be True or False, got {type(copy).__name__} {copy!r}."
+        raise TypeError(msg)
+
+
 def var_columns(key_added: str) -> dict[str, str]:
     """Names of the ``var`` columns written by :func:`harmonize_var_names`."""
     return {
@@ -114,30 +132,72 @@ def _indicator(src: np.ndarray, dst: np.ndarray, n_old: int, n_new: int, dtype: 
     return sparse.csr_matrix((data, (src, dst)), shape=(n_old, n_new))
 
 
-def _sum_columns(matrix: Any, indicator: sparse.csr_matrix) -> Any:
-    """``matrix @ indicator``, keeping sparse sparse, dense dense, lazy lazy and the dtype."""
-    if sparse.issparse(matrix):
-        fmt = matrix.format
-        out = (matrix @ indicator).asformat(fmt)
-        return out.astype(matrix.dtype, copy=False)
-    if isinstance(matrix, np.ndarray):
-        return np.asarray(matrix @ indicator).astype(matrix.dtype, copy=False)
+def sum_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype duplicate features are summed in: one that cannot overflow for count data.
+
+    Integers narrower than 64 bits are promoted to ``int64`` (``uint64`` stays ``uint64``),
+    booleans to ``int64`` (a count of ``True``), ``float16`` to ``float32`` (which scipy can
+    multiply); wider types are kept.
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_ or (np.issubdtype(dtype, np.signedinteger) and dtype.itemsize < 8):
+        return np.dtype(np.int64)
+    if np.issubdtype(dtype, np.unsignedinteger):
+        return np.dtype(np.uint64) if dtype.itemsize == 8 else np.dtype(np.int64)
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    if dtype.kind == "c" and dtype.itemsize < 8:  # pragma: no cover - complex counts do not occur
+        return np.dtype(np.complex64)
+    return dtype
+
+
+def _is_dask(matrix: Any) -> bool:
     try:
         import dask.array as da
     except ImportError:  # pragma: no cover - dask is optional
-        da = None
-    if da is not None and isinstance(matrix, da.Array):
+        return False
+    return isinstance(matrix, da.Array)
+
+
+def _check_summable(name: str, matrix: Any, label: str) -> None:
+    """Refuse, before anything is changed, a matrix whose duplicate columns cannot be summed."""
+    if matrix is None or sparse.issparse(matrix) or isinstance(matrix, np.ndarray) or _is_dask(matrix):
+        dtype = getattr(matrix, "dtype", None)
+        if dtype is not None and not (np.issubdtype(dtype, np.number) or dtype == np.bool_):
+            msg = (
+                f"{label}: cannot sum duplicate features of {name} (dtype {dtype}); use duplicates='first'. "
+                "Nothing was changed."
+            )
+            raise TypeError(msg)
+        return
+    msg = (
+        f"{label}: cannot sum duplicate features of {name}, a {type(matrix).__name__}; convert it to a numpy, "
+        "scipy sparse or dask array first, or use duplicates='first'. Nothing was changed."
+    )
+    raise TypeError(msg)
+
+
+def _sum_columns(matrix: Any, indicator: sparse.csr_matrix) -> Any:
+    """``matrix @ indicator`` in the indicator's dtype, keeping sparse sparse, dense dense, lazy lazy."""
+    dtype = indicator.dtype
+    if sparse.issparse(matrix):
+        fmt = matrix.format
+        out = (matrix.astype(dtype, copy=False) @ indicator).asformat(fmt)
+        return out.astype(dtype, copy=False)
+    if isinstance(matrix, np.ndarray):
+        return np.asarray(matrix.astype(dtype, copy=False) @ indicator).astype(dtype, copy=False)
+    if _is_dask(matrix):
         whole_rows = matrix.rechunk({1: -1})
         from dask.array.utils import meta_from_array
 
         dense_blocks = not sparse.issparse(meta_from_array(whole_rows))
 
         def block(b: Any) -> Any:
-            out = b @ indicator
-            return np.asarray(out).astype(b.dtype, copy=False) if dense_blocks else out.astype(b.dtype)
+            out = b.astype(dtype, copy=False) @ indicator
+            return np.asarray(out).astype(dtype, copy=False) if dense_blocks else out.astype(dtype)
 
-        return whole_rows.map_blocks(block, dtype=matrix.dtype, chunks=(whole_rows.chunks[0], (indicator.shape[1],)))
-    msg = (
+        return whole_rows.map_blocks(block, dtype=dtype, chunks=(whole_rows.chunks[0], (indicator.shape[1],)))
+    msg = (  # pragma: no cover - _check_summable refuses these first
         f"Cannot sum duplicate features of a {type(matrix).__name__} matrix; convert it to a numpy, scipy "
         "sparse or dask array first, or use duplicates='first'."
     )
@@ -156,11 +216,13 @@ def _plan(
     unmapped: str,
     duplicates: str,
     keep_only: Collection[str] | None = None,
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """One row per (old feature, new name) pair kept, with its group; and the dropped originals.
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """One row per (old feature, new name) pair kept, with its group; the dropped originals and why.
 
     Mapped features that meet under one name are merged by the ``duplicates`` policy. A
-    feature kept under its original name never merges with a mapped one.
+    feature kept under its original name never merges with a mapped one. Every feature left
+    out is returned with the policy that left it out (``"ambiguous"``, ``"unmapped"`` or
+    ``"duplicates"``).
     """
     outcome = table["outcome"].to_numpy(dtype=object)
     target = table["target"].to_numpy(dtype=object)
@@ -211,8 +273,11 @@ def _plan(
         taken = set(plan.loc[plan["kind"] == "mapped", "name"])
         redundant = expanded & plan["name"].isin(taken).to_numpy()
         plan = plan[~redundant].reset_index(drop=True)
-    dropped_mask = np.ones(n, dtype=bool)
-    dropped_mask[plan["src"].to_numpy()] = False
+    dropped_by = np.where(outcome == "1:n", "ambiguous", "unmapped").astype(object)
+    if ambiguous == "best":  # ties the rule could not break are handled like unmapped features
+        dropped_by[:] = "unmapped"
+    before_duplicates = np.zeros(n, dtype=bool)
+    before_duplicates[plan["src"].to_numpy()] = True
 
     merge_class = np.where(plan["kind"] == "kept", "kept", np.where(plan["kind"] == "expanded", "expanded", "mapped"))
     if duplicates == "make_unique":
@@ -224,7 +289,11 @@ def _plan(
         if duplicates == "first":
             plan = plan[~plan["group"].duplicated()].copy()
             plan["group"] = pd.factorize(plan["group"], sort=False)[0]
-    return plan, np.flatnonzero(dropped_mask)
+    kept = np.zeros(n, dtype=bool)
+    kept[plan["src"].to_numpy()] = True
+    dropped_by[before_duplicates & ~kept] = "duplicates"
+    dropped_at = np.flatnonzero(~kept)
+    return plan, dropped_at, dropped_by[dropped_at]
 
 
 def _unique_names(names: pd.Index) -> tuple[pd.Index, int]:
@@ -242,11 +311,6 @@ def _unique_names(names: pd.Index) -> tuple[pd.Index, int]:
 # ---------------------------------------------------------------------------------------------
 # AnnData
 # ---------------------------------------------------------------------------------------------
-def _layer_names(adata: AnnData) -> list[str]:
-    """The names of ``adata``'s layers, without ``X`` (anndata 0.13 lists it as ``layers[None]``)."""
-    return [k for k in adata.layers if k is not None]
-
-
 def _replace_contents(adata: AnnData, new: AnnData) -> None:
     """Make ``adata`` hold ``new``'s contents, in place (the object itself stays the caller's).
 
@@ -287,6 +351,7 @@ def _harmonize_anndata(
     environment: bool = True,
     keep_only: Collection[str] | None = None,
     follow: bool = True,
+    positions: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Harmonize one AnnData in place; return its counts.
 
@@ -294,6 +359,8 @@ def _harmonize_anndata(
     :func:`~idtrack_sc.concat_harmonized` to keep only identifiers that fail consistently).
     With ``follow``, ``.raw`` is harmonized the same way and gene-keyed ``uns`` entries are
     renamed (:func:`_follow`).
+    ``positions``, if given, receives ``"kept"``: for each new feature, the position of the
+    old feature that represents it. Everything that can fail runs before ``adata`` is changed.
     """
     if adata.isbacked:
         msg = (
@@ -314,7 +381,7 @@ def _harmonize_anndata(
     table = convert(originals, snapshot=snap, to=to, release=release, strategy=strategy)
     release = table.attrs["idtrack"]["release"]
     namespace = table.attrs["idtrack"]["namespace"]
-    plan, dropped_at = _plan(
+    plan, dropped_at, dropped_by = _plan(
         table, originals, var_names, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates, keep_only=keep_only
     )
     dropped = originals[dropped_at]
@@ -327,24 +394,35 @@ def _harmonize_anndata(
 
     group = plan["group"].to_numpy()
     n_new = int(group.max()) + 1
-    first_src = plan.drop_duplicates("group").sort_values("group")["src"].to_numpy()
     sizes = np.bincount(group, minlength=n_new)
     needs_sum = duplicates == "sum" and bool((sizes > 1).any())
+    # anndata >= 0.13 lists X in layers under the key None: it is summed once, as "X"
+    layer_names = [k for k in adata.layers if k is not None]
+    matrices = {"X": adata.X, **{k: adata.layers[k] for k in layer_names}} if needs_sum else {}
+    for name, matrix in matrices.items():  # refuse before anything is changed
+        _check_summable(name if name == "X" else f"layers[{name!r}]", matrix, label)
 
-    # per new feature: joined originals, outcome, reason, targets, gene, display symbol
+    # Members of a merged feature in a canonical order (the one already named as the result,
+    # then the best reason, then the original identifier), so its metadata does not depend on
+    # the order of the input columns; the first member represents it (var columns, outcome,
+    # reason, gene).
     orig_str = pd.Series(originals, dtype=object).where(pd.notna(originals), "").astype(str).to_numpy(dtype=object)
     src = plan["src"].to_numpy()
-    by_group = np.argsort(group, kind="stable")
+    reason_rank = pd.Series(table["reason"].astype(str).to_numpy(dtype=object)).map(_REASON_RANK)
+    reason_rank = reason_rank.fillna(len(_REASON_RANK)).to_numpy(dtype=np.int64)
+    renamed = orig_str[src] != plan["name"].astype(str).to_numpy(dtype=object)
+    by_group = np.lexsort((src, orig_str[src], reason_rank[src], renamed, group))
     starts = np.searchsorted(group[by_group], np.arange(n_new))
+    first_src = src[by_group][starts]
     members = orig_str[src][by_group]
     joined = members[starts].copy()
     for g in np.flatnonzero(sizes > 1):  # only merged features need a join
         joined[g] = "|".join(members[starts[g] : starts[g] + sizes[g]])
     outcome = table["outcome"].astype(str).to_numpy(dtype=object)[first_src]
     reason = table["reason"].astype(str).to_numpy(dtype=object)[first_src]
-    kinds = plan.drop_duplicates("group").sort_values("group")["kind"].to_numpy(dtype=object)
+    kinds = plan["kind"].to_numpy(dtype=object)[by_group][starts]
     reason = np.where(kinds == "expanded", "ambiguous_expanded", reason).astype(object)
-    names = plan.drop_duplicates("group").sort_values("group")["name"].to_numpy(dtype=object)
+    names = plan["name"].to_numpy(dtype=object)[by_group][starts]
     symbols = table["symbol"].astype(str).to_numpy(dtype=object)[first_src]
     genes = table["gene_id"].astype(str).to_numpy(dtype=object)[first_src]
     copies = np.flatnonzero(kinds == "expanded")
@@ -360,22 +438,25 @@ def _harmonize_anndata(
     if needs_sum:
         # Sum from the original matrices; subset only an empty stand-in, so the expensive
         # column selection of X and layers is never done for matrices about to be replaced.
-        layer_names = _layer_names(adata)
-        matrices = {"X": adata.X, **{k: adata.layers[k] for k in layer_names}}
         for name in layer_names:
             del adata.layers[name]
         adata.X = sparse.csr_matrix(adata.shape, dtype=np.float32) if adata.X is not None else None
+    if positions is not None:
+        positions["kept"] = first_src
     identity = len(first_src) == len(originals) and bool((first_src == np.arange(len(originals))).all())
     if not identity:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # anndata warns about the temporary non-unique names
             _replace_contents(adata, adata[:, first_src].copy())
+    promoted: dict[str, str] = {}
     if needs_sum:
         indicator_cache: dict[Any, sparse.csr_matrix] = {}
         for name, matrix in matrices.items():
             if matrix is None:
                 continue
-            dtype = np.dtype(matrix.dtype)
+            dtype = sum_dtype(matrix.dtype)
+            if dtype != matrix.dtype:
+                promoted[name] = f"{np.dtype(matrix.dtype).name} -> {dtype.name}"
             if dtype not in indicator_cache:
                 indicator_cache[dtype] = _indicator(src, group, len(originals), n_new, dtype)
             summed = _sum_columns(matrix, indicator_cache[dtype])
@@ -417,6 +498,7 @@ def _harmonize_anndata(
             for o, group in table["reason"].astype(str).groupby(table["outcome"].astype(str).to_numpy(), sort=True)
         },
         "dropped": len(dropped),
+        "dropped_by": {k: int((dropped_by == k).sum()) for k in ("ambiguous", "unmapped", "duplicates")},
         "kept_unmapped": int((kinds == "kept").sum()),
         "expanded_ambiguous": int((plan["kind"] == "expanded").sum()),
         "collapsed_groups": n_collapsed_groups,
@@ -443,6 +525,11 @@ def _harmonize_anndata(
     rec["dropped_ids"] = np.array(["" if d is None else str(d) for d in dropped], dtype=object)
     rec["dropped_outcomes"] = table["outcome"].astype(str).to_numpy(dtype=object)[dropped_at]
     rec["dropped_reasons"] = table["reason"].astype(str).to_numpy(dtype=object)[dropped_at]
+    rec["dropped_by"] = np.asarray(dropped_by, dtype=object)
+    # matrices whose duplicate features were summed in a wider dtype, so no sum can overflow
+    rec["dtype_promoted"] = promoted
+    if promoted:
+        logger.warning("%s: duplicate features summed in a wider dtype: %s", label, promoted)
     if follow:
         renames = dict(zip(var_names[src][::-1], np.asarray(new_index, dtype=object)[group][::-1], strict=True))
         rec.update(
@@ -514,9 +601,15 @@ def _follow(adata: AnnData, renames: dict[str, str], *, label: str, key_added: s
                 var=raw_var.copy(),
                 varm=dict(adata.raw.varm),
             )
-            raw_counts = _harmonize_anndata(
-                raw, label=f"{label} .raw", environment=False, follow=False, key_added=key_added, **kwargs
-            )
+            try:
+                raw_counts = _harmonize_anndata(
+                    raw, label=f"{label} .raw", environment=False, follow=False, key_added=key_added, **kwargs
+                )
+            except ValueError as err:  # X is already harmonized: leave .raw as it was, and say so
+                warnings.warn(f"{label}: .raw was left unchanged: {err}", UserWarning, stacklevel=4)
+                record["raw"] = "unchanged"
+                record["uns_updated"] = _rename_uns(adata.uns, renames, present, skip=key_added, label=label)
+                return record
             raw_rec = raw.uns.pop(key_added)
             adata.raw = raw
             record["raw"] = "harmonized"
@@ -689,13 +782,20 @@ def harmonize_var_names(
         listed in ``uns[key_added]["dropped_ids"]``).
     duplicates
         Several features that become one (n→1): ``"sum"`` their counts in ``X`` and every
-        layer (sparse stays sparse, dask stays lazy, the dtype is kept), keep the ``"first"``,
-        or ``"make_unique"`` their names (``X``, ``X-1``, …).
+        layer (sparse stays sparse, dask stays lazy; integers narrower than 64 bits and
+        ``float16`` are summed in ``int64`` / ``float32`` so no sum can overflow, recorded in
+        ``uns[key_added]["dtype_promoted"]``), keep the ``"first"`` (the others are listed
+        with the dropped identifiers), or ``"make_unique"`` their names (``X``, ``X-1``, …).
+        The members of a merged feature are listed in a fixed order (the one already named
+        as the result, then by reason and identifier), whatever the order of the columns.
     symbol_key
         ``var`` column for the display symbol at the target release.
     mod
         MuData only: modality name(s); default the modalities whose features are genes
         (``var["feature_types"]`` says so, or the modality is called ``rna``/``gex``).
+        Every modality is converted before the container is changed: an error leaves it as
+        it was. The harmonized modalities replace the old ones in ``mdata.mod``, and the
+        container's ``var``, ``varm`` and ``varp`` follow them.
     key_added
         Key in ``uns`` and prefix of the ``var`` columns.
     copy
@@ -716,7 +816,8 @@ def harmonize_var_names(
     ``uns['{key_added}']``
         Parameters, snapshot identity (organism, releases, sha256, schema version), counts
         per outcome and reason, package versions, a session-info environment report, and
-        the identifiers of dropped features.
+        the identifiers of dropped features (``dropped_ids``) with their outcome, reason and
+        the policy that dropped them (``dropped_by``: ambiguous, unmapped or duplicates).
 
     Examples
     --------
@@ -727,6 +828,12 @@ def harmonize_var_names(
     >>> adata.var[["idtrack_original", "symbol", "idtrack_reason"]].head()  # doctest: +SKIP
     """
     _check_policies(key_added, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates)
+    _check_types(to=to, id_key=id_key, symbol_key=symbol_key, copy=copy)
+    if mod is not None and not isinstance(mod, str):
+        mod = list(mod)  # any iterable of names, a generator too
+        if not all(isinstance(m, str) for m in mod):
+            msg = f"mod must be a modality name or names (strings), got {mod!r}."
+            raise TypeError(msg)
     snap = resolve_snapshot(snapshot, organism)
     snap.check_release(release)
     kwargs = {
@@ -775,14 +882,99 @@ def harmonize_var_names(
             else f"No modality of this MuData holds genes; choose with mod= among {list(mdata.mod)}."
         )
         raise ValueError(msg)
+    # Every modality is harmonized on a detached twin first (sharing its arrays, no copy), so
+    # an error in any of them leaves the container exactly as it was; only then is it changed.
+    done: dict[str, tuple[AnnData, np.ndarray]] = {}
     per_mod = {}
-    for name in mods:
+    for name in dict.fromkeys(mods):
         if is_harmonized(mdata.mod[name], key_added):
             warnings.warn(f"Modality {name!r} was already harmonized; skipped.", UserWarning, stacklevel=2)
             continue
-        per_mod[name] = _harmonize_anndata(mdata.mod[name], label=f"modality {name!r}", **kwargs)
-    mdata.update()
-    # keep the container's names writable by every anndata release (pandas 3 infers `str`)
-    mdata.var.index = pd.Index(mdata.var_names.to_numpy(dtype=object), dtype=object)  # mudata<0.3.2: no setter
+        twin = _detached(mdata.mod[name])
+        positions: dict[str, np.ndarray] = {}
+        per_mod[name] = _harmonize_anndata(twin, label=f"modality {name!r}", positions=positions, **kwargs)
+        done[name] = (twin, positions["kept"])
+    if done:
+        _replace_modalities(mdata, done)
     mdata.uns[key_added] = {"modalities": list(per_mod), "counts": per_mod}
     return mdata if copy else None
+
+
+def _detached(adata: AnnData) -> AnnData:
+    """A new AnnData with ``adata``'s arrays (not copied): harmonizing it leaves ``adata`` as it is."""
+    twin = AnnData(
+        X=adata.X,
+        obs=adata.obs.copy(),
+        var=adata.var.copy(),
+        uns=dict(adata.uns),
+        obsm=dict(adata.obsm),
+        varm=dict(adata.varm),
+        layers={k: v for k, v in adata.layers.items() if k is not None},
+        obsp=dict(adata.obsp),
+        varp=dict(adata.varp),
+    )
+    if adata.raw is not None:
+        twin.raw = adata.raw.to_adata()
+    return twin
+
+
+def _replace_modalities(mdata: MuData, done: dict[str, tuple[AnnData, np.ndarray]]) -> None:
+    """Put harmonized modalities into ``mdata`` and bring its ``var``, ``varm``, ``varp`` along.
+
+    :meth:`mudata.MuData.update` cannot follow features that are renamed and removed at once
+    (it raises, leaving the container stale), so the change is made in steps it can follow,
+    with public API only, on stand-ins of the modalities (the user's AnnData objects are not
+    touched): rename every feature to a unique temporary name; reduce each modality to the
+    features that remain; add the copies of ambiguous features (``ambiguous="all"``) as new
+    features; rename to the final names; put the harmonized modalities in. Global ``var``
+    columns, ``varm`` and ``varp`` rows of the remaining features are kept, whatever the
+    mudata release and whether ``update`` pulls columns or not.
+    """
+
+    def temporary(mod: str, position: int) -> str:
+        return f"\x00idtrack\x00{mod}\x00{position}"
+
+    def positions(mod: str) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.asarray(mdata.varmap[mod]).ravel().astype(np.int64)
+        return pos > 0, pos - 1
+
+    def standin(mod: str, names: Any) -> AnnData:
+        return AnnData(
+            obs=pd.DataFrame(index=mdata.mod[mod].obs_names), var=pd.DataFrame(index=pd.Index(names, dtype=object))
+        )
+
+    def rename(new_names: Callable[[str, np.ndarray], np.ndarray]) -> None:
+        # the container's names and its modalities' together: a pure rename update() follows
+        names = mdata.var_names.to_numpy(dtype=object).copy()
+        for mod in done:
+            inside, at = positions(mod)
+            names[inside] = new_names(mod, at[inside])
+            renamed = mdata.mod[mod].var_names.to_numpy(dtype=object).copy()
+            renamed[at[inside]] = names[inside]
+            mdata.mod[mod].var_names = pd.Index(renamed, dtype=object)
+        # object dtype keeps the container's names writable by every anndata release (pandas 3 infers `str`)
+        mdata.var.index = pd.Index(names, dtype=object)
+        mdata.update()
+
+    for mod in done:
+        mdata.mod[mod] = standin(mod, mdata.mod[mod].var_names.to_numpy(dtype=object))
+    rename(lambda mod, at: np.array([temporary(mod, p) for p in at], dtype=object))
+
+    final: dict[str, list[str]] = {}
+    for mod, (_, kept) in done.items():
+        first = ~pd.Series(kept).duplicated().to_numpy()
+        mdata.mod[mod] = standin(mod, [temporary(mod, p) for p in kept[first]])
+        final[mod] = [
+            temporary(mod, p) if f else f"{temporary(mod, p)}\x00{j}"
+            for j, (p, f) in enumerate(zip(kept, first, strict=True))
+        ]
+    mdata.update()
+    if any(len(names) != mdata.mod[mod].n_vars for mod, names in final.items()):
+        for mod, names in final.items():
+            mdata.mod[mod] = standin(mod, names)
+        mdata.update()
+
+    rename(lambda mod, at: done[mod][0].var_names.to_numpy(dtype=object)[at])
+    for mod, (twin, _) in done.items():
+        mdata.mod[mod] = twin
+    mdata.update()

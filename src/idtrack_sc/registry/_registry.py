@@ -17,11 +17,14 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pooch
 
-from idtrack_sc._cache import ENV_CACHE  # noqa: F401 - part of this module's API
+from idtrack_sc._cache import (
+    ENV_CACHE,  # noqa: F401 - part of this module's API
+    clean_stale_temporaries,
+)
 from idtrack_sc._cache import cache_dir as shared_cache_dir
 from idtrack_sc.snapshot._model import file_sha256, load_snapshot
 from idtrack_sc.snapshot._organisms import resolve_organism
@@ -50,6 +53,10 @@ RETRIES = 2
 _FILE_RE = re.compile(r"^(?P<organism>[a-z][a-z0-9_]*)-(?P<tag>[a-z0-9][a-z0-9_.]*)\.idtrack\.zip$")
 _FILE_FORMAT = "<organism>-<release>.idtrack.zip"
 _HEX_RE = re.compile(r"^[0-9a-f]{64}$")
+#: Optional ``key=value`` fields after the checksum (and URL) of a registry line.
+_OPTION_RE = re.compile(r"^(?P<key>[a-z][a-z_]*)=(?P<value>\S*)$")
+_OPTIONS = ("size",)
+_LINE_FORMAT = "<file> sha256:<hex> [<url>] [size=<bytes>]"
 _URL_SCHEMES = ("http", "https", "ftp", "sftp", "doi", "file")
 
 
@@ -59,6 +66,10 @@ class SnapshotChecksumError(ValueError):
 
 class SnapshotDownloadError(OSError):
     """A snapshot could not be downloaded (network error, missing file on a mirror)."""
+
+
+class SnapshotSizeError(SnapshotChecksumError):
+    """A download grew past the size its registry entry promises; it was stopped there."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,9 @@ class RegistryEntry:
         Where to download it.
     registry
         The registry file the entry comes from.
+    size
+        Size of the file in bytes, if the entry gives it (``size=<bytes>``): a download is
+        stopped as soon as it grows past it.
     """
 
     file: str
@@ -92,6 +106,7 @@ class RegistryEntry:
     sha256: str
     url: str
     registry: str
+    size: int | None = None
 
 
 # -- reading registries ------------------------------------------------------------------------
@@ -117,7 +132,8 @@ def read_registry(path: str | os.PathLike) -> dict[str, RegistryEntry]:
     """Read a registry file.
 
     Each non-blank line that does not start with ``#`` is ``<file> sha256:<hex> [<url>]``
-    (pooch's registry format). File names are ``<organism>-<release>.idtrack.zip`` (or
+    (pooch's registry format), optionally followed by ``key=value`` fields: ``size=<bytes>``,
+    the file's size, bounds its download. File names are ``<organism>-<release>.idtrack.zip`` (or
     ``<organism>-<name>.idtrack.zip`` for a named variant such as ``default``); a
     missing URL defaults to :data:`~idtrack_sc.registry.DEFAULT_BASE_URL` followed by the file name; a URL that
     is a local path (absolute, or relative to the registry file) is read from disk.
@@ -149,9 +165,22 @@ def read_registry(path: str | os.PathLike) -> dict[str, RegistryEntry]:
             continue
         where = f"{path}, line {lineno}"
         fields = line.split()
+        options: dict[str, str] = {}
+        while len(fields) > 2 and (option := _OPTION_RE.match(fields[-1])) is not None:
+            if option["key"] not in _OPTIONS or option["key"] in options:
+                msg = f"{where}: unknown or repeated field {fields[-1]!r}; known fields are {', '.join(_OPTIONS)}."
+                raise ValueError(msg)
+            options[option["key"]] = option["value"]
+            fields.pop()
         if len(fields) not in (2, 3):
-            msg = f"{where}: expected '<file> sha256:<hex> [<url>]', got {line!r}."
+            msg = f"{where}: expected '{_LINE_FORMAT}', got {line!r}."
             raise ValueError(msg)
+        size = None
+        if "size" in options:
+            if not options["size"].isdigit() or int(options["size"]) == 0:
+                msg = f"{where}: size must be the file's size in bytes (a positive integer), got {options['size']!r}."
+                raise ValueError(msg)
+            size = int(options["size"])
         name, checksum = fields[0], fields[1].lower()
         match = _FILE_RE.match(name)
         if match is None:
@@ -173,6 +202,7 @@ def read_registry(path: str | os.PathLike) -> dict[str, RegistryEntry]:
             sha256=digest,
             url=url,
             registry=str(path),
+            size=size,
         )
     return entries
 
@@ -313,15 +343,45 @@ def select_entry(
 
 
 # -- downloading -------------------------------------------------------------------------------
-def _copy_file_url(url: str, output_file: str, pooch_obj: pooch.Pooch | None = None) -> None:
+def _copy_file_url(url: str, output_file: Any, pooch_obj: pooch.Pooch | None = None) -> None:
     """Pooch downloader for ``file:`` URLs (a mirror or registry entry on a local or network disk)."""
     source = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
     try:
-        with source.open("rb") as src, Path(output_file).open("wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+        with source.open("rb") as src:
+            if hasattr(output_file, "write"):
+                shutil.copyfileobj(src, output_file, 1 << 20)
+            else:
+                with Path(output_file).open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    except SnapshotSizeError:
+        raise
     except OSError as err:
         msg = f"Cannot read {url}: {err.strerror or err}."
         raise SnapshotDownloadError(msg) from None
+
+
+class _Bounded:
+    """A writable file that refuses to grow past ``limit`` bytes (raises :class:`SnapshotSizeError`)."""
+
+    def __init__(self, fh: Any, entry: RegistryEntry, url: str):
+        self.fh = fh
+        self.entry = entry
+        self.url = url
+        self.written = 0
+
+    def write(self, data: bytes) -> int:
+        self.written += len(data)
+        if self.written > self.entry.size:
+            msg = (
+                f"Download of snapshot {self.entry.file} from {self.url} was stopped after "
+                f"{self.written} bytes: its registry entry ({self.entry.registry}) says the file has "
+                f"{self.entry.size}. Nothing was cached. The mirror serves another file, or the entry is outdated."
+            )
+            raise SnapshotSizeError(msg)
+        return self.fh.write(data)
+
+    def flush(self) -> None:
+        self.fh.flush()
 
 
 class _CheckedDownload:
@@ -340,7 +400,18 @@ class _CheckedDownload:
             self.download = pooch.downloaders.choose_downloader(url, progressbar=progressbar)
 
     def __call__(self, url: str, output_file: str, pooch_obj: pooch.Pooch | None) -> None:
-        self.download(url, output_file, pooch_obj)
+        if self.entry.size is None:
+            self.download(url, output_file, pooch_obj)
+        else:
+            with Path(output_file).open("w+b") as fh:
+                self.download(url, _Bounded(fh, self.entry, url), pooch_obj)
+            got_size = Path(output_file).stat().st_size
+            if got_size != self.entry.size:
+                msg = (
+                    f"Snapshot {self.entry.file} downloaded from {url} has {got_size} bytes; its registry entry "
+                    f"({self.entry.registry}) says {self.entry.size}. The file was deleted and not cached."
+                )
+                raise SnapshotSizeError(msg)
         got = file_sha256(output_file)
         if got != self.entry.sha256:
             msg = (
@@ -358,6 +429,7 @@ def _verified(path: Path, entry: RegistryEntry) -> bool:
 
 def _fetch_file(entry: RegistryEntry, *, cache: Path, mirror: str | None, progressbar: bool) -> Path:
     """Path of the verified snapshot file: embedded, cached, or downloaded into the cache."""
+    clean_stale_temporaries(cache)  # left by downloads killed in earlier sessions
     embedded = PACKAGE_DATA / entry.file
     if _verified(embedded, entry):
         logger.debug("using the snapshot embedded in the package: %s", embedded)
@@ -480,7 +552,8 @@ def list_snapshots(
     -------
     One row per snapshot, sorted by organism and release, with columns ``organism``,
     ``release`` (nullable integer; missing for a named variant such as ``default``, see
-    the ``file`` name), ``file``, ``sha256``, ``url`` and ``cached`` (the file is in the
+    the ``file`` name), ``file``, ``sha256``, ``url``, ``size`` (bytes, when the entry gives
+    it) and ``cached`` (the file is in the
     cache folder or embedded in the package; its checksum is verified when fetched).
     """
     import pandas as pd
@@ -494,10 +567,12 @@ def list_snapshots(
         "file": [e.file for e in entries],
         "sha256": [e.sha256 for e in entries],
         "url": [_url(e, base) for e in entries],
+        "size": [e.size for e in entries],
         "cached": [(cache / e.file).is_file() or (PACKAGE_DATA / e.file).is_file() for e in entries],
     }
     frame = pd.DataFrame(rows)
     frame["release"] = pd.array(frame["release"].tolist(), dtype="Int64")
+    frame["size"] = pd.array(frame["size"].tolist(), dtype="Int64")
     frame["cached"] = frame["cached"].astype(bool)
     return frame
 
@@ -514,11 +589,12 @@ def registry_line(path: str | os.PathLike, url: str | None = None) -> str:
 
     Returns
     -------
-    ``<file> sha256:<hex> [<url>]``.
+    ``<file> sha256:<hex> [<url>] size=<bytes>``.
     """
     path = Path(path)
     if _FILE_RE.match(path.name) is None:
         msg = f"Registry file names must look like '{_FILE_FORMAT}'; rename {path.name!r}."
         raise ValueError(msg)
     line = f"{path.name} sha256:{file_sha256(path)}"
-    return f"{line} {url}" if url else line
+    line = f"{line} {url}" if url else line
+    return f"{line} size={path.stat().st_size}"

@@ -629,7 +629,7 @@ def get_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionInd
         from ._persist import index_path, load_index, save_index
 
         path = index_path(snapshot, release, namespace)
-        index = load_index(path) if path is not None else None
+        index = load_index(path, snapshot.sha256, release, namespace) if path is not None else None
         if index is None:
             # The build allocates millions of short-lived objects; the cyclic garbage collector
             # would rescan them all again and again (it doubled the build time), and the build
@@ -642,6 +642,6 @@ def get_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionInd
                 if collecting:
                     gc.enable()
             if path is not None:
-                save_index(index, path)
+                save_index(index, path, snapshot.sha256)
         snapshot._derived[key] = index
     return snapshot._derived[key]

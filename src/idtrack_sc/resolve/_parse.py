@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from collections.abc import Iterable, Iterator, Mapping, Set
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -65,7 +66,15 @@ def _as_object_array(values: object) -> np.ndarray:
         values = [values]
     if isinstance(values, pd.Series | pd.Index):
         arr = values.to_numpy(dtype=object, na_value=None)
+    elif isinstance(values, Set | Mapping):
+        msg = (
+            f"Queries must be an ordered collection of identifiers, got a {type(values).__name__}: its order "
+            "depends on hashing, so results would too. Pass a list, e.g. sorted(queries)."
+        )
+        raise TypeError(msg)
     else:
+        if isinstance(values, Iterator) or (isinstance(values, Iterable) and not hasattr(values, "__len__")):
+            values = list(values)  # generators and other one-pass iterables
         try:
             arr = np.asarray(values, dtype=object)
         except (TypeError, ValueError) as err:

@@ -2,26 +2,32 @@
 
 An index is a pure function of the snapshot file (its sha256), the target release and
 namespace, and the resolver's code (the package version). It is stored as one Arrow IPC file
-in ``<cache>/index/`` (see :func:`idtrack_sc._cache.cache_dir`), written atomically; any
-problem reading or writing it only costs a rebuild. Set ``IDTRACK_SC_INDEX_CACHE=0`` to
-switch it off.
+in ``<cache>/index/`` (see :func:`idtrack_sc._cache.cache_dir`), written atomically, with
+a small JSON file beside it (``<name>.sha256.json``) holding the index file's own SHA-256
+and size. The index records the full SHA-256 of the snapshot it was built from, its release
+and namespace. On reading, all of these are verified; an index that fails (edited,
+truncated, from another snapshot) is rebuilt with a warning, since a cache shared by a group
+must not change answers. Any problem writing it only costs a rebuild next time. Set
+``IDTRACK_SC_INDEX_CACHE=0`` to switch it off.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from .. import __version__
-from .._cache import cache_dir
+from .._cache import cache_dir, clean_stale_temporaries
 from ._index import ResolutionIndex
 
 if TYPE_CHECKING:
@@ -30,7 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ENV_INDEX_CACHE = "IDTRACK_SC_INDEX_CACHE"
-_FORMAT = 2
+_FORMAT = 3
 _ARRAYS = ("note", "query_namespace", "n_targets", "breakable", "reason", "found_first", "found_last", "retired_in")
 _STRINGS = ("targets", "top", "genes", "symbol", "lost")
 
@@ -48,44 +54,104 @@ def index_path(snapshot: Snapshot, release: int, namespace: str) -> Path | None:
     return cache_dir() / "index" / name
 
 
-def save_index(index: ResolutionIndex, path: Path) -> None:
-    """Write an index atomically; failures are logged and ignored."""
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256.json")
+
+
+def _write_atomically(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        umask = os.umask(0)
+        os.umask(umask)
+        Path(tmp).chmod(0o666 & ~umask)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_index(index: ResolutionIndex, path: Path, snapshot_sha256: str) -> None:
+    """Write an index and its checksum file atomically; failures are logged and ignored."""
     n = len(index.keys)
     columns = {"key": index.keys, "hash": pa.array(index.hashes.to_numpy())}
     for name in _ARRAYS:
         columns[name] = pa.array(getattr(index, name)[:n])
     for name in _STRINGS:
         columns[name] = getattr(index, name).slice(0, n)
-    meta = {"namespaces": index.namespaces, "release": index.release, "namespace": index.namespace}
+    meta = {
+        "namespaces": index.namespaces,
+        "release": index.release,
+        "namespace": index.namespace,
+        "snapshot_sha256": snapshot_sha256,
+        "version": __version__,
+    }
     table = pa.table(columns).replace_schema_metadata({"idtrack_sc": json.dumps(meta)})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    data = sink.getvalue()
+    check = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": data.size}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh, pa.ipc.new_file(fh, table.schema) as writer:
-                writer.write_table(table)
-            umask = os.umask(0)
-            os.umask(umask)
-            Path(tmp).chmod(0o666 & ~umask)
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        clean_stale_temporaries(path.parent)
+        _write_atomically(path, lambda fh: fh.write(data))
+        _write_atomically(_sidecar(path), lambda fh: fh.write(json.dumps(check).encode()))
     except OSError as err:
         logger.debug("could not keep the resolution index in %s: %s", path, err)
 
 
-def load_index(path: Path) -> ResolutionIndex | None:
-    """Read an index written by :func:`save_index`; ``None`` if absent or unreadable."""
+def _verify(path: Path, snapshot_sha256: str, release: int, namespace: str) -> tuple[pa.Table | None, str]:
+    """The index table if the file is intact and belongs to this snapshot, else why not."""
+    try:
+        check = json.loads(_sidecar(path).read_text(encoding="utf-8"))
+        expected, size = str(check["sha256"]), int(check["bytes"])
+    except FileNotFoundError:
+        return None, "its checksum file is missing"
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return None, f"its checksum file is unreadable ({err})"
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        return None, f"it is unreadable ({err})"
+    if len(data) != size:
+        return None, f"it has {len(data)} bytes instead of {size} (truncated or replaced)"
+    if hashlib.sha256(data).hexdigest() != expected:
+        return None, "its content does not match its SHA-256 (edited or damaged)"
+    try:
+        table = pa.ipc.open_file(pa.BufferReader(data)).read_all()
+        meta = json.loads(table.schema.metadata[b"idtrack_sc"])
+    except (OSError, pa.ArrowInvalid, KeyError, ValueError, TypeError) as err:
+        return None, f"it is not a readable index ({err})"
+    if meta.get("snapshot_sha256") != snapshot_sha256:
+        return None, "it was built from another snapshot file"
+    if meta.get("release") != release or meta.get("namespace") != namespace or meta.get("version") != __version__:
+        return None, "it was built for another release, namespace or package version"
+    missing = [c for c in ("key", "hash", *_ARRAYS, *_STRINGS) if c not in table.column_names]
+    if missing:
+        return None, f"it lacks columns {missing}"
+    return table, ""
+
+
+def load_index(path: Path, snapshot_sha256: str, release: int, namespace: str) -> ResolutionIndex | None:
+    """Read and verify an index written by :func:`save_index`.
+
+    ``None`` if there is none; ``None`` with a warning if there is one that fails
+    verification (it is then rebuilt and replaced by the caller).
+    """
     if not path.is_file():
         return None
-    try:
-        with pa.memory_map(str(path)) as source:
-            table = pa.ipc.open_file(source).read_all()
-        meta = json.loads(table.schema.metadata[b"idtrack_sc"])
-    except (OSError, pa.ArrowInvalid, KeyError, ValueError) as err:
-        logger.debug("ignoring unreadable resolution index %s: %s", path, err)
+    table, problem = _verify(path, snapshot_sha256, release, namespace)
+    if table is None:
+        warnings.warn(
+            f"Ignoring the cached resolution index {path}: {problem}. It is rebuilt from the snapshot.",
+            UserWarning,
+            stacklevel=4,
+        )
+        logger.warning("ignoring resolution index %s: %s; rebuilding it", path, problem)
         return None
+    meta = json.loads(table.schema.metadata[b"idtrack_sc"])
     keys = table["key"].combine_chunks()
     values = {}
     for name in _ARRAYS:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._schema import FORMAT_NAME, SCHEMA_VERSION, SORT_KEYS, TABLES
+from ._schema import FORMAT_NAME, OPTIONAL_TABLES, SCHEMA_VERSION, SORT_KEYS, TABLES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,6 +31,14 @@ if TYPE_CHECKING:
 
 MANIFEST = "manifest.json"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # earliest date ZIP can store: no build time leaks in
+#: Largest manifest read (bytes); real manifests are a few kilobytes.
+MAX_MANIFEST_BYTES = 16 << 20
+#: A member may declare at most this many times its compressed size (ZIP) when the manifest
+#: does not declare its size; Parquet pages at most ``MAX_PARQUET_RATIO`` times (real
+#: snapshots: about 5), plus a fixed allowance for small tables.
+MAX_ZIP_RATIO = 16
+MAX_PARQUET_RATIO = 64
+_SLACK = 16 << 20
 
 
 class SnapshotFormatError(ValueError):
@@ -103,10 +111,13 @@ def write_snapshot(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, An
     if missing:
         msg = f"Cannot write snapshot {path}: tables {missing} are missing."
         raise ValueError(msg)
-    manifest = {**manifest, "format": FORMAT_NAME, "schema_version": SCHEMA_VERSION}
+    arrow = {name: to_arrow(name, tables[name]) for name in TABLES}
+    data = {name: _parquet_bytes(table) for name, table in arrow.items()}
+    declared = {name: {"bytes": len(data[name]), "rows": arrow[name].num_rows} for name in TABLES}
+    manifest = {**manifest, "format": FORMAT_NAME, "schema_version": SCHEMA_VERSION, "tables": declared}
     manifest_bytes = (json.dumps(manifest, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
     members = [(MANIFEST, manifest_bytes)]
-    members += [(f"{name}.parquet", _parquet_bytes(to_arrow(name, tables[name]))) for name in TABLES]
+    members += [(f"{name}.parquet", data[name]) for name in TABLES]
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -128,42 +139,137 @@ def write_snapshot(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, An
     return path
 
 
+def check_members(zf: zipfile.ZipFile, path: Path) -> None:
+    """Accept exactly the documented members: the manifest and one Parquet file per table, once each.
+
+    Tables listed in :data:`~idtrack_sc.snapshot._schema.OPTIONAL_TABLES` may be absent
+    (files written before they existed); anything else missing, repeated or extra is refused.
+    """
+    names = [info.filename for info in zf.infolist()]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        msg = f"{path}: ZIP members {repeated} appear more than once; a snapshot has each member once (damaged or tampered file)."
+        raise SnapshotFormatError(msg)
+    expected = [MANIFEST, *(f"{name}.parquet" for name in TABLES)]
+    extra = sorted(set(names) - set(expected))
+    if extra:
+        msg = f"{path}: unexpected ZIP members {extra}; a snapshot holds exactly {expected}."
+        raise SnapshotFormatError(msg)
+    required = [MANIFEST, *(f"{name}.parquet" for name in TABLES if name not in OPTIONAL_TABLES)]
+    missing = [m for m in required if m not in names]
+    if missing and missing != [MANIFEST]:
+        msg = f"{path}: snapshot members {missing} are missing; a snapshot holds {expected}."
+        raise SnapshotFormatError(msg)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
-    """Read and validate the manifest of an open snapshot archive."""
+    """Read and validate the manifest of an open snapshot archive, and its list of members."""
     try:
-        manifest = json.loads(zf.read(MANIFEST).decode())
+        info = zf.getinfo(MANIFEST)
     except KeyError:
         msg = f"{path} is not an idtrack-sc snapshot: it has no {MANIFEST}."
         raise SnapshotFormatError(msg) from None
+    if info.file_size > MAX_MANIFEST_BYTES:
+        msg = f"{path}: {MANIFEST} declares {info.file_size} bytes; a manifest is at most {MAX_MANIFEST_BYTES}."
+        raise SnapshotFormatError(msg)
+    try:
+        manifest = json.loads(zf.read(MANIFEST).decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         msg = f"{path}: {MANIFEST} is not valid UTF-8 JSON ({err})."
+        raise SnapshotFormatError(msg) from None
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        msg = f"{path}: {MANIFEST} is damaged ({err})."
         raise SnapshotFormatError(msg) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         msg = f"{path} is not an idtrack-sc snapshot: its manifest does not say format={FORMAT_NAME!r}."
         raise SnapshotFormatError(msg)
     version = manifest.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
+    if _is_int(version) and version > SCHEMA_VERSION:
         msg = (
             f"{path} has snapshot schema version {version!r}; this idtrack-sc reads versions up to "
             f"{SCHEMA_VERSION}. Upgrade idtrack-sc to read it."
         )
         raise SnapshotFormatError(msg)
+    if not _is_int(version) or version < 1:
+        msg = f"{path}: manifest schema_version must be an integer from 1 to {SCHEMA_VERSION}, got {version!r}."
+        raise SnapshotFormatError(msg)
+    check_members(zf, path)
+    releases = manifest.get("releases")
+    if not isinstance(releases, list) or not releases or not all(_is_int(r) and r > 0 for r in releases):
+        msg = f"{path}: manifest releases must be a non-empty list of Ensembl release numbers (integers), got {releases!r:.200}."
+        raise SnapshotFormatError(msg)
+    if len(set(releases)) != len(releases):
+        msg = f"{path}: manifest releases list a release more than once: {releases}."
+        raise SnapshotFormatError(msg)
+    declared = manifest.get("tables")
+    if declared is not None:
+        ok = isinstance(declared, dict) and all(
+            name in TABLES and isinstance(d, dict) and _is_int(d.get("bytes")) and _is_int(d.get("rows"))
+            for name, d in declared.items()
+        )
+        if not ok:
+            msg = f"{path}: manifest 'tables' must map table names to {{'bytes': int, 'rows': int}}, got {declared!r:.200}."
+            raise SnapshotFormatError(msg)
     return manifest
 
 
-def read_table(zf: zipfile.ZipFile, path: Path, name: str) -> pa.Table:
-    """Read one table of an open snapshot archive as Arrow."""
+def _check_member_size(zf: zipfile.ZipFile, path: Path, member: str, declared: Mapping[str, int] | None) -> int:
+    """The member's size, refused before reading if it is not what the file promises."""
+    info = zf.getinfo(member)
+    if declared is not None:
+        if info.file_size != declared["bytes"]:
+            msg = (
+                f"{path}: snapshot member {member} holds {info.file_size} bytes, the manifest declares "
+                f"{declared['bytes']} (damaged or tampered file)."
+            )
+            raise SnapshotFormatError(msg)
+    elif info.compress_type == zipfile.ZIP_STORED:
+        if info.file_size != info.compress_size:
+            msg = f"{path}: stored member {member} declares {info.file_size} bytes but holds {info.compress_size}."
+            raise SnapshotFormatError(msg)
+    elif info.file_size > MAX_ZIP_RATIO * info.compress_size + _SLACK:
+        msg = (
+            f"{path}: snapshot member {member} would expand from {info.compress_size} to {info.file_size} bytes, "
+            f"more than {MAX_ZIP_RATIO} times; refused without reading it (damaged or malicious file)."
+        )
+        raise SnapshotFormatError(msg)
+    return info.file_size
+
+
+def read_table(zf: zipfile.ZipFile, path: Path, name: str, manifest: Mapping[str, Any] | None = None) -> pa.Table:
+    """Read one table of an open snapshot archive as Arrow, within the sizes the file declares.
+
+    A table listed in :data:`~idtrack_sc.snapshot._schema.OPTIONAL_TABLES` that the file
+    lacks is read as an empty table.
+    """
     member = f"{name}.parquet"
+    declared = ((manifest or {}).get("tables") or {}).get(name)
     try:
+        size = _check_member_size(zf, path, member, declared)
         data = zf.read(member)
     except KeyError:
+        if name in OPTIONAL_TABLES:
+            return TABLES[name].empty_table()
         msg = f"{path}: snapshot member {member} is missing."
         raise SnapshotFormatError(msg) from None
-    except zipfile.BadZipFile as err:
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
         msg = f"{path}: snapshot member {member} is damaged ({err})."
         raise SnapshotFormatError(msg) from None
     try:
-        table = pq.read_table(pa.BufferReader(data))
+        parquet = pq.ParquetFile(pa.BufferReader(data))
+        meta = parquet.metadata
+        expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if expanded > MAX_PARQUET_RATIO * size + _SLACK:
+            msg = (
+                f"{path}: table {name} would expand from {size} to {expanded} bytes, more than "
+                f"{MAX_PARQUET_RATIO} times; refused without decompressing it (damaged or malicious file)."
+            )
+            raise SnapshotFormatError(msg)
+        table = parquet.read()
     except (pa.ArrowInvalid, OSError) as err:
         msg = f"{path}: snapshot member {member} is not valid Parquet ({err})."
         raise SnapshotFormatError(msg) from None
@@ -171,4 +277,50 @@ def read_table(zf: zipfile.ZipFile, path: Path, name: str) -> pa.Table:
     if table.schema.names != expected.names:
         msg = f"{path}: table {name} has columns {table.schema.names}, expected {expected.names}."
         raise SnapshotFormatError(msg)
+    wrong = [
+        f"{f.name} ({f.type}, expected {e.type})"
+        for f, e in zip(table.schema, expected, strict=True)
+        if f.type != e.type
+    ]
+    if wrong:
+        msg = f"{path}: table {name} has columns of the wrong type: {', '.join(wrong)}."
+        raise SnapshotFormatError(msg)
+    if declared is not None and table.num_rows != declared["rows"]:
+        msg = f"{path}: table {name} has {table.num_rows} rows, the manifest declares {declared['rows']}."
+        raise SnapshotFormatError(msg)
     return table
+
+
+def check_table_releases(table: pa.Table, name: str, releases: tuple[int, ...], path: Path | None) -> None:
+    """Refuse a table whose release spans do not agree with the releases the manifest lists.
+
+    Every ``first_release``/``last_release`` must be a listed release, and (``genes``) every
+    listed release must have genes: a manifest that claims a release its tables do not hold
+    would make every query look retired there.
+    """
+    import pyarrow.compute as pc
+
+    where = path if path is not None else "snapshot"
+    listed = pa.array(sorted(releases), type=pa.int32())
+    for column in ("first_release", "last_release"):
+        if column not in table.schema.names:
+            continue
+        values = pc.unique(table[column].drop_null()) if table.num_rows else pa.array([], pa.int32())
+        unknown = pc.filter(values, pc.invert(pc.is_in(values, value_set=listed)))
+        if len(unknown):
+            shown = sorted(unknown.to_pylist())[:5]
+            msg = (
+                f"{where}: table {name} has {column} {shown}, which the manifest's releases {list(releases)} do not "
+                "list; the manifest does not match the tables (edited or damaged file)."
+            )
+            raise SnapshotFormatError(msg)
+    if name == "genes" and table.num_rows:
+        first = table["first_release"].to_numpy(zero_copy_only=False)
+        last = table["last_release"].to_numpy(zero_copy_only=False)
+        empty = [r for r in sorted(releases) if not ((first <= r) & (r <= last)).any()]
+        if empty:
+            msg = (
+                f"{where}: the manifest lists releases {empty}, but no gene exists in them in the genes table; "
+                "the manifest does not match the tables (edited or damaged file)."
+            )
+            raise SnapshotFormatError(msg)

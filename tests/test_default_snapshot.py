@@ -44,7 +44,9 @@ def test_path_is_packaged_file():
 def test_open_without_this_package():
     with zipfile.ZipFile(datasets.default_snapshot_path()) as zf:
         members = zf.namelist()
-    assert members == ["manifest.json", *(f"{name}.parquet" for name in TABLES)]
+    # schema 1 (the subset before loci existed) has no loci member
+    expected = [name for name in TABLES if name != "loci" or "loci.parquet" in members]
+    assert members == ["manifest.json", *(f"{name}.parquet" for name in expected)]
 
 
 def test_loads(snap):
@@ -52,7 +54,10 @@ def test_loads(snap):
     assert datasets.default_snapshot() is snap  # cached
     assert snap.organism == "homo_sapiens"
     assert snap.assembly == "GRCh38"
-    assert snap.releases == RELEASES
+    # the GRCh38 releases, and the GRCh37 gene set (as release 75) once the subset carries it
+    assert snap.releases in (RELEASES, (75, *RELEASES))
+    if 75 in snap.releases:
+        assert snap.manifest["release_assemblies"]["75"] == "GRCh37"
     assert snap.latest_release == 114
     assert snap.manifest["format"] == FORMAT_NAME
     assert snap.sha256 == file_sha256(snap.path)
@@ -68,9 +73,9 @@ def test_tables_consistent_with_manifest(snap):
     assert set(snap.names["gene_id"]) <= set(snap.genes["gene_id"])
     spans = snap.genes
     assert (spans["first_release"] <= spans["last_release"]).all()
-    assert set(spans["first_release"]) | set(spans["last_release"]) <= set(RELEASES)
+    assert set(spans["first_release"]) | set(spans["last_release"]) <= set(snap.releases)
     # every release actually has genes in it
-    for release in RELEASES:
+    for release in snap.releases:
         assert ((spans["first_release"] <= release) & (spans["last_release"] >= release)).any()
 
 
@@ -123,14 +128,15 @@ def test_pbmc68k_genes_are_covered(snap):
         assert len(_symbols(snap, symbol)), symbol
     pbmc = snap.manifest["subset"]["queries"]["pbmc68k_reduced"]
     assert pbmc["var_names"] == 765
-    assert pbmc["unmatched"] == ["RP11-277L2.3", "RP11-782C8.1"]
+    # the two clone-based names no GRCh38 table knows are GENCODE v19 names of the GRCh37 gene set
+    assert pbmc["unmatched"] == ([] if 75 in snap.releases else ["RP11-277L2.3", "RP11-782C8.1"])
 
 
 def test_manifest_names_sources_and_subset(snap):
     m = snap.manifest
     kinds = {s["kind"] for s in m["sources"]}
-    assert kinds == {"gene_table", "hgnc"}
-    assert {s["release"] for s in m["sources"] if s["kind"] == "gene_table"} == set(RELEASES)
+    assert {"gene_table", "hgnc"} <= kinds <= {"gene_table", "hgnc", "transcript_table"}
+    assert {s["release"] for s in m["sources"] if s["kind"] == "gene_table"} == set(snap.releases)
     assert all(len(s["sha256"]) == 64 for s in m["sources"])
     subset = m["subset"]
     assert len(subset["of"]) == 64

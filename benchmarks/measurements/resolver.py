@@ -142,3 +142,63 @@ def throughput_human(ctx) -> Result:
 def throughput_mouse(ctx) -> Result:
     """Warm and first-call throughput on the mouse query batch."""
     return _throughput(ctx, "mus_musculus")
+
+
+@measurement("resolver", "infer_release", "Release inference (`infer_release`) on 30,000 real names")
+def infer_release_speed(ctx) -> Result:
+    """Time :func:`idtrack_sc.infer_release` on 30,000 names of one real gene table per release.
+
+    The names are the symbols (and, as pairs, the IDs) of the release's own gene table: the
+    answer must be that release. The first call on a fresh snapshot also reads its dated
+    tables into validity masks (once per session).
+    """
+    import idtrack_sc as its
+
+    ctx.ensure_gathered()
+    base = ctx.data_work / "homo_sapiens"
+    rows, metrics = [], {}
+    snap = ctx.fresh_snapshot("homo_sapiens")
+    for i, release in enumerate((84, 104, RELEASE)):
+        table = pd.read_csv(base / f"gene_table_e{release}.tsv", sep="\t", dtype=str, keep_default_na=False)
+        table = table[table["gene_name"] != ""].sample(30_000, random_state=0)
+        names, ids = table["gene_name"].to_numpy(dtype=object), table["gene_id"].to_numpy(dtype=object)
+        for label, kwargs in (("symbols", {}), ("symbols + IDs", {"paired": ids})):
+            first, result = ctx.time_once(
+                lambda kwargs=kwargs, names=names: its.infer_release(names, snapshot=snap, **kwargs)
+            )
+            runs = ctx.time_runs(
+                lambda kwargs=kwargs, names=names: its.infer_release(names, snapshot=snap, **kwargs), ctx.repeats
+            )
+            warm = ctx.median(runs)
+            metrics[f"{release}/{label}"] = {
+                "first_s": first,
+                "warm_s": warm,
+                "release": result.release,
+                "releases": list(result.releases),
+            }
+            rows.append(
+                [
+                    release,
+                    label,
+                    f"{first:.3f}" + (" (incl. masks)" if i == 0 and label == "symbols" else ""),
+                    f"{warm:.3f}",
+                    result.release,
+                    ", ".join(map(str, result.releases)),
+                    "✓" if result.release == release else "✗",
+                ]
+            )
+    table = Table(
+        "infer_release on 30,000 names of a real gene table (human snapshot)",
+        [
+            "table of release",
+            "input",
+            "first call (s)",
+            f"warm median of {ctx.repeats} (s)",
+            "inferred",
+            "fits equally well",
+            "right",
+        ],
+        rows,
+        note="Goal: well under a second. The first call of a session also builds the snapshot's validity masks.",
+    )
+    return Result(metrics=metrics, tables=[table])

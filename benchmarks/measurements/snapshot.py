@@ -51,12 +51,16 @@ def snapshot_build(ctx) -> Result:
         same = file_sha256(out) == file_sha256(reference)
         metrics[organism] = {**stats, "wall_s": wall, "identical_to_scripts_work": same}
         ctx.cache[("build_metrics", organism)] = metrics[organism]
+        lineage = stats.get("lineage", {}).get("counts", {})
         rows.append(
             [
                 organism,
                 ", ".join(map(str, stats["releases"])),
                 stats["genes"],
                 stats["names"],
+                stats.get("loci", 0),
+                stats.get("features", 0),
+                f"{lineage.get('linked_high', 0)} / {lineage.get('linked_medium', 0)} / {lineage.get('linked_low', 0)}",
                 stats["parse_s"],
                 stats["build_s"],
                 wall,
@@ -72,6 +76,9 @@ def snapshot_build(ctx) -> Result:
             "releases",
             "gene IDs",
             "names",
+            "locus spans",
+            "transcript spans",
+            "inferred links high / medium / low",
             "read sources (s)",
             "assemble + write (s)",
             "process wall (s)",
@@ -80,7 +87,10 @@ def snapshot_build(ctx) -> Result:
             "byte-identical to scripts/work copy",
         ],
         rows,
-        note="Target (DESIGN §5): minutes on 2 cores, not hours. Peak RSS is the build process's own high-water mark (`VmHWM`).",
+        note=(
+            "Target (DESIGN §5): minutes on 2 cores, not hours; with lineage inference (liftOver of the GRCh37 / "
+            "GRCm38 loci included) at most 2 minutes. Peak RSS is the build process's own high-water mark (`VmHWM`)."
+        ),
     )
     return Result(metrics=metrics, tables=[table])
 

@@ -175,3 +175,24 @@ def test_conflicting_versions(tmp_path):
 def test_unknown_organism():
     with pytest.raises(ValueError, match="Unknown organism"):
         build_snapshot([read_gene_table(DATA / "mart_export_114.txt", release=114)], organism="unicorn")
+
+
+def test_a_name_equal_to_the_gene_id_is_no_name(tmp_path):
+    # CellxGene gene tables give an unnamed gene its own ID as feature name
+    path = tmp_path / "genes.csv"
+    path.write_text(
+        "gene_id,gene_name,gene_type\n"
+        "ENSG00000141510.17,TP53,protein_coding\n"
+        "ENSG00000260000.4,ENSG00000260000,lncRNA\n"
+        "ENSG00000290825.2,ENSG00000290825.2,lncRNA\n"
+    )
+    src = read_gene_table(path, release=114)
+    assert _names(src, "ENSG00000260000", "symbol") == []
+    assert _names(src, "ENSG00000290825", "symbol") == []
+    snap = build_snapshot([src], organism="homo_sapiens", out=tmp_path / "s.idtrack.zip")
+    import idtrack_sc as its
+
+    table = its.convert(["ENSG00000260000", "ENSG00000290825", "TP53"], snapshot=snap, to="symbol")
+    assert table["outcome"].tolist() == ["1:0", "1:0", "1:1"]
+    assert table["reason"].tolist()[:2] == ["no_target_name", "no_target_name"]
+    assert table["target"].tolist() == ["", "", "TP53"]

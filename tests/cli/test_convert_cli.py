@@ -134,7 +134,7 @@ def test_usage_errors(capsys, argv, match):
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        (["--release", "99"], "does not cover Ensembl release 99"),
+        (["--release", "120"], "release 120 is outside the range"),
         (["--to", "uniprot_trembl"], "can convert to"),
     ],
 )

@@ -125,9 +125,17 @@ def test_demo(capsys):
     assert "intersection (join='inner'): 110 cells x 2: TP53 BRCA1" in out
     assert "TP53 and ENSG00000141510 are one gene -> TP53" in out
     assert "NOT_A_REAL_GENE failed (not found)" in out
-    assert "IGJ -> JCHAIN" in out
-    assert "1:1   761" in out
-    assert "C9orf142" in out
+    # 84 (GRCh38) on GRCh38 releases alone; 75 (the GRCh37 gene set: 68k PBMCs were processed on hg19) once covered
+    assert (
+        "annotated with Ensembl 84 (GRCh38), inferred from its own names" in out
+        or "annotated with Ensembl 75 (GRCh37), inferred from its own names" in out
+    )
+    assert "renamed: " in out
+    from idtrack_sc.datasets import default_snapshot
+
+    if (default_snapshot().events["source"] == "inferred_lineage").any():
+        # C9orf142's gene got a new ID in 114 at the same locus: an inferred successor
+        assert "inferred successor: C9orf142 -> PAXX" in out
     assert "retired" in out
 
 
@@ -197,3 +205,21 @@ def test_progress_one_step_per_dataset(tmp_path, files, capsys, monkeypatch, ver
     assert steps == ["harmonizing", "harmonizing"]  # advanced by each dataset, not filled at the end
     err = capsys.readouterr().err
     assert ("5 -> 5 features (1:1 5" in err) is verbose
+
+
+def test_harmonize_from_release(tmp_path, capsys):
+    path = write(tmp_path / "old.h5ad", ["CAST", "TP53"], 5)
+    out = tmp_path / "old.harmonized.h5ad"
+    assert main(["harmonize", str(path), "-o", str(out), "--snapshot", "default", "--from-release", "84"]) == 0
+    result = ad.read_h5ad(out)
+    assert list(result.var_names) == ["ENSG00000153113", "ENSG00000141510"]
+    assert int(result.uns["idtrack"]["release"]["anchor_release"]) == 84
+    target = tmp_path / "target.h5ad"
+    assert main(["harmonize", str(path), "-o", str(target), "--snapshot", "default", "--from-release", "target"]) == 0
+    assert ad.read_h5ad(target).uns["idtrack"]["release"]["from_release"] == "target"
+    capsys.readouterr()
+    bad = ["harmonize", str(path), "-o", str(tmp_path / "x.h5ad"), "--snapshot", "default", "--from-release", "new"]
+    assert main(bad) == 2
+    assert "--from-release must be auto, target or a release number" in capsys.readouterr().err
+    assert main([*bad[:-1], "30"]) == 1
+    assert "outside the homo_sapiens snapshot" in capsys.readouterr().err

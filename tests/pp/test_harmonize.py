@@ -172,7 +172,7 @@ def test_bad_input_messages(snapshot_default, tmp_path):
         its.pp.harmonize_var_names(adata, snapshot=snapshot_default, id_key="gene_ids")
     with pytest.raises(ValueError, match="duplicates='average' is not a policy"):
         its.pp.harmonize_var_names(adata, snapshot=snapshot_default, duplicates="average")
-    with pytest.raises(ValueError, match="does not cover Ensembl release 60"):
+    with pytest.raises(ValueError, match="release 60 is outside the range"):
         its.pp.harmonize_var_names(adata, snapshot=snapshot_default, release=60)
     with pytest.raises(ValueError, match="does not match the snapshot"):
         its.pp.harmonize_var_names(adata, snapshot=snapshot_default, organism="mouse")

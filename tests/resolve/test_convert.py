@@ -33,7 +33,10 @@ CASES_114_SYMBOL = [
     ("C9orf142", "PAXX", "1:1", "renamed", "as_is"),
     ("4-Oct", "POU5F1", "1:1", "alias", "date_repaired"),
     ("TP53-1", "TP53", "1:1", "suffix_stripped", "suffix_stripped"),
-    ("KRAS.2", "KRAS", "1:1", "suffix_stripped", "suffix_stripped"),
+    # TP53 is in the batch: TP53-1 is its uniquified copy; KRAS is not, and KRAS2 is a name
+    ("KRAS.2", "KRAS", "1:1", "previous_symbol", "separator_removed"),
+    ("PAXX-1", "PAXX", "1:1", "suffix_stripped", "suffix_stripped"),  # PAXX is written so: a copy
+    ("Paxx-2", "", "1:0", "suffix_unconfirmed", "as_is"),  # no PAXX in the batch, no PAXX2, no "Paxx"
     ("BRAF_ENSG00000157764", "BRAF", "1:1", "suffix_stripped", "suffix_stripped"),
     ("ENSG00000260001", "CHAINC", "1:1", "history_successor", "as_is"),
     ("ENSG00000270011", "MERGEB", "1:1", "history_successor", "as_is"),
@@ -124,8 +127,8 @@ def test_target_namespaces(resolver_snapshot, to, expected):
 
 
 def test_bad_arguments_are_clear(resolver_snapshot):
-    with pytest.raises(ValueError, match="does not cover Ensembl release 99"):
-        its.convert(["TP53"], snapshot=resolver_snapshot, release=99)
+    with pytest.raises(ValueError, match="release 120 is outside the range .* releases 100 to 114"):
+        its.convert(["TP53"], snapshot=resolver_snapshot, release=120)
     with pytest.raises(ValueError, match="Unknown target namespace 'kegg'"):
         its.convert(["TP53"], snapshot=resolver_snapshot, to="kegg")
     with pytest.raises(ValueError, match="strategy must be"):

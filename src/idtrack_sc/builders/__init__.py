@@ -22,6 +22,7 @@ from ._gtf import read_gtf
 from ._hgnc import read_hgnc
 from ._ncbi import read_ncbi_gene_history, read_ncbi_gene_info
 from ._source import SourceData, describe_file
+from ._transcripts import read_transcript_table
 
 __all__ = [
     "SourceConflictError",
@@ -35,4 +36,5 @@ __all__ = [
     "read_hgnc",
     "read_ncbi_gene_history",
     "read_ncbi_gene_info",
+    "read_transcript_table",
 ]

@@ -17,11 +17,12 @@ from .. import __version__
 from ..snapshot._io import write_snapshot
 from ..snapshot._model import Snapshot
 from ..snapshot._organisms import resolve_organism
+from ._lineage import infer_lineage
 from ._source import OBSERVATION_COLUMNS
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from ._source import SourceData
@@ -29,7 +30,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: Which source wins when two describe the same gene in the same release (lower wins).
-SOURCE_PRIORITY = {"ensembl_dump": 0, "gtf": 1, "gene_table": 2, "hgnc": 3, "ncbi_gene_info": 4, "ncbi_gene_history": 5}
+SOURCE_PRIORITY = {
+    "ensembl_dump": 0,
+    "gtf": 1,
+    "gene_table": 2,
+    "transcript_table": 3,
+    "hgnc": 4,
+    "ncbi_gene_info": 5,
+    "ncbi_gene_history": 6,
+}
 
 
 class SourceConflictError(ValueError):
@@ -101,7 +110,12 @@ def _check_versions(genes: pd.DataFrame) -> None:
 
 
 def assemble(
-    sources: Sequence[SourceData], *, organism: str, assembly: str | None = None
+    sources: Sequence[SourceData],
+    *,
+    organism: str,
+    assembly: str | None = None,
+    liftover: Mapping[str, str | os.PathLike] | None = None,
+    infer: bool = True,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Combine parsed sources into snapshot tables and a manifest.
 
@@ -113,6 +127,11 @@ def assemble(
         Organism of the snapshot (any accepted name); sources that name another are refused.
     assembly
         Assembly to record; by default the one the newest dated source reports.
+    liftover
+        liftOver chain file per older assembly, to compare its loci on ``assembly``
+        (e.g. ``{"GRCh37": "hg19ToHg38.over.chain.gz"}``).
+    infer
+        Infer lineage links from loci and transcripts (``idtrack_sc.builders._lineage``).
 
     Returns
     -------
@@ -187,12 +206,55 @@ def assemble(
     if assembly is None:
         newest = sorted(dated, key=lambda s: (s.release, -SOURCE_PRIORITY.get(s.kind, 9)))
         assembly = next((s.assembly for s in reversed(newest) if s.assembly), None)
-    tables = {"genes": gene_spans, "events": events, "names": names_table, "features": feature_spans}
+    release_assembly, release_scope = _release_facts(sources, covered, assembly)
+
+    loci = _observations(sources, "loci")
+    loci_spans = pd.DataFrame(columns=["gene_id", "assembly", "chromosome", "start", "end", "strand", "source"])
+    if len(loci):
+        loci["release"] = loci["release"].astype("int64")
+        loci["assembly"] = loci["assembly"].fillna(loci["release"].map(release_assembly))
+        loci["_prio"] = loci["source"].map(lambda kind: SOURCE_PRIORITY.get(kind, 9))
+        loci = loci.sort_values(["gene_id", "release", "_prio"], kind="stable")
+        loci = loci.drop_duplicates(["gene_id", "release", "assembly"]).drop(columns="_prio")
+        loci_spans = _spans(loci, ["gene_id", "assembly", "chromosome", "start", "end", "strand", "source"], covered)
+
+    lineage_report: dict[str, Any]
+    ensembl_history = bool(len(events)) and bool((events["source"] == "ensembl_dump").any())
+    if infer and not ensembl_history:
+        inferred, report = infer_lineage(
+            best[["gene_id", "release"]],
+            loci,
+            features,
+            dated_names,
+            covered=covered,
+            release_assembly=release_assembly,
+            release_scope=release_scope,
+            reference_assembly=assembly,
+            liftover=liftover,
+        )
+        lineage_report = report.as_dict()
+        if len(inferred):
+            events = pd.concat([events, inferred], ignore_index=True) if len(events) else inferred
+    else:
+        status = "not inferred: disabled" if not infer else "not inferred: Ensembl's own history is among the sources"
+        lineage_report = {"status": status}
+    lineage_report["sources_without_loci"] = sorted(s.name for s in sources if len(s.genes) and not len(s.loci))
+
+    tables = {
+        "genes": gene_spans,
+        "events": events,
+        "names": names_table,
+        "features": feature_spans,
+        "loci": loci_spans,
+    }
     manifest = {
         "organism": organism,
         "assembly": assembly,
         "releases": [int(r) for r in covered],
         "namespaces": sorted(names_table["namespace"].dropna().astype(str).unique().tolist()),
+        "release_assemblies": {str(r): release_assembly.get(int(r)) for r in covered},
+        "release_scopes": {str(r): release_scope[int(r)] for r in covered},
+        "lineage": lineage_report,
         "sources": [s.manifest_entry() for s in sorted(sources, key=lambda s: s.name)],
         "builder": {"name": "idtrack-sc", "version": __version__},
         "counts": {
@@ -201,9 +263,34 @@ def assemble(
             "events": len(events),
             "names": len(names_table),
             "features": len(feature_spans),
+            "loci": len(loci_spans),
+            "inferred_events": int((events["source"] == "inferred_lineage").sum()),
         },
     }
     return tables, manifest
+
+
+def _release_facts(
+    sources: Sequence[SourceData], covered: np.ndarray, assembly: str | None
+) -> tuple[dict[int, str | None], dict[int, str]]:
+    """Assembly and scope of each covered release, from the sources that list its genes.
+
+    A release is ``full`` when any of its gene sources covers every sequence region, else
+    ``primary_assembly``; its assembly is its sources' (the snapshot's when none says).
+    """
+    release_assembly: dict[int, str | None] = {}
+    release_scope: dict[int, str] = {}
+    for covered_release in covered:
+        release = int(covered_release)
+        srcs = [s for s in sources if s.release == release and len(s.genes)]
+        named = sorted({s.assembly for s in srcs if s.assembly})
+        if len(named) > 1:
+            msg = f"Sources of release {release} name different assemblies: {named}."
+            raise SourceConflictError(msg)
+        release_assembly[release] = named[0] if named else assembly
+        scopes = {s.scope for s in srcs} or {"full"}
+        release_scope[release] = "full" if "full" in scopes else "primary_assembly"
+    return release_assembly, release_scope
 
 
 def build_snapshot(
@@ -212,6 +299,8 @@ def build_snapshot(
     organism: str,
     out: str | os.PathLike | None = None,
     assembly: str | None = None,
+    liftover: Mapping[str, str | os.PathLike] | None = None,
+    infer_lineage: bool = True,
 ) -> Snapshot:
     """Build a snapshot from parsed sources; write it to ``out`` if given.
 
@@ -226,12 +315,22 @@ def build_snapshot(
         Output file. Written atomically: nothing is left behind on error.
     assembly
         Assembly to record, if the sources do not say.
+    liftover
+        liftOver chain file (UCSC format) per older assembly, so its loci can be compared on
+        the snapshot's assembly, e.g. ``{"GRCh37": "hg19ToHg38.over.chain.gz"}`` (needs
+        pyliftover: ``pip install 'idtrack-sc[lineage]'``). Loci of an assembly without a chain
+        are left out of the inference and counted in the manifest.
+    infer_lineage
+        Link disappearing gene IDs to their successors from loci and transcripts (when the
+        sources have them and Ensembl's own history is not among them). The links are events
+        with ``source="inferred_lineage"`` and an evidence tier; the manifest's ``lineage``
+        entry reports what was done.
 
     Returns
     -------
     The snapshot (read back from ``out`` if written).
     """
-    tables, manifest = assemble(sources, organism=organism, assembly=assembly)
+    tables, manifest = assemble(sources, organism=organism, assembly=assembly, liftover=liftover, infer=infer_lineage)
     if out is None:
         return Snapshot.from_tables(tables, manifest)
     path: Path = write_snapshot(tables, manifest, out)

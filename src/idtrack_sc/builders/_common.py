@@ -126,13 +126,31 @@ def isin(series: pd.Series, values: pd.Series | Sequence[str]) -> np.ndarray:
 
 def split_gene_ids(ids: pd.Series) -> pd.DataFrame:
     """Split ``ENSG….18`` / ``ENSG….18_PAR_Y`` into base ID, version (``Int64``) and a PAR_Y flag."""
-    parts = ids.astype(STRING).str.extract(GENE_ID_PATTERN)
+    arr = pa.array(ids.astype(STRING))
+    if not pc.any(pc.match_substring(arr, ".")).as_py() and not pc.any(pc.ends_with(arr, "_PAR_Y")).as_py():
+        # nothing to split (unversioned IDs, as most transcript tables have): skip the regex
+        return pd.DataFrame(
+            {
+                "gene_id": pd.Series(pd.arrays.ArrowStringArray(pc.cast(arr, pa.string())), index=ids.index),
+                "version": pd.Series(pd.array([pd.NA] * len(ids), dtype="Int64"), index=ids.index),
+                "par_y": np.zeros(len(ids), dtype=bool),
+            },
+            index=ids.index,
+        )
+    parts = pc.extract_regex(arr, GENE_ID_PATTERN)  # RE2, vectorized
+    base = pc.struct_field(parts, "base")
     # IDs the pattern does not match (more than one dot) are kept whole, unversioned
-    unmatched = parts["base"].isna() & ids.notna()
-    base = parts["base"].where(~unmatched, ids.astype(STRING))
-    version = pd.to_numeric(parts["version"], errors="coerce").astype("Int64")
+    base = pc.if_else(pc.is_null(base), arr, base)
+    version_text = pc.struct_field(parts, "version")
+    version_text = pc.if_else(pc.equal(version_text, ""), pa.scalar(None, pa.string()), version_text)
+    version = pd.array(pc.cast(version_text, pa.int64()).to_pandas(), dtype="Int64")
+    par = pc.fill_null(pc.equal(pc.struct_field(parts, "par"), "_PAR_Y"), False)
     return pd.DataFrame(
-        {"gene_id": base, "version": version, "par_y": parts["par"].notna().to_numpy()},
+        {
+            "gene_id": pd.Series(pd.arrays.ArrowStringArray(pc.cast(base, pa.string())), index=ids.index),
+            "version": pd.Series(version, index=ids.index),
+            "par_y": par.to_numpy(zero_copy_only=False),
+        },
         index=ids.index,
     )
 
@@ -149,6 +167,13 @@ def normalize_entrez(values: pd.Series) -> pd.Series:
     """Write Entrez gene IDs as plain digits (drop a float's ``.0`` and a ``GeneID:`` prefix)."""
     values = blank_to_na(values)
     return values.str.replace(r"^GeneID:", "", case=False, regex=True).str.replace(r"\.0+$", "", regex=True)
+
+
+def is_fake_name(gene_ids: pd.Series, values: pd.Series) -> np.ndarray:
+    """Whether each value is no real name of its gene: the gene's own ID, with or without a version."""
+    ids = gene_ids.astype(str).str.upper().to_numpy(dtype=object)
+    vals = values.astype(str).str.upper().str.replace(r"\.\d+$", "", regex=True).to_numpy(dtype=object)
+    return ids == vals
 
 
 def name_rows(
@@ -185,6 +210,11 @@ def name_rows(
     if normalize is not None:
         frame["value"] = normalize(frame["value"])
     frame = frame.dropna(subset=["gene_id", "value"])
+    # A name equal to the gene's own ID (with or without a version) is no name: gene tables
+    # fill the name column of unnamed genes with the ID.
+    fake = is_fake_name(frame["gene_id"], frame["value"])
+    if fake.any():
+        frame = frame[~fake]
     out = pd.DataFrame(
         {
             "gene_id": frame["gene_id"].to_numpy(),
@@ -205,3 +235,88 @@ def concat_rows(frames: Sequence[pd.DataFrame], kind: str) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     out = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
     return out.drop_duplicates(ignore_index=True)
+
+
+# -- loci ------------------------------------------------------------------------------------
+CHROMOSOME_COLUMNS = ("chromosome", "Chromosome/scaffold name", "chromosome_name", "chrom", "seqname", "seqid")
+START_COLUMNS = ("start", "Gene start (bp)", "start_position", "gene_start")
+END_COLUMNS = ("end", "Gene end (bp)", "end_position", "gene_end")
+STRAND_COLUMNS = ("strand", "Strand")
+#: Column names whose coordinate convention is known: BioMart's are 1-based, ends included.
+ONE_BASED_COLUMNS = ("gene start (bp)", "start_position")
+#: Accepted spellings of a coordinate convention.
+CONVENTIONS = {"0-based": 0, "bed": 0, "0": 0, "1-based": 1, "gtf": 1, "ensembl": 1, "1": 1}
+
+
+def coordinate_offset(coordinates: str | int | None) -> int | None:
+    """What to add to a start coordinate to make it 1-based (``None`` = not declared)."""
+    if coordinates is None:
+        return None
+    base = CONVENTIONS.get(str(coordinates).strip().lower())
+    if base is None:
+        msg = (
+            f"coordinates={coordinates!r} is no coordinate convention; say '1-based' (Ensembl, GTF, BioMart: "
+            "start and end included) or '0-based' (BED, pyranges: start 0-based, end exclusive)."
+        )
+        raise ValueError(msg)
+    return 1 - base
+
+
+def normalize_chromosome(values: pd.Series) -> pd.Series:
+    """Ensembl sequence region names: ``chr1`` -> ``1``, ``chrM`` / ``M`` -> ``MT`` (UCSC to Ensembl)."""
+    values = blank_to_na(values).str.replace(r"^chr", "", regex=True)
+    return values.mask(values.isin(["M", "m"]), "MT")
+
+
+def parse_strand(values: pd.Series, *, path: str | os.PathLike) -> pd.Series:
+    """``+``/``-``/``1``/``-1`` into ``1``/``-1`` (``Int64``); anything else is an error."""
+    text = blank_to_na(values)
+    out = text.map({"+": 1, "1": 1, "+1": 1, "-": -1, "-1": -1}, na_action="ignore")
+    bad = out.isna() & text.notna()
+    if bad.any():
+        msg = f"{Path(path).name}: strand must be +, -, 1 or -1; found {text[bad].iloc[0]!r} ({int(bad.sum())} rows)."
+        raise ValueError(msg)
+    return out.astype("Int64")
+
+
+def locus_rows(
+    gene_ids: pd.Series,
+    chromosome: pd.Series,
+    start: pd.Series,
+    end: pd.Series,
+    strand: pd.Series,
+    *,
+    offset: int,
+    release: int,
+    assembly: str | None,
+    path: str | os.PathLike,
+    line_offset: int = 2,
+) -> pd.DataFrame:
+    """Observation rows of ``loci`` (1-based, ends included) from aligned columns.
+
+    ``offset`` is added to ``start`` (1 for 0-based starts). Rows without a chromosome or
+    coordinates are left out; an end before its start is an error.
+    """
+    starts = to_int(start, path=path, column="start", line_offset=line_offset) + offset
+    ends = to_int(end, path=path, column="end", line_offset=line_offset)
+    frame = pd.DataFrame(
+        {
+            "gene_id": gene_ids.astype(STRING).to_numpy(),
+            "assembly": assembly,
+            "chromosome": normalize_chromosome(chromosome).to_numpy(),
+            "start": starts.to_numpy(),
+            "end": ends.to_numpy(),
+            "strand": parse_strand(strand, path=path).to_numpy(),
+            "release": release,
+        }
+    )
+    frame = frame.dropna(subset=["gene_id", "chromosome", "start", "end", "strand"])
+    backwards = frame["end"] < frame["start"]
+    if backwards.any():
+        row = frame[backwards].iloc[0]
+        msg = (
+            f"{Path(path).name}: gene {row['gene_id']} ends ({row['end']}) before it starts ({row['start']}); "
+            "check the coordinate columns and their convention."
+        )
+        raise ValueError(msg)
+    return frame.drop_duplicates(["gene_id"], ignore_index=True)

@@ -8,13 +8,20 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ._common import (
+    CHROMOSOME_COLUMNS,
+    END_COLUMNS,
+    ONE_BASED_COLUMNS,
+    START_COLUMNS,
+    STRAND_COLUMNS,
     STRING,
     check_file,
     compression,
     concat_rows,
+    coordinate_offset,
     find_column,
     first_line,
     isin,
+    locus_rows,
     missing_column,
     name_rows,
     normalize_entrez,
@@ -51,6 +58,14 @@ ENTREZ_COLUMNS = (
     "entrezgene_id",
     "EntrezGene ID",
 )
+UNIPROT_COLUMNS = (
+    "uniprot_id",
+    "UniProtKB/Swiss-Prot ID",
+    "uniprotswissprot",
+    "uniprot_gn_id",
+    "UniProtKB Gene Name ID",
+)
+REFSEQ_COLUMNS = ("refseq_id", "RefSeq mRNA ID", "refseq_mrna", "refseq_accession")
 
 
 def _sniff_sep(header: str) -> str:
@@ -59,7 +74,15 @@ def _sniff_sep(header: str) -> str:
     return sep if counts[sep] else "\t"
 
 
-def read_gene_table(path: str | os.PathLike, *, release: int, name: str | None = None) -> SourceData:
+def read_gene_table(
+    path: str | os.PathLike,
+    *,
+    release: int,
+    name: str | None = None,
+    assembly: str | None = None,
+    coordinates: str | None = None,
+    scope: str = "full",
+) -> SourceData:
     """Read a gene table (CSV or TSV with a header) describing one Ensembl release.
 
     Columns are found by name: the gene ID (``gene_id``, BioMart's ``Gene stable ID``, …),
@@ -67,9 +90,17 @@ def read_gene_table(path: str | os.PathLike, *, release: int, name: str | None =
     the ID or in ``Gene stable ID version``), its name (``gene_name``, ``Gene name``,
     ``symbol``), biotype (``gene_biotype``, ``gene_type``, ``Gene type``, ``biotype``), HGNC ID
     (``HGNC ID``, ``hgnc_id``) and NCBI gene ID (``NCBI gene (formerly Entrezgene) ID``,
-    ``entrez_id``, ``entrezgene``). GENCODE ``_PAR_Y`` copies of a gene are recorded once,
-    under the base gene ID. Several rows per gene (as BioMart writes when a gene has several
-    cross-references) are combined.
+    ``entrez_id``, ``entrezgene``), UniProt accession (``uniprot_id``, ``UniProtKB/Swiss-Prot ID``)
+    and RefSeq accession (``refseq_id``, ``RefSeq mRNA ID``). GENCODE ``_PAR_Y`` copies of a gene
+    are recorded once, under the base gene ID. Several rows per gene (as BioMart writes when a
+    gene has several cross-references) are combined.
+
+    The gene's locus is read from ``chromosome``/``Chromosome/scaffold name``, ``start``/``Gene
+    start (bp)``, ``end``/``Gene end (bp)`` and ``strand``/``Strand`` (``+``/``-`` or
+    ``1``/``-1``; ``chr1`` is read as ``1``). BioMart's column names say their convention
+    (1-based, ends included); for any other table the convention must be declared with
+    ``coordinates``, never guessed: without it the locus columns are left out (logged, and
+    counted in the source's notes).
 
     Parameters
     ----------
@@ -79,6 +110,17 @@ def read_gene_table(path: str | os.PathLike, *, release: int, name: str | None =
         The Ensembl release the table describes.
     name
         Label of the source; default ``"gene_table:{release}"``.
+    assembly
+        Genome assembly of the coordinates (``"GRCh38"``, ``"GRCh37"``, ``"GRCm39"``); recorded
+        with every locus.
+    coordinates
+        Coordinate convention of generic ``start``/``end`` columns: ``"1-based"`` (Ensembl,
+        GTF, BioMart: both ends included) or ``"0-based"`` (BED, pyranges: start 0-based, end
+        exclusive). Loci are stored 1-based.
+    scope
+        Sequence regions the table describes: ``"full"`` (default; every region, patches and
+        haplotypes included) or ``"primary_assembly"`` (GENCODE primary-assembly tables). A
+        gene missing from a table that does not cover its region is not retired.
 
     Returns
     -------
@@ -162,6 +204,20 @@ def read_gene_table(path: str | os.PathLike, *, release: int, name: str | None =
     if entrez_col is not None:
         values = normalize_entrez(frame.loc[keep, entrez_col])
         names.append(name_rows(gid, values, namespace="entrez", kind="primary", release=release))
+    for namespace, candidates in (("uniprot", UNIPROT_COLUMNS), ("refseq", REFSEQ_COLUMNS)):
+        col = find_column(columns, candidates)
+        if col is not None:
+            values = frame.loc[keep, col].astype(STRING).str.replace(r"\.\d+$", "", regex=True)
+            names.append(name_rows(gid, values, namespace=namespace, kind="primary", release=release))
+
+    loci = _loci(frame, columns, gid, keep, path=path, release=release, assembly=assembly, coordinates=coordinates)
+    if loci is None:
+        notes["loci"] = "none"
+    elif isinstance(loci, str):
+        notes["loci"] = loci
+        loci = None
+    else:
+        notes["loci"] = len(loci)
 
     src_origin, sha = describe_file(path)
     data = SourceData(
@@ -173,6 +229,9 @@ def read_gene_table(path: str | os.PathLike, *, release: int, name: str | None =
         releases=[release],
         genes=gene_rows.reset_index(drop=True),
         names=concat_rows(names, "names"),
+        loci=concat_rows([] if loci is None else [loci], "loci"),
+        assembly=assembly,
+        scope=scope,
         notes=notes,
     )
     logger.info("%s: %d genes, %d names (release %d)", path.name, len(data.genes), len(data.names), release)
@@ -191,3 +250,54 @@ def _check_one_version(genes: pd.DataFrame, path: os.PathLike) -> None:
             f"release, where each gene has one version ({clash['gene_id'].nunique()} genes affected)."
         )
         raise ValueError(msg)
+
+
+def _loci(
+    frame: pd.DataFrame,
+    columns: list[str],
+    gid: pd.Series,
+    keep: object,
+    *,
+    path: os.PathLike,
+    release: int,
+    assembly: str | None,
+    coordinates: str | None,
+) -> pd.DataFrame | str | None:
+    """The table's loci; ``None`` without locus columns, a note when they cannot be read."""
+    cols = [find_column(columns, c) for c in (CHROMOSOME_COLUMNS, START_COLUMNS, END_COLUMNS, STRAND_COLUMNS)]
+    if any(c is None for c in cols):
+        if coordinates is not None:
+            msg = (
+                f"{path.name}: coordinates={coordinates!r} was given, but the table lacks a chromosome, start, "
+                f"end or strand column (columns found: {columns})."
+            )
+            raise ValueError(msg)
+        return None
+    chrom, start, end, strand = cols
+    offset = coordinate_offset(coordinates)
+    if start.strip().lower() in ONE_BASED_COLUMNS:
+        if offset is not None and offset != 0:
+            msg = f"{path.name}: column {start!r} is BioMart's 1-based start, but coordinates={coordinates!r}."
+            raise ValueError(msg)
+        offset = 0
+    if offset is None:
+        logger.warning(
+            "%s: gene loci left out: the coordinate convention of columns %r/%r is not declared "
+            "(pass coordinates='1-based' or '0-based')",
+            path.name,
+            start,
+            end,
+        )
+        return "left out: coordinate convention not declared"
+    sub = frame.loc[keep]
+    return locus_rows(
+        gid,
+        sub[chrom],
+        sub[start],
+        sub[end],
+        sub[strand],
+        offset=offset,
+        release=release,
+        assembly=assembly,
+        path=path,
+    )

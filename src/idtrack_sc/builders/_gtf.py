@@ -15,6 +15,7 @@ from ._common import (
     compression,
     concat_rows,
     isin,
+    locus_rows,
     name_rows,
     normalize_hgnc,
     open_text,
@@ -85,7 +86,9 @@ def read_gtf(path: str | os.PathLike, *, release: int | None = None, name: str |
 
     ``gene`` lines give the genes (ID, version from ``gene_version`` or the ID's ``.N``
     suffix, biotype from ``gene_biotype``/``gene_type``) and their names (``gene_name`` as
-    primary symbol, GENCODE's ``hgnc_id``); ``transcript`` lines give transcript IDs and
+    primary symbol, GENCODE's ``hgnc_id``) and their loci (GTF coordinates are 1-based with both
+    ends included, as the snapshot stores them; ``chr1`` is read as ``1``, ``chrM`` as ``MT``;
+    the assembly is the one the file name or header names); ``transcript`` lines give transcript IDs and
     ``CDS`` lines protein IDs (``protein_id``), each leading to its gene. GENCODE's
     ``_PAR_Y`` copies of chrY pseudo-autosomal genes are recorded once, under the base ID.
 
@@ -129,7 +132,7 @@ def read_gtf(path: str | os.PathLike, *, release: int | None = None, name: str |
         path,
         sep="\t",
         header=None,
-        usecols=[0, 2, 8],
+        usecols=[0, 2, 3, 4, 6, 8],
         names=["seqname", "source", "feature", "start", "end", "score", "strand", "frame", "attributes"],
         dtype=str,
         quoting=csv.QUOTE_NONE,
@@ -153,6 +156,9 @@ def read_gtf(path: str | os.PathLike, *, release: int | None = None, name: str |
                 else:
                     keys = ("protein_id", "gene_id")
                 frame = pd.DataFrame({k: _attr(sub, k) for k in keys})
+                if feature == "gene":  # GTF coordinates: 1-based, both ends included
+                    for col in ("seqname", "start", "end", "strand"):
+                        frame[col] = chunk.loc[sub.index, col].to_numpy()
                 parts[feature].append(frame.drop_duplicates() if feature == "CDS" else frame)
     if not parts["gene"]:
         msg = (
@@ -181,6 +187,17 @@ def read_gtf(path: str | os.PathLike, *, release: int | None = None, name: str |
     if int(keep.sum()) != len(gene_rows):
         notes["repeated_gene_lines"] = int(keep.sum()) - len(gene_rows)
     gid = ids["gene_id"][keep]
+    loci = locus_rows(
+        gid,
+        gene_lines.loc[keep, "seqname"],
+        gene_lines.loc[keep, "start"],
+        gene_lines.loc[keep, "end"],
+        gene_lines.loc[keep, "strand"],
+        offset=0,
+        release=release,
+        assembly=info.get("assembly"),
+        path=path,
+    )
     names = [
         name_rows(gid, gene_lines.loc[keep, "gene_name"], namespace="symbol", kind="primary", release=release),
         name_rows(
@@ -229,6 +246,7 @@ def read_gtf(path: str | os.PathLike, *, release: int | None = None, name: str |
         genes=gene_rows[["gene_id", "version", "release", "biotype"]],
         names=concat_rows(names, "names"),
         features=features_frame,
+        loci=loci,
         notes=notes,
     )
     logger.info(

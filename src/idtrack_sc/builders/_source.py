@@ -23,7 +23,16 @@ OBSERVATION_COLUMNS = {
     "features": ["feature_id", "feature_type", "gene_id", "release"],
     # Ensembl history between IDs (see idtrack_sc.snapshot._schema.EVENTS)
     "events": ["old_id", "old_version", "new_id", "new_version", "old_release", "release", "score"],
+    # where a gene lies in a release: 1-based, both ends included (Ensembl's convention)
+    "loci": ["gene_id", "assembly", "chromosome", "start", "end", "strand", "release"],
 }
+
+#: Scopes of a source: which sequence regions it describes. ``full``: every region of the
+#: assembly, patches and alternate haplotypes included (Ensembl's gene sets);
+#: ``primary_assembly``: chromosomes and unplaced / unlocalized scaffolds only (GENCODE's
+#: primary-assembly tables). A gene missing from a source that does not cover its region is
+#: not retired there.
+SCOPES = ("full", "primary_assembly")
 
 
 def _empty(kind: str) -> pd.DataFrame:
@@ -51,8 +60,11 @@ class SourceData:
         What the source says about itself, if anything (checked for conflicts).
     releases
         Releases the source covers (e.g. every release of a dump's history).
-    genes, names, features, events
+    genes, names, features, events, loci
         Observation tables, columns as in ``idtrack_sc.builders._source.OBSERVATION_COLUMNS``.
+    scope
+        Which sequence regions the source describes (``"full"`` or ``"primary_assembly"``,
+        ``idtrack_sc.builders._source.SCOPES``).
     """
 
     name: str
@@ -68,7 +80,14 @@ class SourceData:
     names: pd.DataFrame = field(default_factory=lambda: _empty("names"))
     features: pd.DataFrame = field(default_factory=lambda: _empty("features"))
     events: pd.DataFrame = field(default_factory=lambda: _empty("events"))
+    loci: pd.DataFrame = field(default_factory=lambda: _empty("loci"))
+    scope: str = "full"
     notes: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            msg = f"Source {self.name}: scope must be one of {SCOPES}, got {self.scope!r}."
+            raise ValueError(msg)
 
     def manifest_entry(self) -> dict[str, Any]:
         """The entry for the manifest's ``sources`` list."""
@@ -80,6 +99,13 @@ class SourceData:
             "sha256": self.sha256,
             "date": self.date,
         }
+        if self.assembly:
+            entry["assembly"] = self.assembly
+        if self.scope != "full":
+            entry["scope"] = self.scope
+        entry["loci"] = len(self.loci) > 0
+        if len(self.features):
+            entry["transcripts"] = int((self.features["feature_type"] == "transcript").sum())
         if self.notes:
             entry["notes"] = dict(sorted(self.notes.items()))
         return entry

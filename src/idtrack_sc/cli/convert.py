@@ -94,6 +94,13 @@ def add_parser(subparsers: Any) -> None:
         default="best",
         help="best: break ties by the documented ranking rule (default); all: keep every candidate",
     )
+    target.add_argument(
+        "--min-evidence",
+        choices=("high", "medium", "low", "none"),
+        default="medium",
+        help="weakest evidence tier of inferred history links to follow: high, medium (default), low, "
+        "none (Ensembl's own history only)",
+    )
     output = parser.add_argument_group("output")
     add_out_option(output, help="write the table to FILE (format from its extension) instead of stdout; '-' is stdout")
     deprecated_alias(output, "--output", new="--out", dest="out", metavar="FILE")
@@ -186,7 +193,14 @@ def _summary_text(table: pd.DataFrame) -> str:
 def _explain_text(query: str, snap: Snapshot, args: argparse.Namespace) -> str:
     from idtrack_sc.resolve import explain
 
-    exp = explain(query, snapshot=snap, to=args.to, release=args.release, strategy=args.strategy)
+    exp = explain(
+        query,
+        snapshot=snap,
+        to=args.to,
+        release=args.release,
+        strategy=args.strategy,
+        min_evidence=args.min_evidence,
+    )
     return f"{query}\n" + "\n".join(f"  {line}" for line in str(exp).splitlines())
 
 
@@ -203,7 +217,14 @@ def _convert(args: argparse.Namespace) -> int:
     snap = snapshot_from_args(args)
     table = None
     if queries or not args.explain:
-        table = convert(queries, snapshot=snap, to=args.to, release=args.release, strategy=args.strategy)
+        table = convert(
+            queries,
+            snapshot=snap,
+            to=args.to,
+            release=args.release,
+            strategy=args.strategy,
+            min_evidence=args.min_evidence,
+        )
         info = table.attrs["idtrack"]
         logger.info("converted %d identifiers to %s at release %d", len(table), info["namespace"], info["release"])
 

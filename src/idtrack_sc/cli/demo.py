@@ -188,13 +188,22 @@ def _pbmc(snap: Any, args: argparse.Namespace) -> None:
 
     print()
     print(f"2. Legacy rescue: scanpy's pbmc68k_reduced (2016-era symbols) -> Ensembl {release} gene IDs")
+    how = adata.uns["idtrack"]["release"]
+    inferred = how.get("inferred", {})
+    anchor = int(how.get("anchor_release", release))
+    if inferred.get("status") == "determined":
+        print(
+            f"   annotated with Ensembl {inferred['release']} ({inferred['assembly']}), inferred from its own names "
+            f"(confidence {float(inferred['confidence']):.3f}): symbols are read as they were meant then"
+        )
     print(f"   {adata.n_obs} cells x {len(table):,} features:")
     for outcome in ("1:1", "1:n", "1:0"):
         if outcomes[outcome]:
             detail = _reasons_text(by[outcome]) if by[outcome] is not None else ""
             print(f"     {outcome}  {outcomes[outcome]:>4,}" + (f"  ({detail})" if detail else ""))
     changed = table[(table["outcome"] == "1:1") & (table["original"] != table["symbol"])]
-    for reason in ("renamed", "previous_symbol", "alias", "suffix_stripped", "date_repaired", "history_successor"):
+    reasons = ("renamed", "previous_symbol", "alias", "suffix_stripped", "date_repaired", "history_successor")
+    for reason in (*reasons, "inferred_successor"):
         rows = changed[changed["reason"] == reason]
         if len(rows):
             examples = ", ".join(f"{o} -> {s}" for o, s in zip(rows["original"], rows["symbol"], strict=True))
@@ -203,7 +212,8 @@ def _pbmc(snap: Any, args: argparse.Namespace) -> None:
             print(f"   {reason.replace('_', ' ')}: {', '.join(shown)}{more}")
     failed = table[table["outcome"] == "1:0"]
     if len(failed):
-        detail = convert(list(failed["original"]), snapshot=snap, release=release)
+        from_release = None if anchor == release else anchor
+        detail = convert(list(failed["original"]), snapshot=snap, release=release, from_release=from_release)
         print("   failed (kept under their old names, so nothing is lost):")
         width = max(len(o) for o in failed["original"])
         for _, row in detail.iterrows():

@@ -64,6 +64,13 @@ def add_parser(subparsers: Any) -> None:
         "--ambiguous", choices=("best", "drop", "all"), default="best", help="1:n features (default: best)"
     )
     conv.add_argument(
+        "--min-evidence",
+        choices=("high", "medium", "low", "none"),
+        default="medium",
+        help="weakest evidence tier of inferred history links to follow: high, medium (default), low, "
+        "none (Ensembl's own history only)",
+    )
+    conv.add_argument(
         "--unmapped",
         choices=("keep", "drop", "consistent"),
         help="1:0 features: keep, drop, or (several files) keep those failing in every dataset "
@@ -74,6 +81,19 @@ def add_parser(subparsers: Any) -> None:
         choices=("sum", "first", "make_unique"),
         default="sum",
         help="features meeting under one name (default: sum)",
+    )
+    conv.add_argument(
+        "--from-release",
+        default="auto",
+        metavar="REL",
+        help="release the data were annotated with: auto (default, inferred per file), a release number, "
+        "or target (read names in the target release's meaning)",
+    )
+    conv.add_argument(
+        "--pair-key",
+        default="auto",
+        metavar="COL",
+        help="second identifier column used with the first (IDs beside symbols): auto (default), a var column, or none",
     )
     conv.add_argument("--key-added", default="idtrack", metavar="KEY", help="uns key and var column prefix")
     merge = parser.add_argument_group("several files")
@@ -173,10 +193,24 @@ def _policies(args: argparse.Namespace, *, several: bool = False) -> dict[str, A
         "to": args.to,
         "id_key": args.id_key,
         "ambiguous": args.ambiguous,
+        "min_evidence": args.min_evidence,
         "unmapped": unmapped,
         "duplicates": args.duplicates,
         "key_added": args.key_added,
+        "from_release": _from_release(args.from_release),
+        "pair_key": None if args.pair_key == "none" else args.pair_key,
     }
+
+
+def _from_release(value: str) -> int | str | None:
+    """``--from-release``: ``auto``, ``target`` or a release number."""
+    if value in ("auto", "target"):
+        return None if value == "target" else value
+    try:
+        return int(value)
+    except ValueError:
+        msg = f"--from-release must be auto, target or a release number, not {value!r}"
+        raise UsageError(msg) from None
 
 
 def _harmonize(args: argparse.Namespace) -> int:

@@ -110,6 +110,8 @@ class API:
     def __init__(self, local_repository: str | os.PathLike) -> None:
         self.local_repository = local_repository
         self.snapshot: Snapshot | None = None
+        #: default target release: the newest of the ``genome_assembly`` chosen in build_graph
+        self.default_release: int | None = None
         self.logger_configured = False
         self._handler: logging.Handler | None = None
 
@@ -200,7 +202,11 @@ class API:
             Newest release of the snapshot, or a variant name (``"default"``); default the
             newest available.
         genome_assembly
-            If given, the snapshot's assembly must match (``38`` for ``GRCh38``).
+            If given, the snapshot must cover releases of this assembly (``38`` for GRCh38,
+            ``37`` for GRCh37: the GRCh37 gene set, recorded as release 75 in the shipped human
+            snapshot). Conversions then default to the newest release of that assembly, so
+            identifiers resolve to the GRCh37 gene set as the reference tool's GRCh37 graph
+            would.
         return_test
             Ignored (the reference tool's test tracker).
         calculate_caches
@@ -235,11 +241,20 @@ class API:
                 organism_name, snapshot_release, registry=registry, mirror=mirror, progressbar=progressbar
             )
 
+        self.default_release = None
         if genome_assembly is not None:
-            digits = re.sub(r"\D", "", snap.assembly or "")
-            if digits and int(digits) != int(genome_assembly):
-                msg = f"genome_assembly={genome_assembly} does not match the snapshot's assembly {snap.assembly}."
+            by_release = snap.manifest.get("release_assemblies") or dict.fromkeys(
+                map(str, snap.releases), snap.assembly
+            )
+            matching = [
+                int(r) for r, a in by_release.items() if a and re.sub(r"\D", "", a) == str(int(genome_assembly))
+            ]
+            if not matching:
+                have = sorted({a for a in by_release.values() if a})
+                msg = f"genome_assembly={genome_assembly} does not match the snapshot's assemblies {have}."
                 raise ValueError(msg)
+            if max(matching) != snap.latest_release:
+                self.default_release = max(matching)
         self.snapshot = snap
         logger.info("Using %r.", snap)
         if calculate_caches:
@@ -413,7 +428,8 @@ class API:
         """
         snap = self._require_snapshot()
         to = self._namespace(final_database)
-        return convert(list(identifier_list), snapshot=snap, to=to, release=to_release, strategy=strategy)
+        release = self.default_release if to_release is None else to_release
+        return convert(list(identifier_list), snapshot=snap, to=to, release=release, strategy=strategy)
 
     # -- reporting ---------------------------------------------------------------------------
     def classify_multiple_conversion(self, matchings: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -561,12 +577,14 @@ class API:
         return set(self._require_snapshot().namespaces) - {BACKBONE}
 
     def list_genome_assemblies(self) -> set[int | str]:
-        """The snapshot's genome assembly (``{38}`` for GRCh38)."""
-        assembly = self._require_snapshot().assembly
-        if assembly is None:
-            return set()
-        digits = re.sub(r"\D", "", assembly)
-        return {int(digits) if digits else assembly}
+        """The genome assemblies of the snapshot's releases (``{37, 38}`` for GRCh37 and GRCh38)."""
+        snap = self._require_snapshot()
+        assemblies = set((snap.manifest.get("release_assemblies") or {}).values()) | {snap.assembly}
+        out: set[int | str] = set()
+        for assembly in assemblies - {None}:
+            digits = re.sub(r"\D", "", assembly)
+            out.add(int(digits) if digits else assembly)
+        return out
 
     def list_ensembl_releases(self) -> list[int]:
         """Ensembl releases the snapshot covers, ascending."""

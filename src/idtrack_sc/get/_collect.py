@@ -19,7 +19,16 @@ from anndata import AnnData
 logger = logging.getLogger(__name__)
 
 #: Reasons that only occur with outcome ``1:0``; every other reason is a success (``1:1``/``1:n``).
-FAILURE_REASONS = ("retired", "not_yet_created", "no_target_name", "not_found", "not_a_gene", "empty")
+FAILURE_REASONS = (
+    "retired",
+    "not_yet_created",
+    "unknown_gene",
+    "no_target_name",
+    "not_found",
+    "suffix_unconfirmed",
+    "not_a_gene",
+    "empty",
+)
 OUTCOME_ORDER = ("1:1", "1:n", "1:0")
 
 

@@ -35,6 +35,8 @@ from anndata import AnnData
 
 from .._provenance import clean, environment_report, package_versions, snapshot_record
 from ..resolve import convert
+from ..resolve._convert import check_from_release
+from ..resolve._index import DEFAULT_MIN_EVIDENCE, check_min_evidence
 from ..snapshot import resolve_organism
 from ._harmonize import OUTCOMES, TEXT, _check_policies, _harmonize_anndata, _identifiers, is_harmonized, var_columns
 from ._snapshot_arg import resolve_snapshot
@@ -352,6 +354,8 @@ class _Diagnostics:
     kept_failed: dict[str, set[str]] = field(default_factory=dict)
     expanded: set[str] = field(default_factory=set)
     ambiguous_in: dict[str, list[str]] = field(default_factory=dict)
+    ambiguous_info: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    kept_reason: dict[str, str] = field(default_factory=dict)
 
     def add(self, ds: _Dataset, adata: AnnData, rec: dict[str, Any], identifiers: np.ndarray) -> None:
         cols = var_columns(self.key_added)
@@ -363,15 +367,31 @@ class _Diagnostics:
         self.provenance[_uns_key(name)] = {
             k: v
             for k, v in rec.items()
-            if k not in ("environment", "dropped_ids", "dropped_outcomes", "dropped_reasons", "dropped_by")
+            if k
+            not in (
+                "environment",
+                "dropped_ids",
+                "dropped_outcomes",
+                "dropped_reasons",
+                "dropped_by",
+                "dropped_targets",
+            )
         }
 
-        dropped = np.asarray(rec.get("dropped_ids", []), dtype=object)
-        dropped_by = np.asarray(rec.get("dropped_by", np.full(len(dropped), "")), dtype=object)
+        all_dropped = np.asarray(rec.get("dropped_ids", []), dtype=object)
+        dropped_by = np.asarray(rec.get("dropped_by", np.full(len(all_dropped), "")), dtype=object)
         duplicate = dropped_by == "duplicates"  # mapped, but left out by duplicates="first": not failed
-        self.provenance[_uns_key(name)]["dropped_duplicates"] = _strings(dropped[duplicate])
-        dropped = dropped[~duplicate]
-        self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": self._reasons(dropped)}
+        self.provenance[_uns_key(name)]["dropped_duplicates"] = _strings(all_dropped[duplicate])
+        dropped = all_dropped[~duplicate]
+        if "dropped_reasons" in rec and len(rec["dropped_reasons"]) == len(all_dropped):
+            # the dataset's own reasons: its names may have been read in its own release
+            outcomes = np.asarray(rec.get("dropped_outcomes", []), dtype=object)
+            reasons = np.asarray(rec["dropped_reasons"], dtype=object)
+            if len(outcomes) == len(reasons):
+                reasons = np.where(outcomes == "1:n", "ambiguous", reasons)
+            self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": _strings(reasons[~duplicate])}
+        else:
+            self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": self._reasons(dropped)}
 
         var = adata.var
         n_merged = var[cols["n_merged"]].to_numpy()
@@ -385,18 +405,34 @@ class _Diagnostics:
         originals = var[cols["original"]].astype(str).to_numpy(dtype=object)
         kept = (outcome != "1:1") & (reason != "ambiguous_expanded")
         self.kept_failed[name] = {o for joined in originals[kept] for o in joined.split("|")}
+        for joined, why, out in zip(originals[kept], reason[kept], outcome[kept], strict=True):
+            for o in joined.split("|"):  # the first dataset's own reason
+                self.kept_reason.setdefault(o, "ambiguous" if out == "1:n" else why)
         self.expanded |= {o for joined in originals[reason == "ambiguous_expanded"] for o in joined.split("|")}
 
-        ids = pd.Index(pd.unique(pd.Series(identifiers, dtype=object).dropna().astype(str)))
-        amb = ids[ids.isin(self._ambiguous_ids)]
-        for query in amb:
-            self.ambiguous_in.setdefault(query, []).append(name)
+        # ambiguity as this dataset resolved it (its names may have been read in its own
+        # release, or with a second identifier column): from its var and dropped features
+        targets = var[cols["targets"]].astype(str).to_numpy(dtype=object)
+        several = np.array(["|" in t for t in targets], dtype=bool)
+        for i in np.flatnonzero((outcome == "1:n") | ((outcome == "1:1") & several)):
+            if outcome[i] == "1:1":
+                handling, chosen = "best", targets[i].split("|")[0]
+            else:
+                handling, chosen = ("expanded" if reason[i] == "ambiguous_expanded" else "kept_unresolved"), ""
+            self._note_ambiguous(name, originals[i].split("|")[0], targets[i], chosen, handling)
+        dropped_outcomes = np.asarray(rec.get("dropped_outcomes", []), dtype=object)
+        dropped_targets = np.asarray(rec.get("dropped_targets", [""] * len(all_dropped)), dtype=object)
+        for query, out, cands in zip(all_dropped, dropped_outcomes, dropped_targets, strict=False):
+            if out == "1:n":
+                self._note_ambiguous(name, "" if query is None else str(query), str(cands), "", "dropped")
 
-    @property
-    def _ambiguous_ids(self) -> pd.Index:
-        if not hasattr(self, "_amb_cache"):
-            self._amb_cache = self.table.index[self.table["n_targets"].to_numpy() > 1]
-        return self._amb_cache
+    def _note_ambiguous(self, name: str, query: str, candidates: str, chosen: str, handling: str) -> None:
+        """One ambiguous identifier of one dataset (the first dataset's reading is reported)."""
+        if query not in self.ambiguous_info:
+            self.ambiguous_info[query] = (candidates, chosen, handling)
+        datasets = self.ambiguous_in.setdefault(query, [])
+        if name not in datasets:
+            datasets.append(name)
 
     def _reasons(self, ids: np.ndarray) -> np.ndarray:
         if not len(ids):
@@ -408,24 +444,13 @@ class _Diagnostics:
 
     def ambiguous(self) -> dict[str, np.ndarray]:
         queries = sorted(self.ambiguous_in)
-        rows = self.table.reindex(pd.Index(queries, dtype=object))
-        kept_any = set().union(*self.kept_failed.values()) if self.kept_failed else set()
-        handling = []
-        for query, outcome in zip(queries, rows["outcome"].astype(str), strict=True):
-            if outcome == "1:1":
-                handling.append("best")
-            elif query in self.expanded:
-                handling.append("expanded")
-            elif query in kept_any:
-                handling.append("kept_unresolved")
-            else:
-                handling.append("dropped")
+        info = [self.ambiguous_info[q] for q in queries]
         return {
             "id": _strings(queries),
-            "n_candidates": rows["n_targets"].to_numpy(dtype=np.int64),
-            "candidates": _strings(rows["targets"].fillna("")),
-            "chosen": _strings(rows["target"].fillna("")),
-            "handling": _strings(handling),
+            "n_candidates": np.array([len(c.split("|")) if c else 0 for c, _, _ in info], dtype=np.int64),
+            "candidates": _strings(c for c, _, _ in info),
+            "chosen": _strings(chosen for _, chosen, _ in info),
+            "handling": _strings(h for _, _, h in info),
             "datasets": _strings("|".join(self.ambiguous_in[q]) for q in queries),
         }
 
@@ -433,7 +458,7 @@ class _Diagnostics:
         sets = list(self.kept_failed.values())
         common = sorted(set.intersection(*sets)) if sets else []
         ids = np.array(common, dtype=object)
-        return {"id": _strings(ids), "reason": self._reasons(ids)}
+        return {"id": _strings(ids), "reason": _strings(self.kept_reason.get(i, "") for i in ids)}
 
     def counts_table(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {"n_obs": np.array(self.n_obs, dtype=np.int64)}
@@ -471,6 +496,7 @@ def concat_harmonized(
     to: str = "ensembl_gene",
     id_key: str | None = None,
     ambiguous: Ambiguous = "best",
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
     unmapped: UnmappedConcat = "consistent",
     duplicates: Duplicates = "sum",
     symbol_key: str = "symbol",
@@ -486,6 +512,8 @@ def concat_harmonized(
     out_file: str | os.PathLike | None = None,
     max_loaded_elems: int = MAX_LOADED_ELEMS,
     copy_inputs: bool = True,
+    from_release: int | Literal["auto"] | Mapping[str, int | str | None] | None = "auto",
+    pair_key: str | None = "auto",
     out: str | os.PathLike | None = None,
 ) -> AnnData | None:
     """Harmonize several datasets with one snapshot and one policy, then concatenate them.
@@ -518,6 +546,10 @@ def concat_harmonized(
         ``var`` column holding the identifiers in every dataset; ``None`` uses ``var_names``.
     ambiguous
         ``"best"``, ``"drop"`` or ``"all"``, as in :func:`~idtrack_sc.pp.harmonize_var_names`.
+    min_evidence
+        Weakest evidence tier of inferred history links followed (see
+        :func:`~idtrack_sc.convert`): ``"high"``, ``"medium"`` (default), ``"low"`` or ``"none"``
+        (Ensembl's own history only).
         Ties ``"best"`` cannot break are failures, handled by ``unmapped``.
     unmapped
         Identifiers that fail (``1:0``, or ``1:n`` left unresolved): ``"consistent"`` (the
@@ -564,6 +596,18 @@ def concat_harmonized(
     copy_inputs
         In-memory AnnData inputs are harmonized on copies (default). ``False`` harmonizes
         them in place, saving one copy of each.
+    from_release
+        The Ensembl release each dataset was annotated with, so that its names are read in
+        that release's meaning: ``"auto"`` (default) infers it per dataset from the
+        dataset's own names; a release number applies to every dataset; a mapping from
+        dataset name to ``"auto"``, a release or ``None`` sets it per dataset; ``None``
+        reads every name in the target release's meaning. See
+        :func:`~idtrack_sc.pp.harmonize_var_names`. The cross-dataset ``ambiguous`` table is
+        computed in the target release's meaning.
+    pair_key
+        A second identifier column in every dataset's ``var`` (IDs beside symbols), used
+        together with the first, as in :func:`~idtrack_sc.pp.harmonize_var_names`;
+        ``"auto"`` (default) finds one per dataset where there is one.
     out
         Deprecated name of ``out_file``.
 
@@ -608,6 +652,8 @@ def concat_harmonized(
     datasets, concat_keys = _datasets(adatas, keys)
     snap = resolve_snapshot(snapshot, organism)
     release = snap.check_release(release)
+    min_evidence = check_min_evidence(min_evidence)
+    from_releases = _from_releases(from_release, datasets, snap)
 
     # pass 1: identifiers only (no matrices): checks, the identifiers in every dataset, and
     # one conversion of every distinct identifier for the diagnostics
@@ -622,13 +668,16 @@ def concat_harmonized(
         distinct |= ids
         surveys[ds.name] = survey
     strategy = "all" if ambiguous in ("drop", "all") else "best"
-    table = convert(sorted(distinct), snapshot=snap, to=to, release=release, strategy=strategy)
+    table = convert(
+        sorted(distinct), snapshot=snap, to=to, release=release, strategy=strategy, min_evidence=min_evidence
+    )
     table = table.drop_duplicates("query").set_index("query")
     namespace = table.attrs.get("idtrack", {}).get("namespace", to)
 
     harmonize_kwargs = {
         "snap": snap,
         "release": release,
+        "min_evidence": min_evidence,
         "to": to,
         "id_key": id_key,
         "ambiguous": ambiguous,
@@ -638,6 +687,7 @@ def concat_harmonized(
         "key_added": key_added,
         "environment": False,
         "keep_only": frozenset(common or ()) if unmapped == "consistent" else None,
+        "pair_key": pair_key,
     }
     union = _FeatureUnion(key_added=key_added, symbol_key=symbol_key)
     diag = _Diagnostics(key_added=key_added, table=table)
@@ -650,6 +700,7 @@ def concat_harmonized(
         "duplicates": duplicates,
         "symbol_key": symbol_key,
         "strategy": strategy,
+        "min_evidence": min_evidence,
         "join": join,
         "merge": _describe(merge),
         "uns_merge": _describe(uns_merge),
@@ -660,12 +711,18 @@ def concat_harmonized(
         "pairwise": bool(pairwise),
         "out_of_core": out_file is not None,
         "copy_inputs": bool(copy_inputs),
+        "from_release": {
+            ds.name: "" if v is None else str(v) for ds, v in zip(datasets, from_releases.values(), strict=True)
+        }
+        if isinstance(from_release, Mapping)
+        else ("" if from_release is None else str(from_release)),
+        "pair_key": pair_key or "",
     }
 
     def harmonized() -> Iterator[tuple[_Dataset, AnnData, dict[str, Any]]]:
         for ds in datasets:
             adata = _load(ds, copy_inputs=copy_inputs)
-            _harmonize_anndata(adata, label=ds.label, **harmonize_kwargs)
+            _harmonize_anndata(adata, label=ds.label, from_release=from_releases[ds.name], **harmonize_kwargs)
             rec = adata.uns.pop(key_added)
             diag.add(ds, adata, rec, surveys[ds.name].identifiers)
             union.add(adata.var)
@@ -701,6 +758,28 @@ def concat_harmonized(
         max_loaded_elems=max_loaded_elems,
         **concat_kwargs,
     )
+
+
+def _from_releases(from_release: Any, datasets: list[_Dataset], snap: Snapshot) -> dict[str, Any]:
+    """Each dataset's ``from_release``, checked before any work."""
+    if isinstance(from_release, Mapping):
+        unknown = sorted(set(map(str, from_release)) - {ds.name for ds in datasets})
+        if unknown:
+            msg = (
+                f"from_release names datasets that are not given: {unknown}; datasets: {[ds.name for ds in datasets]}."
+            )
+            raise ValueError(msg)
+        chosen = {ds.name: from_release.get(ds.name, "auto") for ds in datasets}
+    else:
+        chosen = {ds.name: from_release for ds in datasets}
+    for value in chosen.values():
+        if value is None or (isinstance(value, str) and value == "auto"):
+            continue
+        if isinstance(value, str):
+            msg = f"from_release must be 'auto', None or an Ensembl release number, got {value!r}."
+            raise ValueError(msg)
+        check_from_release(snap, value)
+    return chosen
 
 
 def _describe(strategy: Any) -> str:

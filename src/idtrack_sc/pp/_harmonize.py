@@ -16,6 +16,9 @@ from scipy import sparse
 
 from .._provenance import record
 from ..resolve import REASONS, convert
+from ..resolve._convert import check_from_release
+from ..resolve._index import DEFAULT_MIN_EVIDENCE, check_min_evidence
+from ._pair import choose_anchor, combine, find_pair
 from ._snapshot_arg import resolve_snapshot
 
 if TYPE_CHECKING:
@@ -113,6 +116,8 @@ def var_columns(key_added: str) -> dict[str, str]:
         "targets": f"{key_added}_targets",
         "gene_id": f"{key_added}_gene_id",
         "n_merged": f"{key_added}_n_merged",
+        "pair": f"{key_added}_pair",
+        "pair_gene_id": f"{key_added}_pair_gene_id",
     }
 
 
@@ -343,6 +348,7 @@ def _harmonize_anndata(
     to: str,
     id_key: str | None,
     ambiguous: str,
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
     unmapped: str,
     duplicates: str,
     symbol_key: str,
@@ -351,6 +357,8 @@ def _harmonize_anndata(
     environment: bool = True,
     keep_only: Collection[str] | None = None,
     follow: bool = True,
+    from_release: int | str | None = None,
+    pair_key: str | None = None,
     positions: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Harmonize one AnnData in place; return its counts.
@@ -378,9 +386,27 @@ def _harmonize_anndata(
         logger.warning("%s: %d var_names are duplicated; each feature is converted on its own.", label, n_dup)
 
     strategy = "all" if ambiguous in ("drop", "all") else "best"
-    table = convert(originals, snapshot=snap, to=to, release=release, strategy=strategy)
-    release = table.attrs["idtrack"]["release"]
+    release = snap.check_release(release)
+    pair_col = find_pair(adata, originals, id_key, pair_key)
+    paired = _identifiers(adata, pair_col, label) if pair_col is not None else None
+    anchor, release_record = choose_anchor(
+        snap, originals, paired, release=release, from_release=from_release, label=label
+    )
+    table = convert(
+        originals,
+        snapshot=snap,
+        to=to,
+        release=release,
+        strategy=strategy,
+        from_release=anchor,
+        min_evidence=min_evidence,
+    )
     namespace = table.attrs["idtrack"]["namespace"]
+    pair_status = pair_genes = None
+    if paired is not None:
+        table, pair_status, pair_genes = combine(
+            table, originals, paired, snap=snap, to=to, release=release, strategy=strategy, anchor=anchor
+        )
     plan, dropped_at, dropped_by = _plan(
         table, originals, var_names, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates, keep_only=keep_only
     )
@@ -427,10 +453,12 @@ def _harmonize_anndata(
     genes = table["gene_id"].astype(str).to_numpy(dtype=object)[first_src]
     copies = np.flatnonzero(kinds == "expanded")
     if len(copies):  # each copy of an ambiguous feature is its candidate: look that up
-        symbols[copies] = convert(names[copies], snapshot=snap, to="symbol", release=release)["target"].to_numpy(
-            dtype=object
-        )
-        genes[copies] = convert(names[copies], snapshot=snap, release=release)["target"].to_numpy(dtype=object)
+        symbols[copies] = convert(
+            names[copies], snapshot=snap, to="symbol", release=release, min_evidence=min_evidence
+        )["target"].to_numpy(dtype=object)
+        genes[copies] = convert(names[copies], snapshot=snap, release=release, min_evidence=min_evidence)[
+            "target"
+        ].to_numpy(dtype=object)
     if namespace == "symbol":
         symbols = np.where(kinds == "kept", symbols, names)
     symbols = np.where((kinds == "kept") | (symbols == ""), names, symbols).astype(object)
@@ -480,6 +508,14 @@ def _harmonize_anndata(
     var[cols["gene_id"]] = text(genes)
     var[cols["n_merged"]] = sizes if duplicates == "sum" else np.ones(n_new, dtype=np.int64)
     var[symbol_key] = text(symbols)
+    if pair_status is not None:
+        # one status per original feature, aligned with the joined originals
+        member_status = pair_status[src][by_group]
+        joined_status = member_status[starts].copy()
+        for g in np.flatnonzero(sizes > 1):
+            joined_status[g] = "|".join(member_status[starts[g] : starts[g] + sizes[g]])
+        var[cols["pair"]] = text(joined_status)
+        var[cols["pair_gene_id"]] = text(pair_genes[first_src])
     new_index, n_renamed = _unique_names(pd.Index(names.astype(str)))
     if n_renamed:
         logger.warning("%s: %d feature names were made unique (e.g. 'X-1').", label, n_renamed)
@@ -505,6 +541,8 @@ def _harmonize_anndata(
         "collapsed_features": int(sizes[sizes > 1].sum()) if n_collapsed_groups else 0,
         "renamed_unique": n_renamed,
     }
+    if pair_status is not None:
+        counts["pair"] = {str(k): int(v) for k, v in sorted(Counter(pair_status).items())}
     params = {
         "to": namespace,
         "release": int(release),
@@ -514,6 +552,9 @@ def _harmonize_anndata(
         "duplicates": duplicates,
         "symbol_key": symbol_key,
         "strategy": strategy,
+        "min_evidence": min_evidence,
+        "from_release": "" if from_release is None else str(from_release),
+        "pair_key": pair_col or "",
     }
     rec = record(
         function="idtrack_sc.pp.harmonize_var_names",
@@ -522,9 +563,19 @@ def _harmonize_anndata(
         counts=counts,
         environment=environment,
     )
+    rec["release"] = release_record
+    if pair_status is not None:
+        dis = np.flatnonzero(pair_status == "disagree")
+        rec["pair_disagreements"] = {
+            "original": orig_str[dis],
+            "paired": np.array(["" if v is None else str(v) for v in paired[dis]], dtype=object),
+            "gene_id": table["gene_id"].astype(str).to_numpy(dtype=object)[dis],
+            "pair_gene_id": np.asarray(pair_genes, dtype=object)[dis],
+        }
     rec["dropped_ids"] = np.array(["" if d is None else str(d) for d in dropped], dtype=object)
     rec["dropped_outcomes"] = table["outcome"].astype(str).to_numpy(dtype=object)[dropped_at]
     rec["dropped_reasons"] = table["reason"].astype(str).to_numpy(dtype=object)[dropped_at]
+    rec["dropped_targets"] = table["targets"].astype(str).to_numpy(dtype=object)[dropped_at]
     rec["dropped_by"] = np.asarray(dropped_by, dtype=object)
     # matrices whose duplicate features were summed in a wider dtype, so no sum can overflow
     rec["dtype_promoted"] = promoted
@@ -739,11 +790,14 @@ def harmonize_var_names(
     to: str = "ensembl_gene",
     id_key: str | None = None,
     ambiguous: Ambiguous = "best",
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
     unmapped: Unmapped = "keep",
     duplicates: Duplicates = "sum",
     symbol_key: str = "symbol",
     mod: str | Sequence[str] | None = None,
     key_added: str = "idtrack",
+    from_release: int | Literal["auto"] | None = "auto",
+    pair_key: str | None = "auto",
     copy: bool = False,
 ) -> AnnData | MuData | None:
     """Convert feature identifiers to one namespace at one Ensembl release, in place.
@@ -771,6 +825,10 @@ def harmonize_var_names(
         Target namespace: ``"ensembl_gene"`` (default), ``"symbol"``, ``"hgnc_id"``, ``"entrez"``, …
     id_key
         ``var`` column holding the identifiers; ``None`` uses ``var_names``.
+    min_evidence
+        Weakest evidence tier of inferred history links followed (see
+        :func:`~idtrack_sc.convert`): ``"high"``, ``"medium"`` (default), ``"low"`` or ``"none"``
+        (Ensembl's own history only).
     ambiguous
         Features whose identifier has several candidates (``1:n``): ``"best"`` applies the
         documented ranking rule and treats ties it cannot break like unmapped features;
@@ -798,6 +856,24 @@ def harmonize_var_names(
         container's ``var``, ``varm`` and ``varp`` follow them.
     key_added
         Key in ``uns`` and prefix of the ``var`` columns.
+    from_release
+        The Ensembl release the dataset was annotated with: a symbol means what it meant
+        then (clone-based names such as ``AC007364.1`` were reused for other genes; symbols
+        moved between genes). ``"auto"`` (default) infers it from the dataset's own names
+        (:func:`idtrack_sc.infer_release`); an undetermined inference, or one that fits the
+        target release as well, reads names in the target release's meaning. A release
+        number pins it (outside the snapshot's range: an error); ``None`` always reads names
+        in the target release's meaning. Recorded in ``uns[key_added]["release"]``.
+    pair_key
+        A second identifier column of ``var`` (Ensembl IDs beside symbol ``var_names``, as
+        10x ``features.tsv`` gives, or symbols beside IDs). ``"auto"`` (default) uses the
+        first of ``gene_ids``, ``gene_id``, ``ensembl_id``, … (beside symbols) or
+        ``gene_symbols``, ``feature_name``, ``gene_name``, … (beside IDs) that holds the
+        other kind of identifier; ``None`` uses one column only. Both columns are resolved:
+        the ID decides, the symbol breaks ties among the ID's candidates and stands in where
+        the ID is unknown to the snapshot, and each feature's agreement is written to
+        ``var['{key_added}_pair']`` (``agree``, ``disagree``, ``tie_broken``, ``id_only``,
+        ``symbol_only``, ``neither``).
     copy
         Return a harmonized copy instead of modifying ``data``.
 
@@ -813,11 +889,18 @@ def harmonize_var_names(
         Outcome, reason and all candidates (see :data:`idtrack_sc.resolve.REASONS`).
     ``var['{key_added}_gene_id']``, ``var['{key_added}_n_merged']``, ``var[symbol_key]``
         Ensembl gene, number of merged features, display symbol.
+    ``var['{key_added}_pair']``, ``var['{key_added}_pair_gene_id']``
+        With two identifier columns: their agreement (one status per original feature,
+        ``|``-joined like the originals), and the gene(s) named by the column whose answer
+        was not used. ``uns[key_added]["pair_disagreements"]`` lists every feature whose two
+        columns name different genes.
     ``uns['{key_added}']``
         Parameters, snapshot identity (organism, releases, sha256, schema version), counts
-        per outcome and reason, package versions, a session-info environment report, and
-        the identifiers of dropped features (``dropped_ids``) with their outcome, reason and
-        the policy that dropped them (``dropped_by``: ambiguous, unmapped or duplicates).
+        per outcome and reason, package versions, a session-info environment report, the
+        identifiers of dropped features (``dropped_ids``) with their outcome, reason, candidates
+        (``dropped_targets``) and the policy that dropped them (``dropped_by``: ambiguous,
+        unmapped or duplicates), and ``release``: how names were read (the inferred annotation
+        release with its evidence, and the release whose meaning was used).
 
     Examples
     --------
@@ -836,9 +919,13 @@ def harmonize_var_names(
             raise TypeError(msg)
     snap = resolve_snapshot(snapshot, organism)
     snap.check_release(release)
+    min_evidence = check_min_evidence(min_evidence)
+    if not (from_release is None or (isinstance(from_release, str) and from_release == "auto")):
+        check_from_release(snap, from_release)
     kwargs = {
         "snap": snap,
         "release": release,
+        "min_evidence": min_evidence,
         "to": to,
         "id_key": id_key,
         "ambiguous": ambiguous,
@@ -846,6 +933,8 @@ def harmonize_var_names(
         "duplicates": duplicates,
         "symbol_key": symbol_key,
         "key_added": key_added,
+        "from_release": from_release,
+        "pair_key": pair_key,
     }
 
     if isinstance(data, AnnData):

@@ -9,6 +9,7 @@ precomputes, per snapshot, release and namespace, the answer for every key the s
 from ._convert import COLUMNS, convert, summarize
 from ._explain import Explanation, explain, history_graph
 from ._index import ResolutionIndex, get_index, names_at
+from ._release import ReleaseInference, infer_release
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_OUTCOMES, REASONS, canonical_namespace
 
 __all__ = [
@@ -18,12 +19,14 @@ __all__ = [
     "REASONS",
     "REASON_OUTCOMES",
     "Explanation",
+    "ReleaseInference",
     "ResolutionIndex",
     "canonical_namespace",
     "convert",
     "explain",
     "get_index",
     "history_graph",
+    "infer_release",
     "names_at",
     "summarize",
 ]

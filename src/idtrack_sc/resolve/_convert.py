@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._index import get_index
+from ._index import DEFAULT_MIN_EVIDENCE, check_min_evidence, exact_names, get_index
 from ._parse import as_query_strings, normalize, reinterpret
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_CODE, REASONS, canonical_namespace
 
@@ -54,6 +54,8 @@ def convert(
     to: str = "ensembl_gene",
     release: int | None = None,
     strategy: Strategy = "best",
+    from_release: int | None = None,
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
 ) -> pd.DataFrame:
     """Convert identifiers to a target namespace at a target Ensembl release.
 
@@ -77,10 +79,26 @@ def convert(
         other the snapshot holds (:attr:`Snapshot.namespaces`); the reference tool's names
         (``"HGNC Symbol"``, ``"EntrezGene"``) are accepted.
     release
-        Target Ensembl release; default the snapshot's newest.
+        Target Ensembl release; default the snapshot's newest. Any release from the oldest to
+        the newest covered one: between two covered releases a gene present at both is
+        present; one present at only one of them answers ``1:0 presence_undetermined``.
     strategy
         ``"best"`` applies the documented ranking rule and resolves the ties it can break;
         ``"all"`` keeps every candidate (``target`` empty whenever there are several).
+    from_release
+        The Ensembl release the queries were annotated with, if known (see
+        :func:`idtrack_sc.infer_release`): symbols are read in their meaning at that release
+        (a clone-based name or a symbol that moved between genes names the gene it named
+        then), then followed to ``release``. Default: symbols are read in their meaning at
+        the target release. Any release from the snapshot's first to its last covered one.
+    min_evidence
+        Weakest evidence tier of *inferred* history links to follow (links the snapshot's
+        builder inferred from loci and transcripts where Ensembl's own history was not among
+        its sources, see :doc:`/lineage`): ``"high"`` (identical locus or transcript set),
+        ``"medium"`` (default: also reciprocal overlap >= 0.9 or a shared transcript; no wrong
+        link on the curated cases), ``"low"`` (also overlap >= 0.5), or ``"none"`` (Ensembl's
+        own history only). Answers through an inferred link have reason
+        ``inferred_successor`` (or ``inferred_predecessor``).
 
     Returns
     -------
@@ -126,9 +144,11 @@ def convert(
     2               1-Mar  MARCHF1           renamed
     """
     _check_strategy(strategy)
+    min_evidence = check_min_evidence(min_evidence)
     release = snapshot.check_release(release)
+    anchor = check_from_release(snapshot, from_release)
     namespace = canonical_namespace(to, snapshot.namespaces)
-    index = get_index(snapshot, release, namespace)
+    index = get_index(snapshot, release, namespace, anchor, min_evidence)
 
     raw = as_query_strings(queries)
     n = len(raw)
@@ -145,8 +165,23 @@ def convert(
     miss = live[rows[live] < 0]
     rows[miss] = index.missing
     if len(miss):
-        new_keys, notes = reinterpret(keys[miss], index.contains)
+
+        def in_batch(values: np.ndarray) -> np.ndarray:
+            # only known keys are asked about, and a known key in the batch was found as it is:
+            # compare index rows, not strings
+            present = np.zeros(index.missing + 1, dtype=bool)
+            present[rows[live]] = True
+            present[index.missing] = False
+            return present[index.lookup(values)]
+
+        def exact(values: np.ndarray) -> np.ndarray:
+            return exact_names(snapshot).get_indexer(values) >= 0  # the big index keeps its hash table
+
+        trimmed = pc.utf8_trim_whitespace(given.take(pa.array(miss))).to_numpy(zero_copy_only=False)
+        new_keys, notes = reinterpret(keys[miss], index.contains, in_batch, trimmed, exact)
         not_a_gene[miss] = notes == "not_a_gene"
+        unconfirmed = np.zeros(n, dtype=bool)
+        unconfirmed[miss] = notes == "suffix_unconfirmed"
         retry = np.flatnonzero(new_keys != None)  # noqa: E711 - element-wise
         if len(retry):
             where = index.lookup(new_keys[retry].astype(object))
@@ -175,6 +210,8 @@ def convert(
     reason = index.reason[rows].copy()
     reason[empty] = REASON_CODE["empty"]
     reason[not_a_gene] = REASON_CODE["not_a_gene"]
+    if len(miss):
+        reason[unconfirmed] = REASON_CODE["suffix_unconfirmed"]
     # "unchanged" says nothing more than how the query was read: report that instead
     reread = found & (reason == REASON_CODE["unchanged"]) & (parse != 0)
     reason[reread] = _PARSE_TO_REASON[parse[reread]]
@@ -207,9 +244,33 @@ def convert(
         "release": release,
         "namespace": namespace,
         "strategy": strategy,
+        "from_release": anchor,
+        "min_evidence": min_evidence,
         "snapshot": snapshot.identity(),
     }
     return frame
+
+
+def check_from_release(snapshot: Snapshot, from_release: object) -> int | None:
+    """``from_release`` as an int inside the snapshot's range (``None`` passes), else a clear error."""
+    if from_release is None:
+        return None
+    if isinstance(from_release, bool) or not isinstance(from_release, int | np.integer | str):
+        msg = f"from_release must be an Ensembl release number, got {from_release!r}."
+        raise TypeError(msg)
+    try:
+        value = int(from_release)
+    except ValueError:
+        msg = f"from_release must be an Ensembl release number, got {from_release!r}."
+        raise TypeError(msg) from None
+    first, last = min(snapshot.releases), max(snapshot.releases)
+    if not first <= value <= last:
+        msg = (
+            f"from_release={value} is outside the {snapshot.organism} snapshot, which covers Ensembl releases "
+            f"{first} to {last}: names cannot be read in the meaning of a release it knows nothing about."
+        )
+        raise ValueError(msg)
+    return value
 
 
 _PARSE_CODE = {note: i for i, note in enumerate(PARSE_NOTES)}

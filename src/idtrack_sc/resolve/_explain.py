@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._convert import convert
-from ._index import MAX_HISTORY_STEPS, _candidates, alive_at, names_at
+from ._index import DEFAULT_MIN_EVIDENCE, MAX_HISTORY_STEPS, _candidates, alive_at, history_links, names_at
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -35,7 +35,8 @@ class Explanation:
         History paths taken: lists of ``(gene_id, release)`` from anchor to target.
     graph
         The part of the history graph around the anchor genes (:class:`networkx.DiGraph`;
-        edges carry ``release`` and ``score``).
+        edges carry ``release``, ``score``, ``source`` and, for inferred links, ``evidence``
+        and ``detail``).
     """
 
     row: dict[str, Any]
@@ -50,11 +51,15 @@ class Explanation:
         return "\n".join(f"{i}. {step}" for i, step in enumerate(self.steps, 1))
 
 
-def _anchors(snapshot: Snapshot, release: int) -> pd.DataFrame:
-    key = ("anchors", release)
+def _anchors(
+    snapshot: Snapshot, release: int, anchor: int | None = None, min_evidence: str = DEFAULT_MIN_EVIDENCE
+) -> pd.DataFrame:
+    anchor = release if anchor is None else anchor
+    key = ("anchors", release, anchor, min_evidence)
     if key not in snapshot._derived:
         # the anchors the index was built from (built now if the index came from disk)
-        snapshot._derived[key] = _candidates(snapshot, release)[1]["anchors"].set_index("key").sort_index()
+        anchors = _candidates(snapshot, release, anchor, min_evidence)[1]["anchors"]
+        snapshot._derived[key] = anchors.set_index("key").sort_index()
     return snapshot._derived[key]
 
 
@@ -65,22 +70,29 @@ def _networkx():
     return nx
 
 
-def history_graph(snapshot: Snapshot) -> nx.MultiDiGraph:
-    """Ensembl's history between different gene IDs as a directed multigraph (cached)."""
-    key = ("history_graph",)
+def history_graph(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) -> nx.MultiDiGraph:
+    """History between different gene IDs as a directed multigraph (cached).
+
+    Ensembl's own events, and links inferred from loci and transcripts down to the
+    ``min_evidence`` tier (edge attributes ``source``, ``evidence``, ``detail``).
+    """
+    key = ("history_graph", min_evidence)
     if key not in snapshot._derived:
-        ev = snapshot.events
-        links = ev[ev["old_id"].notna() & ev["new_id"].notna() & (ev["old_id"] != ev["new_id"])]
+        links = history_links(snapshot, min_evidence)
         graph = _networkx().MultiDiGraph()
-        for old, new, rel, score in links[["old_id", "new_id", "release", "score"]].itertuples(index=False):
-            graph.add_edge(old, new, release=int(rel), score=float(score) if score == score else 1.0)  # noqa: PLR0124
+        columns = ["old_id", "new_id", "release", "score", "source", "evidence", "detail"]
+        for old, new, rel, score, source, evidence, detail in links[columns].itertuples(index=False):
+            attrs = {"release": int(rel), "score": float(score), "source": source}
+            if isinstance(evidence, str):
+                attrs.update(evidence=evidence, detail=detail if isinstance(detail, str) else "")
+            graph.add_edge(old, new, **attrs)
         snapshot._derived[key] = graph
     return snapshot._derived[key]
 
 
 def _walk(
     graph: nx.MultiDiGraph, start: str, release: int, alive: set[str], forward: bool
-) -> list[list[tuple[str, int | None]]]:
+) -> list[list[tuple[str, int | None]]]:  # each hop: (gene, release of the link)
     """Time-ordered paths from ``start`` to genes alive at ``release`` (depth-first)."""
     if start not in graph:
         return []
@@ -107,7 +119,14 @@ def _walk(
 
 
 def explain(
-    query: str, *, snapshot: Snapshot, to: str = "ensembl_gene", release: int | None = None, strategy: str = "best"
+    query: str,
+    *,
+    snapshot: Snapshot,
+    to: str = "ensembl_gene",
+    release: int | None = None,
+    strategy: str = "best",
+    from_release: int | None = None,
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
 ) -> Explanation:
     """Explain how one query is resolved, step by step.
 
@@ -115,8 +134,9 @@ def explain(
     ----------
     query
         One identifier.
-    snapshot, to, release, strategy
-        As in :func:`~idtrack_sc.convert`.
+    snapshot, to, release, strategy, from_release, min_evidence
+        As in :func:`~idtrack_sc.convert`. A history step through an inferred link shows its
+        evidence tier and what supports it.
 
     Returns
     -------
@@ -127,10 +147,19 @@ def explain(
     >>> import idtrack_sc as its
     >>> print(its.explain("1-Mar", snapshot=its.datasets.default_snapshot(), to="symbol"))  # doctest: +SKIP
     """
-    table = convert([query], snapshot=snapshot, to=to, release=release, strategy=strategy)
+    table = convert(
+        [query],
+        snapshot=snapshot,
+        to=to,
+        release=release,
+        strategy=strategy,
+        from_release=from_release,
+        min_evidence=min_evidence,
+    )
     row = table.iloc[0].to_dict()
     info = table.attrs["idtrack"]
-    release, namespace = info["release"], info["namespace"]
+    release, namespace, anchor = info["release"], info["namespace"], info.get("from_release")
+    min_evidence = info["min_evidence"]
     out = Explanation(row=row)
     steps = out.steps
     if row["reason"] == "empty":
@@ -146,7 +175,9 @@ def explain(
     note = row["parse"]
     read = f"Read {query!r} as key {row['key']!r}"
     steps.append(read + ("." if note == "as_is" else f" ({note})."))
-    anchors = _anchors(snapshot, release).loc[[row["key"]]]
+    if anchor is not None and anchor != release:
+        steps.append(f"Names are read in their meaning at release {anchor}, the release the data were annotated with.")
+    anchors = _anchors(snapshot, release, anchor, min_evidence).loc[[row["key"]]]
     kinds = {0: "current name", 1: "name in another release", 2: "previous name", 3: "alias/synonym"}
     for a in anchors.itertuples():
         span = "undated source" if np.isnan(a.first) else f"releases {int(a.first)}-{int(a.last)}"
@@ -154,7 +185,7 @@ def explain(
         steps.append(f"Found as {a.qns} ({what}, {span}) of gene {a.gene}.")
 
     alive = set(alive_at(snapshot, release))
-    graph = history_graph(snapshot)
+    graph = history_graph(snapshot, min_evidence)
     genes = sorted(set(anchors["gene"]))
     for gene in genes:
         if gene in alive:
@@ -165,11 +196,23 @@ def explain(
         paths = _walk(graph, gene, release, alive, forward)
         out.paths.extend(paths)
         if not paths:
-            why = "was retired with no successor" if forward else "did not exist yet"
+            why = {
+                "presence_undetermined": f"is in only one of the covered releases around {release}: presence unknown",
+                "outside_table_scope": "lies on a sequence region the later tables do not cover: not retired",
+                "not_yet_created": "did not exist yet",
+            }.get(str(row["reason"]), "was retired with no successor" if forward else "did not exist yet")
             steps.append(f"{gene} {why} by release {release}.")
         for path in paths:
             hops = " -> ".join(f"{g}" + (f" @{r}" if r is not None else "") for g, r in path)
             steps.append(f"History {'forward' if forward else 'backward'}: {hops}.")
+            for (a, _), (b, rel) in zip(path[:-1], path[1:], strict=True):
+                u, v = (a, b) if forward else (b, a)
+                for data in graph.get_edge_data(u, v, default={}).values():
+                    if data.get("evidence") and data["release"] == rel:
+                        steps.append(
+                            f"  {u} -> {v} is an inferred link ({data['evidence']} evidence, score "
+                            f"{data['score']:.3f}): {data['detail']}; not Ensembl's own record."
+                        )
         sub = {g for g, _ in (p for path in paths for p in path)} | {gene}
         out.graph.add_nodes_from(sub)
         for u, v, data in graph.subgraph(sub).edges(data=True):

@@ -50,6 +50,41 @@ TIER_CURRENT, TIER_OTHER_RELEASE, TIER_PREVIOUS, TIER_ALIAS = 0, 1, 2, 3
 MAX_HISTORY_STEPS = 64
 _SCORE_EPS = 1e-6
 
+#: ``source`` of history links inferred by the builder from loci and transcripts.
+INFERRED_SOURCE = "inferred_lineage"
+#: Evidence tiers of inferred links, strongest first, and ``"none"`` (use no inferred link).
+EVIDENCE_LEVELS = ("high", "medium", "low", "none")
+#: Default weakest tier accepted: no wrong link on the curated cases (``docs/lineage.md``),
+#: and a medium link is kept only when it is one-to-one and no evidence contradicts it.
+DEFAULT_MIN_EVIDENCE = "medium"
+#: Primary-assembly sequence regions (chromosomes, unplaced / unlocalized scaffolds).
+_PRIMARY_REGION = r"^(?:\d+|X|Y|MT|[A-Z]{2}\d{6}\.\d+)$"
+
+
+def check_min_evidence(min_evidence: str | None) -> str:
+    """Validate ``min_evidence``: the weakest evidence tier of inferred history links accepted."""
+    value = "none" if min_evidence is None else min_evidence
+    if value not in EVIDENCE_LEVELS:
+        msg = (
+            f"min_evidence must be one of {EVIDENCE_LEVELS} (the weakest tier of inferred history links "
+            f"accepted; 'none' uses Ensembl's own history only), got {min_evidence!r}."
+        )
+        raise ValueError(msg)
+    return value
+
+
+def history_links(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) -> pd.DataFrame:
+    """Events between different IDs usable at ``min_evidence``, with an ``inferred`` flag."""
+    events = snapshot.events
+    links = events[events["old_id"].notna() & events["new_id"].notna() & (events["old_id"] != events["new_id"])]
+    inferred = (links["source"] == INFERRED_SOURCE).to_numpy()
+    level = check_min_evidence(min_evidence)
+    tiers = EVIDENCE_LEVELS[:-1]  # without "none"
+    allowed = () if level == "none" else tiers[: tiers.index(level) + 1]
+    keep = ~inferred | links["evidence"].isin(allowed).to_numpy()
+    links = links[keep]
+    return links.assign(score=links["score"].fillna(1.0).astype(float), inferred=inferred[keep])
+
 
 def hash_keys(keys: np.ndarray) -> np.ndarray:
     """64-bit hashes of string keys (vectorized, platform-independent)."""
@@ -84,6 +119,7 @@ class ResolutionIndex:
     found_last: np.ndarray
     retired_in: np.ndarray
     lost: pa.Array  # anchored genes that did not survive, when others did ("|"-joined)
+    anchor_release: int | None = None  # names read in this release's meaning (None: the target's)
 
     @property
     def missing(self) -> int:
@@ -121,10 +157,21 @@ def _gene_spans(snapshot: Snapshot) -> pd.DataFrame:
 
 
 def alive_at(snapshot: Snapshot, release: int) -> pd.Index:
-    """Gene IDs that exist in ``release``."""
+    """Gene IDs that exist in ``release``.
+
+    For a release between two covered ones, a gene exists when it exists in both neighbours
+    (Ensembl never reuses a stable ID), whatever its version in each.
+    """
     genes = snapshot.genes
-    mask = (genes["first_release"] <= release) & (genes["last_release"] >= release)
-    return pd.Index(genes.loc[mask, "gene_id"].unique())
+    covered = np.asarray(snapshot.releases)
+    if release in snapshot.releases or len(covered) == 0:
+        mask = (genes["first_release"] <= release) & (genes["last_release"] >= release)
+        return pd.Index(genes.loc[mask, "gene_id"].unique())
+    prev = covered[covered < release].max(initial=covered[0])
+    nxt = covered[covered > release].min(initial=covered[-1])
+    at_prev = genes.loc[(genes["first_release"] <= prev) & (genes["last_release"] >= prev), "gene_id"]
+    at_next = genes.loc[(genes["first_release"] <= nxt) & (genes["last_release"] >= nxt), "gene_id"]
+    return pd.Index(at_prev.unique()).intersection(pd.Index(at_next.unique()))
 
 
 def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -136,6 +183,40 @@ def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
     return out
 
 
+def upper_array(values: pd.Series | np.ndarray) -> pa.Array:
+    """Upper-cased strings as an Arrow array (vectorized; nulls stay null)."""
+    arr = values.to_numpy(dtype=object, na_value=None) if isinstance(values, pd.Series) else values
+    return pc.utf8_upper(pa.array(arr, type=pa.string(), from_pandas=True))
+
+
+def real_names(snapshot: Snapshot) -> pd.DataFrame:
+    """The snapshot's names table without fake names (a value equal to its gene's own ID).
+
+    Builders leave such rows out; snapshots built before they did may still hold them, for
+    example gene tables that fill the name column of an unnamed gene with its ID.
+    """
+    cached = snapshot._derived.get("real_names")
+    if cached is not None:
+        return cached
+    names = snapshot.names
+    values = upper_array(names["value"])
+    values = pc.replace_substring_regex(values, r"\.\d+$", "")
+    fake = pc.fill_null(pc.equal(values, upper_array(names["gene_id"])), False).to_numpy(zero_copy_only=False)
+    out = names[~fake] if fake.any() else names
+    snapshot._derived["real_names"] = out
+    return out
+
+
+def exact_names(snapshot: Snapshot) -> pd.Index:
+    """Every symbol exactly as the snapshot's sources write it (case included), unique."""
+    cached = snapshot._derived.get("exact_names")
+    if cached is None:
+        names = real_names(snapshot)
+        values = names.loc[names["namespace"] == "symbol", "value"].astype(str).unique()
+        cached = snapshot._derived["exact_names"] = pd.Index(values, dtype=object)
+    return cached
+
+
 def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     """One name per gene in ``namespace`` at ``release`` (gene ID -> value).
 
@@ -143,13 +224,14 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     (HGNC, NCBI: current as of the source's date). For stable accession namespaces
     (everything but ``symbol``: an HGNC or Entrez ID does not change with the Ensembl
     release) the name of the nearest dated release comes last. Among equals the
-    higher-priority source, then the alphabetically first value, so the choice is
+    higher-priority source, then (UniProt) the shortest accession, then the alphabetically
+    first value, so the choice is
     deterministic.
     """
     cached = snapshot._derived.get(("names_at", namespace, release))
     if cached is not None:
         return cached
-    names = snapshot.names
+    names = real_names(snapshot)
     sel = names[(names["namespace"] == namespace) & (names["kind"] == "primary")]
     first = sel["first_release"].to_numpy(dtype=float)
     last = sel["last_release"].to_numpy(dtype=float)
@@ -160,7 +242,10 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     rank = np.where(valid, 0.0, np.where(~dated, 1.0, 2.0 + distance))
     usable = rank < 2 if namespace == "symbol" else np.ones(len(sel), dtype=bool)
     pick = sel[usable].assign(_rank=rank[usable], _src=sel["source"][usable].map(SOURCE_PRIORITY).fillna(9).to_numpy())
-    pick = pick.sort_values(["gene_id", "_rank", "_src", "value"], kind="stable")
+    # UniProt: the shortest accession first (6-character accessions are the older entries,
+    # typically the reviewed Swiss-Prot one; 10-character ones are newer, mostly TrEMBL)
+    pick = pick.assign(_len=pick["value"].str.len() if namespace == "uniprot" else 0)
+    pick = pick.sort_values(["gene_id", "_rank", "_src", "_len", "value"], kind="stable")
     out = pick.drop_duplicates("gene_id").set_index("gene_id")["value"].astype(object)
     snapshot._derived[("names_at", namespace, release)] = out
     return out
@@ -169,20 +254,74 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
 # --------------------------------------------------------------------------------------------
 # time travel
 # --------------------------------------------------------------------------------------------
-def travel(snapshot: Snapshot, release: int, origins: pd.Index) -> pd.DataFrame:
+def _end_reasons(
+    snapshot: Snapshot, release: int, genes: pd.Index, last: np.ndarray, first: np.ndarray, forward: bool
+) -> np.ndarray:
+    """Why history ends for genes not alive at ``release`` with no successor reached.
+
+    Forward (``last`` = last covered release with the gene before ``release``): ``retired``;
+    ``presence_undetermined`` when ``release`` is not covered and lies between that release
+    and the next covered one (the gene may or may not still have existed); or
+    ``outside_table_scope`` when the next covered release's table does not cover the gene's
+    sequence region. Backward (``first`` = first covered release with it after ``release``):
+    ``not_yet_created``, or ``presence_undetermined`` as above.
+    """
+    covered = np.asarray(snapshot.releases, dtype=float)
+    uncovered = release not in snapshot.releases
+    if not forward:
+        prev = np.searchsorted(covered, first, side="left") - 1
+        prev_rel = np.where(prev >= 0, covered[np.maximum(prev, 0)], -np.inf)
+        undetermined = uncovered & (prev_rel < release) & ~np.isnan(first)
+        return np.where(undetermined, "presence_undetermined", "not_yet_created")
+    nxt = _next_covered(covered, np.nan_to_num(last, nan=np.inf))
+    undetermined = uncovered & (nxt > release) & ~np.isnan(last)
+    reasons = np.where(undetermined, "presence_undetermined", "retired").astype(object)
+    scopes = snapshot.manifest.get("release_scopes") or {}
+    if scopes and len(snapshot.loci):
+        next_scope = np.array(
+            [scopes.get(str(int(r)), "full") if np.isfinite(r) else "full" for r in nxt], dtype=object
+        )
+        narrow = next_scope == "primary_assembly"
+        if narrow.any():
+            loci = snapshot.loci.sort_values(["gene_id", "last_release"], kind="stable")
+            region = loci.drop_duplicates("gene_id", keep="last").set_index("gene_id")["chromosome"]
+            chrom = region.reindex(genes).fillna("").astype(str)
+            outside = (chrom != "") & ~chrom.str.match(_PRIMARY_REGION)
+            reasons[narrow & outside.to_numpy() & ~undetermined] = "outside_table_scope"
+    return reasons
+
+
+def _last_before(snapshot: Snapshot, genes: pd.Index, release: int) -> np.ndarray:
+    """Per gene, the last covered release before ``release`` in which it exists (NaN if none)."""
+    spans = snapshot.genes
+    before = spans[spans["last_release"] < release]
+    return before.groupby("gene_id")["last_release"].max().reindex(genes).to_numpy(dtype=float)
+
+
+def _first_after(snapshot: Snapshot, genes: pd.Index, release: int) -> np.ndarray:
+    """Per gene, the first covered release after ``release`` in which it exists (NaN if none)."""
+    spans = snapshot.genes
+    after = spans[spans["first_release"] > release]
+    return after.groupby("gene_id")["first_release"].min().reindex(genes).to_numpy(dtype=float)
+
+
+def travel(
+    snapshot: Snapshot, release: int, origins: pd.Index, min_evidence: str = DEFAULT_MIN_EVIDENCE
+) -> pd.DataFrame:
     """Follow history from each origin gene to the genes that exist at ``release``.
 
-    Origins alive at ``release`` map to themselves. Others go forward along Ensembl's
-    old→new events (when they ended before the release) or backward along new→old events
-    (when they began after it), all origins together, one join per history step.
+    Origins alive at ``release`` map to themselves. Others go forward along old→new events
+    (when they ended before the release) or backward along new→old events (when they began
+    after it), all origins together, one join per history step. Ensembl's own events are
+    always used; links inferred from loci and transcripts down to the ``min_evidence`` tier.
 
     Returns
     -------
-    Columns ``origin, target, score, hops, direction`` (target null where history ends with
-    no living gene) plus ``retired_in`` for forward dead ends.
+    Columns ``origin, target, score, hops, direction, inferred`` (target null where history
+    ends with no living gene; ``inferred``: the path uses an inferred link), ``end_reason``
+    for dead ends, and ``retired_in`` for forward dead ends.
     """
     alive = alive_at(snapshot, release)
-    spans = _gene_spans(snapshot).reindex(origins)
     is_alive = origins.isin(alive)
     result = [
         pd.DataFrame(
@@ -192,30 +331,33 @@ def travel(snapshot: Snapshot, release: int, origins: pd.Index) -> pd.DataFrame:
                 "score": 1.0,
                 "hops": 0,
                 "direction": "none",
+                "inferred": False,
             }
         )
     ]
     dead = origins[~is_alive]
-    dead_last = spans["last"].to_numpy(dtype=float)[~is_alive]
-    dead_first = spans["first"].to_numpy(dtype=float)[~is_alive]
-    backward = dead_first > release  # began after the target release
-    events = snapshot.events
-    links = events[events["old_id"].notna() & events["new_id"].notna() & (events["old_id"] != events["new_id"])]
-    links = links.assign(score=links["score"].fillna(1.0).astype(float))
+    # a gene absent at the release may exist before and after it (absent from a table that
+    # does not cover its region): the spans nearest the release decide the direction
+    dead_last = _last_before(snapshot, dead, release)
+    dead_first = _first_after(snapshot, dead, release)
+    backward = np.isnan(dead_last) & ~np.isnan(dead_first)  # began after the target release
+    links = history_links(snapshot, min_evidence)
 
     for direction, mask in (("forward", ~backward), ("backward", backward)):
         starts = dead[mask]
         if len(starts) == 0:
             continue
         if direction == "forward":
-            edges = links[links["release"] <= release][["old_id", "new_id", "release", "score"]]
-            edges = edges.set_axis(["src", "dst", "rel", "escore"], axis=1)
+            edges = links[links["release"] <= release][["old_id", "new_id", "release", "score", "inferred"]]
+            edges = edges.set_axis(["src", "dst", "rel", "escore", "einferred"], axis=1)
             frontier_rel = -np.inf
         else:
-            edges = links[links["release"] > release][["new_id", "old_id", "release", "score"]]
-            edges = edges.set_axis(["src", "dst", "rel", "escore"], axis=1)
+            edges = links[links["release"] > release][["new_id", "old_id", "release", "score", "inferred"]]
+            edges = edges.set_axis(["src", "dst", "rel", "escore", "einferred"], axis=1)
             frontier_rel = np.inf
-        frontier = pd.DataFrame({"origin": starts, "cur": starts, "cur_rel": frontier_rel, "score": 1.0, "hops": 0})
+        frontier = pd.DataFrame(
+            {"origin": starts, "cur": starts, "cur_rel": frontier_rel, "score": 1.0, "hops": 0, "inferred": False}
+        )
         seen = set()
         found = []
         for step in range(1, MAX_HISTORY_STEPS + 1):
@@ -233,6 +375,7 @@ def travel(snapshot: Snapshot, release: int, origins: pd.Index) -> pd.DataFrame:
                     "cur_rel": step_df["rel"].to_numpy(dtype=float),
                     "score": step_df["score"].to_numpy() * step_df["escore"].to_numpy(),
                     "hops": step,
+                    "inferred": step_df["inferred"].to_numpy(dtype=bool) | step_df["einferred"].to_numpy(dtype=bool),
                 }
             )
             landed = nxt["cur"].isin(alive).to_numpy()
@@ -249,23 +392,28 @@ def travel(snapshot: Snapshot, release: int, origins: pd.Index) -> pd.DataFrame:
         if found:
             hits = pd.concat(found, ignore_index=True).rename(columns={"cur": "target"})
             hits = hits.sort_values(["origin", "target", "score", "hops"], ascending=[True, True, False, True])
-            hits = hits.drop_duplicates(["origin", "target"])[["origin", "target", "score", "hops"]]
+            hits = hits.drop_duplicates(["origin", "target"])[["origin", "target", "score", "hops", "inferred"]]
             hits["direction"] = direction
             result.append(hits)
         reached = set(result[-1]["origin"]) if found else set()
         ends = starts[~starts.isin(list(reached))]
         if len(ends):
             end_frame = pd.DataFrame(
-                {"origin": ends, "target": None, "score": np.nan, "hops": 0, "direction": direction}
+                {"origin": ends, "target": None, "score": np.nan, "hops": 0, "direction": direction, "inferred": False}
             )
+            last = pd.Series(dead_last[mask], index=starts).reindex(ends).to_numpy()
+            first = pd.Series(dead_first[mask], index=starts).reindex(ends).to_numpy()
+            end_frame["end_reason"] = _end_reasons(snapshot, release, ends, last, first, direction == "forward")
             if direction == "forward":
-                last = pd.Series(dead_last[mask], index=starts).reindex(ends).to_numpy()
                 retired = _next_covered(np.asarray(snapshot.releases, dtype=float), np.nan_to_num(last, nan=-np.inf))
-                end_frame["retired_in"] = np.where(np.isnan(last), np.nan, retired)
+                end_frame["retired_in"] = np.where(
+                    np.isnan(last) | (end_frame["end_reason"] != "retired").to_numpy(), np.nan, retired
+                )
             result.append(end_frame)
     out = pd.concat(result, ignore_index=True)
-    if "retired_in" not in out:
-        out["retired_in"] = np.nan
+    for column, fill in (("retired_in", np.nan), ("end_reason", None)):
+        if column not in out:
+            out[column] = fill
     return out
 
 
@@ -275,8 +423,9 @@ def travel(snapshot: Snapshot, release: int, origins: pd.Index) -> pd.DataFrame:
 def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.ndarray]:
     """Every key with the gene(s) it names (``key, qns, gene, tier, kind, first, last, note``), and the sorted keys.
 
-    The keys are returned beside the table, not in ``DataFrame.attrs``: pandas copies
-    ``attrs`` on every operation.
+    ``release`` is the *anchor* release: the release whose meaning a name is read in (the
+    target release, or the release a dataset was annotated with). The keys are returned
+    beside the table, not in ``DataFrame.attrs``: pandas copies ``attrs`` on every operation.
     """
     latest = snapshot.latest_release
     genes = snapshot.genes
@@ -335,7 +484,7 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
         }
     )
 
-    names = snapshot.names
+    names = real_names(snapshot)
     first = names["first_release"].to_numpy(dtype=float)
     last = names["last_release"].to_numpy(dtype=float)
     dated = ~np.isnan(first)
@@ -382,9 +531,19 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
     anchors = anchors[anchors["_nsprio"] == best]
     best_tier = anchors.groupby("kcode", sort=False)["tier"].transform("min")
     main = anchors["tier"] == best_tier
-    # A previous symbol stays as a fallback behind a primary name: when the gene the name
+    # A previous symbol (and, behind a primary name of another release, an alias) stays as a
+    # fallback: it contests a primary name of another release (build_index), and
     # belonged to is gone (no recorded successor), HGNC's rename record still leads on.
-    fallback = (best_tier <= TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_PREVIOUS)
+    behind = ((best_tier <= TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_PREVIOUS)) | (
+        (best_tier == TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_ALIAS)
+    )
+    # only the strongest such reading: an alias does not contest when a previous symbol exists
+    behind_tier = (
+        pd.Series(np.where(behind, anchors["tier"].to_numpy(dtype=np.int64), 99), index=anchors.index)
+        .groupby(anchors["kcode"], sort=False)
+        .transform("min")
+    )
+    fallback = behind & (anchors["tier"] == behind_tier)
     anchors = anchors[main | fallback].assign(fallback=fallback[main | fallback])
     distance = anchors["_distance"].where(~anchors["fallback"], np.inf)
     nearest = distance.groupby(anchors["kcode"], sort=False).transform("min")
@@ -396,15 +555,23 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
 # --------------------------------------------------------------------------------------------
 # the index
 # --------------------------------------------------------------------------------------------
-def _reason(cand: pd.DataFrame) -> np.ndarray:
-    """Reason for each successful candidate row (vectorized)."""
+def _reason(cand: pd.DataFrame, *, reread: bool = False) -> np.ndarray:
+    """Reason for each successful candidate row (vectorized).
+
+    ``reread``: names were anchored in another release than the target one, so a current
+    name there that differs from the target's name is a rename too.
+    """
     kind = cand["kind"].to_numpy(dtype=object)
     moved = (cand["target_gene"] != cand["gene"]).to_numpy()
     direction = cand["direction"].to_numpy(dtype=object)
-    renamed = (cand["tier"] == TIER_OTHER_RELEASE).to_numpy() & (cand["qns"] == "symbol").to_numpy()
+    tiers = (TIER_CURRENT, TIER_OTHER_RELEASE) if reread else (TIER_OTHER_RELEASE,)
+    renamed = cand["tier"].isin(tiers).to_numpy() & (cand["qns"] == "symbol").to_numpy()
     renamed &= cand["key"].to_numpy(dtype=object) != cand["symbol_upper"].to_numpy(dtype=object)
+    inferred = cand["inferred"].fillna(False).to_numpy(dtype=bool)
     return np.select(
         [
+            moved & inferred & (direction == "backward"),
+            moved & inferred,
             moved & (direction == "backward"),
             moved,
             kind == "transcript",
@@ -415,6 +582,8 @@ def _reason(cand: pd.DataFrame) -> np.ndarray:
             renamed,
         ],
         [
+            "inferred_predecessor",
+            "inferred_successor",
             "history_predecessor",
             "history_successor",
             "from_transcript",
@@ -446,17 +615,21 @@ def _join_runs(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np
     return out
 
 
-def _candidates(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _candidates(
+    snapshot: Snapshot, release: int, anchor: int | None = None, min_evidence: str = DEFAULT_MIN_EVIDENCE
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Anchors of every key and the genes they reach at ``release`` (shared by namespaces).
 
-    Returns the candidate rows (sorted by key code) and per-key metadata: the keys, their
-    hashes, query namespace, parse note and the release range where each key was found.
+    Names are read in their meaning at ``anchor`` (default: ``release``). Returns the
+    candidate rows (sorted by key code) and per-key metadata: the keys, their hashes, query
+    namespace, parse note and the release range where each key was found.
     """
-    cache_key = ("candidates", release)
+    anchor = release if anchor is None else anchor
+    cache_key = ("candidates", release, anchor, min_evidence)
     if cache_key not in snapshot._derived:
-        anchors, keys = _anchor_table(snapshot, release)
+        anchors, keys = _anchor_table(snapshot, anchor)
         origins = pd.Index(anchors["gene"].dropna().unique())
-        moves = travel(snapshot, release, origins)
+        moves = travel(snapshot, release, origins, min_evidence)
         cand = anchors.merge(moves, left_on="gene", right_on="origin", how="left", sort=False)
         cand = cand.rename(columns={"target": "target_gene"})
         cand["symbol"] = cand["target_gene"].map(names_at(snapshot, "symbol", release))
@@ -481,9 +654,20 @@ def _candidates(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, dict[st
     return snapshot._derived[cache_key]
 
 
-def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionIndex:
-    """Resolve every key of ``snapshot`` to ``namespace`` at ``release`` (see module doc)."""
-    cand, meta = _candidates(snapshot, release)
+def build_index(
+    snapshot: Snapshot,
+    release: int,
+    namespace: str,
+    anchor: int | None = None,
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
+) -> ResolutionIndex:
+    """Resolve every key of ``snapshot`` to ``namespace`` at ``release`` (see module doc).
+
+    Names are read in their meaning at release ``anchor`` (default: ``release``); inferred
+    history links are followed down to the ``min_evidence`` tier.
+    """
+    anchor = release if anchor is None else anchor
+    cand, meta = _candidates(snapshot, release, anchor, min_evidence)
     keys = meta["keys"]
     n_keys = len(keys)
     if namespace == "ensembl_gene":
@@ -496,12 +680,26 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
     fallback = cand["fallback"].to_numpy(dtype=bool)
     main_ok = np.zeros(n_keys, dtype=bool)
     main_ok[kcode[ok & ~fallback]] = True
+    # only a previous symbol leads on when the main anchors reach nothing (HGNC's record
+    # of a rename); an alias only contests
+    leads = fallback & (cand["tier"].to_numpy() == TIER_PREVIOUS)
     fallback_ok = np.zeros(n_keys, dtype=bool)
-    fallback_ok[kcode[ok & fallback]] = True
+    fallback_ok[kcode[ok & leads]] = True
+    contest_ok = np.zeros(n_keys, dtype=bool)
+    contest_ok[kcode[ok & fallback]] = True
+    # A name that was the primary name of a gene in another release and that HGNC/NCBI give
+    # to another gene (previous symbol, alias) names two genes: when both exist at the target
+    # release, neither source outranks the other (no release says which meaning the data
+    # had), so both are candidates. A current name keeps its priority.
+    main_tier = np.full(n_keys, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(main_tier, kcode[~fallback], cand["tier"].to_numpy(dtype=np.int64)[~fallback])
+    contested = main_ok & contest_ok & (main_tier == TIER_OTHER_RELEASE)
     # per key: the main anchors if any of them reaches a target, else the fallback ones if
     # they do, else the main anchors (to say why nothing was reached)
-    use = np.where(main_ok[kcode], ~fallback, np.where(fallback_ok[kcode], fallback, ~fallback))
+    use = np.where(main_ok[kcode], ~fallback, np.where(fallback_ok[kcode], leads, ~fallback))
+    use |= contested[kcode] & fallback & ok
     cand, tcode, kcode, ok = cand[use], tcode[use], kcode[use], ok[use]
+    fallback = fallback[use]
     any_ok = main_ok | fallback_ok
 
     # Several anchored genes, some of which are gone: the survivors are no confident answer
@@ -516,9 +714,18 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
 
     # -- successes: rank candidates per key, one row per (key, target) -----------------------
     success = cand[ok].assign(target=np.asarray(tuniques, dtype=object)[tcode[ok]], tcode=tcode[ok])
-    success["reason"] = _reason(success)
+    success["reason"] = _reason(success, reread=anchor != release)
     score = success["score"].to_numpy(dtype=float)
-    order = np.lexsort((success["tcode"].to_numpy(), success["hops"].to_numpy(), -score, success["kcode"].to_numpy()))
+    # main anchors before contesting ones: a gene both reach keeps the main reason
+    order = np.lexsort(
+        (
+            success["fallback"].to_numpy(dtype=bool),
+            success["tcode"].to_numpy(),
+            success["hops"].to_numpy(),
+            -score,
+            success["kcode"].to_numpy(),
+        )
+    )
     success = success.iloc[order]
     sk = success["kcode"].to_numpy()
     st = success["tcode"].to_numpy()
@@ -553,16 +760,27 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
 
     # -- failures: why nothing was reached --------------------------------------------------
     failure = cand[~ok & ~any_ok[kcode]]
+    end_reason = failure["end_reason"].to_numpy(dtype=object)
     fail_reason = np.select(
-        [failure["target_gene"].notna().to_numpy(), (failure["direction"] == "backward").to_numpy()],
-        ["no_target_name", "not_yet_created"],
+        [
+            failure["target_gene"].notna().to_numpy(),
+            pd.notna(end_reason),
+            (failure["direction"] == "backward").to_numpy(),
+        ],
+        ["no_target_name", end_reason, "not_yet_created"],
         "retired",
     )
     # a name pointing at a gene that is in no covered release (alternate haplotypes, newer IDs)
     no_span = ~failure["gene"].isin(snapshot.genes["gene_id"]).to_numpy()
     fail_reason[no_span & (fail_reason != "no_target_name")] = "unknown_gene"
     rank = np.select(
-        [fail_reason == "no_target_name", fail_reason == "retired", fail_reason == "not_yet_created"], [0, 1, 2], 3
+        [
+            fail_reason == "no_target_name",
+            np.isin(fail_reason, ["retired", "outside_table_scope", "presence_undetermined"]),
+            fail_reason == "not_yet_created",
+        ],
+        [0, 1, 2],
+        3,
     )
     gcode = pd.factorize(failure["gene"], sort=True)[0]
     fk = failure["kcode"].to_numpy()
@@ -612,24 +830,34 @@ def build_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionI
         found_last=with_missing(meta["last"], np.nan),
         retired_in=with_missing(retired_in, np.nan),
         lost=strings(lost),
+        anchor_release=anchor,
     )
-    logger.info("resolution index for release %s, %s: %d keys", release, namespace, n_keys)
+    logger.info("resolution index for release %s (names of %s), %s: %d keys", release, anchor, namespace, n_keys)
     return index
 
 
-def get_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionIndex:
+def get_index(
+    snapshot: Snapshot,
+    release: int,
+    namespace: str,
+    anchor: int | None = None,
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
+) -> ResolutionIndex:
     """The :class:`~idtrack_sc.resolve.ResolutionIndex` of a snapshot for a release and namespace.
 
-    Kept on the snapshot for the session and, for snapshot files, on disk in the cache
-    (``idtrack_sc.resolve._persist``), so it is built once per snapshot, release,
-    namespace and package version.
+    ``anchor``: read names in their meaning at this release (default: the target
+    ``release``). Kept on the snapshot for the session and, for snapshot files, on disk in
+    the cache (``idtrack_sc.resolve._persist``), so it is built once per snapshot, release,
+    anchor release, namespace and package version.
     """
-    key = ("index", release, namespace)
+    min_evidence = check_min_evidence(min_evidence)
+    anchor = release if anchor is None else int(anchor)
+    key = ("index", release, namespace, anchor, min_evidence)
     if key not in snapshot._derived:
         from ._persist import index_path, load_index, save_index
 
-        path = index_path(snapshot, release, namespace)
-        index = load_index(path, snapshot.sha256, release, namespace) if path is not None else None
+        path = index_path(snapshot, release, namespace, anchor, min_evidence)
+        index = load_index(path, snapshot.sha256, release, namespace, anchor) if path is not None else None
         if index is None:
             # The build allocates millions of short-lived objects; the cyclic garbage collector
             # would rescan them all again and again (it doubled the build time), and the build
@@ -637,7 +865,7 @@ def get_index(snapshot: Snapshot, release: int, namespace: str) -> ResolutionInd
             collecting = gc.isenabled()
             gc.disable()
             try:
-                index = build_index(snapshot, release, namespace)
+                index = build_index(snapshot, release, namespace, anchor, min_evidence)
             finally:
                 if collecting:
                     gc.enable()

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 #: An Ensembl stable ID (any species prefix) with optional version and GENCODE PAR_Y suffix.
 _ENSEMBL_ID_VEC = r"^(?P<base>ENS[A-Z]*[GTPE]\d{11})(?:\.(?P<version>\d+))?(?P<par>_PAR_Y)?$"
+#: A RefSeq accession with its version: ``NM_000546.6``.
+_REFSEQ_VERSION = r"^(?P<base>[ANXWY][MRP]_\d+)\.(?P<version>\d+)$"
 #: ``GeneID:7157``, ``Entrez:7157``, ``NCBIGene:7157``.
 _ENTREZ_PREFIX = r"^(?:GENEID|ENTREZ|ENTREZGENE|NCBIGENE|NCBI)[:_](?P<id>\d+)$"
 #: A symbol made unique with an Ensembl ID: ``DDX11L2_ENSG00000290825``.
@@ -31,12 +33,12 @@ _SYMBOL_WITH_ID = r"^.+?[_\-\.|](?P<id>ENS[A-Z]*G\d{11})(?:\.\d+)?$"
 _UNIQUE_SUFFIX = r"^(?P<base>.*[A-Z].*?)[\-\.](?P<n>\d{1,3})$"
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+#: How spreadsheets write a month: abbreviated or in full (never another word: MARLIN-1 is no date).
+_MONTH_SPELLINGS = (
+    "JANUARY|FEBRUARY|MARCH|APRIL|MAY|JUNE|JULY|AUGUST|SEPTEMBER|SEPT|OCTOBER|NOVEMBER|DECEMBER|" + "|".join(_MONTHS)
+)
 _DATE = re.compile(
-    r"^(?:(?P<d1>\d{1,2})-(?P<m1>"
-    + "|".join(_MONTHS)
-    + r")[A-Z]*|(?P<m2>"
-    + "|".join(_MONTHS)
-    + r")[A-Z]*-(?P<d2>\d{1,2}))$"
+    r"^(?:(?P<d1>\d{1,2})-(?P<m1>" + _MONTH_SPELLINGS + r")|(?P<m2>" + _MONTH_SPELLINGS + r")-(?P<d2>\d{1,2}))$"
 )
 #: Symbol families that spreadsheets turn into dates, most likely first (Zeeberg et al. 2004;
 #: Ziemann et al. 2016): MARCH1 -> 1-Mar, SEPT2 -> 2-Sep, DEC1 -> 1-Dec, OCT4 -> 4-Oct.
@@ -145,12 +147,31 @@ def _matches(keys: pa.Array, pattern: str) -> np.ndarray:
     return pc.fill_null(pc.match_substring_regex(keys, pattern), False).to_numpy(zero_copy_only=False)
 
 
-def reinterpret(keys: np.ndarray, known: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def reinterpret(
+    keys: np.ndarray,
+    known: Callable[[np.ndarray], np.ndarray],
+    in_batch: Callable[[np.ndarray], np.ndarray] | None = None,
+    given: np.ndarray | None = None,
+    exact: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Propose another key for queries not found as they are.
 
     Rules, first applicable wins: non-gene feature; Ensembl ID with version / ``_PAR_Y``;
-    ``GeneID:``-style Entrez; spreadsheet date; symbol with an appended Ensembl ID;
-    uniquifying ``-N`` / ``.N`` suffix whose base is known.
+    RefSeq accession with version (``NM_000546.6``); ``GeneID:``-style Entrez; spreadsheet date; symbol with an appended Ensembl ID;
+    ``-N`` / ``.N`` ending (see below).
+
+    A name ending in ``-N`` or ``.N`` that is not found as it is has two possible readings:
+    a uniquified copy of its stem (``TBCE-1`` of ``TBCE``: anndata, Seurat and R's
+    ``make.unique`` keep the first copy's name unchanged, so a copy comes with its stem in
+    the same batch), or the name itself written with a separator the sources leave out
+    (``ALK-3`` is ``ALK3``, an alias of BMPR1A, not a copy of ALK). Exactly one reading must
+    hold: the stem in the batch and no such separator-less name -> copy
+    (``suffix_stripped``); a separator-less name and no stem in the batch -> that name
+    (``separator_removed``); both -> ``"suffix_unconfirmed"``, not resolved. With neither,
+    the query is still read as a copy when its stem, exactly as written (case included), is
+    a name as the sources write it (``TMBIM4-1`` from a dataset whose ``TMBIM4`` was
+    filtered out later); anything else is ``"suffix_unconfirmed"`` (``Arc-1`` in a human
+    list: no source writes a human symbol ``Arc``).
 
     Parameters
     ----------
@@ -158,11 +179,19 @@ def reinterpret(keys: np.ndarray, known: Callable[[np.ndarray], np.ndarray]) -> 
         Normalized keys (upper case, trimmed) that were not found: an object array of ``str``.
     known
         Vectorized membership test against the index: array of keys -> bool array.
+    in_batch
+        Vectorized membership test against the normalized queries of the whole batch;
+        ``None``: no stem is taken as present.
+    given, exact
+        The queries as given (trimmed, original case), aligned with ``keys``, and a
+        vectorized test whether strings are names exactly as the snapshot's sources write
+        them.
 
     Returns
     -------
     ``(new_keys, notes)``: the key to look up instead (``None`` = nothing better) and the
-    parse note (``"not_a_gene"`` marks non-gene features).
+    parse note (``"not_a_gene"`` marks non-gene features, ``"suffix_unconfirmed"`` names
+    whose ``-N`` ending could not be read safely).
     """
     n = len(keys)
     new = np.full(n, None, dtype=object)
@@ -187,6 +216,11 @@ def reinterpret(keys: np.ndarray, known: Callable[[np.ndarray], np.ndarray]) -> 
         par = _extract(arr, _ENSEMBL_ID_VEC, "par")
         # an optional group that did not take part matches "" in RE2, not null
         assign(hit, base, np.where(par == "_PAR_Y", "par_y", "version_stripped"))
+
+    refseq = _extract(arr, _REFSEQ_VERSION, "base")
+    hit = todo & (refseq != None)  # noqa: E711
+    if hit.any():
+        assign(hit, refseq, "version_stripped")
 
     entrez = _extract(arr, _ENTREZ_PREFIX, "id")
     hit = todo & (entrez != None)  # noqa: E711
@@ -226,8 +260,40 @@ def reinterpret(keys: np.ndarray, known: Callable[[np.ndarray], np.ndarray]) -> 
         stem[maybe] = _extract(arr.take(pa.array(maybe)), _UNIQUE_SUFFIX, "base")
         idx = np.flatnonzero(todo & (stem != None))  # noqa: E711
         if len(idx):
-            ok = idx[known(stem[idx].astype(object))]
+            stems = stem[idx].astype(object)
+            stem_known = np.zeros(n, dtype=bool)
+            stem_known[idx] = known(stems)
+            # the ending as part of the name, written with a separator (ALK-3 for ALK3)
+            joined = np.array([re.sub(r"[.\-](\d{1,3})$", r"\1", k) for k in keys[idx]], dtype=object)
+            is_name = known(joined)
+            # a copy of a name that is in the batch
+            copy = stem_known[idx].copy()
+            if in_batch is not None and copy.any():
+                copy[copy] = in_batch(stems[copy])
+            else:
+                copy[:] = False
+            # both readings possible: not guessed
+            both = idx[copy & is_name]
+            notes[both] = "suffix_unconfirmed"
+            todo[both] = False
             hit = np.zeros(n, dtype=bool)
-            hit[ok] = True
+            hit[idx[copy & ~is_name]] = True
             assign(hit, stem, "suffix_stripped")
+            hit = np.zeros(n, dtype=bool)
+            hit[idx[is_name & ~copy]] = True
+            spelled = np.full(n, None, dtype=object)
+            spelled[idx] = joined
+            assign(hit, spelled, "separator_removed")
+            rest = idx[~copy & ~is_name & stem_known[idx]]
+            if len(rest) and given is not None and exact is not None:
+                # the stem as written, case and all, is a name the sources spell that way
+                # (TMBIM4-1 of a dataset whose TMBIM4 was filtered out; not Arc-1 in human data)
+                written = np.array([re.sub(r"[.\-]\d{1,3}$", "", g) for g in given[rest]], dtype=object)
+                ok = exact(written)
+                hit = np.zeros(n, dtype=bool)
+                hit[rest[ok]] = True
+                assign(hit, stem, "suffix_stripped")
+                rest = rest[~ok]
+            # a known stem, but nothing confirms the reading: not guessed
+            notes[rest] = "suffix_unconfirmed"
     return new, notes

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ENV_INDEX_CACHE = "IDTRACK_SC_INDEX_CACHE"
-_FORMAT = 3
+_FORMAT = 7
 _ARRAYS = ("note", "query_namespace", "n_targets", "breakable", "reason", "found_first", "found_last", "retired_in")
 _STRINGS = ("targets", "top", "genes", "symbol", "lost")
 
@@ -45,12 +45,19 @@ def _enabled() -> bool:
     return os.environ.get(ENV_INDEX_CACHE, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def index_path(snapshot: Snapshot, release: int, namespace: str) -> Path | None:
-    """Where the index of ``snapshot`` for ``release`` and ``namespace`` is kept, if anywhere."""
+def index_path(
+    snapshot: Snapshot, release: int, namespace: str, anchor: int | None = None, min_evidence: str = "medium"
+) -> Path | None:
+    """Where the index of ``snapshot`` for ``release`` and ``namespace`` is kept, if anywhere.
+
+    ``anchor``: the release whose meaning names are read in, when not ``release``;
+    ``min_evidence``: the weakest tier of inferred history links followed.
+    """
     if snapshot.path is None or not _enabled():
         return None
     safe_ns = "".join(c if c.isalnum() or c in "-_" else "_" for c in namespace)
-    name = f"{snapshot.sha256[:24]}-{release}-{safe_ns}-{__version__}-f{_FORMAT}.arrow"
+    reread = "" if anchor is None or int(anchor) == release else f"-a{int(anchor)}"
+    name = f"{snapshot.sha256[:24]}-{release}{reread}-{safe_ns}-{min_evidence}-{__version__}-f{_FORMAT}.arrow"
     return cache_dir() / "index" / name
 
 
@@ -84,6 +91,7 @@ def save_index(index: ResolutionIndex, path: Path, snapshot_sha256: str) -> None
         "namespaces": index.namespaces,
         "release": index.release,
         "namespace": index.namespace,
+        "anchor_release": index.anchor_release,
         "snapshot_sha256": snapshot_sha256,
         "version": __version__,
     }
@@ -102,7 +110,9 @@ def save_index(index: ResolutionIndex, path: Path, snapshot_sha256: str) -> None
         logger.debug("could not keep the resolution index in %s: %s", path, err)
 
 
-def _verify(path: Path, snapshot_sha256: str, release: int, namespace: str) -> tuple[pa.Table | None, str]:
+def _verify(
+    path: Path, snapshot_sha256: str, release: int, namespace: str, anchor: int | None = None
+) -> tuple[pa.Table | None, str]:
     """The index table if the file is intact and belongs to this snapshot, else why not."""
     try:
         check = json.loads(_sidecar(path).read_text(encoding="utf-8"))
@@ -128,13 +138,17 @@ def _verify(path: Path, snapshot_sha256: str, release: int, namespace: str) -> t
         return None, "it was built from another snapshot file"
     if meta.get("release") != release or meta.get("namespace") != namespace or meta.get("version") != __version__:
         return None, "it was built for another release, namespace or package version"
+    if meta.get("anchor_release", release) != (release if anchor is None else anchor):
+        return None, "it reads names in the meaning of another release"
     missing = [c for c in ("key", "hash", *_ARRAYS, *_STRINGS) if c not in table.column_names]
     if missing:
         return None, f"it lacks columns {missing}"
     return table, ""
 
 
-def load_index(path: Path, snapshot_sha256: str, release: int, namespace: str) -> ResolutionIndex | None:
+def load_index(
+    path: Path, snapshot_sha256: str, release: int, namespace: str, anchor: int | None = None
+) -> ResolutionIndex | None:
     """Read and verify an index written by :func:`save_index`.
 
     ``None`` if there is none; ``None`` with a warning if there is one that fails
@@ -142,7 +156,7 @@ def load_index(path: Path, snapshot_sha256: str, release: int, namespace: str) -
     """
     if not path.is_file():
         return None
-    table, problem = _verify(path, snapshot_sha256, release, namespace)
+    table, problem = _verify(path, snapshot_sha256, release, namespace, anchor)
     if table is None:
         warnings.warn(
             f"Ignoring the cached resolution index {path}: {problem}. It is rebuilt from the snapshot.",
@@ -168,6 +182,7 @@ def load_index(path: Path, snapshot_sha256: str, release: int, namespace: str) -
         keys=keys,
         hashes=pd.Index(table["hash"].to_numpy()),  # as computed by hash_keys when the index was built
         namespaces=list(meta["namespaces"]),
+        anchor_release=meta.get("anchor_release"),
         **values,
     )
 

@@ -16,10 +16,14 @@ OUTCOMES = {
 REASONS = {
     # success (1:1 or 1:n)
     "unchanged": "the query is a current identifier of the target gene at the target release",
-    "version_stripped": "as unchanged, after removing an Ensembl version suffix (e.g. .18)",
+    "version_stripped": "as unchanged, after removing an Ensembl or RefSeq version suffix (e.g. .18)",
     "par_y": "as unchanged, after removing GENCODE's _PAR_Y suffix (chrY pseudo-autosomal copy)",
     "date_repaired": "as unchanged, after repairing a spreadsheet date (1-Mar -> MARCH1)",
-    "suffix_stripped": "as unchanged, after removing a tool-made uniquifying suffix (TBCE-1, TBCE.1, X_ENSG…)",
+    "suffix_stripped": (
+        "as unchanged, after removing a tool-made uniquifying suffix (TBCE-1 when TBCE is in the same batch, "
+        "TBCE.1, X_ENSG…)"
+    ),
+    "separator_removed": "as unchanged, after removing a separator before a final number (ALK-3 -> ALK3)",
     "renamed": "a symbol that was the gene's primary name in another release",
     "previous_symbol": "a symbol listed as a previous symbol of the gene (HGNC, NCBI)",
     "previous_id": "a discontinued identifier (e.g. NCBI gene_history) replaced by the gene's",
@@ -28,6 +32,11 @@ REASONS = {
     "from_protein": "an Ensembl protein (translation) ID, taken to its gene",
     "history_successor": "the gene ID was replaced; Ensembl's history leads to the target",
     "history_predecessor": "the gene ID is newer than the target release; history leads back",
+    "inferred_successor": (
+        "the gene ID was replaced; a history link inferred from loci or transcripts (not Ensembl's own "
+        "record) leads to the target: see explain() for its evidence, min_evidence for the tiers accepted"
+    ),
+    "inferred_predecessor": "the gene ID is newer than the target release; an inferred history link leads back",
     # ambiguous (1:n) although one candidate is left
     "candidates_retired": (
         "the query named several genes and only some still exist at the target release; the survivor "
@@ -37,12 +46,25 @@ REASONS = {
     # failure (1:0)
     "retired": "the gene was retired with no successor by the target release (see retired_in)",
     "not_yet_created": "the gene did not exist yet at the (earlier) target release",
+    "outside_table_scope": (
+        "the gene lies on a sequence region (assembly patch or alternate haplotype) that the target "
+        "release's table does not cover: it is not known to be retired, nor to exist there"
+    ),
+    "presence_undetermined": (
+        "the target release lies between two covered releases and the gene is in only one of them: "
+        "whether it existed at the target release is not known"
+    ),
     "unknown_gene": (
         "the query names an Ensembl gene that is in no release the snapshot covers "
         "(e.g. only on alternate haplotypes, or newer than the snapshot)"
     ),
     "no_target_name": "the gene exists at the target release but has no name in the target namespace",
     "not_found": "the identifier is not in the snapshot under any namespace or release",
+    "suffix_unconfirmed": (
+        "the name ends in -N or .N after a known symbol (TBCE-1, ALK-1) and is not found as it is; nothing says "
+        "whether it is a uniquified copy of that symbol or another name written with a separator (ALK-1 is an "
+        "alias of ACVRL1 as ALK1), so it is not guessed"
+    ),
     "not_a_gene": "a non-gene feature: spike-in (ERCC), antibody capture tag, or similar",
     "empty": "missing value (None, NaN or an empty string)",
 }
@@ -52,7 +74,18 @@ REASON_OUTCOMES = {
     reason: (
         "1:0"
         if reason
-        in ("retired", "not_yet_created", "unknown_gene", "no_target_name", "not_found", "not_a_gene", "empty")
+        in (
+            "retired",
+            "not_yet_created",
+            "outside_table_scope",
+            "presence_undetermined",
+            "unknown_gene",
+            "no_target_name",
+            "not_found",
+            "suffix_unconfirmed",
+            "not_a_gene",
+            "empty",
+        )
         else "1:n"
         if reason == "candidates_retired"
         else "1:1 or 1:n"
@@ -61,7 +94,7 @@ REASON_OUTCOMES = {
 }
 
 #: Notes about how a query string was read before lookup (column ``parse``).
-PARSE_NOTES = ("as_is", "version_stripped", "par_y", "date_repaired", "suffix_stripped")
+PARSE_NOTES = ("as_is", "version_stripped", "par_y", "date_repaired", "suffix_stripped", "separator_removed")
 
 #: Reason -> small integer code (the order of :data:`REASONS`).
 REASON_CODE = {reason: i for i, reason in enumerate(REASONS)}

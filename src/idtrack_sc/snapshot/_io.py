@@ -4,7 +4,8 @@ A snapshot file is a ZIP archive whose members are stored uncompressed (the Parq
 are compressed themselves) with fixed timestamps and a fixed member order:
 
 - ``manifest.json``: UTF-8 JSON, keys sorted;
-- ``genes.parquet``, ``events.parquet``, ``names.parquet``, ``features.parquet``.
+- ``genes.parquet``, ``events.parquet``, ``names.parquet``, ``features.parquet``,
+  ``loci.parquet`` (schema 2; a schema-1 file has no loci and reads as if the table were empty).
 
 Any ZIP tool and any Parquet reader open it; no code of this package is needed.
 """
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._schema import FORMAT_NAME, OPTIONAL_TABLES, SCHEMA_VERSION, SORT_KEYS, TABLES
+from ._schema import ADDED_IN_2, FORMAT_NAME, OPTIONAL_TABLES, SCHEMA_VERSION, SORT_KEYS, TABLES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -73,6 +74,17 @@ def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
     return table
 
 
+def with_optional_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``tables`` with an empty frame for each table added after schema 1 that is absent."""
+    import pandas as pd
+
+    out = dict(tables)
+    for name, columns in ADDED_IN_2.items():
+        if columns is None and name not in out:
+            out[name] = pd.DataFrame(columns=TABLES[name].names)
+    return out
+
+
 def _parquet_bytes(table: pa.Table) -> bytes:
     sink = io.BytesIO()
     pq.write_table(
@@ -107,6 +119,7 @@ def write_snapshot(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, An
     The path written.
     """
     path = Path(path)
+    tables = with_optional_tables(tables)
     missing = sorted(set(TABLES) - set(tables))
     if missing:
         msg = f"Cannot write snapshot {path}: tables {missing} are missing."
@@ -274,6 +287,12 @@ def read_table(zf: zipfile.ZipFile, path: Path, name: str, manifest: Mapping[str
         msg = f"{path}: snapshot member {member} is not valid Parquet ({err})."
         raise SnapshotFormatError(msg) from None
     expected = TABLES[name]
+    added = ADDED_IN_2.get(name)
+    if added and table.schema.names == [n for n in expected.names if n not in added]:
+        # a schema-1 table: the columns added later are null
+        for column in added:
+            table = table.append_column(expected.field(column), pa.nulls(table.num_rows, expected.field(column).type))
+        table = table.select(expected.names)
     if table.schema.names != expected.names:
         msg = f"{path}: table {name} has columns {table.schema.names}, expected {expected.names}."
         raise SnapshotFormatError(msg)

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._io import SnapshotFormatError, check_table_releases, read_manifest, read_table, to_arrow
+from ._io import (
+    SnapshotFormatError,
+    check_table_releases,
+    read_manifest,
+    read_table,
+    to_arrow,
+    with_optional_tables,
+)
 from ._schema import SCHEMA_VERSION, TABLES
 
 if TYPE_CHECKING:
@@ -74,6 +81,7 @@ class Snapshot:
     @classmethod
     def from_tables(cls, tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, Any]) -> Snapshot:
         """Make an in-memory snapshot from data frames (tests, builders before writing)."""
+        tables = with_optional_tables(tables)
         arrow = {name: to_arrow(name, tables[name]) for name in TABLES}
         return cls({**manifest, "schema_version": SCHEMA_VERSION}, tables=arrow)
 
@@ -119,6 +127,11 @@ class Snapshot:
         """Transcript and translation IDs with their gene."""
         return self.table("features")
 
+    @property
+    def loci(self) -> pd.DataFrame:
+        """Gene loci (assembly, chromosome, 1-based start and end, strand) with release spans."""
+        return self.table("loci")
+
     # -- identity ----------------------------------------------------------------------------
     @property
     def organism(self) -> str:
@@ -162,14 +175,20 @@ class Snapshot:
         return ("ensembl_gene", *sorted(str(ns) for ns in listed))
 
     def check_release(self, release: int | None) -> int:
-        """Return ``release`` (or the latest one) if the snapshot covers it, else raise."""
+        """Return ``release`` (or the latest one) if it is in the covered range, else raise.
+
+        Any release from the oldest to the newest covered one is accepted: between two
+        covered releases, a gene present at both is present (Ensembl never reuses a stable
+        ID), and the resolver says when presence is undetermined.
+        """
         if release is None:
             return self.latest_release
         release = as_release(release)
-        if release not in self.releases:
+        if not self.releases or not self.releases[0] <= release <= self.releases[-1]:
             msg = (
-                f"The {self.organism} snapshot does not cover Ensembl release {release}; it covers "
-                f"{_ranges(self.releases)}. Build or fetch a snapshot that includes it."
+                f"Ensembl release {release} is outside the range of the {self.organism} snapshot: it covers "
+                f"releases {self.releases[0] if self.releases else '?'} to {self.releases[-1] if self.releases else '?'} "
+                f"(tables of {_ranges(self.releases)}). Build or fetch a snapshot that includes it."
             )
             raise ValueError(msg)
         return release
@@ -199,6 +218,8 @@ class Snapshot:
             "names": len(names),
             "names_by_namespace": {str(k): int(v) for k, v in by_ns.items()},
             "features": len(self.features),
+            "loci": len(self.loci),
+            "inferred_events": int((self.events["source"] == "inferred_lineage").sum()),
             "sources": [s.get("name") for s in self.manifest.get("sources", [])],
         }
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-#: Version of the on-disk layout. Readers refuse files with a newer major version.
-SCHEMA_VERSION = 1
+#: Version of the on-disk layout. Readers refuse files with a newer version. Version 2 added
+#: the ``loci`` table and the ``evidence`` and ``detail`` columns of ``events``; version 1
+#: files still load (no loci, every event Ensembl's own).
+SCHEMA_VERSION = 2
 
 #: Magic string in ``manifest.json`` that identifies a snapshot file.
 FORMAT_NAME = "idtrack-sc snapshot"
+
+#: Evidence tiers of inferred history links, strongest first (see ``docs/lineage.md``).
+EVIDENCE_TIERS = ("high", "medium", "low")
 
 #: Kinds of external name, best first (a symbol means what it meant when it was valid).
 NAME_KINDS = ("primary", "previous", "alias", "synonym")
@@ -46,6 +51,27 @@ EVENTS = pa.schema(
         ("release", _release),
         ("score", pa.float32()),
         ("source", pa.string()),
+        # schema 2: inferred links (source ``inferred_lineage``) carry their evidence tier and
+        # what supports it; both null for Ensembl's own events
+        ("evidence", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
+
+#: loci (schema 2): where a gene lies, per span of covered releases. Coordinates are
+#: Ensembl's: 1-based, both ends included, on the named assembly (a release of another
+#: assembly, e.g. GRCh37, keeps its own coordinates).
+LOCI = pa.schema(
+    [
+        ("gene_id", pa.string()),
+        ("assembly", pa.string()),
+        ("chromosome", pa.string()),
+        ("start", pa.int64()),
+        ("end", pa.int64()),
+        ("strand", pa.int8()),  # 1 or -1
+        ("first_release", _release),
+        ("last_release", _release),
+        ("source", pa.string()),
     ]
 )
 
@@ -76,11 +102,20 @@ FEATURES = pa.schema(
 )
 
 #: Table name -> schema, in the order they are written.
-TABLES: dict[str, pa.Schema] = {"genes": GENES, "events": EVENTS, "names": NAMES, "features": FEATURES}
+TABLES: dict[str, pa.Schema] = {
+    "genes": GENES,
+    "events": EVENTS,
+    "names": NAMES,
+    "features": FEATURES,
+    "loci": LOCI,
+}
+
+#: Tables and columns added after schema version 1: files without them read as empty / null.
+ADDED_IN_2 = {"loci": None, "events": ("evidence", "detail")}
 
 #: Tables a file may lack because it was written before they existed; they read as empty.
-#: A table added to :data:`TABLES` without a schema version bump belongs here.
-OPTIONAL_TABLES: frozenset[str] = frozenset()
+#: ``loci`` came with schema version 2: a version-1 file has no such member.
+OPTIONAL_TABLES: frozenset[str] = frozenset(name for name, columns in ADDED_IN_2.items() if columns is None)
 
 #: Sort keys that make a table's row order canonical (byte-identical builds).
 SORT_KEYS: dict[str, list[str]] = {
@@ -88,4 +123,5 @@ SORT_KEYS: dict[str, list[str]] = {
     "events": ["release", "old_id", "new_id", "old_version", "new_version", "source"],
     "names": ["gene_id", "namespace", "kind", "value", "first_release", "source"],
     "features": ["feature_id", "first_release", "gene_id", "source"],
+    "loci": ["gene_id", "first_release", "assembly", "chromosome", "start", "end", "strand", "source"],
 }

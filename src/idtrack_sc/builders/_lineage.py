@@ -1,0 +1,554 @@
+"""Infer the successor of a replaced gene ID from loci and transcripts (a build step).
+
+Ensembl links a retired gene ID to its successor in ``stable_id_event``, from exon and
+transcript overlap between the old and new gene models. Where that table is not among the
+sources, much of the same evidence is: gene loci and transcript IDs per release. This module
+links an ID last seen in release *a* to an ID first seen after *a* (so the two never coexist
+in a covered release) when the evidence supports it:
+
+========  =====================================================================================
+tier      evidence
+========  =====================================================================================
+high      identical locus (same chromosome, strand, start and end, on the reference assembly,
+          after liftOver for older assemblies), or an identical set of transcript IDs
+medium    reciprocal overlap >= 0.9 on the same chromosome and strand, or a shared transcript ID
+low       reciprocal overlap >= 0.5 on the same chromosome and strand
+========  =====================================================================================
+
+Identifier continuity (same HGNC ID, Entrez ID or symbol) is recorded as corroboration only:
+clone-based names are reused for unrelated genes. Only one-to-one links are kept (an old ID
+with one candidate, which has no other candidate predecessor); a link some evidence contradicts
+(the old gene's transcripts or symbol moved to another new gene) is dropped. Chains (a -> b -> c)
+are left to the resolver, which follows events release by release.
+
+The links become rows of ``events`` with ``source="inferred_lineage"``, their ``evidence`` tier,
+a ``score`` (reciprocal overlap, or the transcript sets' Jaccard index) and a ``detail`` text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping
+
+logger = logging.getLogger(__name__)
+
+#: ``source`` of inferred events.
+INFERRED_SOURCE = "inferred_lineage"
+TIERS = ("high", "medium", "low")
+TIER_RANK = {"high": 0, "medium": 1, "low": 2}
+MEDIUM_OVERLAP = 0.9
+LOW_OVERLAP = 0.5
+
+#: UCSC names of Ensembl assemblies (chain files are named ``hg19ToHg38.over.chain.gz``).
+UCSC_NAMES = {"GRCh37": "hg19", "GRCh38": "hg38", "GRCm38": "mm10", "GRCm39": "mm39"}
+_CHAIN_NAME = re.compile(r"^(?P<src>[a-zA-Z]+\d+)To(?P<dst>[a-zA-Z]+\d+)\.over\.chain(?:\.gz)?$")
+#: Primary-assembly sequence regions: chromosomes and unplaced / unlocalized scaffolds.
+PRIMARY_REGION = r"^(?:\d+|X|Y|MT|[A-Z]{2}\d{6}\.\d+)$"
+#: Clone-based and other reusable names that say nothing about identity (``AC090338.1``, ``RP11-…``).
+_REUSABLE_NAME = r"^(?:[A-Z]{1,2}\d{5,6}\.\d+|RP\d+-.*|CT[ABCD]-.*|CH\d+-.*|XX[a-z]*-.*|LINC\d+|Y_RNA|.*\..*)$"
+
+
+class ChainMismatchError(ValueError):
+    """A liftOver chain file does not fit the assembly of the loci it is given for."""
+
+
+@dataclass
+class LineageReport:
+    """What the inference did, for the manifest's build report."""
+
+    status: str
+    reference_assembly: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    pairs: list[dict[str, Any]] = field(default_factory=list)
+    chains: dict[str, Any] = field(default_factory=dict)
+    #: every candidate pair with its evidence and what became of it (``status``: linked,
+    #: contradicted, not_one_to_one); kept in memory for validation and docs, not written
+    candidates: pd.DataFrame | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "status": self.status,
+            "reference_assembly": self.reference_assembly,
+            "counts": dict(sorted(self.counts.items())),
+            "release_pairs": self.pairs,
+            "liftover": self.chains,
+            "tiers": {
+                "high": "identical locus (after liftOver for older assemblies) or identical transcript set",
+                "medium": f"reciprocal overlap >= {MEDIUM_OVERLAP} (same chromosome and strand) or a shared transcript",
+                "low": f"reciprocal overlap >= {LOW_OVERLAP} (same chromosome and strand)",
+            },
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# liftOver
+# --------------------------------------------------------------------------------------------
+def check_chain_name(path: Path, source: str, target: str) -> None:
+    """Refuse a chain file whose UCSC-style name says it is for other assemblies."""
+    match = _CHAIN_NAME.match(path.name)
+    if not match:
+        return
+    want = (UCSC_NAMES.get(source, "").lower(), UCSC_NAMES.get(target, "").lower())
+    have = (match["src"].lower(), match["dst"].lower())
+    if all(want) and have != want:
+        msg = (
+            f"liftOver chain {path.name} maps {match['src']} to {match['dst']}, but loci on {source} must be "
+            f"lifted to {target} ({want[0]}To{want[1].capitalize()}.over.chain.gz)."
+        )
+        raise ChainMismatchError(msg)
+
+
+def lift_loci(loci: pd.DataFrame, chain: str | os.PathLike, *, source: str, target: str) -> pd.DataFrame:
+    """Lift 1-based loci from ``source`` to ``target`` with a UCSC chain file (through pyliftover).
+
+    A locus lifts when both its ends map to the same chromosome with the same orientation and
+    its length changes by at most half; others are left out. Returns the lifted loci (same
+    columns, ``assembly=target``).
+
+    Raises
+    ------
+    ChainMismatchError
+        If the chain's name names other assemblies, or fewer than half of the loci lift (the
+        chain does not belong to these loci's assembly).
+    ImportError
+        If pyliftover is not installed (``pip install 'idtrack-sc[lineage]'``).
+    """
+    try:
+        from pyliftover import LiftOver
+    except ImportError:  # pragma: no cover - depends on the environment
+        msg = "Lifting loci between assemblies needs pyliftover: pip install 'idtrack-sc[lineage]' (or pyliftover)."
+        raise ImportError(msg) from None
+    path = Path(chain)
+    if not path.is_file():
+        msg = f"liftOver chain file not found: {path}"
+        raise FileNotFoundError(msg)
+    check_chain_name(path, source, target)
+    lo = LiftOver(str(path))
+    chrom = loci["chromosome"].astype(str).to_numpy()
+    ucsc = np.where(chrom == "MT", "chrM", np.char.add("chr", chrom.astype(str)))
+    starts = loci["start"].to_numpy(dtype=np.int64) - 1  # pyliftover works on 0-based positions
+    ends = loci["end"].to_numpy(dtype=np.int64) - 1
+    out_chrom = np.full(len(loci), None, dtype=object)
+    out_start = np.zeros(len(loci), dtype=np.int64)
+    out_end = np.zeros(len(loci), dtype=np.int64)
+    flip = np.zeros(len(loci), dtype=bool)
+    ok = np.zeros(len(loci), dtype=bool)
+    for i in range(len(loci)):
+        a = lo.convert_coordinate(ucsc[i], int(starts[i]))
+        b = lo.convert_coordinate(ucsc[i], int(ends[i]))
+        if not a or not b or len(a) != 1 or len(b) != 1:
+            continue
+        (ca, pa_, sa, _), (cb, pb, sb, _) = a[0], b[0]
+        if ca != cb or sa != sb:
+            continue
+        lo_pos, hi_pos = (pa_, pb) if sa == "+" else (pb, pa_)
+        old_len = ends[i] - starts[i]
+        new_len = hi_pos - lo_pos
+        if new_len < 0 or abs(new_len - old_len) > 0.5 * max(old_len, 1):
+            continue
+        out_chrom[i] = ca
+        out_start[i], out_end[i] = lo_pos + 1, hi_pos + 1
+        flip[i] = sa == "-"
+        ok[i] = True
+    if len(loci) and ok.mean() < 0.5:
+        msg = (
+            f"liftOver chain {path.name} lifted only {int(ok.sum())} of {len(loci)} loci from {source} to {target}: "
+            "the chain does not match the assembly of these loci."
+        )
+        raise ChainMismatchError(msg)
+    lifted = loci[ok].copy()
+    names = pd.Series(out_chrom[ok], index=lifted.index, dtype=object).str.replace(r"^chr", "", regex=True)
+    lifted["chromosome"] = names.where(names != "M", "MT")
+    lifted["start"] = out_start[ok]
+    lifted["end"] = out_end[ok]
+    lifted["strand"] = np.where(flip[ok], -lifted["strand"].to_numpy(dtype=np.int64), lifted["strand"].to_numpy())
+    lifted["assembly"] = target
+    return lifted
+
+
+# --------------------------------------------------------------------------------------------
+# inference
+# --------------------------------------------------------------------------------------------
+def _presence(genes: pd.DataFrame, covered: np.ndarray) -> pd.DataFrame:
+    """Per gene: first and last covered release, from per-release observations."""
+    return genes.groupby("gene_id", sort=True)["release"].agg(first="min", last="max")
+
+
+def _overlap_pairs(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of (old, new) loci that overlap on the same chromosome and strand, with their overlap.
+
+    Sort-and-search per chromosome/strand: every new interval overlapping an old one starts
+    within ``[old.start - longest new, old.end]``; those windows are expanded and filtered.
+    """
+    frames = []
+    old = old.assign(_key=old["chromosome"].astype(str) + ":" + old["strand"].astype(str))
+    new = new.assign(_key=new["chromosome"].astype(str) + ":" + new["strand"].astype(str))
+    new_groups = dict(tuple(new.groupby("_key", sort=True)))
+    for key, o in old.groupby("_key", sort=True):
+        n = new_groups.get(key)
+        if n is None:
+            continue
+        n = n.sort_values("start", kind="stable")
+        ns = n["start"].to_numpy(dtype=np.int64)
+        ne = n["end"].to_numpy(dtype=np.int64)
+        longest = int((ne - ns).max()) + 1
+        os_ = o["start"].to_numpy(dtype=np.int64)
+        oe = o["end"].to_numpy(dtype=np.int64)
+        lo = np.searchsorted(ns, os_ - longest, side="left")
+        hi = np.searchsorted(ns, oe, side="right")
+        counts = hi - lo
+        if counts.sum() == 0:
+            continue
+        oi = np.repeat(np.arange(len(o)), counts)
+        # lo[i], lo[i] + 1, …, hi[i] - 1 for every old interval, without a Python loop
+        offsets = np.repeat(np.cumsum(counts) - counts, counts)
+        ni = np.repeat(lo, counts) + np.arange(int(counts.sum())) - offsets
+        inter = np.minimum(oe[oi], ne[ni]) - np.maximum(os_[oi], ns[ni]) + 1
+        keep = inter > 0
+        oi, ni, inter = oi[keep], ni[keep], inter[keep]
+        len_o = oe[oi] - os_[oi] + 1
+        len_n = ne[ni] - ns[ni] + 1
+        frames.append(
+            pd.DataFrame(
+                {
+                    "old_id": o["gene_id"].to_numpy()[oi],
+                    "new_id": n["gene_id"].to_numpy()[ni],
+                    "overlap": inter / np.maximum(len_o, len_n),
+                    "identical": (os_[oi] == ns[ni]) & (oe[oi] == ne[ni]),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(
+            {
+                "old_id": pd.Series(dtype=object),
+                "new_id": pd.Series(dtype=object),
+                "overlap": pd.Series(dtype=float),
+                "identical": pd.Series(dtype=bool),
+            }
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _nearest_locus(loci: pd.DataFrame, presence: pd.DataFrame, side: str) -> pd.DataFrame:
+    """One locus per gene, the one nearest its end of life (``side="old"``) or birth (``"new"``).
+
+    The latest locus at or before the gene's last release for old genes, the earliest at or
+    after its first release for new ones; else the nearest one.
+    """
+    loci = loci.merge(presence.rename_axis("gene_id").reset_index(), on="gene_id", how="inner")
+    if side == "old":
+        loci = loci.assign(_d=np.where(loci["release"] <= loci["last"], loci["last"] - loci["release"], 10_000))
+    else:
+        loci = loci.assign(_d=np.where(loci["release"] >= loci["first"], loci["release"] - loci["first"], 10_000))
+    loci = loci.sort_values(["gene_id", "_d", "release"], kind="stable")
+    return loci.drop_duplicates("gene_id")[["gene_id", "chromosome", "start", "end", "strand", "release"]]
+
+
+def infer_lineage(
+    genes: pd.DataFrame,
+    loci: pd.DataFrame,
+    features: pd.DataFrame,
+    names: pd.DataFrame,
+    *,
+    covered: np.ndarray,
+    release_assembly: Mapping[int, str | None],
+    release_scope: Mapping[int, str],
+    reference_assembly: str | None,
+    liftover: Mapping[str, str | os.PathLike] | None = None,
+) -> tuple[pd.DataFrame, LineageReport]:
+    """Link disappearing gene IDs to later-appearing ones (see the module doc).
+
+    Parameters
+    ----------
+    genes
+        Per-release observations ``gene_id, release`` (the genes each release has).
+    loci
+        Per-release observations ``gene_id, assembly, chromosome, start, end, strand, release``
+        (1-based).
+    features
+        Per-release observations ``feature_id, feature_type, gene_id, release``.
+    names
+        Dated name observations ``gene_id, namespace, value, kind, release`` (corroboration).
+    covered
+        The covered releases, ascending.
+    release_assembly
+        Assembly of each covered release (``None`` where unknown).
+    release_scope
+        Scope of each covered release (``full`` or ``primary_assembly``).
+    reference_assembly
+        Assembly all loci are compared on (the snapshot's, normally the newest).
+    liftover
+        Chain file per older assembly, e.g. ``{"GRCh37": "hg19ToHg38.over.chain.gz"}``.
+
+    Returns
+    -------
+    ``(events, report)``: inferred events (columns of the snapshot's ``events`` table) and what
+    was done.
+    """
+    liftover = dict(liftover or {})
+    report = LineageReport(status="inferred", reference_assembly=reference_assembly)
+    counts = report.counts
+    transcripts = features[features["feature_type"] == "transcript"][["feature_id", "gene_id", "release"]]
+    if len(loci) == 0 and len(transcripts) == 0:
+        report.status = "not inferred: the sources carry no loci and no transcripts"
+        return _empty_events(), report
+
+    genes = genes[["gene_id", "release"]].drop_duplicates()
+    presence = _presence(genes, covered)
+    last_covered = int(covered[-1])
+
+    # -- loci on the reference assembly ------------------------------------------------------
+    loci = loci.copy()
+    loci["assembly"] = loci["assembly"].fillna(loci["release"].map(release_assembly))
+    if reference_assembly is None:
+        reference_assembly = loci["assembly"].dropna().iloc[-1] if loci["assembly"].notna().any() else None
+        report.reference_assembly = reference_assembly
+    ref = loci[loci["assembly"] == reference_assembly]
+    usable = [ref]
+    counts["loci_reference_assembly"] = len(ref)
+    for assembly, part in loci[loci["assembly"] != reference_assembly].groupby("assembly", dropna=False, sort=True):
+        chain = liftover.get(assembly) if isinstance(assembly, str) else None
+        if chain is None:
+            counts[f"loci_without_chain:{assembly}"] = len(part)
+            report.chains[str(assembly)] = "no chain file given: these loci are not compared"
+            logger.warning("%d loci on %s left out of lineage inference: no liftOver chain", len(part), assembly)
+            continue
+        # lift only what the comparison needs: genes that disappear
+        need = presence.index[presence["last"] < last_covered]
+        todo = part[part["gene_id"].isin(need)]
+        lifted = lift_loci(todo, chain, source=str(assembly), target=str(reference_assembly))
+        counts[f"loci_lifted:{assembly}"] = len(lifted)
+        counts[f"loci_not_lifted:{assembly}"] = len(todo) - len(lifted)
+        report.chains[str(assembly)] = {
+            "chain": Path(chain).name,
+            "lifted": len(lifted),
+            "not_lifted": len(todo) - len(lifted),
+        }
+        usable.append(lifted)
+    loci = pd.concat(usable, ignore_index=True)
+
+    # -- candidates ----------------------------------------------------------------------------
+    # an old ID: absent from the next covered release although that release's table covers
+    # its sequence region (absence outside a table's scope is not disappearance)
+    region = _nearest_locus(loci, presence, "old").set_index("gene_id")["chromosome"] if len(loci) else pd.Series()
+    nxt_pos = np.searchsorted(covered, presence["last"].to_numpy(), side="right")
+    gone = nxt_pos < len(covered)
+    nxt = np.where(gone, covered[np.minimum(nxt_pos, len(covered) - 1)], -1)
+    next_scope = pd.Series(nxt).map(release_scope).fillna("full").to_numpy()
+    chrom = region.reindex(presence.index).fillna("").astype(str).to_numpy()
+    outside = (
+        (next_scope == "primary_assembly") & (chrom != "") & ~pd.Series(chrom).str.match(PRIMARY_REGION).to_numpy()
+    )
+    old_ids = presence.index[gone & ~outside]
+    counts["disappeared"] = len(old_ids)
+    counts["absent_outside_table_scope"] = int((gone & outside).sum())
+    new_ids = presence.index[presence["first"] > covered[0]]
+
+    old_loci = _nearest_locus(loci[loci["gene_id"].isin(old_ids)], presence, "old")
+    new_loci = _nearest_locus(loci[loci["gene_id"].isin(new_ids)], presence, "new")
+    pairs = _overlap_pairs(old_loci, new_loci)
+    first = presence["first"]
+    last = presence["last"]
+    if len(pairs):
+        pairs = pairs[first.reindex(pairs["new_id"]).to_numpy() > last.reindex(pairs["old_id"]).to_numpy()]
+        pairs = pairs[pairs["overlap"] >= LOW_OVERLAP]
+
+    # -- transcripts ---------------------------------------------------------------------------
+    tx = transcripts.drop_duplicates(["feature_id", "gene_id"])
+    tx_sets = tx.groupby("gene_id").size()
+    shared = tx[tx["gene_id"].isin(old_ids)].merge(
+        tx[tx["gene_id"].isin(new_ids)], on="feature_id", suffixes=("_old", "_new")
+    )
+    shared = shared[shared["gene_id_old"] != shared["gene_id_new"]]
+    tpairs = shared.groupby(["gene_id_old", "gene_id_new"], sort=True).size().rename("shared").reset_index()
+    tpairs = tpairs.rename(columns={"gene_id_old": "old_id", "gene_id_new": "new_id"})
+    tpairs = tpairs.astype({"old_id": object, "new_id": object})
+    pairs = pairs.astype({"old_id": object, "new_id": object})
+    if len(tpairs):
+        tpairs = tpairs[first.reindex(tpairs["new_id"]).to_numpy() > last.reindex(tpairs["old_id"]).to_numpy()]
+    n_old = tx_sets.reindex(tpairs["old_id"]).to_numpy()
+    n_new = tx_sets.reindex(tpairs["new_id"]).to_numpy()
+    tpairs = tpairs.assign(
+        jaccard=tpairs["shared"] / (n_old + n_new - tpairs["shared"]),
+        same_set=(tpairs["shared"].to_numpy() == n_old) & (n_old == n_new),
+    )
+
+    cand = pairs.merge(tpairs, on=["old_id", "new_id"], how="outer")
+    if cand.empty:
+        report.counts.update(linked=0)
+        return _empty_events(), report
+    cand["overlap"] = cand["overlap"].fillna(0.0)
+    cand["identical"] = cand["identical"].astype("boolean").fillna(False).astype(bool)
+    cand["shared"] = cand["shared"].fillna(0).astype(int)
+    cand["same_set"] = cand["same_set"].astype("boolean").fillna(False).astype(bool)
+    cand["jaccard"] = cand["jaccard"].fillna(0.0)
+    high = cand["identical"] | cand["same_set"]
+    medium = (cand["overlap"] >= MEDIUM_OVERLAP) | (cand["shared"] > 0)
+    cand["tier"] = np.where(high, "high", np.where(medium, "medium", "low"))
+    cand["score"] = np.maximum(cand["overlap"], cand["jaccard"])
+    counts["candidate_pairs"] = len(cand)
+
+    # -- corroboration and contradiction ------------------------------------------------------
+    ident = _identifiers(names, presence)
+    old_names = ident.rename(columns={"gene_id": "old_id"})
+    new_names = ident.rename(columns={"gene_id": "new_id"})
+    agree = (
+        cand[["old_id", "new_id"]].merge(old_names, on="old_id").merge(new_names, on=["new_id", "namespace", "value"])
+    )
+    strong = agree[(agree["namespace"] != "symbol") | ~agree["value"].str.match(_REUSABLE_NAME)]
+    strong = strong.drop_duplicates(["old_id", "new_id"]).assign(strong=True).set_index(["old_id", "new_id"])["strong"]
+    agree = agree.groupby(["old_id", "new_id"])["namespace"].agg(lambda s: ",".join(sorted(set(s))))
+    cand = cand.merge(agree.rename("same_ids"), left_on=["old_id", "new_id"], right_index=True, how="left")
+    cand = cand.merge(strong.rename("strong_ids"), left_on=["old_id", "new_id"], right_index=True, how="left")
+    cand["same_ids"] = cand["same_ids"].fillna("")
+    cand["strong_ids"] = cand["strong_ids"].astype("boolean").fillna(False).astype(bool)
+
+    # transcripts of the old gene moved to another new gene than this one
+    moved_tx = tpairs.groupby("old_id")["new_id"].agg(set)
+    tx_other = np.array(
+        [bool(moved_tx.get(o, set()) - {n}) for o, n in zip(cand["old_id"], cand["new_id"], strict=True)], dtype=bool
+    )
+    # the old gene's (non-reusable) symbol is carried on by another new gene than this one
+    sym = ident[(ident["namespace"] == "symbol") & ~ident["value"].str.match(_REUSABLE_NAME)]
+    sym_pairs = sym.rename(columns={"gene_id": "old_id"}).merge(
+        sym.rename(columns={"gene_id": "new_id"}), on=["namespace", "value"]
+    )
+    sym_pairs = sym_pairs[sym_pairs["old_id"].isin(old_ids) & sym_pairs["new_id"].isin(new_ids)]
+    sym_pairs = sym_pairs[first.reindex(sym_pairs["new_id"]).to_numpy() > last.reindex(sym_pairs["old_id"]).to_numpy()]
+    moved_sym = sym_pairs.groupby("old_id")["new_id"].agg(set)
+    sym_other = np.array(
+        [
+            bool(moved_sym.get(o, set())) and n not in moved_sym.get(o, set())
+            for o, n in zip(cand["old_id"], cand["new_id"], strict=True)
+        ],
+        dtype=bool,
+    )
+    contradicted = tx_other | sym_other
+    counts["contradicted"] = int(contradicted.sum())
+    cand["status"] = np.where(tx_other, "contradicted: transcripts moved elsewhere", "")
+    cand.loc[sym_other & ~tx_other, "status"] = "contradicted: symbol moved elsewhere"
+    report.candidates = cand
+    cand = cand[~contradicted]
+
+    # -- one-to-one ------------------------------------------------------------------------------
+    # A merge or split seen from one side (one new gene overlapping two old ones): when exactly
+    # one of the competitors also keeps the gene's HGNC ID, Entrez ID or (non-clone) symbol,
+    # the others are no successor of the same gene and drop out; otherwise all stay ambiguous.
+    for side in ("new_id", "old_id"):
+        size = cand.groupby(side)[side].transform("size")
+        n_strong = cand.groupby(side)["strong_ids"].transform("sum")
+        loser = (size > 1) & (n_strong == 1) & ~cand["strong_ids"]
+        report.candidates.loc[loser[loser].index, "status"] = "not one-to-one: a competitor keeps the identifiers"
+        counts[f"competitors_dropped_by_identifiers:{side.split('_')[0]}"] = int(loser.sum())
+        cand = cand[~loser]
+    per_old = cand.groupby("old_id")["new_id"].transform("size")
+    per_new = cand.groupby("new_id")["old_id"].transform("size")
+    one = (per_old == 1) & (per_new == 1)
+    counts["not_one_to_one"] = int((~one).sum())
+    report.candidates.loc[one[one].index, "status"] = "linked"
+    report.candidates.loc[one[~one].index, "status"] = "not one-to-one"
+    links = cand[one].copy()
+    for tier in TIERS:
+        counts[f"linked_{tier}"] = int((links["tier"] == tier).sum())
+    counts["linked"] = len(links)
+
+    links["old_release"] = last.reindex(links["old_id"]).to_numpy()
+    links["release"] = first.reindex(links["new_id"]).to_numpy()
+    links["detail"] = [_detail(row) for row in links.itertuples(index=False)]
+    events = pd.DataFrame(
+        {
+            "old_id": links["old_id"].to_numpy(),
+            "old_version": pd.array([pd.NA] * len(links), dtype="Int64"),
+            "new_id": links["new_id"].to_numpy(),
+            "new_version": pd.array([pd.NA] * len(links), dtype="Int64"),
+            "old_release": links["old_release"].astype("int64").to_numpy(),
+            "release": links["release"].astype("int64").to_numpy(),
+            "score": links["score"].round(4).to_numpy(),
+            "source": INFERRED_SOURCE,
+            "evidence": links["tier"].to_numpy(),
+            "detail": links["detail"].to_numpy(),
+        }
+    )
+    events = events.sort_values(["release", "old_id", "new_id"], kind="stable").reset_index(drop=True)
+    report.pairs = _pair_table(old_ids, presence, covered, links)
+    logger.info(
+        "lineage: %d disappeared IDs, %d linked (%d high, %d medium, %d low)",
+        counts["disappeared"],
+        counts["linked"],
+        counts["linked_high"],
+        counts["linked_medium"],
+        counts["linked_low"],
+    )
+    return events, report
+
+
+def _identifiers(names: pd.DataFrame, presence: pd.DataFrame) -> pd.DataFrame:
+    """Dated primary symbols, HGNC and Entrez IDs of each gene (any release)."""
+    sel = names[
+        names["namespace"].isin(["symbol", "hgnc_id", "entrez"])
+        & (names["kind"] == "primary")
+        & names["release"].notna()
+    ]
+    out = sel[["gene_id", "namespace", "value"]].drop_duplicates()
+    return out[out["gene_id"].isin(presence.index)].reset_index(drop=True)
+
+
+def _detail(row: Any) -> str:
+    parts = []
+    if row.identical:
+        parts.append("identical locus")
+    elif row.overlap > 0:
+        parts.append(f"reciprocal overlap {row.overlap:.3f}")
+    if row.same_set:
+        parts.append(f"identical transcript set ({int(row.shared)})")
+    elif row.shared:
+        parts.append(f"{int(row.shared)} shared transcripts (Jaccard {row.jaccard:.2f})")
+    if row.same_ids:
+        parts.append(f"same {row.same_ids.replace(',', ', ')}")
+    return "; ".join(parts)
+
+
+def _pair_table(old_ids: pd.Index, presence: pd.DataFrame, covered: np.ndarray, links: pd.DataFrame) -> list[dict]:
+    """Per pair of consecutive covered releases: IDs that disappeared and links by tier."""
+    last = presence["last"].reindex(old_ids).to_numpy()
+    out = []
+    linked = links.set_index("old_id")["tier"]
+    for i in range(len(covered) - 1):
+        a, b = int(covered[i]), int(covered[i + 1])
+        ids = old_ids[last == a]
+        tiers = linked.reindex(ids).dropna()
+        row = {"from": a, "to": b, "disappeared": len(ids)}
+        for tier in TIERS:
+            row[tier] = int((tiers == tier).sum())
+        row["unlinked"] = len(ids) - len(tiers)
+        out.append(row)
+    return out
+
+
+def _empty_events() -> pd.DataFrame:
+    return pd.DataFrame(
+        columns=[
+            "old_id",
+            "old_version",
+            "new_id",
+            "new_version",
+            "old_release",
+            "release",
+            "score",
+            "source",
+            "evidence",
+            "detail",
+        ]
+    )

@@ -1,0 +1,210 @@
+"""Two identifier columns of one dataset (IDs and symbols) used together, and the dataset's release.
+
+10x ``features.tsv`` and many ``.h5ad`` files carry each feature twice: an ID (Ensembl,
+Entrez) and a symbol (``var_names`` symbols beside ``var["gene_ids"]``, or IDs beside
+``var["feature_name"]``). Both are resolved; the ID decides, the symbol breaks ties among the
+ID's candidates and stands in where the ID names nothing the snapshot knows, and every
+feature's agreement is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..resolve import convert, infer_release
+from ..resolve._convert import check_from_release
+from ..resolve._parse import as_query_strings
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+    from ..snapshot import Snapshot
+
+logger = logging.getLogger(__name__)
+
+#: ``var`` columns looked for as the second identifier column (``pair_key="auto"``), by what the
+#: first column holds.
+PAIR_COLUMNS = {
+    "symbols": ("gene_ids", "gene_id", "ensembl_id", "ensembl_gene_id", "ensembl_ids", "feature_id", "gene_ids-0"),
+    "ids": ("gene_symbols", "feature_name", "gene_name", "gene_symbol", "gene_names", "symbols"),
+}
+#: Per-feature agreement of the two columns (``var['{key_added}_pair']``).
+PAIR_STATUS = {
+    "agree": "both columns name the same gene(s)",
+    "disagree": "both name genes, different ones: the ID column's answer is used",
+    "tie_broken": "the ID is ambiguous; the symbol names one of its candidates, which is used",
+    "id_only": "only the ID column names a gene at the target release (used)",
+    "symbol_only": (
+        "only the symbol column names a gene; used when the ID is unknown to the snapshot or missing, "
+        "otherwise the ID's failure stands"
+    ),
+    "neither": "neither column names a gene",
+}
+_ID_LIKE = r"^(?:ENS[A-Z]*[GTP]\d{11}(?:\.\d+)?(?:_PAR_Y)?|HGNC:\d+|MGI:\d+|(?:GENEID|ENTREZ|NCBIGENE)[:_]?\d+|\d+)$"
+
+
+def looks_like_ids(values: np.ndarray) -> np.ndarray:
+    """Whether each value is an accession (Ensembl, HGNC, MGI, Entrez ID), not a symbol."""
+    arr = pa.array(as_query_strings(values), type=pa.string(), from_pandas=True)
+    upper = pc.utf8_upper(pc.utf8_trim_whitespace(arr))
+    return pc.fill_null(pc.match_substring_regex(upper, _ID_LIKE), False).to_numpy(zero_copy_only=False)
+
+
+def find_pair(adata: AnnData, originals: np.ndarray, id_key: str | None, pair_key: str | None) -> str | None:
+    """The ``var`` column to pair with the identifiers, or ``None``.
+
+    ``pair_key="auto"`` looks for a column of :data:`PAIR_COLUMNS` that holds the other kind
+    of identifier (IDs beside symbols, symbols beside IDs) for most features.
+    """
+    if pair_key is None:
+        return None
+    if pair_key != "auto":
+        if pair_key not in adata.var.columns:
+            cols = ", ".join(map(repr, adata.var.columns)) or "none"
+            msg = f"var has no column {pair_key!r} to pair with the identifiers (columns: {cols})."
+            raise KeyError(msg)
+        if pair_key == id_key:
+            msg = f"pair_key={pair_key!r} is the identifier column itself; name the other column."
+            raise ValueError(msg)
+        return pair_key
+    if len(originals) == 0:
+        return None
+    first_ids = looks_like_ids(originals).mean() > 0.5
+    for col in PAIR_COLUMNS["ids" if first_ids else "symbols"]:
+        if col == id_key or col not in adata.var.columns:
+            continue
+        values = adata.var[col]
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)) and not isinstance(
+            values.dtype, pd.CategoricalDtype
+        ):
+            continue
+        other = np.asarray(values.astype(object).to_numpy(), dtype=object)
+        if (looks_like_ids(other).mean() > 0.5) != first_ids:
+            return col
+    return None
+
+
+def choose_anchor(
+    snap: Snapshot,
+    originals: np.ndarray,
+    paired: np.ndarray | None,
+    *,
+    release: int,
+    from_release: int | str | None,
+    label: str,
+) -> tuple[int | None, dict[str, Any]]:
+    """The release whose meaning names are read in, and the provenance of that choice.
+
+    ``"auto"`` infers the dataset's release; names are then read in its meaning, unless
+    the inference is undetermined or the target release fits as well (then the target's
+    meaning is the same answer).
+    """
+    if from_release is None:
+        return None, {"from_release": "target"}
+    if isinstance(from_release, str) and from_release == "auto":
+        inference = infer_release(originals, snapshot=snap, paired=paired)
+        record = {"from_release": "auto", "inferred": inference.to_dict()}
+        if not inference.determined:
+            logger.warning(
+                "%s: the annotation release is undetermined (%s); names are read in the meaning of release %d.",
+                label,
+                inference.reason,
+                release,
+            )
+            record["anchor_release"] = int(release)
+            return None, record
+        anchor = None if release in inference.releases else inference.release
+        logger.info("%s: %s", label, inference)
+        record["anchor_release"] = int(release if anchor is None else anchor)
+        return anchor, record
+    if isinstance(from_release, str):
+        msg = f"from_release must be 'auto', None or an Ensembl release number, got {from_release!r}."
+        raise ValueError(msg)
+    anchor = check_from_release(snap, from_release)
+    return anchor, {"from_release": int(anchor), "anchor_release": int(anchor)}
+
+
+def combine(
+    table: pd.DataFrame,
+    originals: np.ndarray,
+    paired: np.ndarray,
+    *,
+    snap: Snapshot,
+    to: str,
+    release: int,
+    strategy: str,
+    anchor: int | None,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Use the two identifier columns together (see module doc).
+
+    Returns the combined conversion table (one row per feature, rows taken from either
+    column's table), the per-feature status (:data:`PAIR_STATUS`) and the Ensembl gene(s)
+    that the column whose answer was not used names (``""`` if none).
+    """
+    other = convert(paired, snapshot=snap, to=to, release=release, strategy=strategy, from_release=anchor)
+    # which side is the ID: the first column where it looks like one, else the second if it does
+    first_id = looks_like_ids(originals)
+    second_id = looks_like_ids(paired)
+    swap = ~first_id & second_id
+    a = _select(table, other, swap)  # the ID side (or the first column when neither is an ID)
+    s = _select(other, table, swap)
+
+    a_out = a["outcome"].astype(str).to_numpy(dtype=object)
+    s_out = s["outcome"].astype(str).to_numpy(dtype=object)
+    a_genes = a["gene_id"].astype(str).to_numpy(dtype=object)
+    s_genes = s["gene_id"].astype(str).to_numpy(dtype=object)
+    a_named = a_out != "1:0"
+    s_named = s_out != "1:0"
+    # 1:0 rows carry the genes they failed on: compare only genes that reached the target
+    a_set = [set(g.split("|")) if ok and g else set() for g, ok in zip(a_genes, a_named, strict=True)]
+    s_set = [set(g.split("|")) if ok and g else set() for g, ok in zip(s_genes, s_named, strict=True)]
+    same = np.array([x == y and bool(x) for x, y in zip(a_set, s_set, strict=True)], dtype=bool)
+    s_single_in_a = np.array(
+        [len(y) == 1 and y <= x and len(x) > 1 for x, y in zip(a_set, s_set, strict=True)], dtype=bool
+    )
+    tie = (a_out == "1:n") & (s_out == "1:1") & s_single_in_a
+    a_reason = a["reason"].astype(str).to_numpy(dtype=object)
+    id_says_nothing = (a_out == "1:0") & np.isin(a_reason, ["not_found", "empty", "suffix_unconfirmed"])
+
+    status = np.full(len(a), "neither", dtype=object)
+    status[a_named & ~s_named] = "id_only"
+    status[~a_named & s_named] = "symbol_only"
+    status[a_named & s_named] = "disagree"
+    status[same | (a_named & s_named & _contains(a_set, s_set))] = "agree"
+    status[tie] = "tie_broken"
+
+    use_s = tie | (id_says_nothing & s_named)
+    combined = _select(a, s, use_s)
+    # the reading not used: the symbol's, or the ID's where the symbol's answer was taken
+    other_genes = np.where(use_s, np.where(a_named, a_genes, ""), np.where(s_named, s_genes, "")).astype(object)
+    combined.attrs = table.attrs
+    return combined, status, other_genes
+
+
+def _contains(a_set: list[set], s_set: list[set]) -> np.ndarray:
+    """The ID side's single gene is among the symbol side's candidates."""
+    return np.array([len(x) == 1 and x <= y for x, y in zip(a_set, s_set, strict=True)], dtype=bool)
+
+
+def _select(first: pd.DataFrame, second: pd.DataFrame, take_second: np.ndarray) -> pd.DataFrame:
+    """Rows of ``first``, replaced by ``second``'s where ``take_second``."""
+    if not take_second.any():
+        return first.copy()
+    out = first.copy()
+    rows = np.flatnonzero(take_second)
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            merged = out[col].astype(object).to_numpy()
+            merged[rows] = second[col].astype(object).to_numpy()[rows]
+            out[col] = pd.Categorical(merged, categories=out[col].cat.categories)
+        else:
+            values = out[col].to_numpy(dtype=object, na_value=None)
+            values[rows] = second[col].to_numpy(dtype=object, na_value=None)[rows]
+            out[col] = pd.array(values, dtype=out[col].dtype)
+    return out

@@ -1,0 +1,133 @@
+"""harmonize_var_names / concat_harmonized: the dataset's own release, and two identifier columns."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+import idtrack_sc as its
+from idtrack_sc.pp import var_columns
+
+COLS = var_columns("idtrack")
+
+
+def make(var_names, **columns):
+    x = sparse.csr_matrix(np.arange(4 * len(var_names), dtype=np.float32).reshape(4, -1))
+    var = pd.DataFrame(
+        {k: pd.array(v, dtype=object) for k, v in columns.items()}, index=pd.Index(var_names, dtype=object)
+    )
+    adata = ad.AnnData(x, var=var)
+    adata.obs_names = pd.Index([f"c{i}" for i in range(4)], dtype=object)
+    return adata
+
+
+@pytest.fixture(scope="module")
+def pbmc():
+    sc = pytest.importorskip("scanpy")
+    return sc.datasets.pbmc68k_reduced()
+
+
+def test_auto_infers_the_release_and_records_it(pbmc, snapshot_default, tmp_path):
+    adata = pbmc.copy()
+    its.pp.harmonize_var_names(adata, snapshot=snapshot_default)
+    how = adata.uns["idtrack"]["release"]
+    assert how["from_release"] == "auto"
+    # 84 on GRCh38 releases alone; 75 (the GRCh37 gene set, hg19 as 68k PBMCs were processed) once it is covered
+    expected = 75 if 75 in snapshot_default.releases else 84
+    assert (how["inferred"]["status"], how["inferred"]["release"], how["anchor_release"]) == (
+        "determined",
+        expected,
+        expected,
+    )
+    assert adata.uns["idtrack"]["params"]["from_release"] == "auto"
+    # the gene the 2016 dataset measured as SOD2 has no recorded successor: no guess
+    sod2 = adata.var[adata.var[COLS["original"]] == "SOD2"].iloc[0]
+    assert sod2[COLS["reason"]] == "retired"
+    adata.write_h5ad(tmp_path / "a.h5ad")
+    back = ad.read_h5ad(tmp_path / "a.h5ad").uns["idtrack"]["release"]
+    assert int(back["inferred"]["release"]) == expected
+    assert list(back["inferred"]["evidence"]["release"]) == list(snapshot_default.releases)
+
+
+def test_none_reads_names_at_the_target_release(pbmc, snapshot_default):
+    adata = pbmc.copy()
+    its.pp.harmonize_var_names(adata, snapshot=snapshot_default, from_release=None)
+    assert adata.uns["idtrack"]["release"] == {"from_release": "target"}
+    assert "ENSG00000291237" in adata.var_names  # today's SOD2
+
+
+def test_explicit_release_and_bad_release(snapshot_default):
+    adata = make(["CAST", "TP53"])
+    its.pp.harmonize_var_names(adata, snapshot=snapshot_default, from_release=84)
+    assert adata.var_names.tolist() == ["ENSG00000153113", "ENSG00000141510"]
+    assert adata.uns["idtrack"]["release"]["anchor_release"] == 84
+    target_meaning = make(["CAST", "TP53"])
+    its.pp.harmonize_var_names(target_meaning, snapshot=snapshot_default, from_release=114)
+    assert target_meaning.var[COLS["outcome"]].astype(str).tolist() == ["1:n", "1:1"]
+    untouched = make(["CAST", "TP53"])
+    with pytest.raises(ValueError, match="outside the homo_sapiens snapshot"):
+        its.pp.harmonize_var_names(untouched, snapshot=snapshot_default, from_release=60)
+    assert untouched.var_names.tolist() == ["CAST", "TP53"]
+    assert "idtrack" not in untouched.uns
+
+
+def test_short_list_is_undetermined_and_said_so(snapshot_default):
+    adata = make(["TP53", "BRCA2"])
+    its.pp.harmonize_var_names(adata, snapshot=snapshot_default)
+    how = adata.uns["idtrack"]["release"]
+    assert how["inferred"]["status"] == "undetermined"
+    assert how["anchor_release"] == 114
+
+
+def test_symbols_and_ids_used_together(snapshot_default):
+    # 10x style: symbols as var_names, Ensembl IDs in var["gene_ids"]
+    names = ["TP53", "BRCA2", "KRAS", "NOT_A_SYMBOL", "BRCA1"]
+    ids = ["ENSG00000141510", "ENSG00000139618", "ENSG00000099999", "ENSG00000012048", "ENSG00000141510"]
+    adata = make(names, gene_ids=ids)
+    its.pp.harmonize_var_names(adata, snapshot=snapshot_default, to="symbol", from_release=None)
+    var = adata.var
+    by_original = {}
+    for originals, statuses in zip(var[COLS["original"]], var[COLS["pair"]], strict=True):
+        by_original.update(zip(originals.split("|"), statuses.split("|"), strict=True))
+    assert by_original["TP53"] == "agree"
+    assert by_original["BRCA2"] == "agree"
+    # an ID no release knows: the symbol stands in
+    assert by_original["KRAS"] == "symbol_only"
+    assert "KRAS" in adata.var_names
+    # an unknown symbol beside a good ID: the ID decides
+    assert by_original["NOT_A_SYMBOL"] == "id_only"
+    assert "BRCA1" in adata.var_names
+    # BRCA1's symbol beside TP53's ID: the ID decides, the disagreement is reported
+    assert by_original["BRCA1"] == "disagree"
+    tp53 = var.loc["TP53"]
+    assert tp53[COLS["n_merged"]] == 2  # TP53 and the feature whose ID is TP53's
+    assert adata.uns["idtrack"]["params"]["pair_key"] == "gene_ids"
+    assert adata.uns["idtrack"]["counts"]["pair"] == {"agree": 2, "disagree": 1, "id_only": 1, "symbol_only": 1}
+    dis = adata.uns["idtrack"]["pair_disagreements"]
+    assert (list(dis["original"]), list(dis["paired"])) == (["BRCA1"], ["ENSG00000141510"])
+    assert list(dis["gene_id"]) == ["ENSG00000141510"]
+    assert list(dis["pair_gene_id"]) == ["ENSG00000012048"]
+
+
+def test_pair_key_none_and_missing_column(snapshot_default):
+    adata = make(["TP53", "BRCA2"], gene_ids=["ENSG00000141510", "ENSG00000139618"])
+    its.pp.harmonize_var_names(adata, snapshot=snapshot_default, pair_key=None, from_release=None)
+    assert COLS["pair"] not in adata.var
+    with pytest.raises(KeyError, match="no column 'ids'"):
+        its.pp.harmonize_var_names(make(["TP53"]), snapshot=snapshot_default, pair_key="ids")
+
+
+def test_concat_reads_each_dataset_in_its_own_release(pbmc, snapshot_default):
+    old = pbmc[:, ["CD3D", "SOD2", "MS4A1"]].copy()
+    new = make(["CD3D", "SOD2", "MS4A1"])
+    merged = its.concat_harmonized({"old": old, "new": new}, snapshot=snapshot_default, join="outer")
+    provenance = merged.uns["idtrack"]["provenance"]
+    assert provenance["old"]["release"]["from_release"] == "auto"
+    # three names are too few to infer from: both datasets say so, and use the target meaning
+    assert provenance["old"]["release"]["inferred"]["status"] == "undetermined"
+    pinned = its.concat_harmonized({"old": old, "new": new}, snapshot=snapshot_default, join="outer", from_release=84)
+    assert "ENSG00000112096" not in pinned.var_names  # SOD2 of 84: retired, kept under its name
+    assert "SOD2" in pinned.var_names

@@ -598,6 +598,7 @@ def _harmonize_anndata(
                 symbol_key=symbol_key,
                 key_added=key_added,
                 keep_only=keep_only,
+                from_release=from_release,
             )
         )
     adata.uns[key_added] = rec

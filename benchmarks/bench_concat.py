@@ -157,20 +157,31 @@ _CHILD = (
 spec = json.loads(sys.argv[1])
 import anndata as ad
 import idtrack_sc as its
+from idtrack_sc.pp import _concat
+_concat.ON_DISK_ENGINE = spec["engine"]
+_engine_seconds = []
+_concat_files = _concat._concat_files
+def _timed(*args, **kwargs):
+    t = time.perf_counter()
+    _concat_files(*args, **kwargs)
+    _engine_seconds.append(time.perf_counter() - t)
+_concat._concat_files = _timed
 snap = its.load_snapshot(spec["snapshot"])
 its.convert(["TP53"], snapshot=snap, release=spec["release"])  # index build: not part of the call
 base_mb = _status_mb("VmRSS")
 t0 = time.perf_counter()
-out = its.concat_harmonized(
+out = spec["out"]
+its.concat_harmonized(
     spec["paths"], snapshot=snap, release=spec["release"], to=spec["to"], join=spec["join"],
-    out=spec["out"], label="dataset",
+    out_file=out, label="dataset",
     **({"max_loaded_elems": spec["max_loaded_elems"]} if spec["max_loaded_elems"] else {}),
 )
 seconds = time.perf_counter() - t0
 peak_mb = _status_mb("VmHWM")
 backed = ad.read_h5ad(out, backed="r")
 print(json.dumps({
-    "seconds": seconds, "peak_rss_mb": peak_mb, "baseline_rss_mb": base_mb,
+    "seconds": seconds, "peak_rss_mb": peak_mb, "baseline_rss_mb": base_mb, "engine": spec["engine"],
+    "concat_seconds": sum(_engine_seconds),
     "shape": list(backed.shape), "n_vars_union": int(backed.uns["idtrack"]["n_vars"]["union"]),
 }))
 """
@@ -190,6 +201,7 @@ def measure(
     work: str | Path | None = None,
     snapshot: str | Path | None = None,
     keep_output: bool = False,
+    engine: str = "stream",
 ) -> dict[str, Any]:
     """Concatenate ``n_datasets`` synthetic files out of core in a fresh process; report memory and time.
 
@@ -208,12 +220,17 @@ def measure(
         Snapshot file (default: the real human snapshot if built, else the embedded subset).
     keep_output
         Keep the concatenated file (else it is deleted after the run).
+    engine
+        The on-disk engine behind ``concat_harmonized``: ``"stream"`` (idtrack-sc's streaming
+        writer) or ``"anndata"`` (:func:`anndata.experimental.concat_on_disk`), run on the
+        same harmonized temporary files.
 
     Returns
     -------
     ``n_datasets``, ``n_obs_total``, ``n_vars``, ``nnz_total``, ``peak_rss_mb`` (peak resident
     memory of the child process), ``baseline_rss_mb`` (after imports, snapshot load and index
-    build, before the call), ``seconds`` (the call), ``wall_s`` (the whole child),
+    build, before the call), ``seconds`` (the call), ``concat_seconds`` (of which the on-disk
+    concatenation of the harmonized files), ``wall_s`` (the whole child),
     ``shape`` and ``n_vars_union`` of the result, ``output_mb``, ``snapshot``, ``python``.
     """
     import h5py
@@ -237,6 +254,7 @@ def measure(
             "to": to,
             "join": join,
             "max_loaded_elems": max_loaded_elems,
+            "engine": engine,
         }
         t0 = time.perf_counter()
         proc = subprocess.run(
@@ -272,21 +290,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-vars", type=int, default=20_000)
     parser.add_argument("--density", type=float, default=0.05)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--engine", nargs="+", default=["stream"], choices=("stream", "anndata"), help="on-disk engine(s) to measure"
+    )
+    parser.add_argument("--max-loaded-elems", type=int, default=None, help="block size (default: the library's)")
     args = parser.parse_args(argv)
-    results = [measure(k, n_obs=args.n_obs, n_vars=args.n_vars, density=args.density) for k in args.counts]
+    results = [
+        measure(
+            k,
+            n_obs=args.n_obs,
+            n_vars=args.n_vars,
+            density=args.density,
+            engine=engine,
+            max_loaded_elems=args.max_loaded_elems,
+        )
+        for k in args.counts
+        for engine in args.engine
+    ]
     if args.json:
         sys.stdout.write(json.dumps(results, indent=2) + "\n")
         return
     lines = [
-        "| datasets | cells | genes/dataset | union | non-zeros | baseline RSS (MB) | peak RSS (MB) | time (s) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| engine | datasets | cells | genes/dataset | union | non-zeros | baseline RSS (MB) | peak RSS (MB) "
+        "| time (s) | of which on-disk concat (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         lines.append(
-            f"| {r['n_datasets']} | {r['n_obs_total']:,} | {r['n_vars']:,} | {r['n_vars_union']:,} | "
-            f"{r['nnz_total']:,} | {r['baseline_rss_mb']:.0f} | {r['peak_rss_mb']:.0f} | {r['seconds']:.1f} |"
+            f"| {r['engine']} | {r['n_datasets']} | {r['n_obs_total']:,} | {r['n_vars']:,} | {r['n_vars_union']:,} | "
+            f"{r['nnz_total']:,} | {r['baseline_rss_mb']:.0f} | {r['peak_rss_mb']:.0f} | {r['seconds']:.1f} | "
+            f"{r['concat_seconds']:.1f} |"
         )
-    if len(results) > 1:
+    if len(results) > 1 and len(args.engine) == 1:
         ratio = results[-1]["peak_rss_mb"] / results[0]["peak_rss_mb"]
         lines.append(
             f"\nPeak RSS ratio {results[-1]['n_datasets']} vs {results[0]['n_datasets']} datasets: {ratio:.2f}"

@@ -15,7 +15,11 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from .snapshot import Snapshot, load_snapshot, resolve_organism
+from ._requirements import check as _check_requirements
+
+_check_requirements()
+
+from .snapshot import Snapshot, load_snapshot, resolve_organism  # noqa: E402 - after the version check
 
 _SUBMODULES = {"pp", "pl", "get", "datasets", "builders", "registry", "resolve", "snapshot"}
 _LAZY = {

@@ -148,6 +148,18 @@ def test_demo_writes_files(tmp_path, capsys):
     pbmc = ad.read_h5ad(tmp_path / "data" / "pbmc68k_reduced.harmonized.h5ad")
     assert pbmc.var_names[0].startswith("ENSG")
     assert "symbol" in pbmc.var
+    # the command the demo prints works on the demo's own output (scanpy plots from .raw by default)
+    out = capsys.readouterr().out
+    assert "sc.pl.umap(adata, color='JCHAIN', gene_symbols='symbol')" in out
+    import matplotlib.pyplot as plt
+    import scanpy as sc
+
+    assert pbmc.raw.var_names.equals(pbmc.var_names)
+    sc.pl.umap(pbmc, color="JCHAIN", gene_symbols="symbol", show=False)
+    names = pbmc.uns["rank_genes_groups"]["names"]
+    assert set(np.concatenate([names[f] for f in names.dtype.names])) <= set(pbmc.raw.var_names)
+    sc.pl.rank_genes_groups(pbmc, gene_symbols="symbol", n_genes=3, show=False)
+    plt.close("all")
 
 
 def test_help_lists_commands(capsys):

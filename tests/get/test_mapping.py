@@ -117,7 +117,7 @@ def test_mudata_modalities():
 
 @pytest.mark.skipif(not hasattr(its.pp, "concat_harmonized"), reason="concat_harmonized has not landed")
 def test_concat_result():
-    merged = its.concat_harmonized({"A": make(A), "B": make(B)}, snapshot="default", to="symbol")
+    merged = its.concat_harmonized({"A": make(A), "B": make(B)}, snapshot="default", to="symbol", join="outer")
     table = mapping_table(merged)
     assert table.columns[0] == "dataset"
     assert list(table["dataset"].cat.categories) == ["(merged)", "B"]

@@ -9,7 +9,7 @@ import pytest
 from scipy import sparse
 
 import idtrack_sc as its
-from idtrack_sc.pp import var_columns
+from idtrack_sc.pp import _concat, var_columns
 
 COLS = var_columns("idtrack")
 TOY_A = ["TP53", "BRCA1", "BRCA2", "BRAF", "KRAS"]
@@ -44,7 +44,7 @@ def x_of(adata, obs_names, var_name):
 # ---------------------------------------------------------------------------------------------
 def test_toy_union(snapshot_default, toy):
     adatas, dense = toy
-    merged = its.concat_harmonized(adatas, snapshot=snapshot_default, to="symbol", label="dataset")
+    merged = its.concat_harmonized(adatas, snapshot=snapshot_default, to="symbol", join="outer", label="dataset")
     assert merged.n_obs == 110
     assert sorted(merged.var_names) == sorted(TOY_A)
     assert merged.obs["dataset"].value_counts().to_dict() == {"A": 50, "B": 60}
@@ -99,7 +99,7 @@ def test_toy_intersection(snapshot_default, toy):
 
 def test_ensembl_target_keeps_symbols(snapshot_default, toy):
     adatas, _ = toy
-    merged = its.concat_harmonized(adatas, snapshot=snapshot_default, release=114)
+    merged = its.concat_harmonized(adatas, snapshot=snapshot_default, join="outer", release=114)
     assert "ENSG00000141510" in merged.var_names
     assert merged.var.loc["ENSG00000141510", "symbol"] == "TP53"
     assert merged.uns["idtrack"]["params"]["to"] == "ensembl_gene"
@@ -114,7 +114,7 @@ def test_consistent_failures(snapshot_default):
     c, _ = make(["NOT_A_REAL_GENE", "TP53", "P40", "ONLY_IN_C"], 8, seed=2, prefix="c")
     adatas = {"a": a, "b": b, "c": c}
 
-    merged = its.concat_harmonized(adatas, snapshot=snapshot_default, to="symbol")
+    merged = its.concat_harmonized(adatas, snapshot=snapshot_default, join="outer", to="symbol")
     # failing in every dataset: kept under the original name; failing in some: dropped
     assert sorted(merged.var_names) == ["BRCA1", "NOT_A_REAL_GENE", "P40", "TP53"]
     uns = merged.uns["idtrack"]
@@ -129,9 +129,9 @@ def test_consistent_failures(snapshot_default):
     assert amb.loc["P40", "datasets"] == "a|b|c"
     assert amb.loc["P40", "n_candidates"] > 1
 
-    kept = its.concat_harmonized(adatas, snapshot=snapshot_default, to="symbol", unmapped="keep")
+    kept = its.concat_harmonized(adatas, snapshot=snapshot_default, join="outer", to="symbol", unmapped="keep")
     assert {"ONLY_IN_A", "ONLY_IN_C", "NOT_A_REAL_GENE"} <= set(kept.var_names)
-    dropped = its.concat_harmonized(adatas, snapshot=snapshot_default, to="symbol", unmapped="drop")
+    dropped = its.concat_harmonized(adatas, snapshot=snapshot_default, join="outer", to="symbol", unmapped="drop")
     assert sorted(dropped.var_names) == ["BRCA1", "TP53"]
     assert sorted(dropped.uns["idtrack"]["failed"]["a"]["id"]) == ["NOT_A_REAL_GENE", "ONLY_IN_A", "P40"]
     amb = pd.DataFrame(dropped.uns["idtrack"]["ambiguous"]).set_index("id")
@@ -143,7 +143,7 @@ def test_consistent_rule_with_id_key(snapshot_default):
     b, _ = make(["g1", "g3"], 5, seed=1, prefix="b")
     a.var["gene"] = ["TP53", "WEIRD"]
     b.var["gene"] = ["TP53", "WEIRD"]
-    merged = its.concat_harmonized([a, b], snapshot=snapshot_default, to="symbol", id_key="gene")
+    merged = its.concat_harmonized([a, b], snapshot=snapshot_default, join="outer", to="symbol", id_key="gene")
     assert sorted(merged.var_names) == ["TP53", "WEIRD"]
 
 
@@ -156,7 +156,7 @@ def test_label_keys_index_unique_like_anndata(snapshot_default, toy):
     adatas["B"].obs_names = [f"a{i}" for i in range(60)]
     seq = [adatas["A"], adatas["B"]]
     merged = its.concat_harmonized(
-        seq, snapshot=snapshot_default, to="symbol", label="sample", keys=["s1", "s2"], index_unique="-"
+        seq, snapshot=snapshot_default, to="symbol", join="outer", label="sample", keys=["s1", "s2"], index_unique="-"
     )
     ref_inputs = [its.pp.harmonize_var_names(x, snapshot=snapshot_default, to="symbol", copy=True) for x in seq]
     ref = ad.concat(ref_inputs, join="outer", label="sample", keys=["s1", "s2"], index_unique="-")
@@ -170,7 +170,9 @@ def test_label_keys_index_unique_like_anndata(snapshot_default, toy):
 
 def test_sequence_without_keys_uses_anndata_default(snapshot_default, toy):
     adatas, _ = toy
-    merged = its.concat_harmonized(list(adatas.values()), snapshot=snapshot_default, to="symbol", label="batch_id")
+    merged = its.concat_harmonized(
+        list(adatas.values()), snapshot=snapshot_default, join="outer", to="symbol", label="batch_id"
+    )
     assert merged.obs["batch_id"].cat.categories.tolist() == ["0", "1"]
     assert merged.uns["idtrack"]["datasets"].tolist() == ["0", "1"]
 
@@ -183,7 +185,7 @@ def test_merge_uns_merge_and_fill_value(snapshot_default, toy):
         x.uns["name"] = name
         x.X = x.X.toarray()
     merged = its.concat_harmonized(
-        adatas, snapshot=snapshot_default, to="symbol", merge="first", uns_merge="same", fill_value=-1
+        adatas, snapshot=snapshot_default, to="symbol", join="outer", merge="first", uns_merge="same", fill_value=-1
     )
     assert "note" in merged.var.columns
     assert merged.uns["study"] == "S"
@@ -195,7 +197,7 @@ def test_merge_uns_merge_and_fill_value(snapshot_default, toy):
 
 def test_copy_inputs_false_harmonizes_in_place(snapshot_default, toy):
     adatas, _ = toy
-    its.concat_harmonized(adatas, snapshot=snapshot_default, to="symbol", copy_inputs=False)
+    its.concat_harmonized(adatas, snapshot=snapshot_default, join="outer", to="symbol", copy_inputs=False)
     assert adatas["B"].var_names.tolist() == ["TP53", "BRCA1"]
     assert "idtrack" in adatas["B"].uns
 
@@ -223,7 +225,7 @@ def _assert_nested_equal(a, b, where):
 @pytest.mark.parametrize("fmt", ["h5ad", "zarr"])
 def test_round_trip_keeps_diagnostics(snapshot_default, toy, tmp_path, fmt):
     adatas, _ = toy
-    merged = its.concat_harmonized(adatas, snapshot=snapshot_default, to="symbol", label="dataset")
+    merged = its.concat_harmonized(adatas, snapshot=snapshot_default, join="outer", to="symbol", label="dataset")
     path = tmp_path / f"merged.{fmt}"
     if fmt == "h5ad":
         merged.write_h5ad(path)
@@ -239,8 +241,18 @@ def test_round_trip_keeps_diagnostics(snapshot_default, toy, tmp_path, fmt):
     assert set(ambiguous.columns) == {"id", "n_candidates", "candidates", "chosen", "handling", "datasets"}
 
 
-@pytest.mark.parametrize("join", ["outer", "inner"])
-def test_out_of_core_equals_in_memory(snapshot_default, toy, tmp_path, join):
+@pytest.mark.parametrize(
+    ("join", "engine", "suffix"),
+    [
+        ("outer", "stream", ".h5ad"),
+        ("inner", "stream", ".h5ad"),
+        ("outer", "anndata", ".h5ad"),
+        ("inner", "anndata", ".h5ad"),
+        ("outer", "stream", ".zarr"),  # a .zarr result is written by anndata's concat_on_disk
+    ],
+)
+def test_out_of_core_equals_in_memory(snapshot_default, toy, tmp_path, monkeypatch, join, engine, suffix):
+    monkeypatch.setattr(_concat, "ON_DISK_ENGINE", engine)
     adatas, _ = toy
     paths = {}
     for name, x in adatas.items():
@@ -248,11 +260,10 @@ def test_out_of_core_equals_in_memory(snapshot_default, toy, tmp_path, join):
         x.write_h5ad(paths[name])
     kwargs = {"snapshot": snapshot_default, "to": "symbol", "join": join, "label": "dataset", "index_unique": "_"}
     in_memory = its.concat_harmonized(adatas, **kwargs)
-    out = tmp_path / "merged.h5ad"
-    result = its.concat_harmonized(paths, out=out, **kwargs)
-    assert result == out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["A.h5ad", "B.h5ad", "merged.h5ad"]  # no temp files left
-    on_disk = ad.read_h5ad(out)
+    out = tmp_path / f"merged{suffix}"
+    assert its.concat_harmonized(paths, out_file=out, **kwargs) is None  # as anndata's concat_on_disk
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["A.h5ad", "B.h5ad", out.name]  # no temp files left
+    on_disk = ad.read_h5ad(out) if suffix == ".h5ad" else ad.read_zarr(out)
     assert on_disk.obs_names.tolist() == in_memory.obs_names.tolist()
     pd.testing.assert_frame_equal(on_disk.obs, in_memory.obs)
     assert on_disk.var_names.tolist() == in_memory.var_names.tolist()
@@ -268,7 +279,7 @@ def test_out_of_core_equals_in_memory(snapshot_default, toy, tmp_path, join):
 def test_out_of_core_single_dataset_and_anndata_inputs(snapshot_default, toy, tmp_path):
     adatas, dense = toy
     out = tmp_path / "one.h5ad"
-    its.concat_harmonized({"B": adatas["B"]}, snapshot=snapshot_default, to="symbol", label="dataset", out=out)
+    its.concat_harmonized({"B": adatas["B"]}, snapshot=snapshot_default, to="symbol", label="dataset", out_file=out)
     back = ad.read_h5ad(out)
     # one dataset: every identifier is in every dataset, so its failures are kept (consistent rule)
     assert back.var_names.tolist() == ["TP53", "BRCA1", "NOT_A_REAL_GENE"]
@@ -287,7 +298,7 @@ def test_out_of_core_cleans_up_on_error(snapshot_default, toy, tmp_path):
         x.write_h5ad(paths[name])
     out = tmp_path / "merged.h5ad"
     with pytest.raises(ValueError, match="dataset 'Z'.*no feature would remain"):
-        its.concat_harmonized(paths, snapshot=snapshot_default, to="symbol", unmapped="drop", out=out)
+        its.concat_harmonized(paths, snapshot=snapshot_default, to="symbol", unmapped="drop", out_file=out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["A.h5ad", "B.h5ad", "Z.h5ad"]
 
 
@@ -338,3 +349,18 @@ def test_bad_types_and_arguments(snapshot_default, toy, tmp_path):
 
 def test_top_level_alias():
     assert its.concat_harmonized is its.pp.concat_harmonized
+
+
+def test_reads_like_anndata_concat(snapshot_default, toy, tmp_path):
+    """join='inner' by default, as anndata.concat; out= is the deprecated name of out_file=."""
+    adatas, _ = toy
+    merged = its.concat_harmonized(adatas, snapshot=snapshot_default, to="symbol")
+    assert sorted(merged.var_names) == ["BRCA1", "TP53"]
+    assert merged.uns["idtrack"]["params"]["join"] == "inner"
+    with pytest.warns(FutureWarning, match="use out_file="):
+        its.concat_harmonized(adatas, snapshot=snapshot_default, to="symbol", out=tmp_path / "m.h5ad")
+    assert ad.read_h5ad(tmp_path / "m.h5ad").n_obs == 110
+    with pytest.raises(ValueError, match=r"out_file must end in .h5ad or .zarr"):
+        its.concat_harmonized(adatas, snapshot=snapshot_default, out_file=tmp_path / "m.loom")
+    with pytest.raises(TypeError, match="out_file only"):
+        its.concat_harmonized(adatas, snapshot=snapshot_default, out_file=tmp_path / "a.h5ad", out=tmp_path / "b.h5ad")

@@ -236,8 +236,6 @@ def test_mudata_gene_modality(snapshot_default, tmp_path):
     assert mdata.uns["idtrack"]["modalities"] == ["rna"]
     with pytest.raises(ValueError, match="do not exist"):
         its.pp.harmonize_var_names(mdata, snapshot=snapshot_default, mod="atac")
-    if int(pd.__version__.split(".")[0]) >= 3:
-        pytest.skip("the mudata/anndata releases that accept pandas 3 cannot write its str indexes (upstream)")
     path = tmp_path / "m.h5mu"
     mdata.write(path)
     back = mudata.read_h5mu(path)
@@ -256,3 +254,58 @@ def test_pbmc68k_legacy_rescue(snapshot_default):
     mapped = adata.var[COLS["outcome"]] == "1:1"
     assert adata.var_names[mapped.to_numpy()].str.match(r"^ENSG\d{11}$").all()
     assert adata.var[COLS["original"]].str.len().gt(0).all()
+
+
+def test_raw_is_harmonized_like_x(snapshot_default):
+    """.raw (the full gene set, X a selection of it) follows: same names, duplicates summed, symbols."""
+    full, dense = make(["TP53", "ENSG00000141510", "BRCA1", "KRAS", "NOT_A_REAL_GENE"], layers=False)
+    adata = full[:, ["TP53", "BRCA1"]].copy()
+    adata.raw = full
+    its.pp.harmonize_var_names(adata, snapshot=snapshot_default, release=114)
+    raw = adata.raw
+    assert raw.var_names.tolist()[:3] == ["ENSG00000141510", "ENSG00000012048", "ENSG00000133703"]
+    assert raw.var_names[-1] == "NOT_A_REAL_GENE"  # kept under its name, as in X
+    assert set(raw.var.loc["ENSG00000141510", COLS["original"]].split("|")) == {"TP53", "ENSG00000141510"}
+    assert raw.var.loc["ENSG00000141510", "symbol"] == "TP53"
+    np.testing.assert_array_equal(raw.X.toarray()[:, 0], dense[:, 0] + dense[:, 1])
+    assert set(adata.var_names) <= set(raw.var_names)
+    rec = adata.uns["idtrack"]
+    assert rec["raw"] == "harmonized"
+    assert rec["raw_counts"]["n_vars_before"] == 5
+    assert rec["raw_counts"]["n_vars_after"] == 4
+
+
+def test_raw_without_the_id_column_warns_and_stays(snapshot_default):
+    adata, _ = make(["TP53", "BRCA1"], layers=False)
+    adata.raw = adata.copy()
+    adata.var["ids"] = ["TP53", "BRCA1"]
+    with pytest.warns(UserWarning, match=r"\.raw was left unchanged: its var has no column 'ids'"):
+        its.pp.harmonize_var_names(adata, snapshot=snapshot_default, id_key="ids", to="symbol", release=114)
+    assert adata.uns["idtrack"]["raw"] == "unchanged"
+    assert adata.raw.var_names.tolist() == ["TP53", "BRCA1"]
+
+
+def test_gene_keyed_uns_entries_are_renamed(snapshot_default, tmp_path):
+    """scanpy's rank_genes_groups names (a structured array) and plain name arrays follow the features."""
+    adata, _ = make(["TP53", "ENSG00000141510", "BRCA1", "NOT_A_REAL_GENE", "KRAS"], layers=False)
+    names = np.rec.fromarrays(
+        [np.array(["TP53", "BRCA1"]), np.array(["NOT_A_REAL_GENE", "ENSG00000141510"])], names=["g0", "g1"]
+    )
+    adata.uns["rank_genes_groups"] = {
+        "names": names,
+        "scores": np.rec.fromarrays([np.ones(2), np.ones(2)], names=["g0", "g1"]),
+    }
+    adata.uns["markers"] = np.array(["KRAS", "TP53"], dtype=object)
+    adata.uns["colors"] = np.array(["#1f77b4", "#ff7f0e"], dtype=object)
+    with pytest.warns(UserWarning, match=r"uns\['rank_genes_groups/names'\] \(2 renamed, 1 no longer in the data\)"):
+        its.pp.harmonize_var_names(adata, snapshot=snapshot_default, unmapped="drop", release=114)
+    got = adata.uns["rank_genes_groups"]["names"]
+    assert got["g0"].tolist() == ["ENSG00000141510", "ENSG00000012048"]
+    assert got["g1"].tolist() == ["NOT_A_REAL_GENE", "ENSG00000141510"]  # dropped: flagged, left as it was
+    assert adata.uns["markers"].tolist() == ["ENSG00000133703", "ENSG00000141510"]
+    assert adata.uns["colors"].tolist() == ["#1f77b4", "#ff7f0e"]  # not feature names: untouched
+    updated = adata.uns["idtrack"]["uns_updated"]
+    assert sorted(updated["entry"]) == ["markers", "rank_genes_groups/names"]
+    adata.write_h5ad(tmp_path / "a.h5ad")  # the record and the renamed entries serialize
+    back = ad.read_h5ad(tmp_path / "a.h5ad")
+    assert back.uns["rank_genes_groups"]["names"]["g0"].tolist() == ["ENSG00000141510", "ENSG00000012048"]

@@ -275,7 +275,7 @@ def _concat(args: argparse.Namespace, names: list[str], snapshot: dict[str, Any]
                 raise FileNotFoundError(msg)
         logger.info("concatenating %d files on disk into %s", len(paths), args.out)
         with _harmonizing(len(paths), disable=args.no_progress):
-            concat_harmonized(paths, out=args.out, **kwargs)
+            concat_harmonized(paths, out_file=args.out, **kwargs)
         import anndata as ad
 
         result = ad.read_h5ad(args.out, backed="r")

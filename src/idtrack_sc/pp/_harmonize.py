@@ -41,6 +41,10 @@ _POLICIES = {
     "unmapped_concat": ("consistent", "keep", "drop"),  # concat_harmonized's `unmapped`
     "join": ("inner", "outer"),
 }
+#: pandas' default dtype for text (``str`` under pandas 3, ``object`` before): what ``read_h5ad`` returns.
+TEXT = pd.Series(["x"]).dtype
+#: Categories of ``var['{key_added}_outcome']``.
+OUTCOMES = pd.Index(["1:1", "1:n", "1:0"], dtype=TEXT)
 #: Feature types (10x ``feature_types``) and modality names that hold genes.
 GENE_FEATURE_TYPES = ("gene expression", "gene", "genes", "rna", "gex", "atac")
 GENE_MODALITIES = ("rna", "gex", "gene expression", "genes", "sct")
@@ -189,7 +193,9 @@ def _sum_columns(matrix: Any, indicator: sparse.csr_matrix) -> Any:
         return np.asarray(matrix.astype(dtype, copy=False) @ indicator).astype(dtype, copy=False)
     if _is_dask(matrix):
         whole_rows = matrix.rechunk({1: -1})
-        dense_blocks = not sparse.issparse(whole_rows._meta)
+        from dask.array.utils import meta_from_array
+
+        dense_blocks = not sparse.issparse(meta_from_array(whole_rows))
 
         def block(b: Any) -> Any:
             out = b.astype(dtype, copy=False) @ indicator
@@ -310,6 +316,16 @@ def _unique_names(names: pd.Index) -> tuple[pd.Index, int]:
 # ---------------------------------------------------------------------------------------------
 # AnnData
 # ---------------------------------------------------------------------------------------------
+def _replace_contents(adata: AnnData, new: AnnData) -> None:
+    """Make ``adata`` hold ``new``'s contents, in place (the object itself stays the caller's).
+
+    anndata has no public in-place subsetting of the features; its constructor accepts an
+    AnnData and takes over its elements, so re-running it on ``adata`` is the public way (and
+    what anndata's own in-place subsetting does). A view becomes an actual AnnData.
+    """
+    AnnData.__init__(adata, new)
+
+
 def _identifiers(adata: AnnData, id_key: str | None, label: str) -> np.ndarray:
     if id_key is None:
         values = adata.var_names
@@ -340,6 +356,7 @@ def _harmonize_anndata(
     label: str,
     environment: bool = True,
     keep_only: Collection[str] | None = None,
+    follow: bool = True,
     from_release: int | str | None = None,
     pair_key: str | None = None,
     positions: dict[str, np.ndarray] | None = None,
@@ -348,13 +365,15 @@ def _harmonize_anndata(
 
     ``keep_only`` restricts ``unmapped="keep"`` to these original identifiers (used by
     :func:`~idtrack_sc.concat_harmonized` to keep only identifiers that fail consistently).
+    With ``follow``, ``.raw`` is harmonized the same way and gene-keyed ``uns`` entries are
+    renamed (:func:`_follow`).
     ``positions``, if given, receives ``"kept"``: for each new feature, the position of the
     old feature that represents it. Everything that can fail runs before ``adata`` is changed.
     """
     if adata.isbacked:
         msg = (
             f"{label} is backed (opened with backed='r'): harmonize_var_names rewrites X and needs it in memory. "
-            "Load it with adata.to_memory(), or harmonize files on disk with concat_harmonized(paths, out=...)."
+            "Load it with adata.to_memory(), or harmonize files on disk with concat_harmonized(paths, out_file=...)."
         )
         raise ValueError(msg)
     if adata.n_vars == 0:
@@ -456,7 +475,7 @@ def _harmonize_anndata(
     if not identity:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # anndata warns about the temporary non-unique names
-            adata._inplace_subset_var(first_src)
+            _replace_contents(adata, adata[:, first_src].copy())
     promoted: dict[str, str] = {}
     if needs_sum:
         indicator_cache: dict[Any, sparse.csr_matrix] = {}
@@ -478,11 +497,12 @@ def _harmonize_anndata(
     var = adata.var.copy()
 
     def text(values: np.ndarray) -> pd.Series:
-        # object dtype on purpose: every anndata release writes it, also under pandas 3
-        return pd.Series(np.asarray(values, dtype=object), index=var.index, dtype=object)
+        # pandas' own string dtype (str under pandas 3, which needs anndata>=0.13 to write it):
+        # what read_h5ad gives back, so a round trip changes nothing
+        return pd.Series(np.asarray(values, dtype=object).tolist(), index=var.index, dtype=TEXT)
 
     var[cols["original"]] = text(joined)
-    var[cols["outcome"]] = pd.Categorical(outcome, categories=pd.Index(["1:1", "1:n", "1:0"], dtype=object))
+    var[cols["outcome"]] = pd.Categorical(outcome, categories=OUTCOMES)
     var[cols["reason"]] = text(reason)
     var[cols["targets"]] = text(table["targets"].astype(str).to_numpy(dtype=object)[first_src])
     var[cols["gene_id"]] = text(genes)
@@ -561,6 +581,26 @@ def _harmonize_anndata(
     rec["dtype_promoted"] = promoted
     if promoted:
         logger.warning("%s: duplicate features summed in a wider dtype: %s", label, promoted)
+    if follow:
+        renames = dict(zip(var_names[src][::-1], np.asarray(new_index, dtype=object)[group][::-1], strict=True))
+        rec.update(
+            _follow(
+                adata,
+                renames,
+                label=label,
+                snap=snap,
+                release=release,
+                to=to,
+                id_key=id_key,
+                ambiguous=ambiguous,
+                unmapped=unmapped,
+                duplicates=duplicates,
+                symbol_key=symbol_key,
+                key_added=key_added,
+                keep_only=keep_only,
+                from_release=from_release,
+            )
+        )
     adata.uns[key_added] = rec
     logger.info(
         "%s: %d -> %d features (1:1 %d, 1:n %d, 1:0 %d; %d dropped, %d duplicate groups)",
@@ -574,9 +614,160 @@ def _harmonize_anndata(
         n_collapsed_groups,
     )
     callback = _ON_HARMONIZED.get()
-    if callback is not None:
+    if callback is not None and follow:  # once per dataset: not again for its .raw
         callback(label, counts)
     return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# what follows the features: .raw and gene-keyed uns entries
+# ---------------------------------------------------------------------------------------------
+#: Share of an ``uns`` array's strings that must be old feature names for it to count as gene-keyed.
+GENE_KEYED_SHARE = 0.5
+
+
+def _follow(adata: AnnData, renames: dict[str, str], *, label: str, key_added: str, **kwargs: Any) -> dict[str, Any]:
+    """Harmonize ``adata.raw`` like ``adata`` and rename gene-keyed ``uns`` entries; return the record.
+
+    ``renames`` maps every old ``var_name`` that survived to its new name (the first, for a
+    feature copied to several candidates).
+    """
+    record: dict[str, Any] = {"raw": "none"}
+    present = set(adata.var_names)
+    if adata.raw is not None:
+        raw_var = adata.raw.var
+        id_key = kwargs["id_key"]
+        if id_key is not None and id_key not in raw_var.columns:
+            record["raw"] = "unchanged"
+            warnings.warn(
+                f"{label}: .raw was left unchanged: its var has no column {id_key!r} to read identifiers from, so "
+                f".raw keeps the original feature names while var_names changed. Convert it separately, or drop it "
+                "(del adata.raw).",
+                UserWarning,
+                stacklevel=4,
+            )
+        else:
+            raw = AnnData(
+                X=adata.raw.X,
+                obs=pd.DataFrame(index=adata.obs_names),
+                var=raw_var.copy(),
+                varm=dict(adata.raw.varm),
+            )
+            try:
+                raw_counts = _harmonize_anndata(
+                    raw, label=f"{label} .raw", environment=False, follow=False, key_added=key_added, **kwargs
+                )
+            except ValueError as err:  # X is already harmonized: leave .raw as it was, and say so
+                warnings.warn(f"{label}: .raw was left unchanged: {err}", UserWarning, stacklevel=4)
+                record["raw"] = "unchanged"
+                record["uns_updated"] = _rename_uns(adata.uns, renames, present, skip=key_added, label=label)
+                return record
+            raw_rec = raw.uns.pop(key_added)
+            adata.raw = raw
+            record["raw"] = "harmonized"
+            record["raw_counts"] = raw_counts
+            record["raw_dropped_ids"] = raw_rec["dropped_ids"]
+            if id_key is None:  # results computed on .raw (scanpy's use_raw default) name raw's features
+                originals = raw.var[var_columns(key_added)["original"]].to_numpy(dtype=object)
+                raw_renames: dict[str, str] = {}
+                for new, joined in zip(raw.var_names.to_numpy(dtype=object), originals, strict=True):
+                    for old in str(joined).split("|"):
+                        raw_renames.setdefault(old, new)
+                renames = {**raw_renames, **renames}
+            present |= set(raw.var_names)
+    record["uns_updated"] = _rename_uns(adata.uns, renames, present, skip=key_added, label=label)
+    return record
+
+
+def _string_values(value: Any) -> np.ndarray | None:
+    """The strings of an ``uns`` value that could hold feature names, as an object array (else ``None``)."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OU" and value.size:
+        flat = value.ravel()
+        if value.dtype.kind == "O" and not all(isinstance(v, str) for v in flat[:100]):
+            return None
+        return flat.astype(object)
+    return None
+
+
+def _rename_strings(values: np.ndarray, renames: dict[str, str]) -> tuple[np.ndarray, int] | None:
+    known = np.fromiter((v in renames for v in values), dtype=bool, count=len(values))
+    nonempty = values != ""
+    if not nonempty.any() or known[nonempty].mean() < GENE_KEYED_SHARE:
+        return None
+    new = np.array([renames.get(v, v) for v in values], dtype=object)
+    return new, int((new != values).sum())
+
+
+def _rename_uns(
+    uns: Any, renames: dict[str, str], present: set[str], *, skip: str, label: str
+) -> dict[str, np.ndarray]:
+    """Rename feature names held in ``uns`` arrays (e.g. ``rank_genes_groups['names']``), in place.
+
+    An array (or a field of a structured array, as scanpy's ``rank_genes_groups`` stores its
+    names) counts as gene-keyed when at least :data:`GENE_KEYED_SHARE` of its strings are old
+    feature names. Names that no longer exist (dropped features) stay as they were and are
+    counted as ``absent``; a warning names every entry changed or holding absent names.
+    """
+    paths, renamed, absent = [], [], []
+
+    def visit(mapping: Any, prefix: str) -> None:
+        for key in list(mapping.keys()):
+            if not prefix and key == skip:
+                continue
+            value = mapping[key]
+            path = f"{prefix}{key}"
+            if hasattr(value, "keys") and not isinstance(value, pd.DataFrame):
+                visit(value, f"{path}/")
+                continue
+            if isinstance(value, np.ndarray) and value.dtype.names:
+                fields, changed, n_renamed, n_absent = {}, False, 0, 0
+                for name in value.dtype.names:
+                    col = _string_values(value[name])
+                    result = _rename_strings(col, renames) if col is not None else None
+                    if result is None:
+                        fields[name] = value[name]
+                        continue
+                    new, n = result
+                    changed, n_renamed = True, n_renamed + n
+                    n_absent += int(sum(v not in present for v in new if v != ""))
+                    width = max((len(v) for v in new), default=1)
+                    fields[name] = new.astype(f"<U{max(width, 1)}").reshape(value[name].shape)
+                if changed:
+                    mapping[key] = np.rec.fromarrays(list(fields.values()), names=list(value.dtype.names))
+                    paths.append(path)
+                    renamed.append(n_renamed)
+                    absent.append(n_absent)
+                continue
+            col = _string_values(value)
+            result = _rename_strings(col, renames) if col is not None else None
+            if result is None:
+                continue
+            new, n = result
+            mapping[key] = new.reshape(value.shape).astype(value.dtype if value.dtype.kind == "O" else str)
+            paths.append(path)
+            renamed.append(n)
+            absent.append(int(sum(v not in present for v in new if v != "")))
+
+    visit(uns, "")
+    if paths:
+        logger.info("%s: feature names renamed in uns entries %s.", label, ", ".join(paths))
+    if any(absent):
+        detail = ", ".join(
+            f"uns[{p!r}] ({r} renamed" + (f", {a} no longer in the data" if a else "") + ")"
+            for p, r, a in zip(paths, renamed, absent, strict=True)
+        )
+        warnings.warn(
+            f"{label}: feature names in {detail} were renamed to the new var_names; names of dropped features "
+            "were left as they were, so these entries name features the data no longer has. Recompute them on "
+            "the harmonized data where that matters.",
+            UserWarning,
+            stacklevel=5,
+        )
+    return {
+        "entry": np.array(paths, dtype=object),
+        "renamed": np.array(renamed, dtype=np.int64),
+        "absent": np.array(absent, dtype=np.int64),
+    }
 
 
 def _gene_modalities(mdata: MuData) -> list[str]:
@@ -754,7 +945,7 @@ def harmonize_var_names(
         adata = data.copy() if copy else data
         if adata.is_view:
             warnings.warn("Received a view of an AnnData; making a copy.", UserWarning, stacklevel=2)
-            adata._init_as_actual(adata.copy())
+            _replace_contents(adata, adata.copy())
         if is_harmonized(adata, key_added):
             warnings.warn(
                 f"The features were already harmonized (uns[{key_added!r}] exists); nothing done. "

@@ -240,7 +240,7 @@ def _select(first: pd.DataFrame, second: pd.DataFrame, take_second: np.ndarray) 
     rows = np.flatnonzero(take_second)
     for col in out.columns:
         if isinstance(out[col].dtype, pd.CategoricalDtype):
-            merged = out[col].astype(object).to_numpy()
+            merged = out[col].astype(object).to_numpy(copy=True)  # pandas 3: views are read-only
             merged[rows] = second[col].astype(object).to_numpy()[rows]
             out[col] = pd.Categorical(merged, categories=out[col].cat.categories)
         else:

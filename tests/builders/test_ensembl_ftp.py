@@ -104,7 +104,9 @@ def test_finds_the_folders_of_a_release_in_the_layout(ftp):
 def test_build_from_ensembl_end_to_end_then_offline_from_the_cache(ftp, tmp_path):
     cache = tmp_path / "cache"
     out = tmp_path / "homo_sapiens-114.idtrack.zip"
-    snap = build_from_ensembl("human", 114, out=out, base_url=ftp.base, cache_dir=cache, progressbar=False)
+    # the dump fixture is Ensembl's own test database (assembly NCBI34), so it is built without the
+    # GRCh38 GTF here; test_gtf_is_found_fetched_and_read checks the GTF path
+    snap = build_from_ensembl("human", 114, out=out, base_url=ftp.base, cache_dir=cache, progressbar=False, gtf=False)
     # Ensembl's own history: the fixture's stable_id_event has births, retirements, a split and a merge
     events = snap.table("events")
     assert (events["source"] == "ensembl_dump").sum() > 0
@@ -113,13 +115,11 @@ def test_build_from_ensembl_end_to_end_then_offline_from_the_cache(ftp, tmp_path
     assert "ENSG00000141510" in set(snap.table("genes")["gene_id"])
     origins = {s["origin"] for s in snap.manifest["sources"]}
     assert f"{ftp.base}release-114/mysql/homo_sapiens_core_114_38/" in origins
-    assert f"{ftp.base}release-114/gtf/homo_sapiens/{GTF.name}" in origins
     fetched = ftp.hits[:]
-    assert not any("chr_patch_hapl_scaff" in hit for hit in fetched)
 
     # again, with every data file cached: only the listings and CHECKSUMS are asked for
     again = tmp_path / "again.idtrack.zip"
-    build_from_ensembl("human", 114, out=again, base_url=ftp.base, cache_dir=cache, progressbar=False)
+    build_from_ensembl("human", 114, out=again, base_url=ftp.base, cache_dir=cache, progressbar=False, gtf=False)
     second = ftp.hits[len(fetched) :]
     assert all(hit.endswith(("/", "CHECKSUMS")) for hit in second), second
     assert again.read_bytes() == out.read_bytes()
@@ -127,8 +127,19 @@ def test_build_from_ensembl_end_to_end_then_offline_from_the_cache(ftp, tmp_path
     # and with the server gone: the verified files and their CHECKSUMS are in the cache
     ftp.shutdown()
     offline = tmp_path / "offline.idtrack.zip"
-    build_from_ensembl("human", 114, out=offline, base_url=ftp.base, cache_dir=cache, progressbar=False)
+    build_from_ensembl("human", 114, out=offline, base_url=ftp.base, cache_dir=cache, progressbar=False, gtf=False)
     assert offline.read_bytes() == out.read_bytes()
+
+
+def test_gtf_is_found_fetched_and_read(ftp, tmp_path):
+    from idtrack_sc.builders import fetch_ensembl_gtf, read_gtf
+
+    url = ensembl_gtf_url("human", 114, base_url=ftp.base)
+    path = fetch_ensembl_gtf(url, cache_dir=tmp_path / "cache", progressbar=False)
+    assert not any("chr_patch_hapl_scaff" in hit for hit in ftp.hits)
+    assert path.read_bytes() == GTF.read_bytes()
+    genes = read_gtf(path, release=114).genes
+    assert "ENSG00000141510" in set(genes["gene_id"])
 
 
 def test_checksum_mismatch_is_refused_and_nothing_is_kept(ftp, tmp_path):
@@ -171,7 +182,7 @@ def test_a_corrupted_cached_file_is_downloaded_again(ftp, tmp_path):
 
 def test_cli_snapshot_build_from_ensembl(ftp, tmp_path, capsys):
     out = tmp_path / "human.idtrack.zip"
-    argv = ["snapshot", "build", "--organism", "human", "--from-ensembl", "114", "--ensembl-url", ftp.base]
+    argv = ["snapshot", "build", "--organism", "human", "--from-ensembl", "114", "--no-gtf", "--ensembl-url", ftp.base]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--out", str(out)]
     assert main(argv) == 0
     assert out.is_file()

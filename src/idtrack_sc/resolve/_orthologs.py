@@ -78,7 +78,8 @@ def homologene() -> pd.DataFrame:
 def _target_snapshot(to_snapshot: Snapshot | str | os.PathLike | None, organism: str) -> Snapshot:
     from ..registry import resolve_snapshot
 
-    return resolve_snapshot(to_snapshot, organism)
+    # the caller checks the organism, with its own message
+    return resolve_snapshot(organism=organism) if to_snapshot is None else resolve_snapshot(to_snapshot)
 
 
 def _split(frame: pd.DataFrame, column: str, into: str) -> pd.DataFrame:

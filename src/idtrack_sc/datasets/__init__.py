@@ -1,16 +1,17 @@
-"""Data shipped with idtrack-sc: the embedded default snapshot.
+"""Data shipped with idtrack-sc: the small demo snapshot.
 
-The package carries one small, real snapshot so that examples, tutorials and tests run
-without a download: ``homo_sapiens-default.idtrack.zip``, every row of 860 human genes taken
-unchanged from the full human snapshot built from public tables (Ensembl releases 84, 93,
-100, 104, 110 and 114 plus the HGNC complete set). The genes are those the bundled examples
+The full human and mouse snapshots ship with the package too (``organism="human"``,
+:func:`idtrack_sc.fetch_snapshot`). Beside them, one small, real subset makes examples,
+tutorials and tests fast: ``homo_sapiens-default.idtrack.zip``, every row of 875 human genes
+taken unchanged from the full human snapshot built from public tables (the GRCh37 gene set
+as release 75, Ensembl releases 84, 93, 100, 104, 110 and 114, plus the HGNC complete set). The genes are those the bundled examples
 need: the toy datasets' genes (TP53, BRCA1, BRCA2, BRAF, KRAS), every gene of scanpy's
 ``pbmc68k_reduced`` and a curated set of renamed, moved, retired, new and ambiguous symbols.
 Its manifest records the sources and how the subset was chosen (``manifest["subset"]``).
 
-It is a subset: identifiers outside it resolve as unknown. For real data, fetch or build
-the full snapshot of the organism (:func:`idtrack_sc.fetch_snapshot`,
-:mod:`idtrack_sc.builders`).
+It is a subset: identifiers outside it resolve as unknown. For real data, use the full
+snapshot of the organism (``organism="human"``, :func:`idtrack_sc.fetch_snapshot`, or build
+one with :mod:`idtrack_sc.builders`).
 
 .. autosummary::
    :toctree: generated
@@ -71,16 +72,16 @@ def default_snapshot() -> Snapshot:
 
     Returns
     -------
-    A subset of the real human snapshot covering Ensembl releases 84-114; see the module
-    description for which genes it holds.
+    A subset of the real human snapshot covering the GRCh37 gene set (as 75) and Ensembl
+    releases 84-114; see the module description for which genes it holds.
 
     Examples
     --------
     >>> from idtrack_sc import datasets
     >>> snap = datasets.default_snapshot()
     >>> snap.releases
-    (84, 93, 100, 104, 110, 114)
+    (75, 84, 93, 100, 104, 110, 114)
     >>> snap.manifest["subset"]["genes"]
-    860
+    875
     """
     return load_snapshot(default_snapshot_path())

@@ -523,7 +523,9 @@ class HarmonizeFeatures:
                 )
                 raise ValueError(msg)
         df.index = pd.Index(df.pop(self._ENSEMBL_GENE_COLUMN).astype(str), name=self._ENSEMBL_GENE_COLUMN)
-        result = ad.AnnData(X=kept.X, obs=kept.obs.copy(), var=df, layers=dict(kept.layers.items()))
+        # anndata 0.13 lists X as layers[None]: pass the named layers only
+        layers = {key: value for key, value in kept.layers.items() if key is not None}
+        result = ad.AnnData(X=kept.X, obs=kept.obs.copy(), var=df, layers=layers)
         return result, n_before, result.n_vars
 
     def unify_multiple_anndatas(

@@ -201,8 +201,15 @@ def _pbmc(snap: Any, args: argparse.Namespace) -> None:
     if inferred.get("status") == "determined":
         print(
             f"   annotated with Ensembl {inferred['release']} ({inferred['assembly']}), inferred from its own names "
-            f"(confidence {float(inferred['confidence']):.3f}): symbols are read as they were meant then"
+            f"(confidence {float(inferred['confidence']):.3f})"
         )
+        if anchor != int(inferred["release"]):
+            print(
+                f"   symbols alone carry no assembly: read as they were meant in Ensembl {anchor}, the best-fitting "
+                "release of the target's assembly"
+            )
+        else:
+            print("   symbols are read as they were meant then")
     print(f"   {adata.n_obs} cells x {len(table):,} features:")
     for outcome in ("1:1", "1:n", "1:0"):
         if outcomes[outcome]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -130,6 +132,21 @@ class Context:
     def median(values: list[float]) -> float:
         """Median (the one value when there is one)."""
         return float(statistics.median(values))
+
+    @staticmethod
+    @contextlib.contextmanager
+    def environ(**values: str):
+        """Set environment variables (inherited by child processes) for the ``with`` block."""
+        saved = {key: os.environ.get(key) for key in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
     @staticmethod
     def python_json(code: str, *args: str, timeout: float = 900) -> tuple[float, dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -64,19 +63,9 @@ def shipped_sessions(ctx) -> Result:
     runs = 2 if ctx.quick else 5
     rows, metrics = [], {}
     for organism in ("human", "mouse"):
-        with tempfile.TemporaryDirectory() as cache:
-            saved = {k: os.environ.get(k) for k in ("IDTRACK_SC_CACHE", "IDTRACK_SC_INDEX_CACHE")}
-            os.environ["IDTRACK_SC_CACHE"] = cache
-            os.environ["IDTRACK_SC_INDEX_CACHE"] = "1"
-            try:
-                _, first = ctx.python_json(_SESSION, organism, QUERIES[organism])
-                later = [ctx.python_json(_SESSION, organism, QUERIES[organism])[1] for _ in range(runs)]
-            finally:
-                for key, value in saved.items():
-                    if value is None:
-                        os.environ.pop(key, None)
-                    else:
-                        os.environ[key] = value
+        with tempfile.TemporaryDirectory() as cache, ctx.environ(IDTRACK_SC_CACHE=cache, IDTRACK_SC_INDEX_CACHE="1"):
+            _, first = ctx.python_json(_SESSION, organism, QUERIES[organism])
+            later = [ctx.python_json(_SESSION, organism, QUERIES[organism])[1] for _ in range(runs)]
         ready = ctx.median([r["ready_s"] for r in later])
         imp = ctx.median([r["import_s"] for r in later])
         metrics[organism] = {

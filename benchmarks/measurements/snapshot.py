@@ -172,7 +172,6 @@ print(json.dumps({"import_s": t1 - t0, "ready_s": t2 - t1, "answers": table["tar
 @measurement("snapshot", "new_session", "A new session: load the snapshot and answer a first query")
 def new_session(ctx) -> Result:
     """Fresh processes that load a snapshot and convert, with and without the on-disk index cache."""
-    import os
     import tempfile
 
     runs = 2 if ctx.quick else 5
@@ -180,19 +179,13 @@ def new_session(ctx) -> Result:
     for organism in ctx.organisms:
         path = str(ctx.snapshot_path(organism))
         for to in ("ensembl_gene", "symbol"):
-            with tempfile.TemporaryDirectory() as cache:
-                saved = {k: os.environ.get(k) for k in ("IDTRACK_SC_CACHE", "IDTRACK_SC_INDEX_CACHE")}
-                os.environ["IDTRACK_SC_CACHE"] = cache  # children inherit a private, empty cache
-                os.environ["IDTRACK_SC_INDEX_CACHE"] = "1"
-                try:
-                    _, first = ctx.python_json(_NEW_SESSION, path, to)  # builds and keeps the index
-                    later = [ctx.python_json(_NEW_SESSION, path, to)[1] for _ in range(runs)]
-                finally:
-                    for key, value in saved.items():
-                        if value is None:
-                            os.environ.pop(key, None)
-                        else:
-                            os.environ[key] = value
+            # children inherit a private, empty cache
+            with (
+                tempfile.TemporaryDirectory() as cache,
+                ctx.environ(IDTRACK_SC_CACHE=cache, IDTRACK_SC_INDEX_CACHE="1"),
+            ):
+                _, first = ctx.python_json(_NEW_SESSION, path, to)  # builds and keeps the index
+                later = [ctx.python_json(_NEW_SESSION, path, to)[1] for _ in range(runs)]
             ready = ctx.median([r["ready_s"] for r in later])
             metrics[f"{organism}:{to}"] = {
                 "first_session_ready_s": first["ready_s"],

@@ -190,17 +190,15 @@ def _summary_text(table: pd.DataFrame) -> str:
     return "\n".join([head, *lines])
 
 
+def _resolution(args: argparse.Namespace) -> dict[str, Any]:
+    """The options that decide how identifiers resolve, shared by the table and the explanations."""
+    return {"to": args.to, "release": args.release, "strategy": args.strategy, "min_evidence": args.min_evidence}
+
+
 def _explain_text(query: str, snap: Snapshot, args: argparse.Namespace) -> str:
     from idtrack_sc.resolve import explain
 
-    exp = explain(
-        query,
-        snapshot=snap,
-        to=args.to,
-        release=args.release,
-        strategy=args.strategy,
-        min_evidence=args.min_evidence,
-    )
+    exp = explain(query, snapshot=snap, **_resolution(args))
     return f"{query}\n" + "\n".join(f"  {line}" for line in str(exp).splitlines())
 
 
@@ -217,14 +215,7 @@ def _convert(args: argparse.Namespace) -> int:
     snap = snapshot_from_args(args)
     table = None
     if queries or not args.explain:
-        table = convert(
-            queries,
-            snapshot=snap,
-            to=args.to,
-            release=args.release,
-            strategy=args.strategy,
-            min_evidence=args.min_evidence,
-        )
+        table = convert(queries, snapshot=snap, **_resolution(args))
         info = table.attrs["idtrack"]
         logger.info("converted %d identifiers to %s at release %d", len(table), info["namespace"], info["release"])
 

@@ -249,10 +249,15 @@ def test_round_trip_keeps_diagnostics(snapshot_default, toy, tmp_path, fmt):
         ("outer", "anndata", ".h5ad"),
         ("inner", "anndata", ".h5ad"),
         ("outer", "stream", ".zarr"),  # a .zarr result is written by anndata's concat_on_disk
+        ("outer", "dask", ".h5ad"),
+        ("inner", "dask", ".zarr"),
     ],
 )
 def test_out_of_core_equals_in_memory(snapshot_default, toy, tmp_path, monkeypatch, join, engine, suffix):
-    monkeypatch.setattr(_concat, "ON_DISK_ENGINE", engine)
+    if engine == "dask":
+        pytest.importorskip("dask.array")
+    else:
+        monkeypatch.setattr(_concat, "ON_DISK_ENGINE", engine)
     adatas, _ = toy
     paths = {}
     for name, x in adatas.items():
@@ -261,7 +266,10 @@ def test_out_of_core_equals_in_memory(snapshot_default, toy, tmp_path, monkeypat
     kwargs = {"snapshot": snapshot_default, "to": "symbol", "join": join, "label": "dataset", "index_unique": "_"}
     in_memory = its.concat_harmonized(adatas, **kwargs)
     out = tmp_path / f"merged{suffix}"
-    assert its.concat_harmonized(paths, out_file=out, **kwargs) is None  # as anndata's concat_on_disk
+    on_disk_engine = "dask" if engine == "dask" else "stream"
+    assert (
+        its.concat_harmonized(paths, out_file=out, engine=on_disk_engine, **kwargs) is None
+    )  # as anndata's concat_on_disk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["A.h5ad", "B.h5ad", out.name]  # no temp files left
     on_disk = ad.read_h5ad(out) if suffix == ".h5ad" else ad.read_zarr(out)
     assert on_disk.obs_names.tolist() == in_memory.obs_names.tolist()
@@ -274,6 +282,8 @@ def test_out_of_core_equals_in_memory(snapshot_default, toy, tmp_path, monkeypat
         on_disk.uns["idtrack"]["params"]["out_of_core"] is np.True_ or on_disk.uns["idtrack"]["params"]["out_of_core"]
     )
     assert on_disk.uns["idtrack"]["sources"].tolist() == [str(paths["A"]), str(paths["B"])]
+    used = on_disk.uns["idtrack"]["params"]["engine"]
+    assert used == ("anndata" if suffix == ".zarr" and engine == "stream" else engine)
 
 
 def test_out_of_core_single_dataset_and_anndata_inputs(snapshot_default, toy, tmp_path):

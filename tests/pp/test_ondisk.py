@@ -191,7 +191,7 @@ def test_concat_harmonized_out_of_core_with_layer_and_dense(snapshot_default, tm
     kwargs = {"snapshot": snapshot_default, "to": "symbol", "join": join, "label": "dataset", "index_unique": "-"}
     in_memory = its.concat_harmonized(adatas, **kwargs)
     out = tmp_path / "merged.h5ad"
-    its.concat_harmonized(paths, out_file=out, max_loaded_elems=10, **kwargs)
+    its.concat_harmonized(paths, out_file=out, max_loaded_elems=10, engine="stream", **kwargs)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["A.h5ad", "B.h5ad", "merged.h5ad"]
     on_disk = ad.read_h5ad(out)
     assert on_disk.var_names.tolist() == in_memory.var_names.tolist()

@@ -511,6 +511,8 @@ def concat_harmonized(
     key_added: str = "idtrack",
     out_file: str | os.PathLike | None = None,
     max_loaded_elems: int = MAX_LOADED_ELEMS,
+    overwrite: bool = False,
+    engine: Literal["auto", "dask", "stream"] = "auto",
     copy_inputs: bool = True,
     from_release: int | Literal["auto"] | Mapping[str, int | str | None] | None = "auto",
     pair_key: str | None = "auto",
@@ -587,12 +589,31 @@ def concat_harmonized(
         store to write the result to, out of core. Each dataset is read, harmonized and
         written to a temporary file next to ``out_file`` one at a time, then the files are
         concatenated on disk in blocks, so that peak memory is that of the largest dataset
-        (plus the ``obs`` of the result), however many there are. ``obsp`` and ``raw`` are
-        not concatenated out of core. The result is written under a temporary name and
-        renamed at the end; temporary files are removed, also on error.
+        (plus the ``obs`` of the result), however many there are (see ``engine``). ``obsp``
+        is not concatenated out of core (``pairwise=True`` is refused); ``raw`` is
+        concatenated by the Dask engine (as :func:`anndata.concat`: when every dataset has
+        one) and left out, with a warning, by the streaming engine. The result is written
+        under a temporary name beside ``out_file`` and renamed at the end; temporary files
+        are removed, also on error.
     max_loaded_elems
         Out of core only: the most stored values (non-zeros of sparse matrices, elements of
-        dense ones) read and written at once.
+        dense ones) read and written at once (with the Dask engine: per block, and per
+        thread of the scheduler).
+    overwrite
+        Out of core only: replace an existing ``out_file``. Without it, an existing
+        ``out_file`` is an error raised before any work.
+    engine
+        Out of core only: ``"dask"`` reads each ``.h5ad`` input lazily with
+        :func:`anndata.experimental.read_elem_lazy`, harmonizes its features on the driver,
+        joins the datasets with :func:`anndata.concat` on Dask arrays and writes the result
+        block by block on whatever Dask scheduler is active (a
+        :class:`dask.distributed.Client`'s workers, if one is running; the workers must see
+        the input and output paths). ``"stream"`` stages every dataset as a harmonized
+        ``.h5ad`` and joins the files in one process (``.h5ad``: idtrack-sc's streaming
+        writer; ``.zarr``: :func:`anndata.experimental.concat_on_disk`). ``"auto"``
+        (default): ``"dask"`` if Dask is installed (``pip install 'idtrack-sc[dask]'``),
+        else ``"stream"``. The engine used is recorded in
+        ``uns['{key_added}']['params']['engine']``.
     copy_inputs
         In-memory AnnData inputs are harmonized on copies (default). ``False`` harmonizes
         them in place, saving one copy of each.
@@ -647,8 +668,14 @@ def concat_harmonized(
             raise TypeError(msg)
         warnings.warn("concat_harmonized(out=...) is deprecated; use out_file=.", FutureWarning, stacklevel=2)
         out_file = out
+    used_engine = None
     if out_file is not None:
-        out_file = _check_out_file(out_file, pairwise=pairwise)
+        out_file = _check_out_file(out_file, pairwise=pairwise, overwrite=overwrite)
+        from ._concat_dask import resolve_engine
+
+        used_engine = resolve_engine(engine)
+        if used_engine == "stream":
+            used_engine = "anndata" if out_file.suffix.lower() == ".zarr" else ON_DISK_ENGINE
     datasets, concat_keys = _datasets(adatas, keys)
     snap = resolve_snapshot(snapshot, organism)
     release = snap.check_release(release)
@@ -710,6 +737,7 @@ def concat_harmonized(
         "fill_value": "" if fill_value is None else str(fill_value),
         "pairwise": bool(pairwise),
         "out_of_core": out_file is not None,
+        "engine": used_engine or "",
         "copy_inputs": bool(copy_inputs),
         "from_release": {
             ds.name: "" if v is None else str(v) for ds, v in zip(datasets, from_releases.values(), strict=True)
@@ -719,9 +747,11 @@ def concat_harmonized(
         "pair_key": pair_key or "",
     }
 
-    def harmonized() -> Iterator[tuple[_Dataset, AnnData, dict[str, Any]]]:
+    def harmonized(
+        load: Callable[[_Dataset], AnnData] | None = None,
+    ) -> Iterator[tuple[_Dataset, AnnData, dict[str, Any]]]:
         for ds in datasets:
-            adata = _load(ds, copy_inputs=copy_inputs)
+            adata = load(ds) if load is not None else _load(ds, copy_inputs=copy_inputs)
             _harmonize_anndata(adata, label=ds.label, from_release=from_releases[ds.name], **harmonize_kwargs)
             rec = adata.uns.pop(key_added)
             diag.add(ds, adata, rec, surveys[ds.name].identifiers)
@@ -747,6 +777,19 @@ def concat_harmonized(
         result.uns[key_added] = _summary(diag, union, result.n_vars, snap=snap, params=params)
         _log_summary(result.uns[key_added])
         return result
+    if used_engine == "dask":
+        return _concat_out_of_core_dask(
+            harmonized,
+            out_file=out_file,
+            union=union,
+            diag=diag,
+            snap=snap,
+            params=params,
+            key_added=key_added,
+            max_loaded_elems=max_loaded_elems,
+            copy_inputs=copy_inputs,
+            **concat_kwargs,
+        )
     return _concat_out_of_core(
         harmonized(),
         out_file=out_file,
@@ -836,7 +879,7 @@ ON_DISK_ENGINE: Literal["stream", "anndata"] = "stream"
 OUT_SUFFIXES = (".h5ad", ".zarr")
 
 
-def _check_out_file(out_file: str | os.PathLike, *, pairwise: bool) -> Path:
+def _check_out_file(out_file: str | os.PathLike, *, pairwise: bool, overwrite: bool = False) -> Path:
     """``out_file`` as a path, refused early (before any dataset is harmonized) if unusable."""
     path = Path(out_file)
     if path.suffix.lower() not in OUT_SUFFIXES:
@@ -845,6 +888,9 @@ def _check_out_file(out_file: str | os.PathLike, *, pairwise: bool) -> Path:
     if not path.parent.is_dir():
         msg = f"The folder of out_file={path} does not exist."
         raise FileNotFoundError(msg)
+    if path.exists() and not overwrite:
+        msg = f"out_file={path} already exists; give overwrite=True to replace it."
+        raise FileExistsError(msg)
     if pairwise:
         msg = "pairwise=True is not supported out of core (obsp is not concatenated there)."
         raise NotImplementedError(msg)
@@ -990,6 +1036,46 @@ def _concat_out_of_core(
         if out_file.is_dir():  # an existing .zarr store is replaced, as write_zarr does
             shutil.rmtree(out_file)
         staged.replace(out_file)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _concat_out_of_core_dask(
+    harmonized: Callable[..., Iterator[tuple[_Dataset, AnnData, dict[str, Any]]]],
+    *,
+    out_file: Path,
+    union: _FeatureUnion,
+    diag: _Diagnostics,
+    snap: Snapshot,
+    params: dict[str, Any],
+    key_added: str,
+    max_loaded_elems: int,
+    copy_inputs: bool,
+    uns_merge: Any,
+    pairwise: bool,
+    **concat_kwargs: Any,
+) -> None:
+    """The Dask engine (:mod:`idtrack_sc.pp._concat_dask`), finished as the streaming one."""
+    from functools import partial
+
+    from ._concat_dask import concat_dask, load_lazy
+
+    del pairwise  # refused by _check_out_file
+    workdir = Path(tempfile.mkdtemp(prefix=".idtrack-concat-", dir=out_file.parent))
+    try:
+        concat_dask(
+            harmonized(partial(load_lazy, copy_inputs=copy_inputs, max_loaded_elems=max_loaded_elems)),
+            out_file=out_file,
+            workdir=workdir,
+            finish=partial(
+                _finish_file, union=union, diag=diag, snap=snap, params=params, key_added=key_added, uns_merge=uns_merge
+            ),
+            key_added=key_added,
+            strip_columns=union.columns,
+            max_loaded_elems=max_loaded_elems,
+            uns_merge=uns_merge,
+            **concat_kwargs,
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

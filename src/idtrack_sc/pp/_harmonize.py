@@ -195,13 +195,19 @@ def _sum_columns(matrix: Any, indicator: sparse.csr_matrix) -> Any:
         whole_rows = matrix.rechunk({1: -1})
         from dask.array.utils import meta_from_array
 
-        dense_blocks = not sparse.issparse(meta_from_array(whole_rows))
+        meta = meta_from_array(whole_rows)
+        dense_blocks = not sparse.issparse(meta)
+        # the blocks' type, given explicitly: dask cannot infer it by calling ``block`` on an
+        # empty (0, 0) block, which does not fit the indicator
+        out_meta = np.empty((0, 0), dtype=dtype) if dense_blocks else meta.astype(dtype)
 
         def block(b: Any) -> Any:
             out = b.astype(dtype, copy=False) @ indicator
             return np.asarray(out).astype(dtype, copy=False) if dense_blocks else out.astype(dtype)
 
-        return whole_rows.map_blocks(block, dtype=dtype, chunks=(whole_rows.chunks[0], (indicator.shape[1],)))
+        return whole_rows.map_blocks(
+            block, dtype=dtype, chunks=(whole_rows.chunks[0], (indicator.shape[1],)), meta=out_meta
+        )
     msg = (  # pragma: no cover - _check_summable refuses these first
         f"Cannot sum duplicate features of a {type(matrix).__name__} matrix; convert it to a numpy, scipy "
         "sparse or dask array first, or use duplicates='first'."

@@ -139,6 +139,28 @@ def test_min_evidence_chooses_the_weakest_tier(snap):
         its.convert([old], snapshot=snap, min_evidence="strong")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "symbol"),
+    [("ENSG00000117289", "ENSG00000265972", "TXNIP"), ("ENSG00000187145", "ENSG00000266472", "MRPS21")],
+)
+def test_a_fix_patch_gene_that_became_primary_succeeds_the_gene_it_replaced(snap, old, new, symbol):
+    # release 75 (GRCh37) has the new ID only on the fix patch HG1287_PATCH, beside the old
+    # primary one; GRCh38 (84) has only the new ID, on chromosome 1
+    res = its.convert([old], snapshot=snap, release=114, to="symbol")
+    assert (res["target"].iloc[0], res["reason"].iloc[0]) == (symbol, "inferred_successor")
+    link = snap.events.set_index("old_id").loc[old]
+    assert (link["new_id"], link["old_release"], link["release"]) == (new, 75, 84)
+    assert "off the primary assembly" in link["detail"]
+    assert "off the primary assembly" in str(its.explain(old, snapshot=snap))
+    # the patch gene itself is unchanged: it is no new gene of 84 for a dataset of 75
+    assert its.convert([new], snapshot=snap, release=114)["target"].iloc[0] == new
+
+
+def test_haplotype_genes_never_on_the_primary_assembly_link_nothing(snap):
+    ev = snap.events
+    assert "ENSG00000096150" not in set(ev["old_id"]) | set(ev["new_id"])
+
+
 def test_explain_shows_the_evidence(snap):
     text = str(its.explain("ENSG00000148362", snapshot=snap))
     assert "inferred" in text

@@ -8,7 +8,8 @@ in a covered release) when the evidence supports it. An ID that a release places
 patches or alternate loci (off the primary assembly, as fix patches' genes before the next
 assembly takes them in) is counted as seen from the first release that places it on the
 primary assembly: such a gene replaces the primary one when the fix is incorporated, it did not
-coexist with it in the assembly a dataset is annotated with.
+coexist with it in the assembly a dataset is annotated with. Those links are ``low`` at most
+unless the gene's HGNC ID, Entrez ID or non-clone symbol carries on.
 
 ========  =====================================================================================
 tier      evidence
@@ -440,6 +441,13 @@ def infer_lineage(
     cand = cand.merge(strong.rename("strong_ids"), left_on=["old_id", "new_id"], right_index=True, how="left")
     cand["same_ids"] = cand["same_ids"].fillna("")
     cand["strong_ids"] = cand["strong_ids"].astype("boolean").fillna(False).astype(bool)
+    # a successor that coexisted off the primary assembly keeps its tier only when the gene's
+    # HGNC ID, Entrez ID or non-clone symbol carries on: patches and alternate loci repeat
+    # neighbouring copies of duplicated families at the same locus
+    arrived_late = (arrival > presence["first"]).reindex(cand["new_id"]).to_numpy()
+    capped = arrived_late & ~cand["strong_ids"].to_numpy() & (cand["tier"] != "low").to_numpy()
+    cand.loc[capped, "tier"] = "low"
+    counts["capped_off_primary_uncorroborated"] = int(capped.sum())
 
     # transcripts of the old gene moved to another new gene than this one
     moved_tx = tpairs.groupby("old_id")["new_id"].agg(set)
@@ -549,6 +557,8 @@ def _detail(row: Any) -> str:
         parts.append(
             f"successor off the primary assembly (patch or alternate locus) from release {row.off_primary_from}"
         )
+        if not row.strong_ids:
+            parts.append("low at most: no identifier continuity")
     return "; ".join(parts)
 
 

@@ -40,6 +40,8 @@ EXTRA = (
     "ENSG00000265972",  # the fix patch HG1287_PATCH (a patch gene that became primary)
     "ENSG00000187145",  # MRPS21 in GRCh37, replaced in 84 by ENSG00000266472 (also on HG1287_PATCH in 75)
     "ENSG00000266472",
+    "ENSG00000257088",  # PNMA6D in GRCh37; overlaps ENSG00000268883 (PNMA6B; on a patch in 75), no shared identifiers
+    "ENSG00000268883",
 )
 _WINDOW = 20_000  # chain blocks kept around each GRCh37 locus
 

@@ -17,7 +17,8 @@ import pytest
 from scipy import sparse
 
 import idtrack_sc as its
-from idtrack_sc.pp import _concat_dask
+from idtrack_sc.pp._concat import _core
+from idtrack_sc.pp._concat import _dask as _concat_dask
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
@@ -241,7 +242,7 @@ def test_existing_target_and_unknown_suffix_are_refused_before_any_work(
         msg = "a dataset was harmonized before the argument check"
         raise AssertionError(msg)
 
-    monkeypatch.setattr(its.pp._concat, "_harmonize_anndata", no_work)
+    monkeypatch.setattr(_core, "_harmonize_anndata", no_work)
     with pytest.raises(FileExistsError, match="already exists; give overwrite=True"):
         its.concat_harmonized(paths, snapshot=snapshot_default, out_file=out, **KWARGS)
     assert (out / "marker").read_text() == "keep me"
@@ -310,7 +311,7 @@ def test_import_does_not_import_dask():
     )
     blocked = (
         "import sys; sys.modules['dask'] = None; sys.modules['distributed'] = None; import idtrack_sc; "
-        "from idtrack_sc.pp import _concat_dask; print(_concat_dask.resolve_engine('auto'))"
+        "from idtrack_sc.pp._concat import _dask; print(_dask.resolve_engine('auto'))"
     )
     run = [sys.executable, "-W", "ignore", "-c"]
     assert subprocess.run([*run, added], capture_output=True, text=True, check=True).stdout.strip() == "[]"

@@ -142,10 +142,7 @@ def read_lazy_h5ad(path: Path, *, max_loaded_elems: int) -> AnnData:
     import h5py
     import pandas as pd
     from anndata import AnnData
-
-    from ._concat import _read_elem
-
-    read_elem = _read_elem()
+    from anndata.io import read_elem
 
     def mapping(group: Any) -> dict[str, Any]:
         out = {}
@@ -181,7 +178,7 @@ def read_lazy_h5ad(path: Path, *, max_loaded_elems: int) -> AnnData:
 
 def load_lazy(ds: Any, *, copy_inputs: bool, max_loaded_elems: int) -> AnnData:
     """The loader of the Dask engine: ``.h5ad`` paths lazily, AnnData inputs as the streaming engine does."""
-    from ._concat import _load
+    from ._inputs import _load
 
     if isinstance(ds.source, Path):
         return read_lazy_h5ad(ds.source, max_loaded_elems=max_loaded_elems)
@@ -339,12 +336,9 @@ def _parallelism() -> int:
 def _write_sparse(group: Any, key: str, arr: Any, *, parallelism: int) -> None:
     """Write a CSR Dask array row block by row block, ``parallelism`` blocks computed at once."""
     import dask
-    from anndata.io import sparse_dataset
+    from anndata.io import sparse_dataset, write_elem
     from scipy import sparse
 
-    from ._concat import _write_elem
-
-    write_elem = _write_elem()
     offsets = np.concatenate([[0], np.cumsum(arr.chunks[0])])
     blocks = [arr[int(a) : int(b)] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
     if not blocks:  # no rows
@@ -362,21 +356,20 @@ def _write_sparse(group: Any, key: str, arr: Any, *, parallelism: int) -> None:
             else:
                 disk.append(block)
             del block
-        from ._ondisk import release_memory
+        from ._stream import release_memory
 
         release_memory()
 
 
 def _write_matrix(group: Any, key: str, arr: Any, *, parallelism: int) -> None:
     import dask.array as da
+    from anndata.io import write_elem
     from scipy import sparse
-
-    from ._concat import _write_elem
 
     if isinstance(arr, da.Array) and sparse.issparse(arr._meta):
         _write_sparse(group, key, arr, parallelism=parallelism)
     else:  # dense Dask arrays (embeddings) and anything in memory: anndata's writer
-        _write_elem()(group, key, arr)
+        write_elem(group, key, arr)
 
 
 @contextlib.contextmanager
@@ -402,10 +395,8 @@ def write_lazy(result: AnnData, path: Path) -> None:
     """Write a lazily concatenated AnnData to ``path`` (``.h5ad`` or ``.zarr``), block by block."""
     import dask.array as da
     from anndata import AnnData
+    from anndata.io import write_elem
 
-    from ._concat import _write_elem
-
-    write_elem = _write_elem()
     parallelism = _parallelism()
     lazy_obsm = {k: v for k, v in result.obsm.items() if isinstance(v, da.Array)}
     with warnings.catch_warnings():

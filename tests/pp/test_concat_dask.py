@@ -22,6 +22,7 @@ from idtrack_sc.pp._concat import _dask as _concat_dask
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
+from dask.array.utils import meta_from_array  # noqa: E402 - after the importorskip
 
 KWARGS = {"to": "symbol", "label": "dataset", "index_unique": "-"}
 # overlapping features, a duplicate (TP53 by symbol and by Ensembl ID, summed), a rename-free
@@ -344,7 +345,7 @@ def test_harmonize_var_names_keeps_dask_lazy_and_exact(snapshot_default, request
     assert isinstance(lazy.X, da.Array)
     assert isinstance(lazy.layers["counts"], da.Array)
     assert isinstance(lazy.raw.X, da.Array)
-    assert sparse.issparse(lazy.X._meta) == (fmt == "csr")  # the block type is known without computing
+    assert sparse.issparse(meta_from_array(lazy.X)) == (fmt == "csr")  # the block type is known without computing
     assert lazy.var_names.tolist() == eager.var_names.tolist()
     pd.testing.assert_frame_equal(lazy.var, eager.var)
     context = scheduler(kind, request.getfixturevalue("cluster") if kind == "cluster" else None)

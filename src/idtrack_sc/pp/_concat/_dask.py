@@ -194,12 +194,20 @@ def _has_memory_matrices(adata: AnnData) -> bool:
     return any(m is not None and not isinstance(m, da.Array) for m in matrices)
 
 
+def _sparse_blocks(arr: Any) -> bool:
+    """Whether a Dask array's blocks are scipy sparse matrices (dask's public ``meta_from_array``)."""
+    from dask.array.utils import meta_from_array
+    from scipy import sparse
+
+    return sparse.issparse(meta_from_array(arr))
+
+
 def _as_sparse(arr: Any) -> Any:
     """A dense Dask array as CSR blocks (as anndata.concat's ``as_sparse``, lazily)."""
     import dask.array as da
     from scipy import sparse
 
-    if not isinstance(arr, da.Array) or sparse.issparse(arr._meta) or arr.ndim != 2:
+    if not isinstance(arr, da.Array) or _sparse_blocks(arr) or arr.ndim != 2:
         return arr
     return arr.map_blocks(sparse.csr_matrix, dtype=arr.dtype, meta=sparse.csr_matrix((0, 0), dtype=arr.dtype))
 
@@ -236,10 +244,9 @@ def _align_matrices(adatas: list[AnnData], *, join: str, fill_value: Any, rows: 
     ``obsm`` array that some datasets lack is filled as in memory (:func:`_placeholder`).
     """
     import dask.array as da
-    from scipy import sparse
 
     def is_sparse(arr: Any) -> bool:
-        return isinstance(arr, da.Array) and sparse.issparse(arr._meta)
+        return isinstance(arr, da.Array) and _sparse_blocks(arr)
 
     if any(is_sparse(a.X) for a in adatas):
         for a in adatas:
@@ -291,7 +298,7 @@ def _obsm_dtypes_as_in_memory(result: AnnData, adatas: list[AnnData], *, join: s
         return
 
     def stand_in(arr: Any) -> Any:
-        if sparse.issparse(arr._meta):
+        if _sparse_blocks(arr):
             return sparse.csr_matrix((1, arr.shape[1]), dtype=arr.dtype)
         return np.zeros((1, *arr.shape[1:]), dtype=arr.dtype)
 
@@ -364,9 +371,8 @@ def _write_sparse(group: Any, key: str, arr: Any, *, parallelism: int) -> None:
 def _write_matrix(group: Any, key: str, arr: Any, *, parallelism: int) -> None:
     import dask.array as da
     from anndata.io import write_elem
-    from scipy import sparse
 
-    if isinstance(arr, da.Array) and sparse.issparse(arr._meta):
+    if isinstance(arr, da.Array) and _sparse_blocks(arr):
         _write_sparse(group, key, arr, parallelism=parallelism)
     else:  # dense Dask arrays (embeddings) and anything in memory: anndata's writer
         write_elem(group, key, arr)

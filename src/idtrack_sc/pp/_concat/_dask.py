@@ -482,6 +482,8 @@ def concat_dask(
     import anndata as ad
     import pandas as pd
 
+    from ._stream import release_memory
+
     lazy, user_uns = [], []
     names: dict[str, str] = {}  # one string object per feature name, shared by all datasets
     for i, (ds, adata, rec) in enumerate(items):
@@ -498,8 +500,6 @@ def concat_dask(
                 adata.var = full_var
             if uns_merge is not None:
                 user_uns.append(dict(adata.uns))
-            del adata
-            gc.collect()
             staged = read_lazy_h5ad(path, max_loaded_elems=max_loaded_elems)
         else:
             if uns_merge is not None:
@@ -510,6 +510,11 @@ def concat_dask(
         index = staged.var_names.to_numpy(dtype=object)
         staged.var_names = pd.Index([names.setdefault(str(n), str(n)) for n in index], dtype=object)
         lazy.append(staged)
+        del adata, staged, full_var, index
+        # the per-dataset harmonization's temporaries: freed, and their pages returned to the
+        # system, so the driver's memory does not creep up with the number of datasets
+        gc.collect()
+        release_memory()
         logger.info("%s harmonized (lazily; %d so far).", ds.label, i + 1)
     if join == "inner" and len(lazy) > 1:
         common = lazy[0].var_names

@@ -150,6 +150,22 @@ def run(
     }
 
 
+def table(results: list[dict[str, Any]]) -> str:
+    """The results as a Markdown table (one row per run, in the order run)."""
+    lines = [
+        "| engine | datasets | cells | non-zeros | time (s) | driver peak RSS (MB) | driver baseline (MB) "
+        "| worker peak RSS (MB) | load (1 min) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        workers = " / ".join(f"{w:.0f}" for w in r["worker_peak_mb"]) or "–"
+        lines.append(
+            f"| {r['engine']} | {r['n_datasets']} | {r['cells']:,} | {r['nnz']:,} | {r['seconds']:.1f} "
+            f"| {r['driver_peak_mb']:.0f} | {r['baseline_mb']:.0f} | {workers} | {r['load'][0]:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", nargs="*", type=int, default=[8, 32, 128])
@@ -162,7 +178,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-loaded-elems", type=int, default=2_000_000)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "idtrack-bench")
     parser.add_argument("--json", type=Path, default=HERE / "results" / "concat_dask.json")
+    parser.add_argument("--table", action="store_true", help="print the results of --json as Markdown and stop")
     args = parser.parse_args(argv)
+    if args.table:
+        sys.stdout.write(table(json.loads(args.json.read_text())))
+        return
     args.work.mkdir(parents=True, exist_ok=True)
     common = {
         "work": args.work,

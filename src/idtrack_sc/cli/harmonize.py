@@ -168,7 +168,7 @@ class _DatasetProgress:
         self.bar.update(1)
 
     def __enter__(self) -> _DatasetProgress:
-        from idtrack_sc.pp._harmonize import on_harmonized
+        from idtrack_sc.pp import on_harmonized
 
         self._context = on_harmonized(self)
         self._context.__enter__()
@@ -292,7 +292,7 @@ def _concat(args: argparse.Namespace, names: list[str], snapshot: dict[str, Any]
 
 
 def _print_result(result: Any, names: list[str], key: str, out: Path) -> None:
-    from idtrack_sc.get._collect import collect
+    from idtrack_sc.record import collect
 
     found = collect(result, key)
     for ds in found.datasets:

@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._collect import OUTCOME_ORDER, collect, json_safe, outcome_reason_counts
+from ..record import OUTCOME_ORDER, collect, json_safe, outcome_reason_counts
 from ._mapping import mapping_table
 
 if TYPE_CHECKING:

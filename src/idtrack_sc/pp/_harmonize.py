@@ -14,7 +14,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
-from .._provenance import record
+from ..record import OUTCOMES, TEXT, is_harmonized, make_record, var_columns
 from ..resolve import REASONS, convert
 from ..resolve._convert import check_from_release
 from ..resolve._index import DEFAULT_MIN_EVIDENCE, check_min_evidence
@@ -41,10 +41,6 @@ _POLICIES = {
     "unmapped_concat": ("consistent", "keep", "drop"),  # concat_harmonized's `unmapped`
     "join": ("inner", "outer"),
 }
-#: pandas' default dtype for text (``str`` under pandas 3, ``object`` before): what ``read_h5ad`` returns.
-TEXT = pd.Series(["x"]).dtype
-#: Categories of ``var['{key_added}_outcome']``.
-OUTCOMES = pd.Index(["1:1", "1:n", "1:0"], dtype=TEXT)
 #: Feature types (10x ``feature_types``) and modality names that hold genes.
 GENE_FEATURE_TYPES = ("gene expression", "gene", "genes", "rna", "gex", "atac")
 GENE_MODALITIES = ("rna", "gex", "gene expression", "genes", "sct")
@@ -105,25 +101,6 @@ def _check_types(*, to: object, id_key: object, symbol_key: object, copy: object
     if not isinstance(copy, bool | np.bool_):
         msg = f"copy must be True or False, got {type(copy).__name__} {copy!r}."
         raise TypeError(msg)
-
-
-def var_columns(key_added: str) -> dict[str, str]:
-    """Names of the ``var`` columns written by :func:`harmonize_var_names`."""
-    return {
-        "original": f"{key_added}_original",
-        "outcome": f"{key_added}_outcome",
-        "reason": f"{key_added}_reason",
-        "targets": f"{key_added}_targets",
-        "gene_id": f"{key_added}_gene_id",
-        "n_merged": f"{key_added}_n_merged",
-        "pair": f"{key_added}_pair",
-        "pair_gene_id": f"{key_added}_pair_gene_id",
-    }
-
-
-def is_harmonized(adata: AnnData, key_added: str = "idtrack") -> bool:
-    """Whether ``adata`` was already harmonized under ``key_added``."""
-    return key_added in adata.uns and var_columns(key_added)["original"] in adata.var.columns
 
 
 # ---------------------------------------------------------------------------------------------
@@ -556,7 +533,7 @@ def _harmonize_anndata(
         "from_release": "" if from_release is None else str(from_release),
         "pair_key": pair_col or "",
     }
-    rec = record(
+    rec = make_record(
         function="idtrack_sc.pp.harmonize_var_names",
         params=params,
         snapshot=snap,

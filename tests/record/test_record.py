@@ -59,7 +59,7 @@ def test_every_failure_reason_counts_as_failed(reason):
     give dropped identifiers their reason.
     """
     adata = _older_record(reason)
-    summary = its.get.report_summary(adata)
+    summary = its.report.report_summary(adata)
     by = summary["datasets"]["AnnData"]["reasons_by_outcome"]
     assert by["1:0"] == {reason: 1}
     assert by["1:1"] == {"unchanged": 2}

@@ -177,7 +177,7 @@ def _toy(snap: Any, args: argparse.Namespace) -> None:
         for name, result in (("toy_union", union), ("toy_intersection", inter)):
             result.write_h5ad(args.out / f"{name}.h5ad")
     if args.report is not None:
-        from idtrack_sc.get import write_report
+        from idtrack_sc.report import write_report
 
         write_report(report_data, args.report / "toy", title="idtrack-sc demo: toy datasets")
 
@@ -238,7 +238,7 @@ def _pbmc(snap: Any, args: argparse.Namespace) -> None:
     if args.out is not None:
         adata.write_h5ad(args.out / "pbmc68k_reduced.harmonized.h5ad")
     if args.report is not None:
-        from idtrack_sc.get import write_report
+        from idtrack_sc.report import write_report
 
         write_report(adata, args.report / "pbmc68k_reduced", title="idtrack-sc demo: pbmc68k_reduced")
 

@@ -246,7 +246,7 @@ def _harmonize(args: argparse.Namespace) -> int:
     _print_result(result, names, args.key_added, out)
     try:
         if args.report is not None:
-            from idtrack_sc.get import write_report
+            from idtrack_sc.report import write_report
 
             folder = write_report(report_data, args.report, key=args.key_added)
             print(f"report: {folder / 'index.html'}")

@@ -43,12 +43,3 @@ def environment_report() -> str:
         text = f"session-info failed: {err!r}"
     header = f"Python {sys.version.split()[0]} on {platform.platform()}"
     return f"{header}\n{text}"
-
-
-def __getattr__(name: str):  # temporary: pp/_concat.py still imports these from here until its split lands
-    if name in ("clean", "snapshot_record"):
-        from . import record
-
-        return getattr(record, name)
-    msg = f"module {__name__!r} has no attribute {name!r}"
-    raise AttributeError(msg)

@@ -157,7 +157,7 @@ def progress(iterable: Any, *, total: int, desc: str, disable: bool) -> Any:
 
 
 class _DatasetProgress:
-    """A progress bar advanced by :func:`idtrack_sc.pp._harmonize.on_harmonized` once per dataset."""
+    """A progress bar advanced by :func:`idtrack_sc.pp.on_harmonized` once per dataset."""
 
     def __init__(self, total: int, *, disable: bool) -> None:
         self.bar = progress(None, total=total, desc="harmonizing", disable=disable)

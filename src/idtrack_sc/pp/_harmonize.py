@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from anndata import AnnData
 
-from ..record import OUTCOMES, TEXT, is_harmonized, var_columns  # noqa: F401 - also imported from here by _concat
+from ..record import is_harmonized
+from ..registry import resolve_snapshot
 from ..resolve._convert import check_from_release
 from ..resolve._index import DEFAULT_MIN_EVIDENCE, check_min_evidence
 from ._apply import apply_plan, matrices_to_sum, replace_contents
 from ._mudata import detached, gene_modalities, replace_modalities
-from ._plan import identifiers as _identifiers  # noqa: F401 - imported from here by _concat until its split
 from ._plan import plan_features
-from ._snapshot_arg import resolve_snapshot
 from ._write import follow_features, plan_counts, plan_record, write_var
 
 if TYPE_CHECKING:

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ...registry import resolve_snapshot
 from ...resolve import convert
 from ...resolve._index import DEFAULT_MIN_EVIDENCE, check_min_evidence
 from .._harmonize import _check_policies, _harmonize_anndata
-from .._snapshot_arg import resolve_snapshot
 from ._diagnostics import _Diagnostics, _log_summary, _summary
 from ._in_memory import _concat_in_memory
 from ._inputs import _check_dataset, _datasets, _from_releases, _load, _survey
@@ -39,8 +39,7 @@ if TYPE_CHECKING:
 
     from anndata import AnnData
 
-    from .._harmonize import Ambiguous, Duplicates
-    from .._snapshot_arg import SnapshotLike
+    from .._harmonize import Ambiguous, Duplicates, SnapshotLike
     from ._inputs import DatasetLike, _Dataset
 
 logger = logging.getLogger(__name__)

@@ -209,9 +209,9 @@ class HarmonizeFeatures:
         self.method = method
         self.n_datasets = len(self.data_h5ad_dict)
         if self.data_h5ad_dict:
-            from ..pp._concat._inputs import _datasets
+            from ..pp import check_concat_inputs
 
-            _datasets(self.data_h5ad_dict, None)  # checks names, types and paths
+            check_concat_inputs(self.data_h5ad_dict)  # checks names, types and paths
 
         self.idt = API(local_repository=idtrack_local_repository)
         self.idt.configure_logger(_LEVELS[verbose_level])

@@ -23,6 +23,19 @@ from ..registry import resolve_snapshot
 from ..resolve._convert import check_from_release
 from ..resolve._index import DEFAULT_MIN_EVIDENCE, check_min_evidence
 from ._apply import apply_plan, matrices_to_sum, replace_contents
+from ._docs import (
+    doc_ambiguous,
+    doc_duplicates,
+    doc_key_added,
+    doc_min_evidence,
+    doc_organism,
+    doc_pair_key,
+    doc_params,
+    doc_release,
+    doc_snapshot,
+    doc_symbol_key,
+    doc_to,
+)
 from ._mudata import detached, gene_modalities, replace_modalities
 from ._plan import plan_features
 from ._write import follow_features, plan_counts, plan_record, write_var
@@ -221,6 +234,18 @@ def _harmonize_anndata(
     return counts
 
 
+@doc_params(
+    doc_snapshot=doc_snapshot,
+    doc_organism=doc_organism,
+    doc_release=doc_release,
+    doc_to=doc_to,
+    doc_min_evidence=doc_min_evidence,
+    doc_ambiguous=doc_ambiguous,
+    doc_duplicates=doc_duplicates,
+    doc_symbol_key=doc_symbol_key,
+    doc_key_added=doc_key_added,
+    doc_pair_key=doc_pair_key,
+)
 def harmonize_var_names(
     data: AnnData | MuData,
     *,
@@ -253,49 +278,27 @@ def harmonize_var_names(
     data
         AnnData, or MuData (then the modalities ``mod`` are harmonized and the container
         updated).
-    snapshot
-        A :class:`~idtrack_sc.Snapshot`, a snapshot file, or ``"default"`` for the small
-        human subset embedded in the package (demos, tests).
-    organism
-        With ``snapshot=None``: use the newest cached snapshot of this organism from the
-        registry (see :func:`~idtrack_sc.fetch_snapshot`). With a snapshot: checked against it.
-    release
-        Target Ensembl release (default: the snapshot's newest). Pin it for reproducibility.
-    to
-        Target namespace: ``"ensembl_gene"`` (default), ``"symbol"``, ``"hgnc_id"``, ``"entrez"``, …
+    {doc_snapshot}
+    {doc_organism}
+    {doc_release}
+    {doc_to}
     id_key
         ``var`` column holding the identifiers; ``None`` uses ``var_names``.
-    min_evidence
-        Weakest evidence tier of inferred history links followed (see
-        :func:`~idtrack_sc.convert`): ``"high"``, ``"medium"`` (default), ``"low"`` or ``"none"``
-        (Ensembl's own history only).
-    ambiguous
-        Features whose identifier has several candidates (``1:n``): ``"best"`` applies the
-        documented ranking rule and treats ties it cannot break like unmapped features;
-        ``"drop"`` removes every ambiguous feature; ``"all"`` copies the feature to every
-        candidate.
+    {doc_min_evidence}
+    {doc_ambiguous}
     unmapped
         Features with no target (``1:0``): ``"keep"`` them under their original identifier
         (never merged with a mapped feature), or ``"drop"`` them (their identifiers are
         listed in ``uns[key_added]["dropped_ids"]``).
-    duplicates
-        Several features that become one (n→1): ``"sum"`` their counts in ``X`` and every
-        layer (sparse stays sparse, dask stays lazy; integers narrower than 64 bits and
-        ``float16`` are summed in ``int64`` / ``float32`` so no sum can overflow, recorded in
-        ``uns[key_added]["dtype_promoted"]``), keep the ``"first"`` (the others are listed
-        with the dropped identifiers), or ``"make_unique"`` their names (``X``, ``X-1``, …).
-        The members of a merged feature are listed in a fixed order (the one already named
-        as the result, then by reason and identifier), whatever the order of the columns.
-    symbol_key
-        ``var`` column for the display symbol at the target release.
+    {doc_duplicates}
+    {doc_symbol_key}
     mod
         MuData only: modality name(s); default the modalities whose features are genes
         (``var["feature_types"]`` says so, or the modality is called ``rna``/``gex``).
         Every modality is converted before the container is changed: an error leaves it as
         it was. The harmonized modalities replace the old ones in ``mdata.mod``, and the
         container's ``var``, ``varm`` and ``varp`` follow them.
-    key_added
-        Key in ``uns`` and prefix of the ``var`` columns.
+    {doc_key_added}
     from_release
         The Ensembl release the dataset was annotated with: a symbol means what it meant
         then (clone-based names such as ``AC007364.1`` were reused for other genes; symbols
@@ -304,16 +307,7 @@ def harmonize_var_names(
         target release as well, reads names in the target release's meaning. A release
         number pins it (outside the snapshot's range: an error); ``None`` always reads names
         in the target release's meaning. Recorded in ``uns[key_added]["release"]``.
-    pair_key
-        A second identifier column of ``var`` (Ensembl IDs beside symbol ``var_names``, as
-        10x ``features.tsv`` gives, or symbols beside IDs). ``"auto"`` (default) uses the
-        first of ``gene_ids``, ``gene_id``, ``ensembl_id``, … (beside symbols) or
-        ``gene_symbols``, ``feature_name``, ``gene_name``, … (beside IDs) that holds the
-        other kind of identifier; ``None`` uses one column only. Both columns are resolved:
-        the ID decides, the symbol breaks ties among the ID's candidates and stands in where
-        the ID is unknown to the snapshot, and each feature's agreement is written to
-        ``var['{key_added}_pair']`` (``agree``, ``disagree``, ``tie_broken``, ``id_only``,
-        ``symbol_only``, ``neither``).
+    {doc_pair_key}
     copy
         Return a harmonized copy instead of modifying ``data``.
 

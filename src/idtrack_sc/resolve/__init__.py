@@ -12,6 +12,7 @@ from ._graph import history_graph
 from ._index import ResolutionIndex, get_index, names_at
 from ._orthologs import ORTHOLOG_REASONS, convert_orthologs, homologene
 from ._release import ReleaseInference, infer_release
+from ._snapshot_cache import snapshot_cache
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_OUTCOMES, REASONS, canonical_namespace
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "homologene",
     "infer_release",
     "names_at",
+    "snapshot_cache",
     "summarize",
 ]

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._snapshot_cache import snapshot_cache
 from ._vocab import PARSE_NOTES, REASON_CODE
 
 if TYPE_CHECKING:
@@ -195,7 +196,7 @@ def real_names(snapshot: Snapshot) -> pd.DataFrame:
     Builders leave such rows out; snapshots built before they did may still hold them, for
     example gene tables that fill the name column of an unnamed gene with its ID.
     """
-    cached = snapshot._derived.get("real_names")
+    cached = snapshot_cache(snapshot).get("real_names")
     if cached is not None:
         return cached
     names = snapshot.names
@@ -203,17 +204,17 @@ def real_names(snapshot: Snapshot) -> pd.DataFrame:
     values = pc.replace_substring_regex(values, r"\.\d+$", "")
     fake = pc.fill_null(pc.equal(values, upper_array(names["gene_id"])), False).to_numpy(zero_copy_only=False)
     out = names[~fake] if fake.any() else names
-    snapshot._derived["real_names"] = out
+    snapshot_cache(snapshot)["real_names"] = out
     return out
 
 
 def exact_names(snapshot: Snapshot) -> pd.Index:
     """Every symbol exactly as the snapshot's sources write it (case included), unique."""
-    cached = snapshot._derived.get("exact_names")
+    cached = snapshot_cache(snapshot).get("exact_names")
     if cached is None:
         names = real_names(snapshot)
         values = names.loc[names["namespace"] == "symbol", "value"].astype(str).unique()
-        cached = snapshot._derived["exact_names"] = pd.Index(values, dtype=object)
+        cached = snapshot_cache(snapshot)["exact_names"] = pd.Index(values, dtype=object)
     return cached
 
 
@@ -228,7 +229,7 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     first value, so the choice is
     deterministic.
     """
-    cached = snapshot._derived.get(("names_at", namespace, release))
+    cached = snapshot_cache(snapshot).get(("names_at", namespace, release))
     if cached is not None:
         return cached
     names = real_names(snapshot)
@@ -247,7 +248,7 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     pick = pick.assign(_len=pick["value"].str.len() if namespace == "uniprot" else 0)
     pick = pick.sort_values(["gene_id", "_rank", "_src", "_len", "value"], kind="stable")
     out = pick.drop_duplicates("gene_id").set_index("gene_id")["value"].astype(object)
-    snapshot._derived[("names_at", namespace, release)] = out
+    snapshot_cache(snapshot)[("names_at", namespace, release)] = out
     return out
 
 
@@ -626,7 +627,7 @@ def _candidates(
     """
     anchor = release if anchor is None else anchor
     cache_key = ("candidates", release, anchor, min_evidence)
-    if cache_key not in snapshot._derived:
+    if cache_key not in snapshot_cache(snapshot):
         anchors, keys = _anchor_table(snapshot, anchor)
         origins = pd.Index(anchors["gene"].dropna().unique())
         moves = travel(snapshot, release, origins, min_evidence)
@@ -650,8 +651,8 @@ def _candidates(
             "first": np.fmin.reduceat(main["first"].to_numpy(dtype=float), starts),
             "last": np.fmax.reduceat(main["last"].to_numpy(dtype=float), starts),
         }
-        snapshot._derived[cache_key] = (cand, meta)
-    return snapshot._derived[cache_key]
+        snapshot_cache(snapshot)[cache_key] = (cand, meta)
+    return snapshot_cache(snapshot)[cache_key]
 
 
 def build_index(
@@ -846,14 +847,14 @@ def get_index(
     """The :class:`~idtrack_sc.resolve.ResolutionIndex` of a snapshot for a release and namespace.
 
     ``anchor``: read names in their meaning at this release (default: the target
-    ``release``). Kept on the snapshot for the session and, for snapshot files, on disk in
+    ``release``). Kept per snapshot for the session and, for snapshot files, on disk in
     the cache (``idtrack_sc.resolve._persist``), so it is built once per snapshot, release,
     anchor release, namespace and package version.
     """
     min_evidence = check_min_evidence(min_evidence)
     anchor = release if anchor is None else int(anchor)
     key = ("index", release, namespace, anchor, min_evidence)
-    if key not in snapshot._derived:
+    if key not in snapshot_cache(snapshot):
         from ._persist import index_path, load_index, save_index
 
         path = index_path(snapshot, release, namespace, anchor, min_evidence)
@@ -871,5 +872,5 @@ def get_index(
                     gc.enable()
             if path is not None:
                 save_index(index, path, snapshot.sha256)
-        snapshot._derived[key] = index
-    return snapshot._derived[key]
+        snapshot_cache(snapshot)[key] = index
+    return snapshot_cache(snapshot)[key]

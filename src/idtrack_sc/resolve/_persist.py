@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from .. import __version__
 from .._cache import cache_dir, clean_stale_temporaries
-from ._index import ResolutionIndex
+from ._resolution_index import ResolutionIndex
 
 if TYPE_CHECKING:
     from ..snapshot import Snapshot

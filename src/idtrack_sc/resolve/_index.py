@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..snapshot import SOURCE_PRIORITY
 from ._persist import index_path, load_index, save_index
 from ._resolution_index import ResolutionIndex, hash_keys
 from ._snapshot_cache import snapshot_cache
@@ -45,8 +46,6 @@ QUERY_NAMESPACE_PRIORITY = {
     "symbol": 7,
 }
 _OTHER_NAMESPACE = 6
-#: Which source names a gene when several do at the same release (lower first).
-SOURCE_PRIORITY = {"ensembl_dump": 0, "gtf": 1, "gene_table": 2, "hgnc": 3, "ncbi_gene_info": 4, "ncbi_gene_history": 5}
 #: Anchor tiers: a symbol means what it meant when it was valid.
 TIER_CURRENT, TIER_OTHER_RELEASE, TIER_PREVIOUS, TIER_ALIAS = 0, 1, 2, 3
 MAX_HISTORY_STEPS = 64

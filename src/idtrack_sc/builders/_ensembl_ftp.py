@@ -28,6 +28,7 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from idtrack_sc._atomic import write_atomically
 from idtrack_sc._cache import cache_dir as shared_cache_dir
 from idtrack_sc.snapshot._organisms import resolve_organism
 
@@ -319,9 +320,7 @@ def _download_verified(base: str, wanted: list[str], *, required: set[str], loca
         raise EnsemblDownloadError(msg)
     local.mkdir(parents=True, exist_ok=True)
     if not kept.is_file() or kept.read_text(encoding="utf-8", errors="replace") != text:
-        tmp = kept.with_name(".CHECKSUMS.part")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(kept)
+        write_atomically(kept, lambda fh: fh.write(text.encode("utf-8")))
     scheme = urllib.parse.urlsplit(base).scheme
     for fname in wanted:
         if fname not in checksums:

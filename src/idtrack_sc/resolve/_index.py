@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from ..snapshot import SOURCE_PRIORITY
 from ._persist import index_path, load_index, save_index
 from ._resolution_index import ResolutionIndex, hash_keys
-from ._snapshot_cache import snapshot_cache
+from ._snapshot_cache import cached_per_snapshot
 from ._vocab import PARSE_NOTES, REASON_CODE
 
 if TYPE_CHECKING:
@@ -129,34 +129,29 @@ def upper_array(values: pd.Series | np.ndarray) -> pa.Array:
     return pc.utf8_upper(pa.array(arr, type=pa.string(), from_pandas=True))
 
 
+@cached_per_snapshot
 def real_names(snapshot: Snapshot) -> pd.DataFrame:
     """The snapshot's names table without fake names (a value equal to its gene's own ID).
 
     Builders leave such rows out; snapshots built before they did may still hold them, for
     example gene tables that fill the name column of an unnamed gene with its ID.
     """
-    cached = snapshot_cache(snapshot).get("real_names")
-    if cached is not None:
-        return cached
     names = snapshot.names
     values = upper_array(names["value"])
     values = pc.replace_substring_regex(values, r"\.\d+$", "")
     fake = pc.fill_null(pc.equal(values, upper_array(names["gene_id"])), False).to_numpy(zero_copy_only=False)
-    out = names[~fake] if fake.any() else names
-    snapshot_cache(snapshot)["real_names"] = out
-    return out
+    return names[~fake] if fake.any() else names
 
 
+@cached_per_snapshot
 def exact_names(snapshot: Snapshot) -> pd.Index:
     """Every symbol exactly as the snapshot's sources write it (case included), unique."""
-    cached = snapshot_cache(snapshot).get("exact_names")
-    if cached is None:
-        names = real_names(snapshot)
-        values = names.loc[names["namespace"] == "symbol", "value"].astype(str).unique()
-        cached = snapshot_cache(snapshot)["exact_names"] = pd.Index(values, dtype=object)
-    return cached
+    names = real_names(snapshot)
+    values = names.loc[names["namespace"] == "symbol", "value"].astype(str).unique()
+    return pd.Index(values, dtype=object)
 
 
+@cached_per_snapshot
 def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     """One name per gene in ``namespace`` at ``release`` (gene ID -> value).
 
@@ -168,9 +163,6 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     first value, so the choice is
     deterministic.
     """
-    cached = snapshot_cache(snapshot).get(("names_at", namespace, release))
-    if cached is not None:
-        return cached
     names = real_names(snapshot)
     sel = names[(names["namespace"] == namespace) & (names["kind"] == "primary")]
     first = sel["first_release"].to_numpy(dtype=float)
@@ -186,9 +178,7 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     # typically the reviewed Swiss-Prot one; 10-character ones are newer, mostly TrEMBL)
     pick = pick.assign(_len=pick["value"].str.len() if namespace == "uniprot" else 0)
     pick = pick.sort_values(["gene_id", "_rank", "_src", "_len", "value"], kind="stable")
-    out = pick.drop_duplicates("gene_id").set_index("gene_id")["value"].astype(object)
-    snapshot_cache(snapshot)[("names_at", namespace, release)] = out
-    return out
+    return pick.drop_duplicates("gene_id").set_index("gene_id")["value"].astype(object)
 
 
 # --------------------------------------------------------------------------------------------
@@ -555,6 +545,7 @@ def _join_runs(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np
     return out
 
 
+@cached_per_snapshot
 def _candidates(
     snapshot: Snapshot, release: int, anchor: int | None = None, min_evidence: str = DEFAULT_MIN_EVIDENCE
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -565,33 +556,30 @@ def _candidates(
     namespace, parse note and the release range where each key was found.
     """
     anchor = release if anchor is None else anchor
-    cache_key = ("candidates", release, anchor, min_evidence)
-    if cache_key not in snapshot_cache(snapshot):
-        anchors, keys = _anchor_table(snapshot, anchor)
-        origins = pd.Index(anchors["gene"].dropna().unique())
-        moves = travel(snapshot, release, origins, min_evidence)
-        cand = anchors.merge(moves, left_on="gene", right_on="origin", how="left", sort=False)
-        cand = cand.rename(columns={"target": "target_gene"})
-        cand["symbol"] = cand["target_gene"].map(names_at(snapshot, "symbol", release))
-        cand["symbol_upper"] = cand["symbol"].str.upper()
-        main = anchors[~anchors["fallback"]]
-        starts, _ = _runs(main["kcode"].to_numpy())  # sorted by key code; every key has main rows
-        hashes = pd.Index(hash_keys(keys))
-        if not hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
-            msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
-            raise RuntimeError(msg)
-        meta = {
-            "anchors": anchors,  # for explanations
-            "keys": keys,
-            "keys_arrow": pa.array(keys, type=pa.string()),
-            "hashes": hashes,
-            "qns": main["qns"].to_numpy(dtype=object)[starts],
-            "note": main["note"].to_numpy(dtype=object)[starts],
-            "first": np.fmin.reduceat(main["first"].to_numpy(dtype=float), starts),
-            "last": np.fmax.reduceat(main["last"].to_numpy(dtype=float), starts),
-        }
-        snapshot_cache(snapshot)[cache_key] = (cand, meta)
-    return snapshot_cache(snapshot)[cache_key]
+    anchors, keys = _anchor_table(snapshot, anchor)
+    origins = pd.Index(anchors["gene"].dropna().unique())
+    moves = travel(snapshot, release, origins, min_evidence)
+    cand = anchors.merge(moves, left_on="gene", right_on="origin", how="left", sort=False)
+    cand = cand.rename(columns={"target": "target_gene"})
+    cand["symbol"] = cand["target_gene"].map(names_at(snapshot, "symbol", release))
+    cand["symbol_upper"] = cand["symbol"].str.upper()
+    main = anchors[~anchors["fallback"]]
+    starts, _ = _runs(main["kcode"].to_numpy())  # sorted by key code; every key has main rows
+    hashes = pd.Index(hash_keys(keys))
+    if not hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
+        msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
+        raise RuntimeError(msg)
+    meta = {
+        "anchors": anchors,  # for explanations
+        "keys": keys,
+        "keys_arrow": pa.array(keys, type=pa.string()),
+        "hashes": hashes,
+        "qns": main["qns"].to_numpy(dtype=object)[starts],
+        "note": main["note"].to_numpy(dtype=object)[starts],
+        "first": np.fmin.reduceat(main["first"].to_numpy(dtype=float), starts),
+        "last": np.fmax.reduceat(main["last"].to_numpy(dtype=float), starts),
+    }
+    return cand, meta
 
 
 def build_index(
@@ -792,22 +780,27 @@ def get_index(
     """
     min_evidence = check_min_evidence(min_evidence)
     anchor = release if anchor is None else int(anchor)
-    key = ("index", release, namespace, anchor, min_evidence)
-    if key not in snapshot_cache(snapshot):
-        path = index_path(snapshot, release, namespace, anchor, min_evidence)
-        index = load_index(path, snapshot.sha256, release, namespace, anchor) if path is not None else None
-        if index is None:
-            # The build allocates millions of short-lived objects; the cyclic garbage collector
-            # would rescan them all again and again (it doubled the build time), and the build
-            # creates no reference cycles worth collecting.
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
-                index = build_index(snapshot, release, namespace, anchor, min_evidence)
-            finally:
-                if collecting:
-                    gc.enable()
-            if path is not None:
-                save_index(index, path, snapshot.sha256)
-        snapshot_cache(snapshot)[key] = index
-    return snapshot_cache(snapshot)[key]
+    return _stored_or_built_index(snapshot, release, namespace, anchor, min_evidence)
+
+
+@cached_per_snapshot
+def _stored_or_built_index(
+    snapshot: Snapshot, release: int, namespace: str, anchor: int, min_evidence: str
+) -> ResolutionIndex:
+    """The index from the on-disk cache if it is there and intact, else built (and stored there)."""
+    path = index_path(snapshot, release, namespace, anchor, min_evidence)
+    index = load_index(path, snapshot.sha256, release, namespace, anchor) if path is not None else None
+    if index is None:
+        # The build allocates millions of short-lived objects; the cyclic garbage collector
+        # would rescan them all again and again (it doubled the build time), and the build
+        # creates no reference cycles worth collecting.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            index = build_index(snapshot, release, namespace, anchor, min_evidence)
+        finally:
+            if collecting:
+                gc.enable()
+        if path is not None:
+            save_index(index, path, snapshot.sha256)
+    return index

@@ -12,12 +12,18 @@ the in-memory layer in front of that.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..snapshot import Snapshot
+
+_T = TypeVar("_T")
 
 _CACHES: weakref.WeakKeyDictionary[Snapshot, dict[Any, Any]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
@@ -30,3 +36,24 @@ def snapshot_cache(snapshot: Snapshot) -> dict[Any, Any]:
         if cache is None:
             cache = _CACHES[snapshot] = {}
     return cache
+
+
+def cached_per_snapshot(func: Callable[..., _T]) -> Callable[..., _T]:
+    """Compute ``func(snapshot, *args)`` once per snapshot and arguments (defaults filled in).
+
+    The arguments after the snapshot must be hashable; the result is shared by every caller,
+    so callers must not modify it.
+    """
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(snapshot: Snapshot, *args: Any, **kwargs: Any) -> _T:
+        bound = signature.bind(snapshot, *args, **kwargs)
+        bound.apply_defaults()
+        key = (func.__qualname__, *list(bound.arguments.values())[1:])
+        cache = snapshot_cache(snapshot)
+        if key not in cache:
+            cache[key] = func(snapshot, *args, **kwargs)
+        return cache[key]
+
+    return wrapper

@@ -157,7 +157,7 @@ _CHILD = (
 spec = json.loads(sys.argv[1])
 import anndata as ad
 import idtrack_sc as its
-from idtrack_sc.pp import _concat
+from idtrack_sc.pp._concat import _on_disk as _concat
 _concat.ON_DISK_ENGINE = spec["engine"]
 _engine_seconds = []
 _concat_files = _concat._concat_files

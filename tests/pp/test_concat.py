@@ -9,7 +9,8 @@ import pytest
 from scipy import sparse
 
 import idtrack_sc as its
-from idtrack_sc.pp import _concat, var_columns
+from idtrack_sc.pp import var_columns
+from idtrack_sc.pp._concat import _on_disk
 
 COLS = var_columns("idtrack")
 TOY_A = ["TP53", "BRCA1", "BRCA2", "BRAF", "KRAS"]
@@ -252,7 +253,7 @@ def test_round_trip_keeps_diagnostics(snapshot_default, toy, tmp_path, fmt):
     ],
 )
 def test_out_of_core_equals_in_memory(snapshot_default, toy, tmp_path, monkeypatch, join, engine, suffix):
-    monkeypatch.setattr(_concat, "ON_DISK_ENGINE", engine)
+    monkeypatch.setattr(_on_disk, "ON_DISK_ENGINE", engine)
     adatas, _ = toy
     paths = {}
     for name, x in adatas.items():

@@ -208,7 +208,7 @@ class HarmonizeFeatures:
         self.method = method
         self.n_datasets = len(self.data_h5ad_dict)
         if self.data_h5ad_dict:
-            from ..pp._concat import _datasets
+            from ..pp._concat._inputs import _datasets
 
             _datasets(self.data_h5ad_dict, None)  # checks names, types and paths
 

@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+from anndata.io import read_elem, write_elem
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Iterator, Sequence
 
     import h5py
 
@@ -47,25 +48,6 @@ MAX_ELEMS = 2_000_000
 #: Length of the HDF5 chunks of the growing ``data`` and ``indices`` datasets.
 CHUNK = 1 << 17
 SPARSE = ("csr_matrix", "csc_matrix")
-
-
-# ---------------------------------------------------------------------------------------------
-# anndata's element API (moved between versions)
-# ---------------------------------------------------------------------------------------------
-def _read_elem() -> Callable:
-    try:
-        from anndata.io import read_elem
-    except ImportError:  # pragma: no cover - anndata < 0.11
-        from anndata.experimental import read_elem
-    return read_elem
-
-
-def _write_elem() -> Callable:
-    try:
-        from anndata.io import write_elem
-    except ImportError:  # pragma: no cover - anndata < 0.11
-        from anndata.experimental import write_elem
-    return write_elem
 
 
 def release_memory() -> None:
@@ -96,7 +78,7 @@ def _index_of(group: h5py.Group) -> pd.Index:
     """The index of an on-disk dataframe, without its columns."""
     key = group.attrs.get("_index", "_index")
     key = key.decode() if isinstance(key, bytes) else str(key)
-    return pd.Index(_read_elem()(group[key]))
+    return pd.Index(read_elem(group[key]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,7 +144,6 @@ def _survey(files: Sequence[Path], *, join: str, merge: Any) -> _Survey:
     import h5py
     from anndata import AnnData
 
-    read_elem = _read_elem()
     survey = _Survey()
     n = len(files)
     for i, path in enumerate(files):
@@ -343,7 +324,7 @@ def _sparse_blocks(obj: Any, element: _Element, n_rows: int, *, extra_per_row: i
         return
     if element.encoding == "csc_matrix":
         # a CSC matrix cannot be read by rows: this one dataset is converted in memory
-        whole = _read_elem()(obj).tocsr()
+        whole = read_elem(obj).tocsr()
         for r0, r1 in _row_blocks(np.diff(whole.indptr) + extra_per_row, max_elems):
             yield whole[r0:r1]
         return
@@ -570,7 +551,6 @@ def write_concat(
             fill_value=fill_value,
         )
 
-    write_elem = _write_elem()
     logger.info(
         "Writing %d datasets (%d cells x %d features; %s) to %s.",
         len(files),

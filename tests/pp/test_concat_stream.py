@@ -10,7 +10,7 @@ import pytest
 from scipy import sparse
 
 import idtrack_sc as its
-from idtrack_sc.pp._ondisk import write_concat
+from idtrack_sc.pp._concat._stream import write_concat
 
 # the inputs share cell names on purpose (index_unique); anndata warns about that when reading them
 pytestmark = pytest.mark.filterwarnings("ignore:Observation names are not unique")

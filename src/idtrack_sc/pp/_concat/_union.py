@@ -1,0 +1,93 @@
+"""The feature annotations (idtrack ``var`` columns) of the concatenated result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._harmonize import OUTCOMES, TEXT, var_columns
+
+#: How the idtrack ``var`` columns of the result are assembled (recorded in the params).
+VAR_MERGE = "first_non_missing (originals: union, '|'-joined)"
+
+
+class _FeatureUnion:
+    """The idtrack ``var`` columns of the union of features, built one dataset at a time.
+
+    Memory is bounded by the number of distinct features, not of datasets. Per feature, each
+    column takes the value of the first dataset that has the feature (they agree across
+    datasets: one snapshot, one release), except the original identifiers (every distinct
+    one, ``|``-joined), the number of merged features (the largest) and the number of
+    datasets holding the feature (a new column, ``{key_added}_n_datasets``).
+    """
+
+    def __init__(self, *, key_added: str, symbol_key: str) -> None:
+        cols = var_columns(key_added)
+        self.original = cols["original"]
+        self.n_merged = cols["n_merged"]
+        self.n_datasets = f"{key_added}_n_datasets"
+        self.outcome = cols["outcome"]
+        self.columns = [
+            symbol_key,
+            cols["gene_id"],
+            cols["outcome"],
+            cols["reason"],
+            cols["targets"],
+            cols["original"],
+            cols["n_merged"],
+        ]
+        self.frame: pd.DataFrame | None = None
+        self.intersection: pd.Index | None = None
+
+    def add(self, var: pd.DataFrame) -> None:
+        part = pd.DataFrame(
+            {c: var[c].astype(str).to_numpy(dtype=object) for c in self.columns if c != self.n_merged},
+            index=pd.Index(var.index.astype(str), dtype=object),
+        )
+        part[self.n_merged] = var[self.n_merged].to_numpy(dtype=np.int64)
+        part[self.n_datasets] = np.ones(len(part), dtype=np.int64)
+        self.intersection = part.index if self.intersection is None else self.intersection.intersection(part.index)
+        if self.frame is None:
+            self.frame = part
+            return
+        frame = self.frame
+        seen = part.index.isin(frame.index)
+        common = part.index[seen]
+        if len(common):
+            old = frame.loc[common, self.original].to_numpy(dtype=object)
+            new = part.loc[common, self.original].to_numpy(dtype=object)
+            differ = old != new
+            if differ.any():
+                frame.loc[common[differ], self.original] = [
+                    _join_unique(a, b) for a, b in zip(old[differ], new[differ], strict=True)
+                ]
+            frame.loc[common, self.n_datasets] = frame.loc[common, self.n_datasets].to_numpy() + 1
+            frame.loc[common, self.n_merged] = np.maximum(
+                frame.loc[common, self.n_merged].to_numpy(), part.loc[common, self.n_merged].to_numpy()
+            )
+        self.frame = pd.concat([frame, part[~seen]])
+
+    def var(self, index: pd.Index) -> pd.DataFrame:
+        """The idtrack columns for the result's features ``index``."""
+        assert self.frame is not None
+        frame = self.frame.reindex(pd.Index(index.astype(str), dtype=object))
+        frame[self.outcome] = pd.Categorical(frame[self.outcome], categories=OUTCOMES)
+        for col in self.columns:
+            if col not in (self.outcome, self.n_merged):
+                frame[col] = frame[col].astype(TEXT)
+        for col in (self.n_merged, self.n_datasets):
+            frame[col] = frame[col].fillna(0).astype(np.int64)
+        frame.index = index
+        return frame
+
+
+def _join_unique(a: str, b: str) -> str:
+    parts = a.split("|")
+    parts += [p for p in b.split("|") if p not in parts]
+    return "|".join(parts)
+
+
+def _with_columns(var: pd.DataFrame, columns: pd.DataFrame) -> pd.DataFrame:
+    """``var`` with the idtrack columns set (replacing any a merge strategy kept)."""
+    other = var.drop(columns=[c for c in columns.columns if c in var.columns])
+    return pd.concat([columns.set_axis(other.index, axis=0), other], axis=1)

@@ -14,10 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..snapshot import SOURCE_PRIORITY
-from ..snapshot._io import write_snapshot
-from ..snapshot._model import Snapshot
-from ..snapshot._organisms import resolve_organism
+from ..snapshot import SOURCE_PRIORITY, Snapshot, resolve_organism, write_snapshot
 from ._lineage import infer_lineage
 from ._source import OBSERVATION_COLUMNS
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from idtrack_sc.snapshot._organisms import ORGANISMS, taxonomy_id
+from idtrack_sc.snapshot import ORGANISMS, taxonomy_id
 
 from ._common import STRING, blank_to_na, check_file, concat_rows, first_line, isin, name_rows, read_text_table
 from ._source import SourceData, describe_file

@@ -1171,7 +1171,7 @@ def _version_map(snapshot: Snapshot, release: int) -> dict[str, str]:
     """Gene ID -> ``ID.version`` at ``release`` (the newest span that started by then)."""
     key = ("versioned_ids", release)
     if key not in snapshot_cache(snapshot):
-        from ..resolve._graph import versioned_ids
+        from ..resolve import versioned_ids
 
         genes = snapshot.genes
         spans = genes.loc[(genes["first_release"] <= release) & genes["version"].notna()]

@@ -26,8 +26,8 @@ def cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(pooch.os_cache("idtrack-sc"))
 
 
-#: Temporary files this package (``.<name>.<random>.part``) and pooch (``tmp<random>``) write
-#: next to their targets while downloading or writing; a killed process leaves them behind.
+#: Temporary files this package (``.<name>.<random>.part``, see :mod:`idtrack_sc._atomic`) and
+#: pooch (``tmp<random>``) write next to their targets while downloading or writing; a killed process leaves them behind.
 _TEMPORARY = re.compile(r"^(\..+\.part|tmp[a-z0-9_]{6,})$")
 #: A temporary file untouched for this long belongs to no running process (a live download
 #: or write touches its file continuously).

@@ -255,3 +255,12 @@ def test_remote_dump_is_fetched_and_cached(tmp_path, http_dump, dump):
     server.shutdown()  # once cached, no network is needed
     again = read_ensembl_dump(url, cache_dir=tmp_path)
     assert len(again.names) == len(dump.names)
+
+
+def test_remote_dump_is_cached_under_idtrack_sc_cache(tmp_path, http_dump, dump, monkeypatch):
+    # no cache_dir: the download goes where every other cached file of idtrack-sc goes
+    monkeypatch.setenv("IDTRACK_SC_CACHE", str(tmp_path / "shared"))
+    _, url = http_dump
+    remote = read_ensembl_dump(url)
+    assert remote.sha256 == dump.sha256
+    assert (tmp_path / "shared" / "ensembl" / "homo_sapiens_core_114_38" / "gene.txt.gz").is_file()

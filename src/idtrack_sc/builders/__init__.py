@@ -23,12 +23,12 @@ from ._ensembl import read_ensembl_dump
 from ._ensembl_ftp import (
     ENSEMBL_FTP,
     EnsemblDownloadError,
-    build_from_ensembl,
     ensembl_dump_url,
     ensembl_gtf_url,
     fetch_ensembl_dump,
     fetch_ensembl_gtf,
 )
+from ._from_ensembl import build_from_ensembl
 from ._gene_table import read_gene_table
 from ._gtf import read_gtf
 from ._hgnc import read_hgnc

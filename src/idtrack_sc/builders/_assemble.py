@@ -14,9 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..snapshot._io import write_snapshot
-from ..snapshot._model import Snapshot
-from ..snapshot._organisms import resolve_organism
+from ..snapshot import SOURCE_PRIORITY, Snapshot, resolve_organism, write_snapshot
 from ._lineage import infer_lineage
 from ._source import OBSERVATION_COLUMNS
 
@@ -28,17 +26,6 @@ if TYPE_CHECKING:
     from ._source import SourceData
 
 logger = logging.getLogger(__name__)
-
-#: Which source wins when two describe the same gene in the same release (lower wins).
-SOURCE_PRIORITY = {
-    "ensembl_dump": 0,
-    "gtf": 1,
-    "gene_table": 2,
-    "transcript_table": 3,
-    "hgnc": 4,
-    "ncbi_gene_info": 5,
-    "ncbi_gene_history": 6,
-}
 
 
 class SourceConflictError(ValueError):

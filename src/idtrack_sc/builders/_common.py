@@ -6,7 +6,7 @@ import gzip
 import io
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -67,6 +67,28 @@ def first_line(path: str | os.PathLike) -> str:
         return fh.readline().rstrip("\r\n")
 
 
+def read_text_table(path: str | os.PathLike, *, sep: str, **options: Any) -> pd.DataFrame:
+    """Read a delimited text file (plain or gzipped) with every cell a string, empty cells kept empty.
+
+    ``options`` go to :func:`pandas.read_csv` (``usecols``, ``quoting``, ``chunksize``, …).
+    """
+    return pd.read_csv(
+        path, sep=sep, dtype=str, keep_default_na=False, na_filter=False, compression=compression(path), **options
+    )
+
+
+def sniff_separator(header: str) -> str:
+    """The separator of a table from its header line: tab, comma or semicolon, whichever is most frequent."""
+    counts = {sep: header.count(sep) for sep in ("\t", ",", ";")}
+    sep = max(counts, key=lambda s: counts[s])
+    return sep if counts[sep] else "\t"
+
+
+def read_header_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a table with a header line, separated by tabs, commas or semicolons (sniffed from the header)."""
+    return read_text_table(path, sep=sniff_separator(first_line(path)), skipinitialspace=True)
+
+
 def find_column(columns: Sequence[str], candidates: Iterable[str]) -> str | None:
     """Return the first of ``candidates`` present in ``columns`` (compared case-insensitively)."""
     lookup: dict[str, str] = {}
@@ -77,6 +99,14 @@ def find_column(columns: Sequence[str], candidates: Iterable[str]) -> str | None
         if hit is not None:
             return hit
     return None
+
+
+def require_column(path: str | os.PathLike, columns: Sequence[str], what: str, candidates: Sequence[str]) -> str:
+    """Return the first of ``candidates`` present in ``columns``, or raise :func:`missing_column`'s error."""
+    found = find_column(columns, candidates)
+    if found is None:
+        raise missing_column(path, what, candidates, columns)
+    return found
 
 
 def missing_column(path: str | os.PathLike, what: str, candidates: Sequence[str], found: Sequence[str]) -> ValueError:

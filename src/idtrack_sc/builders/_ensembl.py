@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from idtrack_sc.snapshot._model import file_sha256
+from idtrack_sc.snapshot import file_sha256
 
 from ._common import STRING, concat_rows, isin, name_rows, normalize_entrez, normalize_hgnc
 from ._mysql import read_schema, read_table

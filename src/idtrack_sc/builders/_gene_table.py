@@ -15,17 +15,16 @@ from ._common import (
     STRAND_COLUMNS,
     STRING,
     check_file,
-    compression,
     concat_rows,
     coordinate_offset,
     find_column,
-    first_line,
     isin,
     locus_rows,
-    missing_column,
     name_rows,
     normalize_entrez,
     normalize_hgnc,
+    read_header_table,
+    require_column,
     split_gene_ids,
     to_int,
 )
@@ -66,12 +65,6 @@ UNIPROT_COLUMNS = (
     "UniProtKB Gene Name ID",
 )
 REFSEQ_COLUMNS = ("refseq_id", "RefSeq mRNA ID", "refseq_mrna", "refseq_accession")
-
-
-def _sniff_sep(header: str) -> str:
-    counts = {sep: header.count(sep) for sep in ("\t", ",", ";")}
-    sep = max(counts, key=lambda s: counts[s])
-    return sep if counts[sep] else "\t"
 
 
 def read_gene_table(
@@ -134,21 +127,9 @@ def read_gene_table(
     """
     path = check_file(path, "Gene table")
     release = int(release)
-    header = first_line(path)
-    sep = _sniff_sep(header)
-    frame = pd.read_csv(
-        path,
-        sep=sep,
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        compression=compression(path),
-        skipinitialspace=True,
-    )
+    frame = read_header_table(path)
     columns = list(frame.columns)
-    id_col = find_column(columns, GENE_ID_COLUMNS)
-    if id_col is None:
-        raise missing_column(path, "gene ID", GENE_ID_COLUMNS, columns)
+    id_col = require_column(path, columns, "gene ID", GENE_ID_COLUMNS)
     notes: dict[str, int] = {}
     ids = split_gene_ids(frame[id_col].str.strip().mask(frame[id_col].str.strip() == ""))
     version = ids["version"]

@@ -5,19 +5,17 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from ._common import (
     STRING,
     blank_to_na,
     check_file,
-    compression,
     concat_rows,
     find_column,
-    missing_column,
     name_rows,
     normalize_entrez,
     normalize_hgnc,
+    read_text_table,
+    require_column,
 )
 from ._source import SourceData, describe_file
 
@@ -64,13 +62,10 @@ def read_hgnc(path: str | os.PathLike, *, name: str | None = None) -> SourceData
     Ensembl gene ID are skipped and counted in ``notes["rows_without_ensembl_gene_id"]``.
     """
     path = check_file(path, "HGNC")
-    frame = pd.read_csv(
-        path, sep="\t", dtype=str, keep_default_na=False, na_filter=False, compression=compression(path)
-    )
+    frame = read_text_table(path, sep="\t")
     columns = list(frame.columns)
     for col in REQUIRED:
-        if find_column(columns, (col,)) is None:
-            raise missing_column(path, col, (col,), columns)
+        require_column(path, columns, col, (col,))
     notes: dict[str, int] = {}
     gene_ids = blank_to_na(frame[find_column(columns, ("ensembl_gene_id",))])
     has_gene = gene_ids.notna()

@@ -15,6 +15,7 @@ MGI (Mouse Genome Informatics) publishes tab-separated reports. Two are read:
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
 import re
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ._common import blank_to_na, check_file, compression, concat_rows, first_line, name_rows, normalize_entrez
+from ._common import blank_to_na, check_file, concat_rows, first_line, name_rows, normalize_entrez, read_text_table
 from ._source import SourceData, describe_file
 
 if TYPE_CHECKING:
@@ -39,17 +40,7 @@ _ENSEMBL_GENE = re.compile(r"^ENSMUSG\d{11}$")
 
 
 def _read_tsv(path, *, header: int | None) -> pd.DataFrame:
-    return pd.read_csv(
-        path,
-        sep="\t",
-        dtype=str,
-        header=header,
-        keep_default_na=False,
-        na_filter=False,
-        quoting=3,
-        compression=compression(path),
-        index_col=False,
-    )
+    return read_text_table(path, sep="\t", header=header, quoting=csv.QUOTE_NONE, index_col=False)
 
 
 def _ensembl_links(path) -> tuple[pd.DataFrame, str]:

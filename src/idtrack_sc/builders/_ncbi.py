@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from idtrack_sc.snapshot._organisms import ORGANISMS, taxonomy_id
+from idtrack_sc.snapshot import ORGANISMS, taxonomy_id
 
-from ._common import STRING, blank_to_na, check_file, compression, concat_rows, first_line, isin, name_rows
+from ._common import STRING, blank_to_na, check_file, concat_rows, first_line, isin, name_rows, read_text_table
 from ._source import SourceData, describe_file
 
 if TYPE_CHECKING:
@@ -39,18 +39,7 @@ def _read(path: Path, required: tuple[str, ...], what: str, tax_id: int | str | 
         msg = f"{path.name}: NCBI {what} header lacks column(s) {missing}. Columns found: {header}."
         raise ValueError(msg)
     usecols = [c for c in header if c in required or c in _OPTIONAL]
-    reader = pd.read_csv(
-        path,
-        sep="\t",
-        usecols=usecols,
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        quoting=csv.QUOTE_NONE,
-        compression=compression(path),
-        chunksize=_CHUNK_ROWS,
-        engine="c",
-    )
+    reader = read_text_table(path, sep="\t", usecols=usecols, quoting=csv.QUOTE_NONE, chunksize=_CHUNK_ROWS, engine="c")
     frames = []
     with reader:
         for chunk in reader:
@@ -80,6 +69,30 @@ def _one_taxon(frame: pd.DataFrame, path: Path, tax_id: int | str | None) -> str
         msg = f"{path.name} holds several organisms (tax_id {taxa[:10]}…); pass tax_id=… to choose one."
         raise ValueError(msg)
     return str(tax_id) if tax_id is not None else (str(taxa[0]) if taxa else None)
+
+
+def _source(
+    path: Path,
+    frame: pd.DataFrame,
+    kind: str,
+    name: str | None,
+    date_column: str,
+    taxon: str | None,
+    names: list[pd.DataFrame],
+    notes: dict[str, int],
+) -> SourceData:
+    """The parsed NCBI file: its undated names, dated by ``date_column``'s newest day, of ``taxon``."""
+    origin, sha = describe_file(path)
+    return SourceData(
+        name=name or kind,
+        kind=kind,
+        origin=origin,
+        sha256=sha,
+        date=_iso(frame[date_column]) if date_column in frame else None,
+        organism=_organism(taxon) if taxon is not None else None,
+        names=concat_rows(names, "names"),
+        notes=notes,
+    )
 
 
 def read_ncbi_gene_info(
@@ -137,17 +150,7 @@ def read_ncbi_gene_info(
                 release=None,
             )
         )
-    origin, sha = describe_file(path)
-    data = SourceData(
-        name=name or "ncbi_gene_info",
-        kind="ncbi_gene_info",
-        origin=origin,
-        sha256=sha,
-        date=_iso(frame["Modification_date"]) if "Modification_date" in frame else None,
-        organism=_organism(taxon) if taxon is not None else None,
-        names=concat_rows(names, "names"),
-        notes=notes,
-    )
+    data = _source(path, frame, "ncbi_gene_info", name, "Modification_date", taxon, names, notes)
     logger.info("%s: %d GeneIDs, %d linked to Ensembl", path.name, len(frame), int((~unlinked).sum()))
     return data
 
@@ -207,16 +210,6 @@ def read_ncbi_gene_history(
         name_rows(linked["gene_id"], linked["Discontinued_GeneID"], namespace="entrez", kind="previous", release=None),
         name_rows(linked["gene_id"], linked["Discontinued_Symbol"], namespace="symbol", kind="previous", release=None),
     ]
-    origin, sha = describe_file(path)
-    data = SourceData(
-        name=name or "ncbi_gene_history",
-        kind="ncbi_gene_history",
-        origin=origin,
-        sha256=sha,
-        date=_iso(frame["Discontinue_Date"]) if "Discontinue_Date" in frame else None,
-        organism=_organism(taxon) if taxon is not None else None,
-        names=concat_rows(names, "names"),
-        notes=notes,
-    )
+    data = _source(path, frame, "ncbi_gene_history", name, "Discontinue_Date", taxon, names, notes)
     logger.info("%s: %d discontinued GeneIDs, %d attached to Ensembl genes", path.name, len(frame), len(linked))
     return data

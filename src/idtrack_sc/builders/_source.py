@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..snapshot._model import file_sha256
+from ..snapshot import file_sha256
 
 if TYPE_CHECKING:
     import os

@@ -11,15 +11,14 @@ from ._common import (
     STRING,
     blank_to_na,
     check_file,
-    compression,
     concat_rows,
     find_column,
-    first_line,
-    missing_column,
     name_rows,
+    read_header_table,
+    require_column,
     split_gene_ids,
 )
-from ._gene_table import GENE_ID_COLUMNS, _sniff_sep
+from ._gene_table import GENE_ID_COLUMNS
 from ._source import SourceData, describe_file
 
 if TYPE_CHECKING:
@@ -61,22 +60,10 @@ def read_transcript_table(
     """
     path = check_file(path, "Transcript table")
     release = int(release)
-    frame = pd.read_csv(
-        path,
-        sep=_sniff_sep(first_line(path)),
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        compression=compression(path),
-        skipinitialspace=True,
-    )
+    frame = read_header_table(path)
     columns = list(frame.columns)
-    tx_col = find_column(columns, TRANSCRIPT_COLUMNS)
-    if tx_col is None:
-        raise missing_column(path, "transcript ID", TRANSCRIPT_COLUMNS, columns)
-    gene_col = find_column(columns, GENE_ID_COLUMNS)
-    if gene_col is None:
-        raise missing_column(path, "gene ID", GENE_ID_COLUMNS, columns)
+    tx_col = require_column(path, columns, "transcript ID", TRANSCRIPT_COLUMNS)
+    gene_col = require_column(path, columns, "gene ID", GENE_ID_COLUMNS)
     gene = split_gene_ids(blank_to_na(frame[gene_col]))["gene_id"]
     features = []
     notes: dict[str, int] = {}

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..resolve import canonical_namespace, convert, history_graph
+from ..registry import EMBEDDED_NAMES
+from ..resolve import assembly_number, canonical_namespace, convert, history_graph, snapshot_cache
 from ..resolve import explain as _explain
-from ..resolve._graph import assembly_number
 from ..snapshot import load_snapshot
 from ..snapshot import resolve_organism as _production_name
 
@@ -31,9 +31,6 @@ if TYPE_CHECKING:
     from ..snapshot import Snapshot
 
 logger = logging.getLogger(__name__)
-
-#: Names that select the small snapshot embedded in the package (only when asked for by name).
-EMBEDDED_NAMES = ("default", "embedded")
 
 #: The reference tool's classification bins (:meth:`~idtrack_sc.API.classify_multiple_conversion`), in its order.
 CLASSIFICATION_BINS = (
@@ -1141,8 +1138,8 @@ def _release_assemblies(snapshot: Snapshot) -> dict[int, int | None]:
     assembly for every release.
     """
     key = ("release_assemblies",)
-    if key in snapshot._derived:
-        return snapshot._derived[key]
+    if key in snapshot_cache(snapshot):
+        return snapshot_cache(snapshot)[key]
     out: dict[int, int | None] = {}
     listed = snapshot.manifest.get("release_assemblies") or {}
     for source in snapshot.manifest.get("sources", []):
@@ -1160,7 +1157,7 @@ def _release_assemblies(snapshot: Snapshot) -> dict[int, int | None]:
                 out[r] = newest
     if newest is not None and snapshot.releases and history is not None:
         out[snapshot.latest_release] = out.get(snapshot.latest_release) or newest
-    snapshot._derived[key] = out
+    snapshot_cache(snapshot)[key] = out
     return out
 
 
@@ -1173,16 +1170,16 @@ def _newest_first(origin: Any) -> tuple:
 def _version_map(snapshot: Snapshot, release: int) -> dict[str, str]:
     """Gene ID -> ``ID.version`` at ``release`` (the newest span that started by then)."""
     key = ("versioned_ids", release)
-    if key not in snapshot._derived:
-        from ..resolve._graph import versioned_ids
+    if key not in snapshot_cache(snapshot):
+        from ..resolve import versioned_ids
 
         genes = snapshot.genes
         spans = genes.loc[(genes["first_release"] <= release) & genes["version"].notna()]
         spans = spans.sort_values(["gene_id", "first_release"], kind="stable").drop_duplicates("gene_id", keep="last")
-        snapshot._derived[key] = dict(
+        snapshot_cache(snapshot)[key] = dict(
             zip(spans["gene_id"], versioned_ids(spans["gene_id"], spans["version"]), strict=True)
         )
-    return snapshot._derived[key]
+    return snapshot_cache(snapshot)[key]
 
 
 def _one_of(name: str, value: Any, other_name: str, other: Any) -> Any:

@@ -27,15 +27,14 @@ from idtrack_sc._cache import (
     clean_stale_temporaries,
 )
 from idtrack_sc._cache import cache_dir as shared_cache_dir
-from idtrack_sc.snapshot._model import file_sha256, load_snapshot
-from idtrack_sc.snapshot._organisms import resolve_organism
+from idtrack_sc.snapshot import file_sha256, load_snapshot, resolve_organism
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     import pandas as pd
 
-    from idtrack_sc.snapshot._model import Snapshot
+    from idtrack_sc.snapshot import Snapshot
 
 logger = logging.getLogger(__name__)
 

@@ -4,18 +4,28 @@ Stages (DESIGN §3.3): :mod:`._parse` reads query strings into keys; :mod:`._ind
 precomputes, per snapshot, release and namespace, the answer for every key the snapshot knows
 (anchor → time travel → target → classify); :mod:`._convert` answers a batch by hash lookup;
 :mod:`._explain` shows the path behind one answer.
+
+Besides the public functions, this is what the layers above use (``pp``, ``compat``, the
+command line; see ``docs/architecture.md``): argument checks (``check_from_release``,
+``check_min_evidence``, ``DEFAULT_MIN_EVIDENCE``), query parsing
+(``as_query_strings``), assembly facts (``assembly_of``, ``assembly_number``,
+``MIN_FIT``), ``versioned_ids`` and the per-snapshot cache (``snapshot_cache``).
 """
 
-from ._convert import COLUMNS, convert, summarize
+from ._convert import COLUMNS, check_from_release, convert, summarize
 from ._explain import Explanation, explain
-from ._graph import history_graph
-from ._index import ResolutionIndex, get_index, names_at
+from ._graph import assembly_number, history_graph, versioned_ids
+from ._index import DEFAULT_MIN_EVIDENCE, ResolutionIndex, check_min_evidence, get_index, names_at
 from ._orthologs import ORTHOLOG_REASONS, convert_orthologs, homologene
-from ._release import ReleaseInference, infer_release
+from ._parse import as_query_strings
+from ._release import MIN_FIT, ReleaseInference, assembly_of, infer_release
+from ._snapshot_cache import snapshot_cache
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_OUTCOMES, REASONS, canonical_namespace
 
 __all__ = [
     "COLUMNS",
+    "DEFAULT_MIN_EVIDENCE",
+    "MIN_FIT",
     "ORTHOLOG_REASONS",
     "OUTCOMES",
     "PARSE_NOTES",
@@ -24,7 +34,12 @@ __all__ = [
     "Explanation",
     "ReleaseInference",
     "ResolutionIndex",
+    "as_query_strings",
+    "assembly_number",
+    "assembly_of",
     "canonical_namespace",
+    "check_from_release",
+    "check_min_evidence",
     "convert",
     "convert_orthologs",
     "explain",
@@ -33,5 +48,7 @@ __all__ = [
     "homologene",
     "infer_release",
     "names_at",
+    "snapshot_cache",
     "summarize",
+    "versioned_ids",
 ]

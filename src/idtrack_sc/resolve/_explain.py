@@ -13,6 +13,7 @@ import numpy as np
 
 from ._convert import convert
 from ._index import DEFAULT_MIN_EVIDENCE, MAX_HISTORY_STEPS, _candidates, alive_at, history_links, names_at
+from ._snapshot_cache import snapshot_cache
 
 if TYPE_CHECKING:
     import os
@@ -58,11 +59,11 @@ def _anchors(
 ) -> pd.DataFrame:
     anchor = release if anchor is None else anchor
     key = ("anchors", release, anchor, min_evidence)
-    if key not in snapshot._derived:
+    if key not in snapshot_cache(snapshot):
         # the anchors the index was built from (built now if the index came from disk)
         anchors = _candidates(snapshot, release, anchor, min_evidence)[1]["anchors"]
-        snapshot._derived[key] = anchors.set_index("key").sort_index()
-    return snapshot._derived[key]
+        snapshot_cache(snapshot)[key] = anchors.set_index("key").sort_index()
+    return snapshot_cache(snapshot)[key]
 
 
 def _networkx():
@@ -79,7 +80,7 @@ def _id_history(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) ->
     ``min_evidence`` tier (edge attributes ``source``, ``evidence``, ``detail``).
     """
     key = ("id_history", min_evidence)
-    if key not in snapshot._derived:
+    if key not in snapshot_cache(snapshot):
         links = history_links(snapshot, min_evidence)
         graph = _networkx().MultiDiGraph()
         columns = ["old_id", "new_id", "release", "score", "source", "evidence", "detail"]
@@ -88,8 +89,8 @@ def _id_history(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) ->
             if isinstance(evidence, str):
                 attrs.update(evidence=evidence, detail=detail if isinstance(detail, str) else "")
             graph.add_edge(old, new, **attrs)
-        snapshot._derived[key] = graph
-    return snapshot._derived[key]
+        snapshot_cache(snapshot)[key] = graph
+    return snapshot_cache(snapshot)[key]
 
 
 def _walk(

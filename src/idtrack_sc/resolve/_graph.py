@@ -1,7 +1,7 @@
 """The snapshot's history as a :class:`networkx.MultiDiGraph`, for people who want to look at it.
 
 The resolver never walks this graph (it answers whole batches from precomputed tables); it is
-built on request, from the snapshot's tables with vectorized joins, and cached on the snapshot.
+built on request, from the snapshot's tables with vectorized joins, and cached per snapshot.
 networkx is imported only here, on first use.
 """
 
@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from ._snapshot_cache import snapshot_cache
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -140,7 +142,7 @@ def history_graph(snapshot: Snapshot, *, release: int | None = None, names: bool
 
     The graph is for inspection, exploration and drawing (closures, components, paths);
     conversions do not walk it: use :func:`~idtrack_sc.convert` for those. It is built with
-    table joins and cached on the snapshot, so later calls are free.
+    table joins and cached per snapshot, so later calls are free.
 
     Parameters
     ----------
@@ -177,8 +179,8 @@ def history_graph(snapshot: Snapshot, *, release: int | None = None, names: bool
         )
         raise ValueError(msg)
     key = ("history_graph", release, bool(names))
-    if key in snapshot._derived:
-        return snapshot._derived[key]
+    if key in snapshot_cache(snapshot):
+        return snapshot_cache(snapshot)[key]
 
     nodes = _gene_nodes(snapshot, release)
     graph = nx.MultiDiGraph(
@@ -226,7 +228,7 @@ def history_graph(snapshot: Snapshot, *, release: int | None = None, names: bool
 
     if names:
         _add_names(graph, snapshot, nodes, release)
-    snapshot._derived[key] = graph
+    snapshot_cache(snapshot)[key] = graph
     return graph
 
 

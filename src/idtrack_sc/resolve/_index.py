@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import gc
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +24,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..snapshot import SOURCE_PRIORITY
+from ._persist import index_path, load_index, save_index
+from ._resolution_index import ResolutionIndex, hash_keys
+from ._snapshot_cache import cached_per_snapshot
 from ._vocab import PARSE_NOTES, REASON_CODE
 
 if TYPE_CHECKING:
@@ -43,8 +46,6 @@ QUERY_NAMESPACE_PRIORITY = {
     "symbol": 7,
 }
 _OTHER_NAMESPACE = 6
-#: Which source names a gene when several do at the same release (lower first).
-SOURCE_PRIORITY = {"ensembl_dump": 0, "gtf": 1, "gene_table": 2, "hgnc": 3, "ncbi_gene_info": 4, "ncbi_gene_history": 5}
 #: Anchor tiers: a symbol means what it meant when it was valid.
 TIER_CURRENT, TIER_OTHER_RELEASE, TIER_PREVIOUS, TIER_ALIAS = 0, 1, 2, 3
 MAX_HISTORY_STEPS = 64
@@ -84,67 +85,6 @@ def history_links(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) 
     keep = ~inferred | links["evidence"].isin(allowed).to_numpy()
     links = links[keep]
     return links.assign(score=links["score"].fillna(1.0).astype(float), inferred=inferred[keep])
-
-
-def hash_keys(keys: np.ndarray) -> np.ndarray:
-    """64-bit hashes of string keys (vectorized, platform-independent)."""
-    return pd.util.hash_array(keys, categorize=False).view(np.int64)
-
-
-@dataclass
-class ResolutionIndex:
-    """Answers for every key a snapshot knows, for one target release and namespace.
-
-    Per-key arrays have one extra last row, the answer for a key that is not found, so a
-    batch is answered by one ``take`` per column. Keys are found through 64-bit hashes in an
-    integer hash table (fast and cache-friendly) and then compared as strings, so a hash
-    collision can never return a wrong row.
-    """
-
-    release: int
-    namespace: str
-    keys: pa.Array  # upper-case identifiers, unique
-    hashes: pd.Index  # int64 hashes of keys, same order
-    note: np.ndarray  # int8 code into PARSE_NOTES: "version_stripped" for ENSG….18 keys
-    query_namespace: np.ndarray  # int8 code into namespaces
-    namespaces: list[str]
-    n_targets: np.ndarray
-    targets: pa.Array  # "|"-joined, ranked
-    top: pa.Array  # first ranked target ("" if none)
-    breakable: np.ndarray  # bool: the ranking rule separates the first from the second
-    genes: pa.Array  # "|"-joined Ensembl genes behind the ranked targets
-    symbol: pa.Array  # display symbol of the top target gene at the target release
-    reason: np.ndarray  # int8 code into REASON_CODES
-    found_first: np.ndarray  # float, NaN = unknown
-    found_last: np.ndarray
-    retired_in: np.ndarray
-    lost: pa.Array  # anchored genes that did not survive, when others did ("|"-joined)
-    anchor_release: int | None = None  # names read in this release's meaning (None: the target's)
-
-    @property
-    def missing(self) -> int:
-        """Row position of the "not found" answer."""
-        return len(self.keys)
-
-    def lookup(self, keys: np.ndarray, as_arrow: pa.Array | None = None) -> np.ndarray:
-        """Positions of keys (object array of ``str``, no nulls), ``-1`` where absent.
-
-        ``as_arrow`` may give the same keys as an Arrow array, to save a conversion.
-        """
-        if len(keys) == 0:
-            return np.zeros(0, dtype=np.int64)
-        found = self.hashes.get_indexer(hash_keys(keys)).astype(np.int64)
-        hit = np.flatnonzero(found >= 0)
-        if len(hit):
-            cand = self.keys.take(pa.array(found[hit]))
-            hit_keys = pa.array(keys[hit], type=pa.string()) if as_arrow is None else as_arrow.take(pa.array(hit))
-            same = pc.equal(cand, hit_keys).to_numpy(zero_copy_only=False)
-            found[hit[~same]] = -1
-        return found
-
-    def contains(self, keys: np.ndarray) -> np.ndarray:
-        """Boolean membership of keys."""
-        return self.lookup(keys) >= 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,34 +129,29 @@ def upper_array(values: pd.Series | np.ndarray) -> pa.Array:
     return pc.utf8_upper(pa.array(arr, type=pa.string(), from_pandas=True))
 
 
+@cached_per_snapshot
 def real_names(snapshot: Snapshot) -> pd.DataFrame:
     """The snapshot's names table without fake names (a value equal to its gene's own ID).
 
     Builders leave such rows out; snapshots built before they did may still hold them, for
     example gene tables that fill the name column of an unnamed gene with its ID.
     """
-    cached = snapshot._derived.get("real_names")
-    if cached is not None:
-        return cached
     names = snapshot.names
     values = upper_array(names["value"])
     values = pc.replace_substring_regex(values, r"\.\d+$", "")
     fake = pc.fill_null(pc.equal(values, upper_array(names["gene_id"])), False).to_numpy(zero_copy_only=False)
-    out = names[~fake] if fake.any() else names
-    snapshot._derived["real_names"] = out
-    return out
+    return names[~fake] if fake.any() else names
 
 
+@cached_per_snapshot
 def exact_names(snapshot: Snapshot) -> pd.Index:
     """Every symbol exactly as the snapshot's sources write it (case included), unique."""
-    cached = snapshot._derived.get("exact_names")
-    if cached is None:
-        names = real_names(snapshot)
-        values = names.loc[names["namespace"] == "symbol", "value"].astype(str).unique()
-        cached = snapshot._derived["exact_names"] = pd.Index(values, dtype=object)
-    return cached
+    names = real_names(snapshot)
+    values = names.loc[names["namespace"] == "symbol", "value"].astype(str).unique()
+    return pd.Index(values, dtype=object)
 
 
+@cached_per_snapshot
 def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     """One name per gene in ``namespace`` at ``release`` (gene ID -> value).
 
@@ -228,9 +163,6 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     first value, so the choice is
     deterministic.
     """
-    cached = snapshot._derived.get(("names_at", namespace, release))
-    if cached is not None:
-        return cached
     names = real_names(snapshot)
     sel = names[(names["namespace"] == namespace) & (names["kind"] == "primary")]
     first = sel["first_release"].to_numpy(dtype=float)
@@ -246,9 +178,7 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     # typically the reviewed Swiss-Prot one; 10-character ones are newer, mostly TrEMBL)
     pick = pick.assign(_len=pick["value"].str.len() if namespace == "uniprot" else 0)
     pick = pick.sort_values(["gene_id", "_rank", "_src", "_len", "value"], kind="stable")
-    out = pick.drop_duplicates("gene_id").set_index("gene_id")["value"].astype(object)
-    snapshot._derived[("names_at", namespace, release)] = out
-    return out
+    return pick.drop_duplicates("gene_id").set_index("gene_id")["value"].astype(object)
 
 
 # --------------------------------------------------------------------------------------------
@@ -615,6 +545,7 @@ def _join_runs(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np
     return out
 
 
+@cached_per_snapshot
 def _candidates(
     snapshot: Snapshot, release: int, anchor: int | None = None, min_evidence: str = DEFAULT_MIN_EVIDENCE
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -625,33 +556,30 @@ def _candidates(
     namespace, parse note and the release range where each key was found.
     """
     anchor = release if anchor is None else anchor
-    cache_key = ("candidates", release, anchor, min_evidence)
-    if cache_key not in snapshot._derived:
-        anchors, keys = _anchor_table(snapshot, anchor)
-        origins = pd.Index(anchors["gene"].dropna().unique())
-        moves = travel(snapshot, release, origins, min_evidence)
-        cand = anchors.merge(moves, left_on="gene", right_on="origin", how="left", sort=False)
-        cand = cand.rename(columns={"target": "target_gene"})
-        cand["symbol"] = cand["target_gene"].map(names_at(snapshot, "symbol", release))
-        cand["symbol_upper"] = cand["symbol"].str.upper()
-        main = anchors[~anchors["fallback"]]
-        starts, _ = _runs(main["kcode"].to_numpy())  # sorted by key code; every key has main rows
-        hashes = pd.Index(hash_keys(keys))
-        if not hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
-            msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
-            raise RuntimeError(msg)
-        meta = {
-            "anchors": anchors,  # for explanations
-            "keys": keys,
-            "keys_arrow": pa.array(keys, type=pa.string()),
-            "hashes": hashes,
-            "qns": main["qns"].to_numpy(dtype=object)[starts],
-            "note": main["note"].to_numpy(dtype=object)[starts],
-            "first": np.fmin.reduceat(main["first"].to_numpy(dtype=float), starts),
-            "last": np.fmax.reduceat(main["last"].to_numpy(dtype=float), starts),
-        }
-        snapshot._derived[cache_key] = (cand, meta)
-    return snapshot._derived[cache_key]
+    anchors, keys = _anchor_table(snapshot, anchor)
+    origins = pd.Index(anchors["gene"].dropna().unique())
+    moves = travel(snapshot, release, origins, min_evidence)
+    cand = anchors.merge(moves, left_on="gene", right_on="origin", how="left", sort=False)
+    cand = cand.rename(columns={"target": "target_gene"})
+    cand["symbol"] = cand["target_gene"].map(names_at(snapshot, "symbol", release))
+    cand["symbol_upper"] = cand["symbol"].str.upper()
+    main = anchors[~anchors["fallback"]]
+    starts, _ = _runs(main["kcode"].to_numpy())  # sorted by key code; every key has main rows
+    hashes = pd.Index(hash_keys(keys))
+    if not hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
+        msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
+        raise RuntimeError(msg)
+    meta = {
+        "anchors": anchors,  # for explanations
+        "keys": keys,
+        "keys_arrow": pa.array(keys, type=pa.string()),
+        "hashes": hashes,
+        "qns": main["qns"].to_numpy(dtype=object)[starts],
+        "note": main["note"].to_numpy(dtype=object)[starts],
+        "first": np.fmin.reduceat(main["first"].to_numpy(dtype=float), starts),
+        "last": np.fmax.reduceat(main["last"].to_numpy(dtype=float), starts),
+    }
+    return cand, meta
 
 
 def build_index(
@@ -846,30 +774,33 @@ def get_index(
     """The :class:`~idtrack_sc.resolve.ResolutionIndex` of a snapshot for a release and namespace.
 
     ``anchor``: read names in their meaning at this release (default: the target
-    ``release``). Kept on the snapshot for the session and, for snapshot files, on disk in
+    ``release``). Kept per snapshot for the session and, for snapshot files, on disk in
     the cache (``idtrack_sc.resolve._persist``), so it is built once per snapshot, release,
     anchor release, namespace and package version.
     """
     min_evidence = check_min_evidence(min_evidence)
     anchor = release if anchor is None else int(anchor)
-    key = ("index", release, namespace, anchor, min_evidence)
-    if key not in snapshot._derived:
-        from ._persist import index_path, load_index, save_index
+    return _stored_or_built_index(snapshot, release, namespace, anchor, min_evidence)
 
-        path = index_path(snapshot, release, namespace, anchor, min_evidence)
-        index = load_index(path, snapshot.sha256, release, namespace, anchor) if path is not None else None
-        if index is None:
-            # The build allocates millions of short-lived objects; the cyclic garbage collector
-            # would rescan them all again and again (it doubled the build time), and the build
-            # creates no reference cycles worth collecting.
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
-                index = build_index(snapshot, release, namespace, anchor, min_evidence)
-            finally:
-                if collecting:
-                    gc.enable()
-            if path is not None:
-                save_index(index, path, snapshot.sha256)
-        snapshot._derived[key] = index
-    return snapshot._derived[key]
+
+@cached_per_snapshot
+def _stored_or_built_index(
+    snapshot: Snapshot, release: int, namespace: str, anchor: int, min_evidence: str
+) -> ResolutionIndex:
+    """The index from the on-disk cache if it is there and intact, else built (and stored there)."""
+    path = index_path(snapshot, release, namespace, anchor, min_evidence)
+    index = load_index(path, snapshot.sha256, release, namespace, anchor) if path is not None else None
+    if index is None:
+        # The build allocates millions of short-lived objects; the cyclic garbage collector
+        # would rescan them all again and again (it doubled the build time), and the build
+        # creates no reference cycles worth collecting.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            index = build_index(snapshot, release, namespace, anchor, min_evidence)
+        finally:
+            if collecting:
+                gc.enable()
+        if path is not None:
+            save_index(index, path, snapshot.sha256)
+    return index

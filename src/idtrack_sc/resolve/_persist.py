@@ -17,20 +17,21 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import warnings
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from .. import __version__
+from .._atomic import write_atomically
 from .._cache import cache_dir, clean_stale_temporaries
-from ._index import ResolutionIndex
+from ._resolution_index import ResolutionIndex
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..snapshot import Snapshot
 
 logger = logging.getLogger(__name__)
@@ -65,20 +66,6 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".sha256.json")
 
 
-def _write_atomically(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        umask = os.umask(0)
-        os.umask(umask)
-        Path(tmp).chmod(0o666 & ~umask)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_index(index: ResolutionIndex, path: Path, snapshot_sha256: str) -> None:
     """Write an index and its checksum file atomically; failures are logged and ignored."""
     n = len(index.keys)
@@ -104,8 +91,8 @@ def save_index(index: ResolutionIndex, path: Path, snapshot_sha256: str) -> None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         clean_stale_temporaries(path.parent)
-        _write_atomically(path, lambda fh: fh.write(data))
-        _write_atomically(_sidecar(path), lambda fh: fh.write(json.dumps(check).encode()))
+        write_atomically(path, lambda fh: fh.write(data))
+        write_atomically(_sidecar(path), lambda fh: fh.write(json.dumps(check).encode()))
     except OSError as err:
         logger.debug("could not keep the resolution index in %s: %s", path, err)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 
 from ._index import upper_array
 from ._parse import as_query_strings, normalize
+from ._snapshot_cache import snapshot_cache
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -155,10 +157,13 @@ def _np(values: pa.Array) -> np.ndarray:
 
 
 class _Masks:
-    """Per-snapshot lookup tables of validity masks, each built on first use (cached on the snapshot)."""
+    """Per-snapshot lookup tables of validity masks, each built on first use (cached per snapshot).
+
+    The snapshot is held weakly, so that the cache entry does not keep its own key alive.
+    """
 
     def __init__(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
+        self._snapshot = weakref.ref(snapshot)
         self.releases = np.asarray(snapshot.releases, dtype=np.int64)
         self._built: dict[str, Any] = {}
 
@@ -180,7 +185,7 @@ class _Masks:
         return self._built[kind]
 
     def _genes(self) -> None:
-        genes = self.snapshot.genes
+        genes = self._snapshot().genes
         gid = _np(upper_array(genes["gene_id"]))
         gmask = _masks(genes["first_release"].to_numpy(), genes["last_release"].to_numpy(), self.releases)
         self._built["ids"] = _or_by_key(gid, gmask)
@@ -194,7 +199,7 @@ class _Masks:
     def _symbol_rows(self) -> tuple[pd.DataFrame, pa.Array, np.ndarray]:
         """Dated primary symbols (no fake names), their upper-case values and masks."""
         if "_symbol_rows" not in self._built:
-            names = self.snapshot.names
+            names = self._snapshot().names
             sel = (names["namespace"] == "symbol") & (names["kind"] == "primary") & names["first_release"].notna()
             sym = names[sel]
             upper = upper_array(sym["value"])
@@ -210,9 +215,9 @@ class _Masks:
 
 def _tables(snapshot: Snapshot) -> _Masks:
     """The snapshot's :class:`_Masks` (one per snapshot and session)."""
-    cached = snapshot._derived.get("release_masks")
+    cached = snapshot_cache(snapshot).get("release_masks")
     if cached is None:
-        cached = snapshot._derived["release_masks"] = _Masks(snapshot)
+        cached = snapshot_cache(snapshot)["release_masks"] = _Masks(snapshot)
     return cached
 
 

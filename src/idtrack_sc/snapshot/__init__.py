@@ -2,13 +2,15 @@
 
 from ._io import SnapshotFormatError, write_snapshot
 from ._model import Snapshot, file_sha256, load_snapshot
-from ._organisms import resolve_organism, taxonomy_id
-from ._schema import FORMAT_NAME, NAME_KINDS, SCHEMA_VERSION, TABLES
+from ._organisms import ORGANISMS, resolve_organism, taxonomy_id
+from ._schema import FORMAT_NAME, NAME_KINDS, SCHEMA_VERSION, SOURCE_PRIORITY, TABLES
 
 __all__ = [
     "FORMAT_NAME",
     "NAME_KINDS",
+    "ORGANISMS",
     "SCHEMA_VERSION",
+    "SOURCE_PRIORITY",
     "TABLES",
     "Snapshot",
     "SnapshotFormatError",

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .._atomic import write_atomically
 from ._schema import ADDED_IN_2, FORMAT_NAME, OPTIONAL_TABLES, SCHEMA_VERSION, SORT_KEYS, TABLES
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Mapping
 
     import pandas as pd
@@ -133,22 +133,16 @@ def write_snapshot(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, An
     members += [(f"{name}.parquet", data[name]) for name in TABLES]
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
+
+    def write(fh: BinaryIO) -> None:
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
             for member, data in members:
                 info = zipfile.ZipInfo(member, date_time=_ZIP_DATE)
                 info.external_attr = 0o644 << 16
                 info.create_system = 3  # Unix, whatever platform builds it
                 zf.writestr(info, data)
-        # mkstemp creates the file private (0600); give it the usual permissions for the umask
-        umask = os.umask(0)
-        os.umask(umask)
-        Path(tmp).chmod(0o666 & ~umask)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_atomically(path, write)
     return path
 
 

@@ -60,7 +60,6 @@ class Snapshot:
         self.path = path
         self._arrow: dict[str, pa.Table] = dict(tables or {})
         self._frames: dict[str, pd.DataFrame] = {}
-        self._derived: dict[Any, Any] = {}  # caches of the resolver, keyed by its parameters
 
     # -- construction ----------------------------------------------------------------------
     @classmethod

@@ -20,6 +20,19 @@ FORMAT_NAME = "idtrack-sc snapshot"
 #: Evidence tiers of inferred history links, strongest first (see ``docs/lineage.md``).
 EVIDENCE_TIERS = ("high", "medium", "low")
 
+#: Which source wins when several describe the same gene, or name it, in the same release
+#: (lower first; a source kind not listed comes after all of these). Builders use it to pick
+#: a gene's version, biotype and locus; the resolver, to pick a gene's name.
+SOURCE_PRIORITY = {
+    "ensembl_dump": 0,
+    "gtf": 1,
+    "gene_table": 2,
+    "transcript_table": 3,
+    "hgnc": 4,
+    "ncbi_gene_info": 5,
+    "ncbi_gene_history": 6,
+}
+
 #: Kinds of external name, best first (a symbol means what it meant when it was valid).
 NAME_KINDS = ("primary", "previous", "alias", "synonym")
 

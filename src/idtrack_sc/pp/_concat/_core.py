@@ -178,7 +178,7 @@ def concat_harmonized(
         :func:`anndata.experimental.read_elem_lazy`, harmonizes its features on the driver,
         joins the datasets with :func:`anndata.concat` on Dask arrays and writes the result
         block by block on whatever Dask scheduler is active (a
-        :class:`dask.distributed.Client`'s workers, if one is running; the workers must see
+        ``dask.distributed.Client``'s workers, if one is running; the workers must see
         the input and output paths). ``"stream"`` stages every dataset as a harmonized
         ``.h5ad`` and joins the files in one process (``.h5ad``: idtrack-sc's streaming
         writer; ``.zarr``: :func:`anndata.experimental.concat_on_disk`). ``"auto"``

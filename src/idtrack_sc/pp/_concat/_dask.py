@@ -3,7 +3,7 @@
 Each ``.h5ad`` input is opened lazily: ``obs``, ``var`` and ``uns`` are read (small), ``X``,
 the ``layers``, the array ``obsm`` entries and ``raw.X`` become Dask arrays by
 :func:`anndata.experimental.read_elem_lazy` (each task opens the file by its path, so the
-graph runs on any scheduler, a :class:`dask.distributed.Client`'s workers included). The
+graph runs on any scheduler, a ``dask.distributed.Client``'s workers included). The
 features of each dataset are harmonized on the driver by the same function as in memory
 (:func:`~idtrack_sc.pp._harmonize._harmonize_anndata`), which keeps Dask arrays lazy: the
 duplicate features are summed per row block by the sparse old → new indicator matrix, in

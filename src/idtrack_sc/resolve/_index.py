@@ -517,9 +517,6 @@ class _Rows:
         self._rows = rows
         self._read: dict[str, np.ndarray] = {}
 
-    def __len__(self) -> int:
-        return len(next(iter(self._columns.values()))) if self._rows is None else len(self._rows)
-
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._read:
             values = self._columns[name]

@@ -31,6 +31,7 @@ EXAMPLES = {
     "homo_sapiens": [
         ("ENSG00000148362", 114, "symbol", "C9orf142 / PAXX: a new ID for the same locus in 114"),
         ("ENSG00000005955", 114, "symbol", "a GRCh37-set ID replaced in 84, found through its lifted locus"),
+        ("ENSG00000117289", 114, "symbol", "TXNIP: replaced in 84 by the gene of a GRCh37 fix patch"),
         ("ENSG00000244693", 114, "symbol", "reciprocal overlap above 0.9 (medium)"),
         ("ENSG00000256178", 114, "ensembl_gene", "a merge seen from one side: the competitor keeps the symbol"),
         ("ENSG00000112096", 114, "ensembl_gene", "two old IDs both keep SOD2's identifiers: no link"),
@@ -153,7 +154,12 @@ def _counts(manifest: dict) -> str:
             "absent_outside_table_scope",
             "IDs absent from a table that does not cover their region (not counted as gone)",
         ),
+        ("arrived_from_patches", "genes first placed only on patches or alternate loci, later on the primary assembly"),
         ("candidate_pairs", "candidate pairs with evidence"),
+        (
+            "capped_off_primary_uncorroborated",
+            "of which capped at low: successor off the primary assembly, no identifier continuity",
+        ),
         ("contradicted", "candidates dropped because other evidence points elsewhere"),
         ("competitors_dropped_by_identifiers:new", "merges seen from one side, resolved by kept identifiers"),
         ("competitors_dropped_by_identifiers:old", "splits seen from one side, resolved by kept identifiers"),
@@ -190,7 +196,13 @@ and `min_evidence` chooses the weakest tier followed.
 
 Candidates: an ID last present in release *a* (and absent from the next covered release,
 although that release's table covers its sequence region) and an ID first present after *a*.
-The two never coexist in a covered release. Loci are compared on the snapshot's assembly;
+The two never coexist in a covered release, on the primary assembly: a release that places a
+gene only on patches or alternate loci does not count as its presence. GRCh37 carried the fix
+patches GRCh38 took in, with their own gene IDs beside the primary ones (TXNIP's
+ENSG00000265972 on `HG1287_PATCH` in release 75, beside ENSG00000117289 on chromosome 1); such a
+gene arrives, for lineage, when it reaches the primary assembly, and the link says so in its
+evidence. Patches and alternate loci repeat neighbouring copies of duplicated families, so such
+a link is `low` at most unless the gene's HGNC ID, Entrez ID or non-clone symbol carries on. Loci are compared on the snapshot's assembly;
 loci of an older assembly (GRCh37, GRCm38) are lifted first with UCSC's liftOver chains
 (through `pyliftover`: both ends must map to one chromosome, in one orientation, with the
 length changed by at most half).

@@ -139,6 +139,40 @@ def test_min_evidence_chooses_the_weakest_tier(snap):
         its.convert([old], snapshot=snap, min_evidence="strong")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "symbol"),
+    [("ENSG00000117289", "ENSG00000265972", "TXNIP"), ("ENSG00000187145", "ENSG00000266472", "MRPS21")],
+)
+def test_a_fix_patch_gene_that_became_primary_succeeds_the_gene_it_replaced(snap, old, new, symbol):
+    # release 75 (GRCh37) has the new ID only on the fix patch HG1287_PATCH, beside the old
+    # primary one; GRCh38 (84) has only the new ID, on chromosome 1
+    res = its.convert([old], snapshot=snap, release=114, to="symbol")
+    assert (res["target"].iloc[0], res["reason"].iloc[0]) == (symbol, "inferred_successor")
+    link = snap.events.set_index("old_id").loc[old]
+    assert (link["new_id"], link["old_release"], link["release"]) == (new, 75, 84)
+    assert link["evidence"] in ("high", "medium")  # kept: the symbol, HGNC and Entrez IDs carry on
+    assert "off the primary assembly" in link["detail"]
+    assert "off the primary assembly" in str(its.explain(old, snapshot=snap))
+    # the patch gene itself is unchanged: it is no new gene of 84 for a dataset of 75
+    assert its.convert([new], snapshot=snap, release=114)["target"].iloc[0] == new
+
+
+def test_a_patch_gene_without_identifier_continuity_is_a_low_link(snap):
+    # PNMA6D's GRCh37 ID overlaps PNMA6B's, a patch gene in 75: a neighbouring family member,
+    # not a proven successor, so the link is low and the default min_evidence does not follow it
+    link = snap.events.set_index("old_id").loc["ENSG00000257088"]
+    assert (link["new_id"], link["evidence"]) == ("ENSG00000268883", "low")
+    assert "no identifier continuity" in link["detail"]
+    assert its.convert(["ENSG00000257088"], snapshot=snap, release=114)["reason"].iloc[0] == "retired"
+    low = its.convert(["ENSG00000257088"], snapshot=snap, release=114, min_evidence="low")
+    assert low["target"].iloc[0] == "ENSG00000268883"
+
+
+def test_haplotype_genes_never_on_the_primary_assembly_link_nothing(snap):
+    ev = snap.events
+    assert "ENSG00000096150" not in set(ev["old_id"]) | set(ev["new_id"])
+
+
 def test_explain_shows_the_evidence(snap):
     text = str(its.explain("ENSG00000148362", snapshot=snap))
     assert "inferred" in text

@@ -4,7 +4,12 @@ Ensembl links a retired gene ID to its successor in ``stable_id_event``, from ex
 transcript overlap between the old and new gene models. Where that table is not among the
 sources, much of the same evidence is: gene loci and transcript IDs per release. This module
 links an ID last seen in release *a* to an ID first seen after *a* (so the two never coexist
-in a covered release) when the evidence supports it:
+in a covered release) when the evidence supports it. An ID that a release places only on
+patches or alternate loci (off the primary assembly, as fix patches' genes before the next
+assembly takes them in) is counted as seen from the first release that places it on the
+primary assembly: such a gene replaces the primary one when the fix is incorporated, it did not
+coexist with it in the assembly a dataset is annotated with. Those links are ``low`` at most
+unless the gene's HGNC ID, Entrez ID or non-clone symbol carries on.
 
 ========  =====================================================================================
 tier      evidence
@@ -185,6 +190,26 @@ def _presence(genes: pd.DataFrame, covered: np.ndarray) -> pd.DataFrame:
     return genes.groupby("gene_id", sort=True)["release"].agg(first="min", last="max")
 
 
+def _arrival(genes: pd.DataFrame, loci: pd.DataFrame, presence: pd.DataFrame) -> pd.Series:
+    """Per gene: the first release it is on the primary assembly (see the module doc).
+
+    A release counts against a gene only if it gives the gene's loci and all are off the primary
+    assembly; releases without loci count as presence. A gene never on the primary assembly
+    keeps its first release.
+    """
+    if len(loci) == 0:
+        return presence["first"].copy()
+    primary = loci["chromosome"].astype(str).str.match(PRIMARY_REGION).to_numpy()
+    per_release = (
+        pd.Series(primary, index=pd.MultiIndex.from_frame(loci[["gene_id", "release"]])).groupby(level=[0, 1]).max()
+    )
+    off_primary = per_release.index[~per_release.to_numpy()]
+    seen = genes.set_index(["gene_id", "release"]).index
+    on = genes[~seen.isin(off_primary)]
+    arrival = on.groupby("gene_id")["release"].min().reindex(presence.index)
+    return arrival.fillna(presence["first"]).astype(np.int64)
+
+
 def _overlap_pairs(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     """Pairs of (old, new) loci that overlap on the same chromosome and strand, with their overlap.
 
@@ -307,6 +332,8 @@ def infer_lineage(
 
     genes = genes[["gene_id", "release"]].drop_duplicates()
     presence = _presence(genes, covered)
+    arrival = _arrival(genes, loci, presence)
+    counts["arrived_from_patches"] = int((arrival > presence["first"]).sum())
     last_covered = int(covered[-1])
 
     # -- loci on the reference assembly ------------------------------------------------------
@@ -354,12 +381,12 @@ def infer_lineage(
     old_ids = presence.index[gone & ~outside]
     counts["disappeared"] = len(old_ids)
     counts["absent_outside_table_scope"] = int((gone & outside).sum())
-    new_ids = presence.index[presence["first"] > covered[0]]
+    new_ids = presence.index[arrival > covered[0]]
 
     old_loci = _nearest_locus(loci[loci["gene_id"].isin(old_ids)], presence, "old")
-    new_loci = _nearest_locus(loci[loci["gene_id"].isin(new_ids)], presence, "new")
+    new_loci = _nearest_locus(loci[loci["gene_id"].isin(new_ids)], presence.assign(first=arrival), "new")
     pairs = _overlap_pairs(old_loci, new_loci)
-    first = presence["first"]
+    first = arrival
     last = presence["last"]
     if len(pairs):
         pairs = pairs[first.reindex(pairs["new_id"]).to_numpy() > last.reindex(pairs["old_id"]).to_numpy()]
@@ -414,6 +441,13 @@ def infer_lineage(
     cand = cand.merge(strong.rename("strong_ids"), left_on=["old_id", "new_id"], right_index=True, how="left")
     cand["same_ids"] = cand["same_ids"].fillna("")
     cand["strong_ids"] = cand["strong_ids"].astype("boolean").fillna(False).astype(bool)
+    # a successor that coexisted off the primary assembly keeps its tier only when the gene's
+    # HGNC ID, Entrez ID or non-clone symbol carries on: patches and alternate loci repeat
+    # neighbouring copies of duplicated families at the same locus
+    arrived_late = (arrival > presence["first"]).reindex(cand["new_id"]).to_numpy()
+    capped = arrived_late & ~cand["strong_ids"].to_numpy() & (cand["tier"] != "low").to_numpy()
+    cand.loc[capped, "tier"] = "low"
+    counts["capped_off_primary_uncorroborated"] = int(capped.sum())
 
     # transcripts of the old gene moved to another new gene than this one
     moved_tx = tpairs.groupby("old_id")["new_id"].agg(set)
@@ -466,6 +500,8 @@ def infer_lineage(
 
     links["old_release"] = last.reindex(links["old_id"]).to_numpy()
     links["release"] = first.reindex(links["new_id"]).to_numpy()
+    seen_first = presence["first"].reindex(links["new_id"]).to_numpy()
+    links["off_primary_from"] = np.where(seen_first < links["release"].to_numpy(), seen_first, 0)
     links["detail"] = [_detail(row) for row in links.itertuples(index=False)]
     events = pd.DataFrame(
         {
@@ -517,6 +553,12 @@ def _detail(row: Any) -> str:
         parts.append(f"{int(row.shared)} shared transcripts (Jaccard {row.jaccard:.2f})")
     if row.same_ids:
         parts.append(f"same {row.same_ids.replace(',', ', ')}")
+    if row.off_primary_from:
+        parts.append(
+            f"successor off the primary assembly (patch or alternate locus) from release {row.off_primary_from}"
+        )
+        if not row.strong_ids:
+            parts.append("low at most: no identifier continuity")
     return "; ".join(parts)
 
 

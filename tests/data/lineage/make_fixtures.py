@@ -7,7 +7,8 @@ chain files in ``scripts/work/liftover/`` (see ``scripts/build_real_snapshots.py
 
 It keeps, from every human gene table, transcript table and the GRCh37 set, only the rows of
 a handful of genes (the curated replacement pairs of ``curated_gencode_maps.tsv``, the genes
-competing with them for the same locus, a patch gene, and a few stable genes), and cuts from
+competing with them for the same locus, a haplotype gene, two fix-patch genes that became
+primary, and a few stable genes), and cuts from
 ``hg19ToHg38.over.chain.gz`` the chain blocks around their GRCh37 loci (a valid chain file in
 UCSC's format: same headers' score, names, sizes, strands and id; start and end narrowed to
 the blocks kept). The output is deterministic.
@@ -35,6 +36,12 @@ EXTRA = (
     "ENSG00000005955",  # GRCh37 set only; identical lifted locus as ENSG00000278311 in 84
     "ENSG00000278311",
     "ENSG00000096150",  # a gene on an alternate haplotype (CHR_HSCHR6_MHC_QBL_CTG1) in 84-100
+    "ENSG00000117289",  # TXNIP in GRCh37, replaced in 84 by ENSG00000265972, which 75 has only on
+    "ENSG00000265972",  # the fix patch HG1287_PATCH (a patch gene that became primary)
+    "ENSG00000187145",  # MRPS21 in GRCh37, replaced in 84 by ENSG00000266472 (also on HG1287_PATCH in 75)
+    "ENSG00000266472",
+    "ENSG00000257088",  # PNMA6D in GRCh37; overlaps ENSG00000268883 (PNMA6B; on a patch in 75), no shared identifiers
+    "ENSG00000268883",
 )
 _WINDOW = 20_000  # chain blocks kept around each GRCh37 locus
 

@@ -21,7 +21,7 @@ _check_requirements()
 
 from .snapshot import Snapshot, load_snapshot, resolve_organism  # noqa: E402 - after the version check
 
-_SUBMODULES = {"pp", "pl", "get", "datasets", "builders", "registry", "resolve", "snapshot"}
+_SUBMODULES = {"pp", "pl", "get", "report", "record", "datasets", "builders", "registry", "resolve", "snapshot"}
 _LAZY = {
     "convert": ("resolve", "convert"),
     "convert_orthologs": ("resolve", "convert_orthologs"),
@@ -52,7 +52,9 @@ __all__ = [
     "get",
     "pl",
     "pp",
+    "record",
     "registry",
+    "report",
     "resolve",
     "resolve_organism",
     "snapshot",

@@ -143,7 +143,7 @@ def test_snapshot_info_on_a_file_the_embedded_subset_or_a_flag(capsys):
 
 def test_harmonize_progress_comes_from_the_callback(tmp_path, monkeypatch):
     from idtrack_sc.cli import harmonize as cmd
-    from idtrack_sc.pp._harmonize import on_harmonized
+    from idtrack_sc.pp import on_harmonized
 
     seen = []
     original = cmd._DatasetProgress.__call__

@@ -126,7 +126,7 @@ def test_concat_result():
     assert (dropped["outcome"].iloc[0], dropped["reason"].iloc[0]) == ("1:0", "not_found")
     assert set(table.loc[table["kept"], "name"]) == {"TP53", "BRCA1", "BRCA2", "BRAF", "KRAS"}
 
-    from idtrack_sc.get._collect import collect
+    from idtrack_sc.record import collect
 
     found = collect(merged)
     assert [d.name for d in found.datasets] == ["A", "B"]

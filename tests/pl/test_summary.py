@@ -15,8 +15,8 @@ mpl = pytest.importorskip("matplotlib")
 mpl.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from idtrack_sc.get._collect import collect  # noqa: E402
 from idtrack_sc.pl._summary import PALETTE, segments  # noqa: E402
+from idtrack_sc.record import collect  # noqa: E402
 
 
 def harmonized(names, *, to_ensembl=False, **kw):

@@ -115,6 +115,9 @@ def _concat(datasets: dict[str, AnnData], snap: Any, *, join: str) -> tuple[AnnD
 # -- printing ------------------------------------------------------------------------------------
 def _collapsed(merged: AnnData, report_data: Any) -> list[tuple[str, str, list[str]]]:
     """``(dataset, new name, originals)`` of every group of features merged into one."""
+    from idtrack_sc.record import var_columns
+
+    cols = var_columns("idtrack")
     out = []
     record = merged.uns.get("idtrack", {})
     if "collapsed" in record:  # concat_harmonized's record
@@ -123,10 +126,8 @@ def _collapsed(merged: AnnData, report_data: Any) -> list[tuple[str, str, list[s
                 out.append((str(dataset), str(name), str(joined).split("|")))
         return out
     for dataset, adata in report_data.items():
-        var = adata.var[adata.var["idtrack_n_merged"] > 1]
-        out.extend(
-            (dataset, str(n), str(o).split("|")) for n, o in zip(var.index, var["idtrack_original"], strict=True)
-        )
+        var = adata.var[adata.var[cols["n_merged"]] > 1]
+        out.extend((dataset, str(n), str(o).split("|")) for n, o in zip(var.index, var[cols["original"]], strict=True))
     return out
 
 
@@ -176,7 +177,7 @@ def _toy(snap: Any, args: argparse.Namespace) -> None:
         for name, result in (("toy_union", union), ("toy_intersection", inter)):
             result.write_h5ad(args.out / f"{name}.h5ad")
     if args.report is not None:
-        from idtrack_sc.get import write_report
+        from idtrack_sc.report import write_report
 
         write_report(report_data, args.report / "toy", title="idtrack-sc demo: toy datasets")
 
@@ -184,8 +185,8 @@ def _toy(snap: Any, args: argparse.Namespace) -> None:
 def _pbmc(snap: Any, args: argparse.Namespace) -> None:
     from idtrack_sc import convert
     from idtrack_sc.get import mapping_table
-    from idtrack_sc.get._collect import Dataset, outcome_reason_counts
     from idtrack_sc.pp import harmonize_var_names
+    from idtrack_sc.record import Dataset, outcome_reason_counts
 
     adata = pbmc68k_reduced()
     release = snap.releases[-1]
@@ -237,7 +238,7 @@ def _pbmc(snap: Any, args: argparse.Namespace) -> None:
     if args.out is not None:
         adata.write_h5ad(args.out / "pbmc68k_reduced.harmonized.h5ad")
     if args.report is not None:
-        from idtrack_sc.get import write_report
+        from idtrack_sc.report import write_report
 
         write_report(adata, args.report / "pbmc68k_reduced", title="idtrack-sc demo: pbmc68k_reduced")
 

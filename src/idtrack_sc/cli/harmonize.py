@@ -157,7 +157,7 @@ def progress(iterable: Any, *, total: int, desc: str, disable: bool) -> Any:
 
 
 class _DatasetProgress:
-    """A progress bar advanced by :func:`idtrack_sc.pp._harmonize.on_harmonized` once per dataset."""
+    """A progress bar advanced by :func:`idtrack_sc.pp.on_harmonized` once per dataset."""
 
     def __init__(self, total: int, *, disable: bool) -> None:
         self.bar = progress(None, total=total, desc="harmonizing", disable=disable)
@@ -168,7 +168,7 @@ class _DatasetProgress:
         self.bar.update(1)
 
     def __enter__(self) -> _DatasetProgress:
-        from idtrack_sc.pp._harmonize import on_harmonized
+        from idtrack_sc.pp import on_harmonized
 
         self._context = on_harmonized(self)
         self._context.__enter__()
@@ -246,7 +246,7 @@ def _harmonize(args: argparse.Namespace) -> int:
     _print_result(result, names, args.key_added, out)
     try:
         if args.report is not None:
-            from idtrack_sc.get import write_report
+            from idtrack_sc.report import write_report
 
             folder = write_report(report_data, args.report, key=args.key_added)
             print(f"report: {folder / 'index.html'}")
@@ -292,7 +292,7 @@ def _concat(args: argparse.Namespace, names: list[str], snapshot: dict[str, Any]
 
 
 def _print_result(result: Any, names: list[str], key: str, out: Path) -> None:
-    from idtrack_sc.get._collect import collect
+    from idtrack_sc.record import collect
 
     found = collect(result, key)
     for ds in found.datasets:

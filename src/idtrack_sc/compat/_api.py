@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..registry import EMBEDDED_NAMES
 from ..resolve import canonical_namespace, convert, history_graph, snapshot_cache
 from ..resolve import explain as _explain
 from ..resolve._graph import assembly_number
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
     from ..snapshot import Snapshot
 
 logger = logging.getLogger(__name__)
-
-#: Names that select the small snapshot embedded in the package (only when asked for by name).
-EMBEDDED_NAMES = ("default", "embedded")
 
 #: The reference tool's classification bins (:meth:`~idtrack_sc.API.classify_multiple_conversion`), in its order.
 CLASSIFICATION_BINS = (

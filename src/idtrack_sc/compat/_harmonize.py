@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..record import n_datasets_column
 from ._api import API, BACKBONE
 
 if TYPE_CHECKING:
@@ -208,9 +209,9 @@ class HarmonizeFeatures:
         self.method = method
         self.n_datasets = len(self.data_h5ad_dict)
         if self.data_h5ad_dict:
-            from ..pp._concat._inputs import _datasets
+            from ..pp import check_concat_inputs
 
-            _datasets(self.data_h5ad_dict, None)  # checks names, types and paths
+            check_concat_inputs(self.data_h5ad_dict)  # checks names, types and paths
 
         self.idt = API(local_repository=idtrack_local_repository)
         self.idt.configure_logger(_LEVELS[verbose_level])
@@ -575,7 +576,7 @@ class HarmonizeFeatures:
         if self.method == "idtrack_sc":
             adata = self._unify_idtrack_sc(mode, obs_columns, handle_anndata_key)
             if mode == "union":
-                present = adata.var["idtrack_n_datasets"].to_numpy() == self.n_datasets
+                present = adata.var[n_datasets_column("idtrack")].to_numpy() == self.n_datasets
                 adata.var["intersection"] = present.astype(np.int64)
             return adata
         adata = self._unify_reference(mode, obs_columns, handle_anndata_key)
@@ -640,7 +641,7 @@ class HarmonizeFeatures:
         return adata
 
     def _unify_idtrack_sc(self, mode: str, obs_columns: list[str], handle_key: str) -> AnnData:
-        from ..pp._concat import concat_harmonized
+        from ..pp import concat_harmonized
 
         self._initialize_idt()
         result = concat_harmonized(

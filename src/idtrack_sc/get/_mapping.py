@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._collect import FAILURE_REASONS, OUTCOME_ORDER, as_str, collect
+from ..record import FAILURE_REASONS, OUTCOME_ORDER, as_str, collect, var_columns
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from anndata import AnnData
     from mudata import MuData
 
-    from ._collect import Dataset
+    from ..record import Dataset
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +61,6 @@ def _dropped_outcome(record: dict[str, Any], n: int) -> tuple[np.ndarray, np.nda
 
 
 def _dataset_table(ds: Dataset, key: str) -> pd.DataFrame:
-    from ..pp._harmonize import var_columns
-
     record = ds.record
     symbol_key = str(ds.params.get("symbol_key", "symbol") or "symbol")
     parts = []
@@ -192,9 +190,11 @@ def mapping_table(data: AnnData | MuData | Mapping[str, AnnData], *, key: str = 
 
 def _concat_table(found: Any, data: AnnData, key: str) -> pd.DataFrame:
     """A concat result without per-dataset ``var``: the merged ``var`` plus every dataset's dropped ids."""
-    from ._collect import Dataset as _Dataset
+    from ..record import Dataset as _Dataset
 
-    merged = _Dataset(name="", record=found.record, var=data.var if f"{key}_original" in data.var.columns else None)
+    merged = _Dataset(
+        name="", record=found.record, var=data.var if var_columns(key)["original"] in data.var.columns else None
+    )
     merged.record = {**found.record, "dropped_ids": None}
     frames = [_dataset_table(merged, key).assign(dataset=MERGED)]
     for ds in found.datasets:

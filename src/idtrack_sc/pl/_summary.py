@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from ..get._collect import as_str, collect, outcome_reason_counts
+from ..record import as_str, collect, outcome_reason_counts, var_columns
 from ._utils import savefig_or_show
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from mudata import MuData
 
-    from ..get._collect import Dataset, Harmonized
+    from ..record import Dataset, Harmonized
 
 logger = logging.getLogger(__name__)
 
@@ -270,8 +270,6 @@ def _examples(ds: Dataset, *, key: str, gene_symbols: str | None) -> dict[str, l
     A feature is shown as its original identifier, followed by ``→ new name`` when it has
     one: the new ``var_name``, or its value in ``var[gene_symbols]`` when given.
     """
-    from ..pp._harmonize import var_columns
-
     cols = var_columns(key)
     shown, outcomes, reasons = [], [], []
     var = ds.var

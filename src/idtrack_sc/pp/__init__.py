@@ -1,6 +1,15 @@
 """Preprocessing: harmonize the features of AnnData / MuData objects (scanpy style)."""
 
+from ..record import is_harmonized, var_columns
+from ._concat import check_inputs as check_concat_inputs
 from ._concat import concat_harmonized
-from ._harmonize import harmonize_var_names, is_harmonized, var_columns
+from ._harmonize import harmonize_var_names, on_harmonized
 
-__all__ = ["concat_harmonized", "harmonize_var_names", "is_harmonized", "var_columns"]
+__all__ = [
+    "check_concat_inputs",
+    "concat_harmonized",
+    "harmonize_var_names",
+    "is_harmonized",
+    "on_harmonized",
+    "var_columns",
+]

@@ -11,5 +11,6 @@
 """
 
 from ._core import concat_harmonized
+from ._inputs import check_inputs
 
-__all__ = ["concat_harmonized"]
+__all__ = ["check_inputs", "concat_harmonized"]

@@ -23,10 +23,23 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ...registry import resolve_snapshot
 from ...resolve import convert
 from ...resolve._index import DEFAULT_MIN_EVIDENCE, check_min_evidence
+from .._docs import (
+    doc_ambiguous,
+    doc_duplicates,
+    doc_key_added,
+    doc_min_evidence,
+    doc_organism,
+    doc_pair_key,
+    doc_params,
+    doc_release,
+    doc_snapshot,
+    doc_symbol_key,
+    doc_to,
+)
 from .._harmonize import _check_policies, _harmonize_anndata
-from .._snapshot_arg import resolve_snapshot
 from ._diagnostics import _Diagnostics, _log_summary, _summary
 from ._in_memory import _concat_in_memory
 from ._inputs import _check_dataset, _datasets, _from_releases, _load, _survey
@@ -39,8 +52,7 @@ if TYPE_CHECKING:
 
     from anndata import AnnData
 
-    from .._harmonize import Ambiguous, Duplicates
-    from .._snapshot_arg import SnapshotLike
+    from .._harmonize import Ambiguous, Duplicates, SnapshotLike
     from ._inputs import DatasetLike, _Dataset
 
 logger = logging.getLogger(__name__)
@@ -48,6 +60,18 @@ logger = logging.getLogger(__name__)
 UnmappedConcat = Literal["consistent", "keep", "drop"]
 
 
+@doc_params(
+    doc_snapshot=doc_snapshot,
+    doc_organism=doc_organism,
+    doc_release=doc_release,
+    doc_to=doc_to,
+    doc_ambiguous=doc_ambiguous,
+    doc_min_evidence=doc_min_evidence,
+    doc_duplicates=doc_duplicates,
+    doc_symbol_key=doc_symbol_key,
+    doc_key_added=doc_key_added,
+    doc_pair_key=doc_pair_key,
+)
 def concat_harmonized(
     adatas: Mapping[str, DatasetLike] | Collection[DatasetLike],
     *,
@@ -91,37 +115,24 @@ def concat_harmonized(
         A mapping from dataset names to datasets, or a sequence of datasets (as for
         :func:`anndata.concat`; with a mapping its keys are the ``keys``). A dataset is an
         :class:`~anndata.AnnData` or the path of an ``.h5ad`` file (read one at a time).
-    snapshot
-        A :class:`~idtrack_sc.Snapshot`, a snapshot file, or ``"default"`` for the small
-        human subset embedded in the package.
-    organism
-        With ``snapshot=None``: use the newest cached snapshot of this organism. With a
-        snapshot: checked against it. Datasets annotated with another organism
-        (``uns['organism']``, ``obs['organism']``, cellxgene's
-        ``obs['organism_ontology_term_id']``) are refused.
-    release
-        Target Ensembl release (default: the snapshot's newest).
-    to
-        Target namespace: ``"ensembl_gene"`` (default), ``"symbol"``, ``"hgnc_id"``, …
+    {doc_snapshot}
+    {doc_organism}
+        Datasets annotated with another organism (``uns['organism']``, ``obs['organism']``,
+        cellxgene's ``obs['organism_ontology_term_id']``) are refused.
+    {doc_release}
+    {doc_to}
     id_key
         ``var`` column holding the identifiers in every dataset; ``None`` uses ``var_names``.
-    ambiguous
-        ``"best"``, ``"drop"`` or ``"all"``, as in :func:`~idtrack_sc.pp.harmonize_var_names`.
-    min_evidence
-        Weakest evidence tier of inferred history links followed (see
-        :func:`~idtrack_sc.convert`): ``"high"``, ``"medium"`` (default), ``"low"`` or ``"none"``
-        (Ensembl's own history only).
-        Ties ``"best"`` cannot break are failures, handled by ``unmapped``.
+    {doc_ambiguous}
+    {doc_min_evidence}
     unmapped
         Identifiers that fail (``1:0``, or ``1:n`` left unresolved): ``"consistent"`` (the
         reference tool's rule) drops them unless the same original identifier occurs in every
         dataset, where it is kept under its original name, so that no dataset loses a
         feature the others keep; ``"keep"`` keeps them all; ``"drop"`` drops them all.
-    duplicates
-        Features that become one within a dataset: ``"sum"``, ``"first"`` or
-        ``"make_unique"``, as in :func:`~idtrack_sc.pp.harmonize_var_names`.
-    symbol_key
-        ``var`` column for the display symbol at the target release.
+    {doc_duplicates}
+        Features are merged within each dataset, before the concatenation.
+    {doc_symbol_key}
     join
         As in :func:`anndata.concat`: ``"inner"`` (default) keeps the features present in
         every dataset; ``"outer"`` their union, missing values filled with ``fill_value``
@@ -141,8 +152,7 @@ def concat_harmonized(
         dataset names (default ``"0"``, ``"1"``, …; not with a mapping), separator for
         making cell names unique with the key, fill value of an outer join, and whether
         ``obsp`` is concatenated (in memory only).
-    key_added
-        Key in ``uns`` for the diagnostics, and prefix of the idtrack ``var`` columns.
+    {doc_key_added}
     out_file
         As in :func:`anndata.experimental.concat_on_disk`: the ``.h5ad`` file or ``.zarr``
         store to write the result to, out of core. Each dataset is read, harmonized and
@@ -165,10 +175,8 @@ def concat_harmonized(
         reads every name in the target release's meaning. See
         :func:`~idtrack_sc.pp.harmonize_var_names`. The cross-dataset ``ambiguous`` table is
         computed in the target release's meaning.
-    pair_key
-        A second identifier column in every dataset's ``var`` (IDs beside symbols), used
-        together with the first, as in :func:`~idtrack_sc.pp.harmonize_var_names`;
-        ``"auto"`` (default) finds one per dataset where there is one.
+    {doc_pair_key}
+        With ``"auto"``, each dataset's column is found on its own, where it has one.
     out
         Deprecated name of ``out_file``.
 

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..._provenance import clean, environment_report, package_versions, snapshot_record
-from .._harmonize import var_columns
+from ...record import make_record, uns_key, var_columns
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -53,7 +52,7 @@ class _Diagnostics:
         self.sources.append(str(ds.source) if isinstance(ds.source, Path) else "")
         self.n_obs.append(int(adata.n_obs))
         self.counts.append(rec["counts"])
-        self.provenance[_uns_key(name)] = {
+        self.provenance[uns_key(name)] = {
             k: v
             for k, v in rec.items()
             if k
@@ -70,7 +69,7 @@ class _Diagnostics:
         all_dropped = np.asarray(rec.get("dropped_ids", []), dtype=object)
         dropped_by = np.asarray(rec.get("dropped_by", np.full(len(all_dropped), "")), dtype=object)
         duplicate = dropped_by == "duplicates"  # mapped, but left out by duplicates="first": not failed
-        self.provenance[_uns_key(name)]["dropped_duplicates"] = _strings(all_dropped[duplicate])
+        self.provenance[uns_key(name)]["dropped_duplicates"] = _strings(all_dropped[duplicate])
         dropped = all_dropped[~duplicate]
         if "dropped_reasons" in rec and len(rec["dropped_reasons"]) == len(all_dropped):
             # the dataset's own reasons: its names may have been read in its own release
@@ -78,14 +77,14 @@ class _Diagnostics:
             reasons = np.asarray(rec["dropped_reasons"], dtype=object)
             if len(outcomes) == len(reasons):
                 reasons = np.where(outcomes == "1:n", "ambiguous", reasons)
-            self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": _strings(reasons[~duplicate])}
+            self.failed[uns_key(name)] = {"id": _strings(dropped), "reason": _strings(reasons[~duplicate])}
         else:
-            self.failed[_uns_key(name)] = {"id": _strings(dropped), "reason": self._reasons(dropped)}
+            self.failed[uns_key(name)] = {"id": _strings(dropped), "reason": self._reasons(dropped)}
 
         var = adata.var
         n_merged = var[cols["n_merged"]].to_numpy()
         many = n_merged > 1
-        self.collapsed[_uns_key(name)] = {
+        self.collapsed[uns_key(name)] = {
             "name": _strings(var.index[many]),
             "originals": _strings(var[cols["original"]].to_numpy(dtype=object)[many]),
         }
@@ -168,27 +167,24 @@ class _Diagnostics:
         return out
 
 
-def _uns_key(name: str) -> str:
-    """A dataset name usable as an ``uns`` key (no ``/``)."""
-    return name.replace("/", "_") or "_"
-
-
 def _summary(
     diag: _Diagnostics, union: _FeatureUnion, n_result: int, *, snap: Snapshot, params: dict[str, Any]
 ) -> dict[str, Any]:
-    """The ``uns[key_added]`` record of a concatenation."""
-    import datetime as dt
+    """The ``uns[key_added]`` record of a concatenation: every record's fields and the concat's own.
 
-    return {
-        "function": "idtrack_sc.concat_harmonized",
-        "params": clean(params),
-        "snapshot": snapshot_record(snap),
-        "versions": package_versions(),
-        "date": dt.datetime.now(tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "environment": environment_report(),
+    ``counts`` holds one array per count, one value per dataset; :data:`idtrack_sc.record.CONCAT_KEYS`
+    are the fields beyond those of :func:`idtrack_sc.record.make_record`.
+    """
+    rec = make_record(
+        function="idtrack_sc.concat_harmonized",
+        params=params,
+        snapshot=snap,
+        counts=diag.counts_table(),
+        environment=True,
+    )
+    return rec | {
         "datasets": _strings(diag.names),
         "sources": _strings(diag.sources),
-        "counts": diag.counts_table(),
         "provenance": diag.provenance,
         "failed": diag.failed,
         "failed_consistent": diag.failed_consistent(),

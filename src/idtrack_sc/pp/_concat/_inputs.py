@@ -19,9 +19,10 @@ import pandas as pd
 from anndata import AnnData
 from anndata.io import read_elem
 
+from ...record import is_harmonized, var_columns
 from ...resolve._convert import check_from_release
 from ...snapshot import resolve_organism
-from .._harmonize import _identifiers, is_harmonized, var_columns
+from .._plan import identifiers
 
 if TYPE_CHECKING:
     from ...snapshot import Snapshot
@@ -105,6 +106,22 @@ def _datasets(adatas: Any, keys: Collection | None) -> tuple[list[_Dataset], lis
     return out, concat_keys
 
 
+def check_inputs(adatas: Any) -> None:
+    """Check datasets as :func:`~idtrack_sc.concat_harmonized` does first: names unique, AnnData or ``.h5ad`` files.
+
+    Parameters
+    ----------
+    adatas
+        A mapping of names to AnnData objects or ``.h5ad`` paths, or a sequence of them.
+
+    Raises
+    ------
+    TypeError, ValueError, FileNotFoundError
+        With the message ``concat_harmonized`` would give.
+    """
+    _datasets(adatas, None)
+
+
 @dataclass
 class _Survey:
     """What is known about a dataset before loading its matrices."""
@@ -137,7 +154,7 @@ def _survey(ds: _Dataset, *, id_key: str | None, key_added: str) -> _Survey:
         adata = ds.source
         obs_cols = {c: adata.obs[c] for c in ORGANISM_OBS_COLUMNS if c in adata.obs.columns}
         return _Survey(
-            identifiers=_identifiers(adata, id_key, ds.label) if adata.n_vars else np.array([], dtype=object),
+            identifiers=identifiers(adata, id_key, ds.label) if adata.n_vars else np.array([], dtype=object),
             n_obs=adata.n_obs,
             n_vars=adata.n_vars,
             harmonized=is_harmonized(adata, key_added),
@@ -160,7 +177,7 @@ def _survey(ds: _Dataset, *, id_key: str | None, key_added: str) -> _Survey:
         raise ValueError(msg) from err
     shell = AnnData(obs=pd.DataFrame(index=pd.RangeIndex(0).astype(str)), var=var)
     return _Survey(
-        identifiers=_identifiers(shell, id_key, ds.label) if shell.n_vars else np.array([], dtype=object),
+        identifiers=identifiers(shell, id_key, ds.label) if shell.n_vars else np.array([], dtype=object),
         n_obs=n_obs,
         n_vars=shell.n_vars,
         harmonized=harmonized and var_columns(key_added)["original"] in var.columns,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._harmonize import OUTCOMES, TEXT, var_columns
+from ...record import OUTCOMES, TEXT, n_datasets_column, var_columns
 
 #: How the idtrack ``var`` columns of the result are assembled (recorded in the params).
 VAR_MERGE = "first_non_missing (originals: union, '|'-joined)"
@@ -25,7 +25,7 @@ class _FeatureUnion:
         cols = var_columns(key_added)
         self.original = cols["original"]
         self.n_merged = cols["n_merged"]
-        self.n_datasets = f"{key_added}_n_datasets"
+        self.n_datasets = n_datasets_column(key_added)
         self.outcome = cols["outcome"]
         self.columns = [
             symbol_key,

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import idtrack_sc as its
-from idtrack_sc.get import report_summary, write_report
+from idtrack_sc.report import report_summary, write_report
 
 pytest.importorskip("matplotlib")
 
@@ -131,3 +131,15 @@ def test_report_of_concat_result(tmp_path):
     assert summary["widths"] == {"union": 2, "intersection": 2}
     assert summary["datasets"]["B"]["failed"] == {"NOT_A_REAL_GENE": "not_found", "<script>": "not_found"}
     assert "failed_consistent" in (folder / "index.html").read_text()
+
+
+def test_get_forwards_to_report():
+    """``idtrack_sc.get.write_report`` / ``report_summary`` (where they used to live) still work."""
+    import idtrack_sc.get
+    import idtrack_sc.report
+
+    assert its.get.write_report is idtrack_sc.report.write_report
+    assert its.get.report_summary is idtrack_sc.report.report_summary
+    assert {"write_report", "report_summary"} <= set(dir(idtrack_sc.get))
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        idtrack_sc.get.nothing  # noqa: B018

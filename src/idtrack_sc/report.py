@@ -1,4 +1,9 @@
-"""``write_report``: a folder that can go next to a paper's data (TSV, JSON, PNG, one HTML page)."""
+"""Reports of a harmonization: a folder that can go next to a paper's data (TSV, JSON, PNG, one HTML page).
+
+Reports combine the getters (:func:`idtrack_sc.get.mapping_table`) and the plots
+(:func:`idtrack_sc.pl.harmonization_summary`), so they live above both. ``idtrack_sc.get``
+still forwards ``write_report`` and ``report_summary`` here.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._collect import OUTCOME_ORDER, collect, json_safe, outcome_reason_counts
-from ._mapping import mapping_table
+from .get import mapping_table
+from .record import OUTCOME_ORDER, collect, json_safe, outcome_reason_counts
 
 if TYPE_CHECKING:
     import os
@@ -49,7 +54,7 @@ def report_summary(data: AnnData | MuData | Mapping[str, AnnData], *, key: str =
     Parameters
     ----------
     data
-        Harmonized data, as for :func:`mapping_table`.
+        Harmonized data, as for :func:`~idtrack_sc.get.mapping_table`.
     key
         The ``key_added`` used when harmonizing.
 
@@ -100,7 +105,7 @@ def write_report(
     The folder receives
 
     ``mapping.tsv``
-        :func:`mapping_table`: every original identifier, its new name, outcome and reason.
+        :func:`~idtrack_sc.get.mapping_table`: every original identifier, its new name, outcome and reason.
     ``summary.json``
         :func:`report_summary`: snapshot identity and checksum, parameters, counts,
         failed identifiers, package versions and the environment report.
@@ -128,11 +133,11 @@ def write_report(
     Examples
     --------
     >>> import idtrack_sc as its
-    >>> its.get.write_report(adata, "harmonization-report")  # doctest: +SKIP
+    >>> its.report.write_report(adata, "harmonization-report")  # doctest: +SKIP
     """
     import matplotlib.pyplot as plt
 
-    from ..pl import harmonization_summary
+    from .pl import harmonization_summary
 
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
@@ -222,7 +227,7 @@ def render_html(summary: dict[str, Any], table: pd.DataFrame, png: bytes, *, tit
     summary
         :func:`report_summary`.
     table
-        :func:`mapping_table`.
+        :func:`~idtrack_sc.get.mapping_table`.
     png
         The figure as PNG bytes.
     title
@@ -232,7 +237,7 @@ def render_html(summary: dict[str, Any], table: pd.DataFrame, png: bytes, *, tit
     -------
     The HTML text.
     """
-    from ..resolve import REASONS
+    from .resolve import REASONS
 
     snap = summary.get("snapshot", {}) or {}
     params = summary.get("params", {}) or {}

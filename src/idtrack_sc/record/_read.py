@@ -1,6 +1,6 @@
-"""Find what was harmonized in an AnnData, MuData, concat result or mapping of AnnDatas.
+"""The one reader of the record: what was harmonized in an AnnData, MuData, concat result or mapping.
 
-The getters, plots and reports all start here: :func:`collect` turns any of those into a
+The getters, plots, reports, the compatibility layer and the command line all start here: :func:`collect` turns any of those into a
 :class:`Harmonized` — a list of datasets (each with its provenance record and, when it is
 still at hand, its ``var``) and, for several datasets, the union and intersection widths.
 """
@@ -16,20 +16,9 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-logger = logging.getLogger(__name__)
+from ._schema import FAILURE_REASONS, OUTCOME_ORDER, uns_key, var_columns
 
-#: Reasons that only occur with outcome ``1:0``; every other reason is a success (``1:1``/``1:n``).
-FAILURE_REASONS = (
-    "retired",
-    "not_yet_created",
-    "unknown_gene",
-    "no_target_name",
-    "not_found",
-    "suffix_unconfirmed",
-    "not_a_gene",
-    "empty",
-)
-OUTCOME_ORDER = ("1:1", "1:n", "1:0")
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -85,8 +74,6 @@ def _as_dict(value: Any) -> dict[str, Any]:
 
 
 def _anndata_dataset(adata: AnnData, key: str, name: str) -> Dataset:
-    from ..pp._harmonize import var_columns
-
     if key not in adata.uns:
         raise _not_harmonized(f"Dataset {name!r}" if name else "The AnnData", key, adata.uns.keys())
     record = _as_dict(adata.uns[key])
@@ -108,7 +95,7 @@ def _concat_datasets(record: dict[str, Any]) -> list[Dataset]:
     failed = _as_dict(record.get("failed"))
     out = []
     for name in names:
-        key = name.replace("/", "_") or "_"
+        key = uns_key(name)
         sub = dict(_as_dict(provenance.get(key, provenance.get(name))))
         sub.setdefault("params", record.get("params", {}))
         sub.setdefault("snapshot", record.get("snapshot", {}))

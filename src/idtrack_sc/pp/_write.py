@@ -1,0 +1,283 @@
+"""Write a plan's outcome back: the ``var`` columns, the ``uns`` record, and what follows the features.
+
+The layout (column names, record fields) is :mod:`idtrack_sc.record`'s; this module fills it
+in. What follows the features: ``.raw`` is harmonized the same way, and feature names held
+in ``uns`` arrays (scanpy's ``rank_genes_groups`` names, …) are renamed.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from ..record import OUTCOME_ORDER, OUTCOMES, TEXT, make_record, var_columns
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..snapshot import Snapshot
+    from ._plan import FeaturePlan
+
+logger = logging.getLogger(__name__)
+
+
+def write_var(adata: AnnData, plan: FeaturePlan, *, key_added: str, symbol_key: str) -> None:
+    """Set ``var_names`` to the new names and write the record's ``var`` columns."""
+    cols = var_columns(key_added)
+    var = adata.var.copy()
+
+    def text(values: np.ndarray) -> pd.Series:
+        # pandas' own string dtype (str under pandas 3, which needs anndata>=0.13 to write it):
+        # what read_h5ad gives back, so a round trip changes nothing
+        return pd.Series(np.asarray(values, dtype=object).tolist(), index=var.index, dtype=TEXT)
+
+    table = plan.table
+    var[cols["original"]] = text(plan.joined)
+    var[cols["outcome"]] = pd.Categorical(plan.outcome, categories=OUTCOMES)
+    var[cols["reason"]] = text(plan.reason)
+    var[cols["targets"]] = text(table["targets"].astype(str).to_numpy(dtype=object)[plan.first_src])
+    var[cols["gene_id"]] = text(plan.genes)
+    var[cols["n_merged"]] = plan.n_merged
+    var[symbol_key] = text(plan.symbols)
+    if plan.pair_status is not None:
+        # one status per original feature, aligned with the joined originals
+        var[cols["pair"]] = text(plan.joined_members(plan.pair_status))
+        var[cols["pair_gene_id"]] = text(plan.pair_genes[plan.first_src])
+    var.index = plan.new_names
+    adata.var = var
+
+
+def plan_counts(plan: FeaturePlan, *, n_vars_after: int, duplicates: str) -> dict[str, Any]:
+    """The ``counts`` of the record: outcomes and reasons before, what was dropped, merged, renamed."""
+    table = plan.table
+    sizes = plan.sizes
+    dropped_by = plan.dropped_by
+    n_collapsed_groups = int((sizes > 1).sum()) if duplicates != "make_unique" else 0
+    before = Counter(table["outcome"].astype(str))
+    counts = {
+        "n_vars_before": plan.n_old,
+        "n_vars_after": n_vars_after,
+        "outcome": {k: int(before.get(k, 0)) for k in OUTCOME_ORDER},
+        "reason": {str(k): int(v) for k, v in table["reason"].astype(str).value_counts().sort_index().items()},
+        "outcome_reason": {
+            str(o): {str(r): int(n) for r, n in group.value_counts().sort_index().items()}
+            for o, group in table["reason"].astype(str).groupby(table["outcome"].astype(str).to_numpy(), sort=True)
+        },
+        "dropped": len(plan.dropped_at),
+        "dropped_by": {k: int((dropped_by == k).sum()) for k in ("ambiguous", "unmapped", "duplicates")},
+        "kept_unmapped": int((plan.kinds == "kept").sum()),
+        "expanded_ambiguous": int((plan.rows["kind"] == "expanded").sum()),
+        "collapsed_groups": n_collapsed_groups,
+        "collapsed_features": int(sizes[sizes > 1].sum()) if n_collapsed_groups else 0,
+        "renamed_unique": plan.n_renamed,
+    }
+    if plan.pair_status is not None:
+        counts["pair"] = {str(k): int(v) for k, v in sorted(Counter(plan.pair_status).items())}
+    return counts
+
+
+def plan_record(
+    plan: FeaturePlan,
+    counts: dict[str, Any],
+    promoted: dict[str, str],
+    *,
+    snap: Snapshot,
+    params: dict[str, Any],
+    environment: bool,
+    label: str,
+) -> dict[str, Any]:
+    """The ``uns[key_added]`` record of :func:`~idtrack_sc.pp.harmonize_var_names` (without ``.raw``/``uns`` renames)."""
+    table = plan.table
+    rec = make_record(
+        function="idtrack_sc.pp.harmonize_var_names",
+        params=params,
+        snapshot=snap,
+        counts=counts,
+        environment=environment,
+    )
+    rec["release"] = plan.release_record
+    if plan.pair_status is not None:
+        dis = np.flatnonzero(plan.pair_status == "disagree")
+        rec["pair_disagreements"] = {
+            "original": plan.orig_str[dis],
+            "paired": np.array(["" if v is None else str(v) for v in plan.paired[dis]], dtype=object),
+            "gene_id": table["gene_id"].astype(str).to_numpy(dtype=object)[dis],
+            "pair_gene_id": np.asarray(plan.pair_genes, dtype=object)[dis],
+        }
+    dropped_at = plan.dropped_at
+    rec["dropped_ids"] = np.array(["" if d is None else str(d) for d in plan.originals[dropped_at]], dtype=object)
+    rec["dropped_outcomes"] = table["outcome"].astype(str).to_numpy(dtype=object)[dropped_at]
+    rec["dropped_reasons"] = table["reason"].astype(str).to_numpy(dtype=object)[dropped_at]
+    rec["dropped_targets"] = table["targets"].astype(str).to_numpy(dtype=object)[dropped_at]
+    rec["dropped_by"] = np.asarray(plan.dropped_by, dtype=object)
+    # matrices whose duplicate features were summed in a wider dtype, so no sum can overflow
+    rec["dtype_promoted"] = promoted
+    if promoted:
+        logger.warning("%s: duplicate features summed in a wider dtype: %s", label, promoted)
+    return rec
+
+
+# ---------------------------------------------------------------------------------------------
+# what follows the features: .raw and gene-keyed uns entries
+# ---------------------------------------------------------------------------------------------
+#: Share of an ``uns`` array's strings that must be old feature names for it to count as gene-keyed.
+GENE_KEYED_SHARE = 0.5
+
+
+def follow_features(
+    adata: AnnData,
+    renames: dict[str, str],
+    *,
+    harmonize: Callable[..., dict[str, Any]],
+    label: str,
+    key_added: str,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Harmonize ``adata.raw`` like ``adata`` and rename gene-keyed ``uns`` entries; return the record.
+
+    ``renames`` maps every old ``var_name`` that survived to its new name (the first, for a
+    feature copied to several candidates). ``harmonize`` is the per-AnnData harmonization
+    (``idtrack_sc.pp._harmonize._harmonize_anndata``), run on ``.raw`` with ``kwargs``.
+    """
+    record: dict[str, Any] = {"raw": "none"}
+    present = set(adata.var_names)
+    if adata.raw is not None:
+        raw_var = adata.raw.var
+        id_key = kwargs["id_key"]
+        if id_key is not None and id_key not in raw_var.columns:
+            record["raw"] = "unchanged"
+            warnings.warn(
+                f"{label}: .raw was left unchanged: its var has no column {id_key!r} to read identifiers from, so "
+                f".raw keeps the original feature names while var_names changed. Convert it separately, or drop it "
+                "(del adata.raw).",
+                UserWarning,
+                stacklevel=4,
+            )
+        else:
+            raw = AnnData(
+                X=adata.raw.X,
+                obs=pd.DataFrame(index=adata.obs_names),
+                var=raw_var.copy(),
+                varm=dict(adata.raw.varm),
+            )
+            try:
+                raw_counts = harmonize(
+                    raw, label=f"{label} .raw", environment=False, follow=False, key_added=key_added, **kwargs
+                )
+            except ValueError as err:  # X is already harmonized: leave .raw as it was, and say so
+                warnings.warn(f"{label}: .raw was left unchanged: {err}", UserWarning, stacklevel=4)
+                record["raw"] = "unchanged"
+                record["uns_updated"] = _rename_uns(adata.uns, renames, present, skip=key_added, label=label)
+                return record
+            raw_rec = raw.uns.pop(key_added)
+            adata.raw = raw
+            record["raw"] = "harmonized"
+            record["raw_counts"] = raw_counts
+            record["raw_dropped_ids"] = raw_rec["dropped_ids"]
+            if id_key is None:  # results computed on .raw (scanpy's use_raw default) name raw's features
+                originals = raw.var[var_columns(key_added)["original"]].to_numpy(dtype=object)
+                raw_renames: dict[str, str] = {}
+                for new, joined in zip(raw.var_names.to_numpy(dtype=object), originals, strict=True):
+                    for old in str(joined).split("|"):
+                        raw_renames.setdefault(old, new)
+                renames = {**raw_renames, **renames}
+            present |= set(raw.var_names)
+    record["uns_updated"] = _rename_uns(adata.uns, renames, present, skip=key_added, label=label)
+    return record
+
+
+def _string_values(value: Any) -> np.ndarray | None:
+    """The strings of an ``uns`` value that could hold feature names, as an object array (else ``None``)."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OU" and value.size:
+        flat = value.ravel()
+        if value.dtype.kind == "O" and not all(isinstance(v, str) for v in flat[:100]):
+            return None
+        return flat.astype(object)
+    return None
+
+
+def _rename_strings(values: np.ndarray, renames: dict[str, str]) -> tuple[np.ndarray, int] | None:
+    known = np.fromiter((v in renames for v in values), dtype=bool, count=len(values))
+    nonempty = values != ""
+    if not nonempty.any() or known[nonempty].mean() < GENE_KEYED_SHARE:
+        return None
+    new = np.array([renames.get(v, v) for v in values], dtype=object)
+    return new, int((new != values).sum())
+
+
+def _rename_uns(
+    uns: Any, renames: dict[str, str], present: set[str], *, skip: str, label: str
+) -> dict[str, np.ndarray]:
+    """Rename feature names held in ``uns`` arrays (e.g. ``rank_genes_groups['names']``), in place.
+
+    An array (or a field of a structured array, as scanpy's ``rank_genes_groups`` stores its
+    names) counts as gene-keyed when at least :data:`GENE_KEYED_SHARE` of its strings are old
+    feature names. Names that no longer exist (dropped features) stay as they were and are
+    counted as ``absent``; a warning names every entry changed or holding absent names.
+    """
+    paths, renamed, absent = [], [], []
+
+    def visit(mapping: Any, prefix: str) -> None:
+        for key in list(mapping.keys()):
+            if not prefix and key == skip:
+                continue
+            value = mapping[key]
+            path = f"{prefix}{key}"
+            if hasattr(value, "keys") and not isinstance(value, pd.DataFrame):
+                visit(value, f"{path}/")
+                continue
+            if isinstance(value, np.ndarray) and value.dtype.names:
+                fields, changed, n_renamed, n_absent = {}, False, 0, 0
+                for name in value.dtype.names:
+                    col = _string_values(value[name])
+                    result = _rename_strings(col, renames) if col is not None else None
+                    if result is None:
+                        fields[name] = value[name]
+                        continue
+                    new, n = result
+                    changed, n_renamed = True, n_renamed + n
+                    n_absent += int(sum(v not in present for v in new if v != ""))
+                    width = max((len(v) for v in new), default=1)
+                    fields[name] = new.astype(f"<U{max(width, 1)}").reshape(value[name].shape)
+                if changed:
+                    mapping[key] = np.rec.fromarrays(list(fields.values()), names=list(value.dtype.names))
+                    paths.append(path)
+                    renamed.append(n_renamed)
+                    absent.append(n_absent)
+                continue
+            col = _string_values(value)
+            result = _rename_strings(col, renames) if col is not None else None
+            if result is None:
+                continue
+            new, n = result
+            mapping[key] = new.reshape(value.shape).astype(value.dtype if value.dtype.kind == "O" else str)
+            paths.append(path)
+            renamed.append(n)
+            absent.append(int(sum(v not in present for v in new if v != "")))
+
+    visit(uns, "")
+    if paths:
+        logger.info("%s: feature names renamed in uns entries %s.", label, ", ".join(paths))
+    if any(absent):
+        detail = ", ".join(
+            f"uns[{p!r}] ({r} renamed" + (f", {a} no longer in the data" if a else "") + ")"
+            for p, r, a in zip(paths, renamed, absent, strict=True)
+        )
+        warnings.warn(
+            f"{label}: feature names in {detail} were renamed to the new var_names; names of dropped features "
+            "were left as they were, so these entries name features the data no longer has. Recompute them on "
+            "the harmonized data where that matters.",
+            UserWarning,
+            stacklevel=5,
+        )
+    return {
+        "entry": np.array(paths, dtype=object),
+        "renamed": np.array(renamed, dtype=np.int64),
+        "absent": np.array(absent, dtype=np.int64),
+    }

@@ -1,0 +1,48 @@
+"""The harmonization record: the contract between the writer (``pp``) and every reader.
+
+:func:`~idtrack_sc.pp.harmonize_var_names` and :func:`~idtrack_sc.concat_harmonized` write
+what happened to each feature into ``var`` columns named by :func:`var_columns` and a record
+into ``uns[key_added]`` made by :func:`make_record`; :func:`collect` reads any harmonized
+object back (used by :mod:`idtrack_sc.get`, :mod:`idtrack_sc.pl`, :mod:`idtrack_sc.report`,
+the compatibility layer and the command line). Outcomes and reasons are the resolver's
+(:data:`idtrack_sc.resolve.REASON_OUTCOMES`).
+
+Layering: above :mod:`idtrack_sc.resolve` (whose vocabulary it uses), below ``pp``.
+"""
+
+from ._read import Dataset, Harmonized, as_str, collect, json_safe, outcome_reason_counts
+from ._schema import (
+    AMBIGUOUS_EXPANDED,
+    CONCAT_KEYS,
+    FAILURE_REASONS,
+    OUTCOME_ORDER,
+    OUTCOMES,
+    TEXT,
+    is_harmonized,
+    n_datasets_column,
+    uns_key,
+    var_columns,
+)
+from ._write import clean, make_record, snapshot_record
+
+__all__ = [
+    "AMBIGUOUS_EXPANDED",
+    "CONCAT_KEYS",
+    "FAILURE_REASONS",
+    "OUTCOMES",
+    "OUTCOME_ORDER",
+    "TEXT",
+    "Dataset",
+    "Harmonized",
+    "as_str",
+    "clean",
+    "collect",
+    "is_harmonized",
+    "json_safe",
+    "make_record",
+    "n_datasets_column",
+    "outcome_reason_counts",
+    "snapshot_record",
+    "uns_key",
+    "var_columns",
+]

@@ -61,25 +61,8 @@ SAME_LEVEL: frozenset[tuple[str, str]] = frozenset()
 #: violation is gone fails the test, so remove it with the fix.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str, str]] = frozenset(
     {
-        # Snapshot in a TYPE_CHECKING annotation of a level-0 module (record helper: move the
-        # snapshot record to `record`, or type it without Snapshot)
-        ("idtrack_sc/_provenance.py", "idtrack_sc.snapshot", "down"),
-        # readers of the record reach into get's private collector (record helper: one reader in `record`)
-        ("idtrack_sc/cli/demo.py", "idtrack_sc.get._collect", "private"),
-        ("idtrack_sc/cli/harmonize.py", "idtrack_sc.get._collect", "private"),
-        ("idtrack_sc/pl/_summary.py", "idtrack_sc.get._collect", "private"),
-        # var column names and on_harmonized read from the writer (record helper: `record` owns them)
-        ("idtrack_sc/cli/harmonize.py", "idtrack_sc.pp._harmonize", "private"),
-        ("idtrack_sc/get/_collect.py", "idtrack_sc.pp._harmonize", "private"),
-        ("idtrack_sc/get/_mapping.py", "idtrack_sc.pp._harmonize", "private"),
-        ("idtrack_sc/pl/_summary.py", "idtrack_sc.pp._harmonize", "private"),
         # assembly_number / versioned_ids: exported by idtrack_sc.resolve now (one-line fix)
         ("idtrack_sc/compat/_api.py", "idtrack_sc.resolve._graph", "private"),
-        # compat drives concat's internals (record helper / lead: a public entry in pp)
-        ("idtrack_sc/compat/_harmonize.py", "idtrack_sc.pp._concat", "private"),
-        ("idtrack_sc/compat/_harmonize.py", "idtrack_sc.pp._concat._inputs", "private"),
-        # the report imports the plot (record helper: the report module above get and pl)
-        ("idtrack_sc/get/_report.py", "idtrack_sc.pl", "down"),
         # check_from_release, DEFAULT_MIN_EVIDENCE, check_min_evidence, as_query_strings,
         # MIN_FIT, assembly_of: exported by idtrack_sc.resolve now (one-line fixes each)
         ("idtrack_sc/pp/_concat/_core.py", "idtrack_sc.resolve._index", "private"),

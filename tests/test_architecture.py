@@ -56,24 +56,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 #: Pairs (importer, imported) of units on one level that may import each other.
 SAME_LEVEL: frozenset[tuple[str, str]] = frozenset()
 
-#: Violations that exist today in files being restructured elsewhere (issue #14); one entry
-#: each, ``(importing file, imported module, rule)``. The list may only shrink: an entry whose
-#: violation is gone fails the test, so remove it with the fix.
-KNOWN_VIOLATIONS: frozenset[tuple[str, str, str]] = frozenset(
-    {
-        # assembly_number / versioned_ids: exported by idtrack_sc.resolve now (one-line fix)
-        ("idtrack_sc/compat/_api.py", "idtrack_sc.resolve._graph", "private"),
-        # check_from_release, DEFAULT_MIN_EVIDENCE, check_min_evidence, as_query_strings,
-        # MIN_FIT, assembly_of: exported by idtrack_sc.resolve now (one-line fixes each)
-        ("idtrack_sc/pp/_concat/_core.py", "idtrack_sc.resolve._index", "private"),
-        ("idtrack_sc/pp/_concat/_inputs.py", "idtrack_sc.resolve._convert", "private"),
-        ("idtrack_sc/pp/_harmonize.py", "idtrack_sc.resolve._convert", "private"),
-        ("idtrack_sc/pp/_harmonize.py", "idtrack_sc.resolve._index", "private"),
-        ("idtrack_sc/pp/_pair.py", "idtrack_sc.resolve._convert", "private"),
-        ("idtrack_sc/pp/_pair.py", "idtrack_sc.resolve._parse", "private"),
-        ("idtrack_sc/pp/_pair.py", "idtrack_sc.resolve._release", "private"),
-    }
-)
+#: Tolerated violations, one entry each, ``(importing file, imported module, rule)``; none
+#: today. The list may only shrink: an entry whose violation is gone fails the test.
+KNOWN_VIOLATIONS: frozenset[tuple[str, str, str]] = frozenset()
 
 LEVEL = {unit: level for level, units in enumerate(LAYERS) for unit in units}
 _ROOT_NAMES_FOR_ALL = frozenset({"__version__"})

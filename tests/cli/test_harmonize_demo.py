@@ -104,16 +104,23 @@ def test_dataset_names():
 
 @pytest.mark.skipif(not HAS_CONCAT, reason="concat_harmonized has not landed")
 @pytest.mark.parametrize("out_of_core", [False, True])
-def test_harmonize_several_files(tmp_path, files, capsys, out_of_core):
+@pytest.mark.parametrize(
+    ("join", "genes"),
+    [(None, ["BRCA1", "TP53"]), ("inner", ["BRCA1", "TP53"]), ("outer", ["BRAF", "BRCA1", "BRCA2", "KRAS", "TP53"])],
+)
+def test_harmonize_several_files(tmp_path, files, capsys, out_of_core, join, genes):
     out = tmp_path / "merged.h5ad"
     argv = ["harmonize", *map(str, files), "-o", str(out), "--snapshot", "default", "--to", "symbol"]
     argv += ["--label", "dataset", "--report", str(tmp_path / "report")]
     if out_of_core:
         argv.append("--out-of-core")
+    if join is not None:
+        argv += ["--join", join]
     assert main(argv) == 0
     result = ad.read_h5ad(out)
     assert result.n_obs == 110
-    assert sorted(result.var_names) == sorted(["TP53", "BRCA1", "BRCA2", "BRAF", "KRAS"])
+    # the default is the intersection, as concat_harmonized's and anndata.concat's
+    assert sorted(result.var_names) == genes
     assert set(result.obs["dataset"]) == {"A", "B"}
     assert (tmp_path / "report" / "index.html").is_file()
 

@@ -97,7 +97,12 @@ def add_parser(subparsers: Any) -> None:
     )
     conv.add_argument("--key-added", default="idtrack", metavar="KEY", help="uns key and var column prefix")
     merge = parser.add_argument_group("several files")
-    merge.add_argument("--join", choices=("outer", "inner"), default="outer", help="union or intersection of features")
+    merge.add_argument(
+        "--join",
+        choices=("inner", "outer"),
+        default="inner",
+        help="intersection (default, as concat_harmonized and anndata.concat) or union of features",
+    )
     merge.add_argument("--label", metavar="COL", help="obs column recording each cell's dataset")
     merge.add_argument(
         "--keys", nargs="+", metavar="NAME", help="dataset names (default: the file names without suffix)"

@@ -17,9 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..registry import EMBEDDED_NAMES
-from ..resolve import canonical_namespace, convert, history_graph, snapshot_cache
+from ..resolve import assembly_number, canonical_namespace, convert, history_graph, snapshot_cache
 from ..resolve import explain as _explain
-from ..resolve._graph import assembly_number
 from ..snapshot import load_snapshot
 from ..snapshot import resolve_organism as _production_name
 
@@ -1172,7 +1171,7 @@ def _version_map(snapshot: Snapshot, release: int) -> dict[str, str]:
     """Gene ID -> ``ID.version`` at ``release`` (the newest span that started by then)."""
     key = ("versioned_ids", release)
     if key not in snapshot_cache(snapshot):
-        from ..resolve._graph import versioned_ids
+        from ..resolve import versioned_ids
 
         genes = snapshot.genes
         spans = genes.loc[(genes["first_release"] <= release) & genes["version"].notna()]

@@ -20,8 +20,7 @@ from anndata import AnnData
 
 from ..record import is_harmonized
 from ..registry import resolve_snapshot
-from ..resolve._convert import check_from_release
-from ..resolve._index import DEFAULT_MIN_EVIDENCE, check_min_evidence
+from ..resolve import DEFAULT_MIN_EVIDENCE, check_from_release, check_min_evidence
 from ._apply import apply_plan, matrices_to_sum, replace_contents
 from ._docs import (
     doc_ambiguous,

@@ -17,9 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..resolve import convert, infer_release
-from ..resolve._convert import check_from_release
-from ..resolve._parse import as_query_strings
+from ..resolve import as_query_strings, check_from_release, convert, infer_release
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -140,7 +138,7 @@ def _same_assembly(snap: Snapshot, inference: Any, release: int, anchor: int | N
     of the names: older-assembly gene IDs reach the target only through inferred lineage,
     which (never linking IDs that coexist) misses genes whose new ID was already on a patch.
     """
-    from ..resolve._release import MIN_FIT, assembly_of
+    from ..resolve import MIN_FIT, assembly_of
 
     if anchor is None or assembly_of(snap, anchor) == assembly_of(snap, release):
         return anchor

@@ -5,7 +5,7 @@ what happened to each feature into ``var`` columns named by :func:`var_columns` 
 into ``uns[key_added]`` made by :func:`make_record`; :func:`collect` reads any harmonized
 object back (used by :mod:`idtrack_sc.get`, :mod:`idtrack_sc.pl`, :mod:`idtrack_sc.report`,
 the compatibility layer and the command line). Outcomes and reasons are the resolver's
-(:data:`idtrack_sc.resolve.REASON_OUTCOMES`).
+(``idtrack_sc.resolve.REASON_OUTCOMES``).
 
 Layering: above :mod:`idtrack_sc.resolve` (whose vocabulary it uses), below ``pp``.
 """

@@ -45,7 +45,7 @@ class Dataset:
 
 @dataclass
 class Harmonized:
-    """What :func:`collect` found."""
+    """What :func:`~idtrack_sc.record.collect` found."""
 
     kind: str  # "anndata", "mudata", "mapping" or "concat"
     datasets: list[Dataset]

@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ...registry import resolve_snapshot
-from ...resolve import convert
-from ...resolve._index import DEFAULT_MIN_EVIDENCE, check_min_evidence
+from ...resolve import DEFAULT_MIN_EVIDENCE, check_min_evidence, convert
 from .._docs import (
     doc_ambiguous,
     doc_duplicates,

@@ -20,7 +20,7 @@ from anndata import AnnData
 from anndata.io import read_elem
 
 from ...record import is_harmonized, var_columns
-from ...resolve._convert import check_from_release
+from ...resolve import check_from_release
 from ...snapshot import resolve_organism
 from .._plan import identifiers
 

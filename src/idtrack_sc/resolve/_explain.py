@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._convert import convert
-from ._index import DEFAULT_MIN_EVIDENCE, MAX_HISTORY_STEPS, _candidates, alive_at, history_links, names_at
+from ._index import (
+    DEFAULT_MIN_EVIDENCE,
+    MAX_HISTORY_STEPS,
+    _candidates,
+    alive_at,
+    anchor_frame,
+    history_links,
+    names_at,
+)
 from ._snapshot_cache import snapshot_cache
 
 if TYPE_CHECKING:
@@ -61,7 +69,7 @@ def _anchors(
     key = ("anchors", release, anchor, min_evidence)
     if key not in snapshot_cache(snapshot):
         # the anchors the index was built from (built now if the index came from disk)
-        anchors = _candidates(snapshot, release, anchor, min_evidence)[1]["anchors"]
+        anchors = anchor_frame(_candidates(snapshot, release, anchor, min_evidence)[1]["anchors"])
         snapshot_cache(snapshot)[key] = anchors.set_index("key").sort_index()
     return snapshot_cache(snapshot)[key]
 

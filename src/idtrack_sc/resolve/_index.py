@@ -129,6 +129,26 @@ def upper_array(values: pd.Series | np.ndarray) -> pa.Array:
     return pc.utf8_upper(pa.array(arr, type=pa.string(), from_pandas=True))
 
 
+def upper_strings(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
+    """Upper-cased strings as an object array, exactly as ``str.upper`` gives them (nulls stay null).
+
+    Arrow upper-cases ASCII strings without a Python call per value; other strings (a few
+    names with Greek letters or ``ß``, which ``str.upper`` may lengthen) go through Python.
+    """
+    arr = values.to_numpy(dtype=object, na_value=None) if not isinstance(values, np.ndarray) else values
+    arrow = pa.array(arr, type=pa.string(), from_pandas=True)
+    out = pc.ascii_upper(arrow).to_numpy(zero_copy_only=False)
+    other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(arrow), True).to_numpy(zero_copy_only=False))
+    for i in other:
+        out[i] = arr[i].upper()
+    return out
+
+
+def _group_min(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per row, the minimum of its run (rows sorted by group; every run non-empty)."""
+    return np.repeat(np.minimum.reduceat(values, starts), counts)
+
+
 @cached_per_snapshot
 def real_names(snapshot: Snapshot) -> pd.DataFrame:
     """The snapshot's names table without fake names (a value equal to its gene's own ID).
@@ -350,8 +370,11 @@ def travel(
 # --------------------------------------------------------------------------------------------
 # anchors: which gene(s) a key names, and how
 # --------------------------------------------------------------------------------------------
-def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """Every key with the gene(s) it names (``key, qns, gene, tier, kind, first, last, note``), and the sorted keys.
+def _anchor_table(snapshot: Snapshot, release: int) -> tuple[dict[str, np.ndarray], np.ndarray, pa.Array]:
+    """Every key with the gene(s) it names, and the sorted keys (as NumPy and Arrow arrays).
+
+    The rows come as columns (``key, qns, gene, tier, kind, first, last, note, _distance,
+    kcode, fallback``) sorted by key code; :func:`anchor_frame` makes them a frame.
 
     ``release`` is the *anchor* release: the release whose meaning a name is read in (the
     target release, or the release a dataset was annotated with). The keys are returned
@@ -360,59 +383,12 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
     latest = snapshot.latest_release
     genes = snapshot.genes
     spans = _gene_spans(snapshot)
-    ids = pd.DataFrame(
-        {
-            "key": spans.index.str.upper(),
-            "qns": "ensembl_gene",
-            "gene": spans.index,
-            "tier": TIER_CURRENT,
-            "kind": "id",
-            "first": spans["first"].to_numpy(dtype=float),
-            "last": spans["last"].to_numpy(dtype=float),
-            "note": "as_is",
-        }
-    )
     versioned = genes.dropna(subset=["version"])
-    vkeys = pd.DataFrame(
-        {
-            "key": (versioned["gene_id"] + "." + versioned["version"].astype("int64").astype(str)).str.upper(),
-            "qns": "ensembl_gene",
-            "gene": versioned["gene_id"].to_numpy(),
-            "tier": TIER_CURRENT,
-            "kind": "id",
-            "first": versioned["first_release"].to_numpy(dtype=float),
-            "last": versioned["last_release"].to_numpy(dtype=float),
-            "note": "version_stripped",
-        }
-    )
+    version = pc.cast(pa.array(versioned["version"].to_numpy(dtype="int64")), pa.string())
     ev = snapshot.events
     event_ids = pd.Index(pd.concat([ev["old_id"], ev["new_id"]]).dropna().unique()).difference(spans.index)
-    only_events = pd.DataFrame(
-        {
-            "key": event_ids.str.upper(),
-            "qns": "ensembl_gene",
-            "gene": event_ids,
-            "tier": TIER_CURRENT,
-            "kind": "id",
-            "first": np.nan,
-            "last": np.nan,
-            "note": "as_is",
-        }
-    )
     feats = snapshot.features
     fqns = feats["feature_type"].map({"transcript": "ensembl_transcript", "translation": "ensembl_protein"})
-    features = pd.DataFrame(
-        {
-            "key": feats["feature_id"].str.upper(),
-            "qns": fqns.fillna("ensembl_transcript").to_numpy(),
-            "gene": feats["gene_id"].to_numpy(),
-            "tier": TIER_CURRENT,
-            "kind": feats["feature_type"].to_numpy(),
-            "first": feats["first_release"].to_numpy(dtype=float),
-            "last": feats["last_release"].to_numpy(dtype=float),
-            "note": "as_is",
-        }
-    )
 
     names = real_names(snapshot)
     first = names["first_release"].to_numpy(dtype=float)
@@ -430,74 +406,146 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[pd.DataFrame, np.nd
         [np.where(distance == 0, TIER_CURRENT, TIER_OTHER_RELEASE), TIER_PREVIOUS],
         TIER_ALIAS,
     )
-    named = pd.DataFrame(
-        {
-            "key": names["value"].str.upper().to_numpy(),
-            "qns": names["namespace"].to_numpy(),
-            "gene": names["gene_id"].to_numpy(),
-            "tier": tier,
-            "kind": kind,
-            "first": first,
-            "last": last,
-            "note": "as_is",
-            "_distance": np.where(kind == "primary", distance, 0.0),
-        }
-    )
-    anchors = pd.concat([ids, vkeys, only_events, features, named], ignore_index=True)
-    anchors["_distance"] = anchors["_distance"].fillna(0.0)
-    anchors["_nsprio"] = anchors["qns"].map(QUERY_NAMESPACE_PRIORITY).fillna(_OTHER_NAMESPACE)
+
+    # one part per source of keys: gene IDs, versioned gene IDs, IDs only in the history,
+    # transcript and protein IDs, and names
+    sizes = [len(spans), len(versioned), len(event_ids), len(feats), len(names)]
+    parts = {
+        "key": [
+            upper_strings(spans.index),
+            upper_strings(
+                pc.binary_join_element_wise(
+                    pa.array(versioned["gene_id"].to_numpy(dtype=object), type=pa.string()), version, "."
+                ).to_numpy(zero_copy_only=False)
+            ),
+            upper_strings(event_ids),
+            upper_strings(feats["feature_id"]),
+            upper_strings(names["value"]),
+        ],
+        "qns": [
+            np.full(sizes[0], "ensembl_gene", dtype=object),
+            np.full(sizes[1], "ensembl_gene", dtype=object),
+            np.full(sizes[2], "ensembl_gene", dtype=object),
+            fqns.fillna("ensembl_transcript").to_numpy(dtype=object),
+            names["namespace"].to_numpy(dtype=object),
+        ],
+        "gene": [
+            spans.index.to_numpy(dtype=object),
+            versioned["gene_id"].to_numpy(dtype=object),
+            event_ids.to_numpy(dtype=object),
+            feats["gene_id"].to_numpy(dtype=object),
+            names["gene_id"].to_numpy(dtype=object),
+        ],
+        "tier": [np.full(n, TIER_CURRENT, dtype=np.int64) for n in sizes[:4]] + [tier.astype(np.int64)],
+        "kind": [
+            np.full(sizes[0] + sizes[1] + sizes[2], "id", dtype=object),
+            feats["feature_type"].to_numpy(dtype=object),
+            kind,
+        ],
+        "first": [
+            spans["first"].to_numpy(dtype=float),
+            versioned["first_release"].to_numpy(dtype=float),
+            np.full(sizes[2], np.nan),
+            feats["first_release"].to_numpy(dtype=float),
+            first,
+        ],
+        "last": [
+            spans["last"].to_numpy(dtype=float),
+            versioned["last_release"].to_numpy(dtype=float),
+            np.full(sizes[2], np.nan),
+            feats["last_release"].to_numpy(dtype=float),
+            last,
+        ],
+        "note": [
+            np.full(sizes[0], "as_is", dtype=object),
+            np.full(sizes[1], "version_stripped", dtype=object),
+            np.full(sizes[2] + sizes[3] + sizes[4], "as_is", dtype=object),
+        ],
+        "_distance": [np.zeros(sum(sizes[:4])), np.where(kind == "primary", distance, 0.0)],
+    }
+    col = {name: np.concatenate(values) for name, values in parts.items()}
+    nsprio = pd.Series(col["qns"]).map(QUERY_NAMESPACE_PRIORITY).fillna(_OTHER_NAMESPACE).to_numpy(dtype=float)
     # Integer key codes in sorted key order: every later sort and group works on integers.
     # factorize in Arrow: sorting 400k Python strings in numpy is several times slower
-    key_arrow = pa.array(anchors["key"].to_numpy(dtype=object), type=pa.string())
+    key_arrow = pa.array(col["key"], type=pa.string())
     uniques = pc.unique(key_arrow)
     uniques = uniques.take(pc.array_sort_indices(uniques))
     codes = pc.index_in(key_arrow, value_set=uniques).to_numpy(zero_copy_only=False).astype(np.int64)
-    uniques = uniques.to_numpy(zero_copy_only=False)
-    anchors["kcode"] = codes
-    anchors = anchors.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
+    rows = np.argsort(codes, kind="stable")  # positions into col, narrowed step by step below
+
+    def runs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _runs(codes[rows])
+
     # Keep, per key, only the most specific namespace, then the best tier, then (primary
     # names) the release nearest the target: the symbol means what it meant then.
-    best = anchors.groupby("kcode", sort=False)["_nsprio"].transform("min")
-    anchors = anchors[anchors["_nsprio"] == best]
-    best_tier = anchors.groupby("kcode", sort=False)["tier"].transform("min")
-    main = anchors["tier"] == best_tier
+    rows = rows[nsprio[rows] == _group_min(nsprio[rows], *runs(rows))]
+    row_tier = col["tier"][rows]
+    best_tier = _group_min(row_tier, *runs(rows))
+    main = row_tier == best_tier
     # A previous symbol (and, behind a primary name of another release, an alias) stays as a
-    # fallback: it contests a primary name of another release (build_index), and
-    # belonged to is gone (no recorded successor), HGNC's rename record still leads on.
-    behind = ((best_tier <= TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_PREVIOUS)) | (
-        (best_tier == TIER_OTHER_RELEASE) & (anchors["tier"] == TIER_ALIAS)
+    # fallback: it contests a primary name of another release (build_index), and when the gene
+    # the name belonged to is gone (no recorded successor), HGNC's rename record still leads on.
+    behind = ((best_tier <= TIER_OTHER_RELEASE) & (row_tier == TIER_PREVIOUS)) | (
+        (best_tier == TIER_OTHER_RELEASE) & (row_tier == TIER_ALIAS)
     )
     # only the strongest such reading: an alias does not contest when a previous symbol exists
-    behind_tier = (
-        pd.Series(np.where(behind, anchors["tier"].to_numpy(dtype=np.int64), 99), index=anchors.index)
-        .groupby(anchors["kcode"], sort=False)
-        .transform("min")
-    )
-    fallback = behind & (anchors["tier"] == behind_tier)
-    anchors = anchors[main | fallback].assign(fallback=fallback[main | fallback])
-    distance = anchors["_distance"].where(~anchors["fallback"], np.inf)
-    nearest = distance.groupby(anchors["kcode"], sort=False).transform("min")
-    anchors = anchors[anchors["fallback"] | (distance == nearest)]
-    anchors = anchors.drop(columns=["_nsprio"]).reset_index(drop=True)
-    return anchors, np.asarray(uniques, dtype=object)
+    behind_tier = _group_min(np.where(behind, row_tier, 99), *runs(rows))
+    fallback = behind & (row_tier == behind_tier)
+    keep = main | fallback
+    rows, fallback = rows[keep], fallback[keep]
+    distance = np.where(fallback, np.inf, col["_distance"][rows])
+    keep = fallback | (distance == _group_min(distance, *runs(rows)))
+    rows, fallback = rows[keep], fallback[keep]
+    frame = {name: values[rows] for name, values in col.items()}
+    frame["kcode"] = codes[rows]
+    frame["fallback"] = fallback
+    return frame, np.asarray(uniques.to_numpy(zero_copy_only=False), dtype=object), uniques
 
 
 # --------------------------------------------------------------------------------------------
 # the index
 # --------------------------------------------------------------------------------------------
-def _reason(cand: pd.DataFrame, *, reread: bool = False) -> np.ndarray:
+class _Rows:
+    """Some rows of a table of columns, as positions: a selection copies a column only when it is read.
+
+    The index build narrows its candidate table several times; a ``DataFrame`` would copy
+    (and consolidate) all of its columns each time.
+    """
+
+    def __init__(self, columns: dict[str, np.ndarray], rows: np.ndarray | None = None) -> None:
+        self._columns = columns
+        self._rows = rows
+        self._read: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._read:
+            values = self._columns[name]
+            self._read[name] = values if self._rows is None else values[self._rows]
+        return self._read[name]
+
+    def take(self, positions: np.ndarray) -> _Rows:
+        """The rows at ``positions`` (integer positions into these rows)."""
+        return _Rows(self._columns, positions if self._rows is None else self._rows[positions])
+
+    def where(self, mask: np.ndarray) -> _Rows:
+        """The rows where ``mask`` is true."""
+        return self.take(np.flatnonzero(mask))
+
+
+def _reason(cand: _Rows, *, reread: bool = False) -> np.ndarray:
     """Reason for each successful candidate row (vectorized).
 
     ``reread``: names were anchored in another release than the target one, so a current
     name there that differs from the target's name is a rename too.
     """
-    kind = cand["kind"].to_numpy(dtype=object)
-    moved = (cand["target_gene"] != cand["gene"]).to_numpy()
-    direction = cand["direction"].to_numpy(dtype=object)
+    kind = cand["kind"]
+    moved = (pd.Series(cand["target_gene"], copy=False) != pd.Series(cand["gene"], copy=False)).to_numpy()
+    direction = cand["direction"]
     tiers = (TIER_CURRENT, TIER_OTHER_RELEASE) if reread else (TIER_OTHER_RELEASE,)
-    renamed = cand["tier"].isin(tiers).to_numpy() & (cand["qns"] == "symbol").to_numpy()
-    renamed &= cand["key"].to_numpy(dtype=object) != cand["symbol_upper"].to_numpy(dtype=object)
-    inferred = cand["inferred"].fillna(False).to_numpy(dtype=bool)
+    qns_symbol = cand["qns"] == "symbol"
+    renamed = np.isin(cand["tier"], tiers) & qns_symbol
+    renamed &= cand["key"] != cand["symbol_upper"]
+    inferred = pd.Series(cand["inferred"], copy=False).fillna(False).to_numpy(dtype=bool)
     return np.select(
         [
             moved & inferred & (direction == "backward"),
@@ -506,7 +554,7 @@ def _reason(cand: pd.DataFrame, *, reread: bool = False) -> np.ndarray:
             moved,
             kind == "transcript",
             kind == "translation",
-            (kind == "previous") & (cand["qns"] == "symbol").to_numpy(),
+            (kind == "previous") & qns_symbol,
             kind == "previous",
             (kind == "alias") | (kind == "synonym"),
             renamed,
@@ -556,30 +604,73 @@ def _candidates(
     namespace, parse note and the release range where each key was found.
     """
     anchor = release if anchor is None else anchor
-    anchors, keys = _anchor_table(snapshot, anchor)
-    origins = pd.Index(anchors["gene"].dropna().unique())
+    anchors, keys, keys_arrow = _anchor_table(snapshot, anchor)
+    gene = anchors["gene"]
+    origins = pd.Index(pd.unique(gene[pd.notna(gene)]))
     moves = travel(snapshot, release, origins, min_evidence)
-    cand = anchors.merge(moves, left_on="gene", right_on="origin", how="left", sort=False)
-    cand = cand.rename(columns={"target": "target_gene"})
-    cand["symbol"] = cand["target_gene"].map(names_at(snapshot, "symbol", release))
-    cand["symbol_upper"] = cand["symbol"].str.upper()
-    main = anchors[~anchors["fallback"]]
-    starts, _ = _runs(main["kcode"].to_numpy())  # sorted by key code; every key has main rows
+    cand = _left_join(anchors, moves.rename(columns={"target": "target_gene"}), origins)
+    cand["symbol"] = pd.Series(cand["target_gene"], copy=False).map(names_at(snapshot, "symbol", release)).to_numpy()
+    cand["symbol_upper"] = upper_strings(cand["symbol"])
+    main = ~anchors["fallback"]
+    starts, _ = _runs(anchors["kcode"][main])  # sorted by key code; every key has main rows
     hashes = pd.Index(hash_keys(keys))
     if not hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
         msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
         raise RuntimeError(msg)
     meta = {
-        "anchors": anchors,  # for explanations
+        "anchors": anchors,  # for explanations (columns of anchor_frame)
         "keys": keys,
-        "keys_arrow": pa.array(keys, type=pa.string()),
+        "keys_arrow": keys_arrow,
         "hashes": hashes,
-        "qns": main["qns"].to_numpy(dtype=object)[starts],
-        "note": main["note"].to_numpy(dtype=object)[starts],
-        "first": np.fmin.reduceat(main["first"].to_numpy(dtype=float), starts),
-        "last": np.fmax.reduceat(main["last"].to_numpy(dtype=float), starts),
+        "qns": anchors["qns"][main][starts],
+        "note": anchors["note"][main][starts],
+        "first": np.fmin.reduceat(anchors["first"][main], starts),
+        "last": np.fmax.reduceat(anchors["last"][main], starts),
     }
     return cand, meta
+
+
+def _left_join(left: dict[str, np.ndarray], right: pd.DataFrame, origins: pd.Index) -> dict[str, np.ndarray]:
+    """``left`` joined with the rows of ``right`` whose ``origin`` is its ``gene``, as columns.
+
+    Like ``DataFrame.merge(how="left", sort=False)``: the left rows in order, each repeated
+    for its right rows in their order. ``origins``: the unique non-null genes of ``left``,
+    which must each have a right row (:func:`travel` answers every origin).
+    """
+    n_origins = len(origins)
+    left_code = origins.get_indexer(left["gene"])
+    right_code = origins.get_indexer(right["origin"])
+    if (left_code < 0).any() or (right_code < 0).any():  # pragma: no cover - null genes
+        joined = pd.DataFrame(left).merge(right, left_on="gene", right_on="origin", how="left", sort=False)
+        return {name: joined[name].to_numpy() for name in joined.columns}
+    per_origin = np.bincount(right_code, minlength=n_origins)
+    if (per_origin == 0).any():  # pragma: no cover - travel answers every origin
+        msg = "History travel lost an origin gene."
+        raise RuntimeError(msg)
+    right_order = np.argsort(right_code, kind="stable")
+    right_start = np.cumsum(per_origin) - per_origin
+    repeat = per_origin[left_code]
+    left_rows = np.repeat(np.arange(len(left_code)), repeat)
+    within = np.arange(len(left_rows)) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    right_rows = right_order[right_start[left_code][left_rows] + within]
+    joined = {name: values[left_rows] for name, values in left.items()}
+    for name in right.columns:
+        joined[name] = right[name].to_numpy()[right_rows]
+    return joined
+
+
+def anchor_frame(anchors: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The anchor table of :func:`_anchor_table` as a frame."""
+    return pd.DataFrame(anchors)
+
+
+def _codes(values: np.ndarray, vocabulary: list[str] | tuple[str, ...]) -> np.ndarray:
+    """``int8`` position of each value in ``vocabulary`` (every value must be in it)."""
+    codes = pd.Index(vocabulary).get_indexer(np.asarray(values, dtype=object))
+    if (codes < 0).any():  # pragma: no cover - a code path producing an unknown value
+        msg = f"Unknown values {sorted(set(np.asarray(values, dtype=object)[codes < 0]))[:5]} (known: {vocabulary})."
+        raise ValueError(msg)
+    return codes.astype(np.int8)
 
 
 def build_index(
@@ -601,16 +692,17 @@ def build_index(
     if namespace == "ensembl_gene":
         target = cand["target_gene"]
     else:
-        target = cand["target_gene"].map(names_at(snapshot, namespace, release))
+        target = pd.Series(cand["target_gene"], copy=False).map(names_at(snapshot, namespace, release))
     tcode, tuniques = pd.factorize(target, sort=True)  # -1 = no target
-    kcode = cand["kcode"].to_numpy()
+    rows = _Rows(cand)
+    kcode = rows["kcode"]
     ok = tcode >= 0
-    fallback = cand["fallback"].to_numpy(dtype=bool)
+    fallback = rows["fallback"].astype(bool)
     main_ok = np.zeros(n_keys, dtype=bool)
     main_ok[kcode[ok & ~fallback]] = True
     # only a previous symbol leads on when the main anchors reach nothing (HGNC's record
     # of a rename); an alias only contests
-    leads = fallback & (cand["tier"].to_numpy() == TIER_PREVIOUS)
+    leads = fallback & (rows["tier"] == TIER_PREVIOUS)
     fallback_ok = np.zeros(n_keys, dtype=bool)
     fallback_ok[kcode[ok & leads]] = True
     contest_ok = np.zeros(n_keys, dtype=bool)
@@ -620,49 +712,43 @@ def build_index(
     # release, neither source outranks the other (no release says which meaning the data
     # had), so both are candidates. A current name keeps its priority.
     main_tier = np.full(n_keys, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(main_tier, kcode[~fallback], cand["tier"].to_numpy(dtype=np.int64)[~fallback])
+    np.minimum.at(main_tier, kcode[~fallback], rows["tier"].astype(np.int64)[~fallback])
     contested = main_ok & contest_ok & (main_tier == TIER_OTHER_RELEASE)
     # per key: the main anchors if any of them reaches a target, else the fallback ones if
     # they do, else the main anchors (to say why nothing was reached)
     use = np.where(main_ok[kcode], ~fallback, np.where(fallback_ok[kcode], leads, ~fallback))
     use |= contested[kcode] & fallback & ok
-    cand, tcode, kcode, ok = cand[use], tcode[use], kcode[use], ok[use]
-    fallback = fallback[use]
+    rows, tcode, kcode, ok = rows.where(use), tcode[use], kcode[use], ok[use]
     any_ok = main_ok | fallback_ok
 
     # Several anchored genes, some of which are gone: the survivors are no confident answer
     # (the query may have meant a gene that was replaced without a recorded successor).
-    lost_rows = ~ok & any_ok[kcode] & cand["target_gene"].isna().to_numpy()
+    lost_rows = ~ok & any_ok[kcode] & pd.isna(rows["target_gene"])
     lost = np.full(n_keys, "", dtype=object)
     if lost_rows.any():
-        lost_frame = cand.loc[lost_rows, ["kcode", "gene"]].drop_duplicates().sort_values(["kcode", "gene"])
+        lost_frame = pd.DataFrame({"kcode": kcode[lost_rows], "gene": rows["gene"][lost_rows]})
+        lost_frame = lost_frame.drop_duplicates().sort_values(["kcode", "gene"])
         lk = lost_frame["kcode"].to_numpy()
         lstarts, lcounts = _runs(lk)
         lost[lk[lstarts]] = _join_runs(lost_frame["gene"].to_numpy(dtype=object), lstarts, lcounts)
 
     # -- successes: rank candidates per key, one row per (key, target) -----------------------
-    success = cand[ok].assign(target=np.asarray(tuniques, dtype=object)[tcode[ok]], tcode=tcode[ok])
-    success["reason"] = _reason(success, reread=anchor != release)
-    score = success["score"].to_numpy(dtype=float)
+    success = rows.where(ok)
+    s_tcode = tcode[ok]
+    s_reason = _reason(success, reread=anchor != release)
+    score = success["score"].astype(float)
     # main anchors before contesting ones: a gene both reach keeps the main reason
-    order = np.lexsort(
-        (
-            success["fallback"].to_numpy(dtype=bool),
-            success["tcode"].to_numpy(),
-            success["hops"].to_numpy(),
-            -score,
-            success["kcode"].to_numpy(),
-        )
-    )
-    success = success.iloc[order]
-    sk = success["kcode"].to_numpy()
-    st = success["tcode"].to_numpy()
-    first_of_pair = np.ones(len(success), dtype=bool)
+    order = np.lexsort((success["fallback"].astype(bool), s_tcode, success["hops"], -score, kcode[ok]))
+    sk = kcode[ok][order]
+    st = s_tcode[order]
+    first_of_pair = np.ones(len(order), dtype=bool)
     first_of_pair[1:] = (sk[1:] != sk[:-1]) | (st[1:] != st[:-1])
-    per_target = success[first_of_pair]
-    pk = per_target["kcode"].to_numpy()
+    pick = order[first_of_pair]
+    per_target = success.take(pick)
+    per_target_target = np.asarray(tuniques, dtype=object)[s_tcode[pick]]
+    pk = sk[first_of_pair]
     starts, counts = _runs(pk)
-    pscore = per_target["score"].to_numpy(dtype=float)
+    pscore = per_target["score"].astype(float)
     second = np.full(len(starts), np.nan)
     multi = counts > 1
     second[multi] = pscore[starts[multi] + 1]
@@ -678,28 +764,29 @@ def build_index(
 
     at = pk[starts]
     n_targets[at] = counts
-    targets[at] = _join_runs(per_target["target"].to_numpy(dtype=object), starts, counts)
-    top[at] = per_target["target"].to_numpy(dtype=object)[starts]
+    targets[at] = _join_runs(per_target_target, starts, counts)
+    top[at] = per_target_target[starts]
     breakable[at] = np.isnan(second) | (pscore[starts] > second + _SCORE_EPS)
-    genes[at] = _join_runs(per_target["target_gene"].to_numpy(dtype=object), starts, counts)
-    symbol[at] = per_target["symbol"].to_numpy(dtype=object)[starts]
-    reason[at] = per_target["reason"].to_numpy(dtype=object)[starts]
+    genes[at] = _join_runs(per_target["target_gene"].astype(object), starts, counts)
+    symbol[at] = per_target["symbol"].astype(object)[starts]
+    reason[at] = s_reason[pick][starts]
     reason[lost != ""] = "candidates_retired"
 
     # -- failures: why nothing was reached --------------------------------------------------
-    failure = cand[~ok & ~any_ok[kcode]]
-    end_reason = failure["end_reason"].to_numpy(dtype=object)
+    failed = ~ok & ~any_ok[kcode]
+    failure = rows.where(failed)
+    end_reason = failure["end_reason"].astype(object)
     fail_reason = np.select(
         [
-            failure["target_gene"].notna().to_numpy(),
+            pd.notna(failure["target_gene"]),
             pd.notna(end_reason),
-            (failure["direction"] == "backward").to_numpy(),
+            failure["direction"] == "backward",
         ],
         ["no_target_name", end_reason, "not_yet_created"],
         "retired",
     )
     # a name pointing at a gene that is in no covered release (alternate haplotypes, newer IDs)
-    no_span = ~failure["gene"].isin(snapshot.genes["gene_id"]).to_numpy()
+    no_span = ~pd.Series(failure["gene"], copy=False).isin(snapshot.genes["gene_id"]).to_numpy()
     fail_reason[no_span & (fail_reason != "no_target_name")] = "unknown_gene"
     rank = np.select(
         [
@@ -711,41 +798,40 @@ def build_index(
         3,
     )
     gcode = pd.factorize(failure["gene"], sort=True)[0]
-    fk = failure["kcode"].to_numpy()
+    fk = kcode[failed]
     order = np.lexsort((gcode, rank, fk))
     fk, gcode = fk[order], gcode[order]
     fstarts, _ = _runs(fk)
     at = fk[fstarts]
     reason[at] = fail_reason[order][fstarts]
-    symbol[at] = failure["symbol"].to_numpy(dtype=object)[order][fstarts]
-    retired = failure["retired_in"].to_numpy(dtype=float)[order]
+    symbol[at] = failure["symbol"].astype(object)[order][fstarts]
+    retired = failure["retired_in"].astype(float)[order]
     if len(fstarts):
         retired_in[at] = np.fmin.reduceat(retired, fstarts)
-    genes_sorted = failure["gene"].to_numpy(dtype=object)[order]
+    genes_sorted = failure["gene"].astype(object)[order]
     first_gene = np.ones(len(fk), dtype=bool)
     first_gene[1:] = (fk[1:] != fk[:-1]) | (gcode[1:] != gcode[:-1])
     gstarts, gcounts = _runs(fk[first_gene])
     genes[fk[first_gene][gstarts]] = _join_runs(genes_sorted[first_gene], gstarts, gcounts)
 
     # -- assemble ----------------------------------------------------------------------------
-    namespaces = sorted({str(q) for q in meta["qns"]})
-    ns_code = {n: i for i, n in enumerate(namespaces)}
-    note_code = {n: i for i, n in enumerate(PARSE_NOTES)}
+    namespaces = sorted({str(q) for q in pd.unique(meta["qns"])})
 
     def with_missing(values: np.ndarray, fill: object) -> np.ndarray:
         return np.append(values, np.array([fill], dtype=values.dtype))
 
     def strings(values: np.ndarray) -> pa.Array:
-        values = np.where(pd.isna(values), "", values)
-        return pa.array([*values.tolist(), ""], type=pa.string())
+        """Strings with nulls (``None``, NaN) as ``""``, and the not-found row."""
+        arrow = pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), "")
+        return pa.concat_arrays([arrow, pa.array([""], type=pa.string())])
 
     index = ResolutionIndex(
         release=release,
         namespace=namespace,
         keys=meta["keys_arrow"],
         hashes=meta["hashes"],
-        note=with_missing(np.array([note_code[n] for n in meta["note"]], dtype=np.int8), 0),
-        query_namespace=with_missing(np.array([ns_code[str(q)] for q in meta["qns"]], dtype=np.int8), -1),
+        note=with_missing(_codes(meta["note"], PARSE_NOTES), 0),
+        query_namespace=with_missing(_codes(meta["qns"], namespaces), -1),
         namespaces=namespaces,
         n_targets=with_missing(n_targets, 0),
         targets=strings(targets),
@@ -753,7 +839,7 @@ def build_index(
         breakable=with_missing(breakable, False),
         genes=strings(genes),
         symbol=strings(symbol),
-        reason=with_missing(np.array([REASON_CODE[r] for r in reason], dtype=np.int8), REASON_CODE["not_found"]),
+        reason=with_missing(_codes(reason, list(REASON_CODE)), REASON_CODE["not_found"]),
         found_first=with_missing(meta["first"], np.nan),
         found_last=with_missing(meta["last"], np.nan),
         retired_in=with_missing(retired_in, np.nan),

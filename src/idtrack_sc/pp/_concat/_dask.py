@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
     from anndata import AnnData
 
+    from ._union import _FeatureUnion
+
 logger = logging.getLogger(__name__)
 
 Engine = Literal["auto", "dask", "stream"]
@@ -463,7 +465,7 @@ def concat_dask(
     workdir: Path,
     finish: Callable[..., None],
     key_added: str,
-    strip_columns: list[str],
+    union: _FeatureUnion,
     max_loaded_elems: int,
     join: str,
     merge: Any,
@@ -490,7 +492,7 @@ def concat_dask(
         if adata is ds.source:  # in place (copy_inputs=False): the input keeps its record
             ds.source.uns[key_added] = rec
         full_var = adata.var
-        keep = [c for c in full_var.columns if c not in strip_columns] if merge is not None else []
+        keep = union.staged_columns(full_var, merge)
         if _has_memory_matrices(adata):
             # an in-memory input: stage its harmonized matrices to disk, read them back lazily
             path = workdir / f"{i:06d}.h5ad"

@@ -166,11 +166,8 @@ def _concat_out_of_core(
         files, user_uns = [], []
         for i, (ds, adata, _rec) in enumerate(items):
             path = workdir / f"{i:06d}.h5ad"
-            # stage only the var columns a merge strategy needs (the idtrack columns are held by
-            # `union` and written into the result afterwards)
             full_var = adata.var
-            keep = [c for c in full_var.columns if c not in union.columns] if merge is not None else []
-            adata.var = full_var[keep]
+            adata.var = full_var[union.staged_columns(full_var, merge)]
             adata.write_h5ad(path)
             adata.var = full_var
             files.append(path)
@@ -242,7 +239,7 @@ def _concat_out_of_core_dask(
                 _finish_file, union=union, diag=diag, snap=snap, params=params, key_added=key_added, uns_merge=uns_merge
             ),
             key_added=key_added,
-            strip_columns=union.columns,
+            union=union,
             max_loaded_elems=max_loaded_elems,
             uns_merge=uns_merge,
             **concat_kwargs,

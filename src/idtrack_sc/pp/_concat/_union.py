@@ -67,6 +67,14 @@ class _FeatureUnion:
             )
         self.frame = pd.concat([frame, part[~seen]])
 
+    def staged_columns(self, var: pd.DataFrame, merge: object) -> list[str]:
+        """The ``var`` columns to stage beside a dataset's matrices.
+
+        Only those a ``merge`` strategy needs: the idtrack columns are held here and written
+        into the result afterwards.
+        """
+        return [c for c in var.columns if c not in self.columns] if merge is not None else []
+
     def var(self, index: pd.Index) -> pd.DataFrame:
         """The idtrack columns for the result's features ``index``."""
         assert self.frame is not None

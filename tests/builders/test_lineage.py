@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import idtrack_sc as its
-from idtrack_sc.builders import build_snapshot, read_gene_table, read_transcript_table
+from idtrack_sc.builders import build_snapshot, read_gene_table, read_hgnc, read_transcript_table
 from idtrack_sc.builders._lineage import ChainMismatchError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "lineage"
@@ -17,7 +17,7 @@ CHAIN = DATA / "hg19ToHg38.excerpt.chain.gz"
 ASSEMBLY = {75: "GRCh37"}
 
 
-def _sources(*, loci: bool = True, transcripts: bool = True) -> list:
+def _sources(*, loci: bool = True, transcripts: bool = True, hgnc: bool = True) -> list:
     sources = []
     for release in (75, 84, 93, 100, 104, 110, 114):
         path = DATA / f"genes_e{release}.tsv"
@@ -34,6 +34,8 @@ def _sources(*, loci: bool = True, transcripts: bool = True) -> list:
         tx = DATA / f"transcripts_e{release}.tsv"
         if transcripts and tx.exists():
             sources.append(read_transcript_table(tx, release=release, assembly=ASSEMBLY.get(release, "GRCh38")))
+    if hgnc:
+        sources.append(read_hgnc(DATA / "hgnc_excerpt.tsv"))
     return sources
 
 
@@ -75,8 +77,75 @@ def test_merges_stay_unlinked_unless_one_competitor_keeps_the_identifiers(snap):
     # ENSG00000225932 and ENSG00000256178 both overlap ENSG00000288784; only the first keeps its symbol
     assert ev.loc["ENSG00000225932", "new_id"] == "ENSG00000288784"
     assert "ENSG00000256178" not in ev.index
-    # SOD2's gene and a neighbour both keep the symbol: no link rather than a guess
-    assert "ENSG00000112096" not in ev.index
+    # SOD2's second model (93-100) overlaps SOD2's new ID too, but is no handover: it was gone
+    # two releases before the new ID was born
+    assert "ENSG00000285441" not in ev.index
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "symbol", "gone"),
+    [
+        # SOD2: an Ensembl annotation fault in 108; cellxgene-schema 5.0.0 remaps it by hand
+        ("ENSG00000112096", "ENSG00000291237", "SOD2", 110),
+        ("ENSG00000183729", "ENSG00000288611", "NPBWR1", 104),  # loci overlap 0.43 only
+        ("ENSG00000277203", "ENSG00000288722", "F8A1", 104),  # GRCh37's F8A1 ID also overlaps the new ID
+    ],
+)
+def test_a_handover_links_the_id_a_newborn_id_takes_the_gene_from(snap, old, new, symbol, gone):
+    link = snap.events.set_index("old_id").loc[old]
+    assert (link["new_id"], link["release"], link["evidence"]) == (new, gone, "medium")
+    assert "handover" in link["detail"]
+    assert "HGNC ID" in link["detail"]
+    # followed at the default min_evidence, forward and back
+    res = its.convert([old], snapshot=snap, release=114)
+    assert (res["target"].iloc[0], res["reason"].iloc[0]) == (new, "inferred_successor")
+    assert its.convert([old], snapshot=snap, release=114, to="symbol")["target"].iloc[0] == symbol
+    back = its.convert([new], snapshot=snap, release=int(link["old_release"]))
+    assert (back["target"].iloc[0], back["reason"].iloc[0]) == (old, "inferred_predecessor")
+    assert "handover" in str(its.explain(old, snapshot=snap))
+
+
+def test_old_and_new_sod2_datasets_merge_into_one_gene(snap):
+    import anndata as ad
+    import numpy as np
+
+    old = ad.AnnData(np.ones((2, 2), dtype=np.float32))
+    old.var_names = ["ENSG00000112096", "ENSG00000141510"]  # SOD2, TP53 as a release-104 dataset has them
+    new = ad.AnnData(np.ones((3, 2), dtype=np.float32))
+    new.var_names = ["ENSG00000291237", "ENSG00000141510"]  # the same genes in release 114
+    merged = its.concat_harmonized({"old": old, "new": new}, snapshot=snap, release=114)
+    assert sorted(merged.var_names) == ["ENSG00000141510", "ENSG00000291237"]
+    assert merged.n_obs == 5
+
+
+@pytest.mark.parametrize(
+    ("old", "wrong", "rival"),
+    [
+        # NXF2B's GRCh37 ID: overlap 0.92 and one transcript with the GRCh38 NXF2B ID (off the primary
+        # assembly in 75), but its lifted locus is identical to ENSG00000284800's
+        ("ENSG00000185945", "ENSG00000269437", "ENSG00000284800"),
+        # FAM169B: two transcripts moved to ENSG00000283597 (overlap 0.70), but the locus is identical
+        # to ENSG00000293555's (FAM169BP in 114)
+        ("ENSG00000185087", "ENSG00000283597", "ENSG00000293555"),
+    ],
+)
+def test_a_link_whose_evidence_is_contested_is_low(snap, old, wrong, rival):
+    link = snap.events.set_index("old_id").loc[old]
+    assert (link["new_id"], link["evidence"]) == (wrong, "low")
+    assert f"contested by {rival}" in link["detail"]
+    # the default min_evidence follows no contested link: no successor rather than a doubtful one
+    res = its.convert([old], snapshot=snap, release=114)
+    assert (res["outcome"].iloc[0], res["reason"].iloc[0]) == ("1:0", "retired")
+    assert its.convert([old], snapshot=snap, release=114, min_evidence="low")["target"].iloc[0] == wrong
+
+
+def test_shared_transcripts_without_identifier_continuity_are_low(snap):
+    # RP11-311H10.4 (a clone-based name, reused) shares one of its transcripts with ENSG00000286322;
+    # the loci overlap 0.78
+    link = snap.events.set_index("old_id").loc["ENSG00000223678"]
+    assert (link["new_id"], link["evidence"]) == ("ENSG00000286322", "low")
+    assert "shared transcripts without identifier continuity" in link["detail"]
+    assert its.convert(["ENSG00000223678"], snapshot=snap, release=114)["outcome"].iloc[0] == "1:0"
 
 
 def test_manifest_reports_lineage_scope_and_assemblies(snap):
@@ -232,7 +301,7 @@ def test_between_covered_releases_a_new_version_is_still_the_same_gene(snap):
 
 
 def test_without_loci_or_transcripts_nothing_is_inferred():
-    snap = build_snapshot(_sources(loci=False, transcripts=False), organism="human", assembly="GRCh38")
+    snap = build_snapshot(_sources(loci=False, transcripts=False, hgnc=False), organism="human", assembly="GRCh38")
     assert snap.manifest["lineage"]["status"].startswith("not inferred")
     assert len(snap.events) == 0
     assert len(snap.loci) == 0

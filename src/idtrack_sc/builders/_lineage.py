@@ -53,6 +53,8 @@ TIERS = ("high", "medium", "low")
 TIER_RANK = {"high": 0, "medium": 1, "low": 2}
 MEDIUM_OVERLAP = 0.9
 LOW_OVERLAP = 0.5
+#: A handover's loci: at least this share of the shorter one inside the other.
+HANDOVER_COVER = 0.5
 
 #: UCSC names of Ensembl assemblies (chain files are named ``hg19ToHg38.over.chain.gz``).
 UCSC_NAMES = {"GRCh37": "hg19", "GRCh38": "hg38", "GRCm38": "mm10", "GRCm39": "mm39"}
@@ -250,6 +252,7 @@ def _overlap_pairs(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
                     "old_id": o["gene_id"].to_numpy()[oi],
                     "new_id": n["gene_id"].to_numpy()[ni],
                     "overlap": inter / np.maximum(len_o, len_n),
+                    "cover": inter / np.minimum(len_o, len_n),
                     "identical": (os_[oi] == ns[ni]) & (oe[oi] == ne[ni]),
                 }
             )
@@ -260,6 +263,7 @@ def _overlap_pairs(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
                 "old_id": pd.Series(dtype=object),
                 "new_id": pd.Series(dtype=object),
                 "overlap": pd.Series(dtype=float),
+                "cover": pd.Series(dtype=float),
                 "identical": pd.Series(dtype=bool),
             }
         )
@@ -390,7 +394,9 @@ def infer_lineage(
     last = presence["last"]
     if len(pairs):
         pairs = pairs[first.reindex(pairs["new_id"]).to_numpy() > last.reindex(pairs["old_id"]).to_numpy()]
-        pairs = pairs[pairs["overlap"] >= LOW_OVERLAP]
+    # one locus mostly inside the other: the locus evidence of a handover (see _handovers)
+    touching = pairs[pairs["cover"] >= HANDOVER_COVER]
+    pairs = pairs[pairs["overlap"] >= LOW_OVERLAP].drop(columns="cover")
 
     # -- transcripts ---------------------------------------------------------------------------
     tx = transcripts.drop_duplicates(["feature_id", "gene_id"])
@@ -412,7 +418,10 @@ def infer_lineage(
         same_set=(tpairs["shared"].to_numpy() == n_old) & (n_old == n_new),
     )
 
+    handover = _handovers(names, touching, presence, arrival, covered, old_ids)
+    counts["handover_pairs"] = len(handover)
     cand = pairs.merge(tpairs, on=["old_id", "new_id"], how="outer")
+    cand = cand.merge(handover, on=["old_id", "new_id"], how="outer")
     if cand.empty:
         report.counts.update(linked=0)
         return _empty_events(), report
@@ -421,6 +430,10 @@ def infer_lineage(
     cand["shared"] = cand["shared"].fillna(0).astype(int)
     cand["same_set"] = cand["same_set"].astype("boolean").fillna(False).astype(bool)
     cand["jaccard"] = cand["jaccard"].fillna(0.0)
+    cand["handover"] = cand["handover"].astype("boolean").fillna(False).astype(bool)
+    # the overlap of a handover below LOW_OVERLAP (its own locus evidence)
+    cand["overlap"] = np.maximum(cand["overlap"], cand["handover_overlap"].fillna(0.0))
+    cand = cand.drop(columns="handover_overlap")
     high = cand["identical"] | cand["same_set"]
     medium = (cand["overlap"] >= MEDIUM_OVERLAP) | (cand["shared"] > 0)
     cand["tier"] = np.where(high, "high", np.where(medium, "medium", "low"))
@@ -448,6 +461,18 @@ def infer_lineage(
     capped = arrived_late & ~cand["strong_ids"].to_numpy() & (cand["tier"] != "low").to_numpy()
     cand.loc[capped, "tier"] = "low"
     counts["capped_off_primary_uncorroborated"] = int(capped.sum())
+    # shared transcripts alone (the loci overlap less than MEDIUM_OVERLAP) are medium only when
+    # the gene's HGNC ID, Entrez ID or non-clone symbol carries on: a transcript ID moves with
+    # a merge into a neighbour, a readthrough or a pseudogene model as well
+    tx_only = (cand["tier"] == "medium").to_numpy() & (cand["overlap"] < MEDIUM_OVERLAP).to_numpy()
+    tx_capped = tx_only & ~cand["strong_ids"].to_numpy()
+    cand.loc[tx_capped, "tier"] = "low"
+    cand["capped_transcripts"] = tx_capped
+    counts["capped_transcripts_uncorroborated"] = int(tx_capped.sum())
+    # a handover is medium evidence of its own (see _handovers)
+    raised = cand["handover"].to_numpy() & (cand["tier"] == "low").to_numpy()
+    cand.loc[raised, "tier"] = "medium"
+    counts["raised_by_handover"] = int(raised.sum())
 
     # transcripts of the old gene moved to another new gene than this one
     moved_tx = tpairs.groupby("old_id")["new_id"].agg(set)
@@ -473,6 +498,16 @@ def infer_lineage(
     counts["contradicted"] = int(contradicted.sum())
     cand["status"] = np.where(tx_other, "contradicted: transcripts moved elsewhere", "")
     cand.loc[sym_other & ~tx_other, "status"] = "contradicted: symbol moved elsewhere"
+    # the evidence contradicting a candidate is itself contested when that candidate had high
+    # evidence of its own (an identical locus or transcript set): the old gene's evidence points
+    # two ways, and the link that survives is low at most
+    strong_loser = cand.loc[contradicted & (cand["tier"] == "high").to_numpy()]
+    contest = strong_loser.groupby("old_id")["new_id"].agg(lambda s: sorted(s)[0])
+    rival = cand["old_id"].map(contest)
+    contested = (~contradicted & rival.notna().to_numpy()) & (cand["tier"] != "low").to_numpy()
+    cand["contested_by"] = np.where(contested, rival.fillna("").to_numpy(), "")
+    cand.loc[contested, "tier"] = "low"
+    counts["contested"] = int(contested.sum())
     report.candidates = cand
     cand = cand[~contradicted]
 
@@ -481,6 +516,14 @@ def infer_lineage(
     # one of the competitors also keeps the gene's HGNC ID, Entrez ID or (non-clone) symbol,
     # the others are no successor of the same gene and drop out; otherwise all stay ambiguous.
     for side in ("new_id", "old_id"):
+        size = cand.groupby(side)[side].transform("size")
+        # a handover (the old ID disappears in the very release the new one is born with its
+        # HGNC ID and symbol) beats competitors without one
+        n_hand = cand.groupby(side)["handover"].transform("sum")
+        loser = (size > 1) & (n_hand == 1) & ~cand["handover"]
+        report.candidates.loc[loser[loser].index, "status"] = "not one-to-one: a competitor is a handover"
+        counts[f"competitors_dropped_by_handover:{side.split('_')[0]}"] = int(loser.sum())
+        cand = cand[~loser]
         size = cand.groupby(side)[side].transform("size")
         n_strong = cand.groupby(side)["strong_ids"].transform("sum")
         loser = (size > 1) & (n_strong == 1) & ~cand["strong_ids"]
@@ -530,6 +573,92 @@ def infer_lineage(
     return events, report
 
 
+def _handovers(
+    names: pd.DataFrame,
+    touching: pd.DataFrame,
+    presence: pd.DataFrame,
+    arrival: pd.Series,
+    covered: np.ndarray,
+    old_ids: pd.Index,
+) -> pd.DataFrame:
+    """Handovers: an old ID that disappears in the release a newborn ID takes over the gene.
+
+    The pair ``(old, new)`` is a handover when the old ID is last seen in release *a*, the new
+    one first seen (on the primary assembly) in the next covered release *b*, the old ID's
+    non-clone symbol at *a* is the new ID's symbol at *b*, the nomenclature authority's record
+    of that symbol (HGNC's, MGI's) names the new ID, or the two share an Entrez ID, and their
+    loci overlap on the same chromosome and strand (at least half of the shorter one inside the
+    other: a model extended or cut back keeps its place). Only pairs unique on both
+    sides are kept. The pattern is an annotation fault or a model rebuilt under a new ID
+    (SOD2's ENSG00000112096 gone in 110, ENSG00000291237 born in 110), which locus overlap alone
+    leaves unlinked or ambiguous. Returns ``old_id, new_id, handover, handover_overlap,
+    handover_ids``.
+    """
+    empty = pd.DataFrame(
+        {
+            "old_id": pd.Series(dtype=object),
+            "new_id": pd.Series(dtype=object),
+            "handover": pd.Series(dtype=bool),
+            "handover_overlap": pd.Series(dtype=float),
+            "handover_ids": pd.Series(dtype=object),
+        }
+    )
+    if len(touching) == 0:
+        return empty
+    last = presence["last"]
+    pos = np.searchsorted(covered, last.reindex(touching["old_id"]).to_numpy(), side="right")
+    nxt = covered[np.minimum(pos, len(covered) - 1)]
+    pairs = touching[(pos < len(covered)) & (arrival.reindex(touching["new_id"]).to_numpy() == nxt)]
+    pairs = pairs[pairs["old_id"].isin(old_ids)][["old_id", "new_id", "overlap"]]
+    dated = names[(names["kind"] == "primary") & names["release"].notna()]
+    symbols = dated[dated["namespace"] == "symbol"][["gene_id", "value", "release"]].astype({"release": "int64"})
+    symbols = symbols[~symbols["value"].str.match(_REUSABLE_NAME)]
+    old_sym = symbols.rename(columns={"gene_id": "old_id", "release": "old_release"})
+    new_sym = symbols.rename(columns={"gene_id": "new_id", "release": "new_release"})
+    pairs = pairs.assign(old_release=last.reindex(pairs["old_id"]).to_numpy())
+    pairs = pairs.assign(new_release=arrival.reindex(pairs["new_id"]).to_numpy())
+    pairs = pairs.merge(old_sym, on=["old_id", "old_release"]).merge(new_sym, on=["new_id", "new_release", "value"])
+    # the authority's record of the symbol (approved or previous) names the new ID, and no other gene
+    authority = names[
+        names["release"].isna() & (names["namespace"] == "symbol") & names["kind"].isin(["primary", "previous"])
+    ]
+    authority = authority[
+        authority["gene_id"].isin(names.loc[names["namespace"].isin(["hgnc_id", "mgi_id"]), "gene_id"])
+    ]
+    authority = authority[["gene_id", "value"]].drop_duplicates()
+    authority = authority[authority.groupby("value")["gene_id"].transform("size") == 1]
+    by_authority = pairs.merge(authority.rename(columns={"gene_id": "new_id"}), on=["new_id", "value"])
+    hgnc = set(names.loc[names["namespace"] == "hgnc_id", "gene_id"])
+    label = np.where(by_authority["new_id"].isin(hgnc), "HGNC ID", "MGI ID")
+    entrez = names[(names["namespace"] == "entrez") & (names["kind"] == "primary")][["gene_id", "value"]]
+    entrez = entrez.drop_duplicates()
+    old_ez = entrez[entrez["gene_id"].isin(pairs["old_id"])].rename(columns={"gene_id": "old_id"})
+    new_ez = entrez[entrez["gene_id"].isin(pairs["new_id"])].rename(columns={"gene_id": "new_id"})
+    by_entrez = pairs[["old_id", "new_id"]].merge(old_ez, on="old_id").merge(new_ez, on=["new_id", "value"])
+    kept = pd.concat(
+        [
+            by_authority[["old_id", "new_id"]].assign(handover_ids=label),
+            by_entrez[["old_id", "new_id"]].assign(handover_ids="Entrez ID"),
+        ]
+    )
+    if kept.empty:
+        return empty
+    kept = kept.groupby(["old_id", "new_id"], sort=True)["handover_ids"].agg(lambda s: ",".join(sorted(set(s))))
+    kept = kept.reset_index()
+    kept = kept[
+        (kept.groupby("old_id")["new_id"].transform("size") == 1)
+        & (kept.groupby("new_id")["old_id"].transform("size") == 1)
+    ]
+    overlap = pairs.drop_duplicates(["old_id", "new_id"]).set_index(["old_id", "new_id"])["overlap"]
+    kept["handover_overlap"] = overlap.reindex(pd.MultiIndex.from_frame(kept[["old_id", "new_id"]])).to_numpy()
+    kept["handover"] = True
+    return (
+        kept[["old_id", "new_id", "handover", "handover_overlap", "handover_ids"]]
+        .astype({"old_id": object, "new_id": object})
+        .reset_index(drop=True)
+    )
+
+
 def _identifiers(names: pd.DataFrame, presence: pd.DataFrame) -> pd.DataFrame:
     """Dated primary symbols, HGNC and Entrez IDs of each gene (any release)."""
     sel = names[
@@ -559,6 +688,13 @@ def _detail(row: Any) -> str:
         )
         if not row.strong_ids:
             parts.append("low at most: no identifier continuity")
+    if row.capped_transcripts:
+        parts.append("low at most: shared transcripts without identifier continuity")
+    if row.contested_by:
+        parts.append(f"low at most: contested by {row.contested_by} (identical locus or transcript set)")
+    if row.handover:
+        ids = row.handover_ids.replace(",", " and ")
+        parts.append(f"handover: born in release {row.release} with the old ID's symbol, {ids} and locus")
     return "; ".join(parts)
 
 

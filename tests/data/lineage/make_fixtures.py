@@ -5,10 +5,11 @@ chain files in ``scripts/work/liftover/`` (see ``scripts/build_real_snapshots.py
 
     python tests/data/lineage/make_fixtures.py
 
-It keeps, from every human gene table, transcript table and the GRCh37 set, only the rows of
-a handful of genes (the curated replacement pairs of ``curated_gencode_maps.tsv``, the genes
-competing with them for the same locus, a haplotype gene, two fix-patch genes that became
-primary, and a few stable genes), and cuts from
+It keeps, from every human gene table, transcript table, the GRCh37 set and the HGNC complete
+set, only the rows of a handful of genes (the curated replacement pairs of
+``curated_gencode_maps.tsv``, the genes competing with them for the same locus, a haplotype
+gene, two fix-patch genes that became primary, handovers, contested links and a few stable
+genes), and cuts from
 ``hg19ToHg38.over.chain.gz`` the chain blocks around their GRCh37 loci (a valid chain file in
 UCSC's format: same headers' score, names, sizes, strands and id; start and end narrowed to
 the blocks kept). The output is deterministic.
@@ -42,6 +43,21 @@ EXTRA = (
     "ENSG00000266472",
     "ENSG00000257088",  # PNMA6D in GRCh37; overlaps ENSG00000268883 (PNMA6B; on a patch in 75), no shared identifiers
     "ENSG00000268883",
+    # handovers: the old ID is gone in the release a newborn ID takes its symbol, HGNC record and locus
+    "ENSG00000183729",  # NPBWR1 up to 100 ...
+    "ENSG00000288611",  # ... NPBWR1 from 104 (loci overlap 0.43: no locus candidate)
+    "ENSG00000197932",  # F8A1 in GRCh37 (75) ...
+    "ENSG00000277203",  # ... F8A1 84-100 ...
+    "ENSG00000288722",  # ... F8A1 from 104
+    # contested: the old gene's transcripts point one way, its identical (lifted) locus another
+    "ENSG00000185945",  # NXF2B in GRCh37: lifted locus identical to ENSG00000284800's (93-114) ...
+    "ENSG00000284800",
+    "ENSG00000269437",  # ... one transcript moved to NXF2B's GRCh38 ID (on HG1440_PATCH in 75)
+    "ENSG00000185087",  # FAM169B 75-84: locus identical to ENSG00000293555's (114) ...
+    "ENSG00000293555",
+    "ENSG00000283597",  # ... two transcripts moved to ENSG00000283597 (FAM169B in 93, FAM169BP later)
+    "ENSG00000223678",  # RP11-311H10.4 up to 84; one transcript shared with ENSG00000286322 (overlap 0.78),
+    "ENSG00000286322",  # a clone-based name: shared transcripts without identifier continuity
 )
 _WINDOW = 20_000  # chain blocks kept around each GRCh37 locus
 
@@ -119,6 +135,7 @@ def main() -> None:
         tx = human / f"transcripts_e{release}.tsv"
         if tx.exists():
             _cut_tsv(tx, HERE / f"transcripts_e{release}.tsv", "gene_id", genes)
+    _cut_tsv(human / "hgnc_complete_set.txt", HERE / "hgnc_excerpt.tsv", "ensembl_gene_id", genes)
     _chain_excerpt(
         WORK / "liftover" / "hg19ToHg38.over.chain.gz", sorted(windows), HERE / "hg19ToHg38.excerpt.chain.gz"
     )

@@ -1,8 +1,9 @@
 """Write ``docs/lineage.md``: how inferred lineage links are made, and how well they do.
 
 Reads the snapshots ``build_real_snapshots.py`` writes (``scripts/work/{organism}-114.idtrack.zip``)
-and the curated truth set ``tests/data/lineage/curated_gencode_maps.tsv`` (the hand-made
-GENCODE ID maps of cellxgene-schema's ``migrate.py``), and writes the page with:
+and the truth sets ``tests/data/lineage/curated_gencode_maps.tsv`` (the hand-made GENCODE ID
+maps of cellxgene-schema's ``migrate.py``) and ``ncbi_gene2ensembl_pairs.tsv`` (NCBI Gene's
+Entrez -> Ensembl links of 2022), and writes the page with:
 
 - per organism and pair of consecutive covered releases: IDs that disappeared, and links per
   evidence tier (from each snapshot's manifest, the build report);
@@ -26,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "work"
 CURATED = ROOT / "tests" / "data" / "lineage" / "curated_gencode_maps.tsv"
+#: A second truth set: NCBI Gene's Entrez -> Ensembl links of 2022 for IDs with an Entrez ID of their own.
+NCBI_PAIRS = ROOT / "tests" / "data" / "lineage" / "ncbi_gene2ensembl_pairs.tsv"
 ORGANISMS = {"homo_sapiens": "human", "mus_musculus": "mouse"}
 EXAMPLES = {
     "homo_sapiens": [
@@ -34,7 +37,14 @@ EXAMPLES = {
         ("ENSG00000117289", 114, "symbol", "TXNIP: replaced in 84 by the gene of a GRCh37 fix patch"),
         ("ENSG00000244693", 114, "symbol", "reciprocal overlap above 0.9 (medium)"),
         ("ENSG00000256178", 114, "ensembl_gene", "a merge seen from one side: the competitor keeps the symbol"),
-        ("ENSG00000112096", 114, "ensembl_gene", "two old IDs both keep SOD2's identifiers: no link"),
+        (
+            "ENSG00000112096",
+            114,
+            "symbol",
+            "SOD2: a handover, gone in 110 as ENSG00000291237 is born with its identifiers",
+        ),
+        ("ENSG00000183729", 114, "symbol", "NPBWR1: a handover whose loci overlap too little for a locus link"),
+        ("ENSG00000185945", 114, "ensembl_gene", "NXF2B's GRCh37 ID: contested evidence, low, not followed by default"),
     ],
     "mus_musculus": [
         ("ENSMUSG00000100257", 114, "ensembl_gene", "the curated mouse pair (110 -> 114)"),
@@ -146,6 +156,30 @@ def _examples(snap, organism: str) -> str:
     return "\n".join(out) + "\nA few links of each tier, as stored in `events`:\n\n" + "\n".join(rows) + "\n"
 
 
+#: Links reported as going to the wrong successor at the default tier (issue #19): old ID, successor.
+REPORTED_WRONG = (("ENSG00000185945", "ENSG00000269437"), ("ENSG00000185087", "ENSG00000283597"))
+
+
+def _reported(snap) -> str:
+    import idtrack_sc as its
+
+    ev = snap.events[snap.events["source"] == "inferred_lineage"].set_index("old_id")
+    lines = [
+        "Links reported to go to the wrong successor at the default tier (on public replacement lists), "
+        "as they stand now:\n",
+        "| old ID | reported successor | tier now | default answer at 114 | evidence |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for old, new in REPORTED_WRONG:
+        link = ev.loc[old] if old in ev.index else None
+        tier = "" if link is None or link["new_id"] != new else str(link["evidence"])
+        res = its.convert([old], snapshot=snap, release=114)
+        answer = f"{res['outcome'].iloc[0]} {res['reason'].iloc[0]} {res['target'].iloc[0]}".strip()
+        detail = "" if link is None else str(link["detail"])
+        lines.append(f"| {old} | {new} | {tier or 'not linked'} | {answer} | {detail} |")
+    return "\n".join(lines) + "\n"
+
+
 def _counts(manifest: dict) -> str:
     counts = manifest["lineage"]["counts"]
     keep = [
@@ -160,7 +194,16 @@ def _counts(manifest: dict) -> str:
             "capped_off_primary_uncorroborated",
             "of which capped at low: successor off the primary assembly, no identifier continuity",
         ),
+        (
+            "capped_transcripts_uncorroborated",
+            "of which capped at low: shared transcripts only, no identifier continuity",
+        ),
+        ("handover_pairs", "handovers (symbol and HGNC/MGI record or Entrez ID taken over by a newborn ID)"),
+        ("raised_by_handover", "of which raised to medium by the handover"),
         ("contradicted", "candidates dropped because other evidence points elsewhere"),
+        ("contested", "links capped at low: a contradicted competitor had an identical locus or transcript set"),
+        ("competitors_dropped_by_handover:new", "merges seen from one side, resolved by a handover"),
+        ("competitors_dropped_by_handover:old", "splits seen from one side, resolved by a handover"),
         ("competitors_dropped_by_identifiers:new", "merges seen from one side, resolved by kept identifiers"),
         ("competitors_dropped_by_identifiers:old", "splits seen from one side, resolved by kept identifiers"),
         ("not_one_to_one", "candidates dropped as not one-to-one"),
@@ -210,24 +253,48 @@ length changed by at most half).
 | tier | evidence |
 | --- | --- |
 | `high` | identical locus (chromosome, strand, start and end; after liftOver for older assemblies), or an identical set of transcript IDs |
-| `medium` | reciprocal overlap ≥ 0.9 on the same chromosome and strand, or at least one shared transcript ID |
-| `low` | reciprocal overlap ≥ 0.5 on the same chromosome and strand |
+| `medium` | reciprocal overlap ≥ 0.9 on the same chromosome and strand; or a shared transcript ID with the HGNC ID, Entrez ID or non-clone symbol carried on; or a **handover** |
+| `low` | reciprocal overlap ≥ 0.5 on the same chromosome and strand; shared transcripts without identifier continuity; any link whose evidence is **contested** |
+
+Two named rules (the manifest's build report lists them under `lineage.rules`, and a link's
+`detail` names the one it rests on):
+
+- **handover**: the old ID disappears in the very release a newborn ID carries its non-clone
+  symbol together with the nomenclature record of that symbol (HGNC's for human, MGI's for
+  mouse: the record names the new ID) or its Entrez ID, at an overlapping locus (at least half
+  of the shorter locus inside the other). It is an Ensembl annotation fault or a model rebuilt
+  under a new ID, and locus overlap alone misses it or finds it ambiguous: SOD2's
+  `ENSG00000112096` is gone in 110, where `ENSG00000291237` is born as SOD2 with HGNC:11180
+  (an annotation fault of Ensembl 108 that cellxgene-schema 5.0.0 remaps by hand); NPBWR1
+  (`ENSG00000183729` → `ENSG00000288611`, loci overlap 0.43) and F8A1 (`ENSG00000277203` →
+  `ENSG00000288722`) at 100 → 104. A handover is `medium` evidence of its own, must be unique
+  on both sides, and beats competitors without one (SOD2's second model `ENSG00000285441`
+  overlaps the new ID too, but was gone a release before it was born);
+- **contested**: the old gene's transcripts or symbol moved to one new gene while another new
+  gene has its identical locus or transcript set (high evidence of its own, dropped as
+  contradicted). The evidence points two ways, so the link that survives is `low` at most:
+  NXF2B's GRCh37 ID `ENSG00000185945` shares one transcript with `ENSG00000269437` but its
+  lifted locus is identical to `ENSG00000284800`'s; FAM169B's `ENSG00000185087` shares two
+  transcripts with `ENSG00000283597` (HGNC's FAM169BP) but has the locus of `ENSG00000293555`.
 
 Then:
 
-- the same HGNC ID, Entrez ID or symbol is **corroboration only**, recorded in `detail`:
-  clone-based names (`AC090338.1`, `RP11-…`) are reused for unrelated genes;
+- the same HGNC ID, Entrez ID or symbol is otherwise **corroboration only**, recorded in
+  `detail`: clone-based names (`AC090338.1`, `RP11-…`) are reused for unrelated genes. Shared
+  transcripts alone (loci overlapping less than 0.9) are `medium` only with such continuity: a
+  transcript ID also moves into a neighbour's merged model, a readthrough or a pseudogene;
 - a candidate is **dropped when other evidence contradicts it**: the old gene's transcripts,
   or its (non-clone) symbol, moved to another new gene;
 - only **one-to-one** links are kept. A merge or split seen from one side (two old IDs
-  overlapping one new ID) stays unlinked, unless exactly one of the competitors keeps the
-  gene's HGNC ID, Entrez ID or non-clone symbol;
+  overlapping one new ID) stays unlinked, unless exactly one of the competitors is a handover,
+  or else keeps the gene's HGNC ID, Entrez ID or non-clone symbol;
 - chains (a → b → c) are followed by the resolver, release by release.
 
 `min_evidence` in {func}`~idtrack_sc.convert`, {func}`~idtrack_sc.pp.harmonize_var_names`,
 {func}`~idtrack_sc.concat_harmonized`, {func}`~idtrack_sc.explain` and the command line
 (`--min-evidence`) chooses the weakest tier followed: `"high"`, `"medium"` (the default: no
-wrong answer on the curated cases below, and medium links are one-to-one and uncontradicted),
+wrong answer on the curated cases below, and medium links are one-to-one, uncontradicted and
+uncontested),
 `"low"`, or `"none"` (Ensembl's own history only). The setting is recorded in the provenance.
 
 ## What inference cannot give
@@ -253,8 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     parts = [INTRO]
     tables = []
     validation = []
+    snaps = {}
     for organism, short in ORGANISMS.items():
-        snap = its.load_snapshot(args.work / f"{organism}-114.idtrack.zip")
+        snap = snaps[organism] = its.load_snapshot(args.work / f"{organism}-114.idtrack.zip")
         m = snap.manifest
         parts.append(f"## {short.capitalize()}: IDs that disappeared, and links per tier\n")
         parts.append(
@@ -277,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
         "## Validation on curated cases\n\n"
         "The truth set: the hand-made maps of replaced GENCODE gene IDs that cellxgene-schema ships in "
         "`migrate.py` (versions 5.0.0: GENCODE v38 → v44, Ensembl 104 → 110; and 7.0.1: v44 → v48 and "
-        "vM33 → vM37, Ensembl 110 → 114), copied into `tests/data/lineage/curated_gencode_maps.tsv`. "
+        "vM33 → vM37, Ensembl 110 → 114), copied into `tests/data/lineage/curated_gencode_maps.tsv` "
+        "(the other wheels' `migrate.py`, 3.x and 4.0.x, carry no gene map; HGNC's complete set names only "
+        "a gene's current Ensembl ID, so it has no list of previous ones to test against). "
         "Each curated old ID is converted to the release of its new ID; a *wrong answer* is any other "
         "target, a *no answer* a `1:0`.\n"
     )
@@ -286,12 +356,23 @@ def main(argv: list[str] | None = None) -> int:
         view = table[["old_id", "curated_new_id", "releases", "tier", "inferred_new_id"]]
         parts.append(_markdown(view) + "\n")
     parts.append("### By tier\n\n" + _per_tier(tables) + "\n")
+    ncbi = pd.read_csv(NCBI_PAIRS, sep="\t", comment="#", dtype={"from_release": int, "to_release": int})
+    text, table = _validate(snaps["homo_sapiens"], ncbi)
+    parts.append(
+        "### Human, a second truth set: NCBI's Entrez → Ensembl links\n\n"
+        "`tests/data/lineage/ncbi_gene2ensembl_pairs.tsv`: old IDs that disappear before 110 with an Entrez ID "
+        "in their own rows, and the one other Ensembl ID NCBI Gene's gene2ensembl gives that Entrez ID in "
+        "2022-09 (Bioconductor's org.Hs.eg.db 3.16, Debian). Each old ID is converted to release 114.\n\n"
+        + text
+        + "\n\n"
+        + _per_tier([table])
+        + "\n"
+    )
     parts.append(
         "The curated set is small (the curators mapped only the IDs their datasets used); the "
-        "per-release tables above show the scale of what inference adds. Two curated pairs stay "
-        "unlinked: the old SOD2 ID `ENSG00000112096` (another old ID at the same locus keeps SOD2's "
-        "identifiers, so the link is not one-to-one), and `ENSG00000288546` → `ENSG00000289084` "
-        "(the new ID exists only in release 110, whose table has no loci).\n\n"
+        "per-release tables above show the scale of what inference adds. One curated pair stays "
+        "unlinked: `ENSG00000288546` → `ENSG00000289084` (the new ID exists only in release 110, whose "
+        "table has no loci).\n\n" + _reported(snaps["homo_sapiens"]) + "\n"
         "Regenerate this page with `python scripts/lineage_report.py` after "
         "`python scripts/build_real_snapshots.py`.\n"
     )

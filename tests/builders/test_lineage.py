@@ -157,6 +157,9 @@ def test_manifest_reports_lineage_scope_and_assemblies(snap):
     assert counts["linked"] == counts["linked_high"] + counts["linked_medium"] + counts["linked_low"]
     assert counts["linked"] == (snap.events["source"] == "inferred_lineage").sum()
     assert counts["loci_lifted:GRCh37"] > 0
+    assert {"handover", "contested"} <= set(lineage["rules"])
+    assert counts["contested"] >= 2  # NXF2B's and FAM169B's old IDs
+    assert counts["handover_pairs"] >= 3  # SOD2, NPBWR1, F8A1 among them
     assert lineage["liftover"]["GRCh37"]["chain"] == CHAIN.name
     assert sorted(lineage["sources_without_loci"]) == ["gene_table:104", "gene_table:110"]
     pairs = {(p["from"], p["to"]): p for p in lineage["release_pairs"]}

@@ -16,11 +16,24 @@ tier      evidence
 ========  =====================================================================================
 high      identical locus (same chromosome, strand, start and end, on the reference assembly,
           after liftOver for older assemblies), or an identical set of transcript IDs
-medium    reciprocal overlap >= 0.9 on the same chromosome and strand, or a shared transcript ID
-low       reciprocal overlap >= 0.5 on the same chromosome and strand
+medium    reciprocal overlap >= 0.9 on the same chromosome and strand; or a shared transcript ID
+          with the HGNC ID, Entrez ID or non-clone symbol carried on; or a *handover*
+low       reciprocal overlap >= 0.5 on the same chromosome and strand; shared transcripts
+          without identifier continuity; any link whose evidence is *contested*
 ========  =====================================================================================
 
-Identifier continuity (same HGNC ID, Entrez ID or symbol) is recorded as corroboration only:
+Named rules (:data:`RULES`, also in the manifest's build report):
+
+- *handover*: the old ID disappears in the very release a newborn ID carries its non-clone
+  symbol, the nomenclature record of that symbol (HGNC's, MGI's) or its Entrez ID, at an
+  overlapping locus (half of the shorter locus inside the other). SOD2's ENSG00000112096 (gone in
+  110) and ENSG00000291237 (born in 110) are one; a handover is medium evidence of its own and
+  beats competitors without one.
+- *contested*: the old gene's transcripts or symbol moved to one new gene while another new gene
+  has its identical locus or transcript set (high evidence of its own, dropped as contradicted):
+  the evidence points two ways, and the surviving link is low at most.
+
+Identifier continuity (same HGNC ID, Entrez ID or symbol) is otherwise corroboration only:
 clone-based names are reused for unrelated genes. Only one-to-one links are kept (an old ID
 with one candidate, which has no other candidate predecessor); a link some evidence contradicts
 (the old gene's transcripts or symbol moved to another new gene) is dropped. Chains (a -> b -> c)
@@ -55,6 +68,22 @@ MEDIUM_OVERLAP = 0.9
 LOW_OVERLAP = 0.5
 #: A handover's loci: at least this share of the shorter one inside the other.
 HANDOVER_COVER = 0.5
+
+#: Named rules of inference beyond the tiers' locus and transcript evidence (see the module doc).
+RULES = {
+    "handover": (
+        "the old ID disappears in the release a newborn ID carries its non-clone symbol and the symbol's "
+        "HGNC/MGI record or its Entrez ID, at an overlapping locus: medium evidence of its own"
+    ),
+    "contested": (
+        "another new ID has the old gene's identical locus or transcript set while its transcripts or symbol "
+        "moved here: low at most"
+    ),
+    "transcripts_uncorroborated": "shared transcripts without HGNC ID, Entrez ID or non-clone symbol carried on: low",
+    "off_primary_uncorroborated": (
+        "successor off the primary assembly when the old ID disappeared, no identifier continuity: low at most"
+    ),
+}
 
 #: UCSC names of Ensembl assemblies (chain files are named ``hg19ToHg38.over.chain.gz``).
 UCSC_NAMES = {"GRCh37": "hg19", "GRCh38": "hg38", "GRCm38": "mm10", "GRCm39": "mm39"}
@@ -92,9 +121,16 @@ class LineageReport:
             "liftover": self.chains,
             "tiers": {
                 "high": "identical locus (after liftOver for older assemblies) or identical transcript set",
-                "medium": f"reciprocal overlap >= {MEDIUM_OVERLAP} (same chromosome and strand) or a shared transcript",
-                "low": f"reciprocal overlap >= {LOW_OVERLAP} (same chromosome and strand)",
+                "medium": (
+                    f"reciprocal overlap >= {MEDIUM_OVERLAP} (same chromosome and strand), a shared transcript "
+                    "with identifier continuity, or a handover"
+                ),
+                "low": (
+                    f"reciprocal overlap >= {LOW_OVERLAP} (same chromosome and strand), shared transcripts "
+                    "without identifier continuity, or contested evidence"
+                ),
             },
+            "rules": dict(RULES),
         }
 
 
@@ -523,6 +559,17 @@ def infer_lineage(
         loser = (size > 1) & (n_hand == 1) & ~cand["handover"]
         report.candidates.loc[loser[loser].index, "status"] = "not one-to-one: a competitor is a handover"
         counts[f"competitors_dropped_by_handover:{side.split('_')[0]}"] = int(loser.sum())
+        # ... but a competitor with an identical locus or transcript set contests a handover without one
+        other = "old_id" if side == "new_id" else "new_id"
+        strong_losers = cand[loser & (cand["identical"] | cand["same_set"])]
+        rival = cand[side].map(strong_losers.groupby(side)[other].min())
+        contested = cand["handover"] & rival.notna() & ~(cand["identical"] | cand["same_set"])
+        cand.loc[contested, "tier"] = "low"
+        cand.loc[contested, "contested_by"] = rival[contested]
+        report.candidates.loc[contested[contested].index, ["tier", "contested_by"]] = cand.loc[
+            contested, ["tier", "contested_by"]
+        ]
+        counts["contested"] += int(contested.sum())
         cand = cand[~loser]
         size = cand.groupby(side)[side].transform("size")
         n_strong = cand.groupby(side)["strong_ids"].transform("sum")

@@ -538,7 +538,7 @@ def infer_lineage(
     # evidence of its own (an identical locus or transcript set): the old gene's evidence points
     # two ways, and the link that survives is low at most
     strong_loser = cand.loc[contradicted & (cand["tier"] == "high").to_numpy()]
-    contest = strong_loser.groupby("old_id")["new_id"].agg(lambda s: sorted(s)[0])
+    contest = strong_loser.groupby("old_id")["new_id"].min()
     rival = cand["old_id"].map(contest)
     contested = (~contradicted & rival.notna().to_numpy()) & (cand["tier"] != "low").to_numpy()
     cand["contested_by"] = np.where(contested, rival.fillna("").to_numpy(), "")

@@ -118,9 +118,7 @@ def test_symbols_and_ids_used_together(snapshot_default):
     # pair_conflict="id": the ID decides (merged into TP53), still reported
     by_id = make(names, gene_ids=ids)
     with pytest.warns(UserWarning, match="pair_conflict='id'"):
-        its.pp.harmonize_var_names(
-            by_id, snapshot=snapshot_default, to="symbol", from_release=None, pair_conflict="id"
-        )
+        its.pp.harmonize_var_names(by_id, snapshot=snapshot_default, to="symbol", from_release=None, pair_conflict="id")
     assert by_id.var.loc["TP53", COLS["n_merged"]] == 2
     assert list(by_id.uns["idtrack"]["pair_disagreements"]["gene_id"]) == ["ENSG00000141510"]
 

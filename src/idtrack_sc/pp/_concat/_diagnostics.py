@@ -214,7 +214,8 @@ def _summary(
             "result": int(n_result),
         },
         "kept_apart": {
-            key: _strings(row[i] for row in diag.kept_apart) for i, key in enumerate(("id", "name", "dataset", "reason"))
+            key: _strings(row[i] for row in diag.kept_apart)
+            for i, key in enumerate(("id", "name", "dataset", "reason"))
         },
     }
 

@@ -201,14 +201,16 @@ def test_old_var_names_are_kept_with_id_key(snapshot_default, tmp_path):
     assert ad.read_h5ad(tmp_path / "x.h5ad").var.loc[TP53, col] == "cell_ranger_1|cell_ranger_2"
 
 
-@pytest.mark.parametrize("out_file", [None, "out.h5ad"])
-def test_copy_inputs_false_is_all_or_nothing(snapshot_default, tmp_path, out_file):
+@pytest.mark.parametrize("engine", [None, "stream", "dask"])
+def test_copy_inputs_false_is_all_or_nothing(snapshot_default, tmp_path, engine):
     first = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["ENSG00000000003.16", TP53]))
     first.uns["note"] = {"genes": np.array(["ENSG00000000003.16", TP53], dtype=object)}
     later = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["NOT_A_GENE_1", "NOT_A_GENE_2"]))
     kwargs = {"snapshot": snapshot_default, "copy_inputs": False, "unmapped": "drop"}
-    if out_file is not None:
-        kwargs |= {"out_file": tmp_path / out_file, "engine": "stream"}
+    if engine is not None:
+        if engine == "dask":
+            pytest.importorskip("dask")
+        kwargs |= {"out_file": tmp_path / "out.h5ad", "engine": engine}
     with pytest.raises(ValueError, match="no feature would remain"):
         quiet(its.concat_harmonized, {"first": first, "later": later}, **kwargs)
     assert list(first.var_names) == ["ENSG00000000003.16", TP53]
@@ -220,15 +222,32 @@ def test_copy_inputs_false_is_all_or_nothing(snapshot_default, tmp_path, out_fil
     assert first.var[COLS["original"]].tolist() == ["ENSG00000000003.16", TP53]
 
 
-@pytest.mark.parametrize("out_file", [None, "out.h5ad"])
-def test_copy_inputs_false_changes_every_input_once_all_succeeded(snapshot_default, tmp_path, out_file):
+@pytest.mark.parametrize("engine", [None, "stream", "dask"])
+def test_copy_inputs_false_changes_every_input_once_all_succeeded(snapshot_default, tmp_path, engine):
     a = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["ENSG00000000003.16", TP53]))
     b = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["TP53", "BRCA1"]))
     kwargs = {"snapshot": snapshot_default, "copy_inputs": False}
-    if out_file is not None:
-        kwargs |= {"out_file": tmp_path / out_file, "engine": "stream"}
+    if engine is not None:
+        if engine == "dask":
+            pytest.importorskip("dask")
+        kwargs |= {"out_file": tmp_path / "out.h5ad", "engine": engine}
     quiet(its.concat_harmonized, {"a": a, "b": b}, **kwargs)
     for adata in (a, b):
         assert "idtrack" in adata.uns
         assert TP53 in adata.var_names
     assert a.var[COLS["original"]].tolist() == ["ENSG00000000003.16", TP53]
+
+
+@pytest.mark.parametrize("engine", [None, "stream", "dask"])
+def test_concat_keeps_the_old_var_names_with_id_key(snapshot_default, tmp_path, engine):
+    a = ad.AnnData(np.ones((1, 2), dtype=np.float32), var=pd.DataFrame({"ens": [TP53, BRCA1]}, index=["a1", "a2"]))
+    b = ad.AnnData(np.ones((1, 2), dtype=np.float32), var=pd.DataFrame({"ens": [TP53, CD3E]}, index=["b1", "b2"]))
+    kwargs = {"snapshot": snapshot_default, "id_key": "ens", "join": "outer"}
+    if engine is not None:
+        if engine == "dask":
+            pytest.importorskip("dask")
+        kwargs |= {"out_file": tmp_path / "out.h5ad", "engine": engine}
+    merged = quiet(its.concat_harmonized, {"a": a, "b": b}, **kwargs)
+    merged = ad.read_h5ad(tmp_path / "out.h5ad") if engine is not None else merged
+    col = COLS["original_var_name"]
+    assert merged.var[col].to_dict() == {TP53: "a1|b1", BRCA1: "a2", CD3E: "b2"}

@@ -365,8 +365,9 @@ def concat_harmonized(
                 adata.uns = _dict_tree(adata.uns)  # gene-keyed uns entries are renamed in place
             _harmonize_anndata(adata, label=ds.label, from_release=from_releases[ds.name], **harmonize_kwargs)
             rec = adata.uns.pop(key_added)
-            if in_place:
+            if in_place:  # the engines may strip what they stage: they get a stand-in of the twin
                 pending.append((ds.source, adata, rec))
+                adata = detached(adata)
             diag.add(ds, adata, rec, surveys[ds.name].identifiers)
             union.add(adata.var)
             yield ds, adata, rec

@@ -496,8 +496,6 @@ def concat_dask(
             path = workdir / f"{i:06d}.h5ad"
             adata.var = full_var[keep]
             adata.write_h5ad(path)
-            if adata is ds.source:
-                adata.var = full_var
             if uns_merge is not None:
                 user_uns.append(dict(adata.uns))
             staged = read_lazy_h5ad(path, max_loaded_elems=max_loaded_elems)

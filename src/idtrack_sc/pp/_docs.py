@@ -80,7 +80,8 @@ pair_key
     ``gene_symbols``, ``feature_name``, ``gene_name``, … (beside IDs) that holds the
     other kind of identifier; ``None`` uses one column only. Both columns are resolved:
     the ID decides, the symbol breaks ties among the ID's candidates and stands in where
-    the ID is unknown to the snapshot, and each feature's agreement is written to
+    the ID is unknown to the snapshot (where both name different genes, see
+    ``pair_conflict``), and each feature's agreement is written to
     ``var['{key_added}_pair']`` (``agree``, ``disagree``, ``tie_broken``, ``id_only``,
     ``symbol_only``, ``neither``)."""
 

@@ -339,6 +339,8 @@ def harmonize_var_names(
         Identifiers in the target namespace (original identifiers for kept unmapped features).
     ``var['{key_added}_original']``
         The original identifier(s), ``|``-joined when features were merged.
+    ``var['{key_added}_original_var_name']``
+        With ``id_key``: the old ``var_names``, ``|``-joined like the originals.
     ``var['{key_added}_outcome']``, ``var['{key_added}_reason']``, ``var['{key_added}_targets']``
         Outcome, reason and all candidates (see :data:`idtrack_sc.resolve.REASONS`).
     ``var['{key_added}_gene_id']``, ``var['{key_added}_n_merged']``, ``var[symbol_key]``
@@ -346,8 +348,11 @@ def harmonize_var_names(
     ``var['{key_added}_pair']``, ``var['{key_added}_pair_gene_id']``
         With two identifier columns: their agreement (one status per original feature,
         ``|``-joined like the originals), and the gene(s) named by the column whose answer
-        was not used. ``uns[key_added]["pair_disagreements"]`` lists every feature whose two
-        columns name different genes.
+        was not used (for a conflict kept as a tie, the symbol column's).
+        ``uns[key_added]["pair_disagreements"]`` lists every feature whose two columns name
+        different genes (see ``pair_conflict``).
+    ``var['{symbol_key}_before_{key_added}']``
+        A ``var[symbol_key]`` the dataset had, if its values differ from the new symbols.
     ``uns['{key_added}']``
         Parameters, snapshot identity (organism, releases, sha256, schema version), counts
         per outcome and reason, package versions, a session-info environment report, the

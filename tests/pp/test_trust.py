@@ -251,3 +251,22 @@ def test_concat_keeps_the_old_var_names_with_id_key(snapshot_default, tmp_path, 
     merged = ad.read_h5ad(tmp_path / "out.h5ad") if engine is not None else merged
     col = COLS["original_var_name"]
     assert merged.var[col].to_dict() == {TP53: "a1|b1", BRCA1: "a2", CD3E: "b2"}
+
+
+def test_mudata_keeps_what_its_modalities_had(snapshot_default):
+    import mudata as md
+
+    rna = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=[TP53, BRCA1]))
+    rna.var["symbol"] = ["label a", "label b"]
+    mdata = quiet(md.MuData, {"rna": rna})
+    with pytest.raises(ValueError, match="not made of dots only"):
+        its.pp.harmonize_var_names(mdata, snapshot=snapshot_default, key_added=".")
+    with pytest.warns(UserWarning, match="kept as var\\['symbol_before_idtrack'\\]"):
+        its.pp.harmonize_var_names(mdata, snapshot=snapshot_default, pair_key=None)
+    assert mdata.mod["rna"].var["symbol_before_idtrack"].tolist() == ["label a", "label b"]
+    # the modality's record lost: its columns are refused, the container left as it was
+    del mdata.mod["rna"].uns["idtrack"]
+    before = mdata.mod["rna"].var.copy()
+    with pytest.raises(ValueError, match="uns\\['idtrack'\\] is missing"):
+        its.pp.harmonize_var_names(mdata, snapshot=snapshot_default)
+    pd.testing.assert_frame_equal(mdata.mod["rna"].var, before)

@@ -270,3 +270,19 @@ def test_mudata_keeps_what_its_modalities_had(snapshot_default):
     with pytest.raises(ValueError, match="uns\\['idtrack'\\] is missing"):
         its.pp.harmonize_var_names(mdata, snapshot=snapshot_default)
     pd.testing.assert_frame_equal(mdata.mod["rna"].var, before)
+
+
+def test_copy_inputs_false_leaves_the_inputs_when_the_join_itself_fails(snapshot_default):
+    a = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["ENSG00000000003.16", TP53]))
+    b = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["TP53", "BRCA1"]))
+
+    def failing_merge(elems):
+        msg = "the join failed"
+        raise RuntimeError(msg)
+
+    with pytest.raises(RuntimeError, match="the join failed"):
+        quiet(its.concat_harmonized, [a, b], snapshot=snapshot_default, copy_inputs=False, merge=failing_merge)
+    assert list(a.var_names) == ["ENSG00000000003.16", TP53]
+    assert list(b.var_names) == ["TP53", "BRCA1"]
+    assert "idtrack" not in a.uns
+    assert "idtrack" not in b.uns

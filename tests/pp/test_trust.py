@@ -13,6 +13,8 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import idtrack_sc as its
 from idtrack_sc.pp import var_columns
@@ -286,3 +288,47 @@ def test_copy_inputs_false_leaves_the_inputs_when_the_join_itself_fails(snapshot
     assert list(b.var_names) == ["TP53", "BRCA1"]
     assert "idtrack" not in a.uns
     assert "idtrack" not in b.uns
+
+
+#: Real symbol/ID pairs of the default snapshot, mixed up at random by the property below.
+PAIRS = [
+    ("TP53", TP53),
+    ("CD3E", CD3E),
+    ("BRCA1", BRCA1),
+    ("BRCA2", "ENSG00000139618"),
+    ("KRAS", "ENSG00000133703"),
+    ("p53", TP53),
+    ("NOT_A_REAL_GENE", "ENSG00000099999"),
+]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from([p[0] for p in PAIRS]), st.sampled_from([p[1] for p in PAIRS])),
+        min_size=1,
+        max_size=8,
+    ),
+    ambiguous=st.sampled_from(["best", "drop", "all"]),
+    to=st.sampled_from(["ensembl_gene", "symbol"]),
+)
+def test_no_conflicting_pair_is_ever_merged_into_a_gene(snapshot_default, rows, ambiguous, to):
+    adata = tenx([symbol for symbol, _ in rows], [i for _, i in rows])
+    adata.var_names_make_unique()
+    try:
+        quiet(its.pp.harmonize_var_names, adata, snapshot=snapshot_default, ambiguous=ambiguous, to=to)
+    except ValueError as err:  # every feature dropped by the policies: a clear error
+        error = str(err)
+    else:
+        error = ""
+    if error:
+        assert "no feature would remain" in error
+        return
+    var = adata.var
+    for name, joined, statuses, reason in zip(
+        var.index, var[COLS["original"]], var[COLS["pair"]], var[COLS["reason"]], strict=True
+    ):
+        if "disagree" in statuses.split("|"):
+            # a conflict is never in a gene's own feature: kept apart (its own feature) or copied
+            assert reason in ("pair_conflict", "ambiguous_expanded"), (name, joined, statuses)
+            assert len(joined.split("|")) == 1 or set(statuses.split("|")) == {"disagree"}

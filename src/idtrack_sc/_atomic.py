@@ -2,7 +2,7 @@
 
 Every file this package writes for later reading (snapshot files, resolution indexes and their
 checksum files, downloaded checksum lists) goes through :func:`write_atomically`: the content
-is written to a temporary file ``.<name>.<random>.part`` in the target's folder, then renamed
+is written to a temporary file ``.idtrack-sc.<name>.<random>.part`` in the target's folder, then renamed
 onto the target in one step, so a reader never sees a half-written file and a killed process
 leaves at most a temporary file behind (removed later by
 :func:`idtrack_sc._cache.clean_stale_temporaries`, which knows this naming).
@@ -31,7 +31,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], object
     The path written.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".idtrack-sc.{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)

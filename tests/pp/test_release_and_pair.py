@@ -88,7 +88,8 @@ def test_symbols_and_ids_used_together(snapshot_default):
     names = ["TP53", "BRCA2", "KRAS", "NOT_A_SYMBOL", "BRCA1"]
     ids = ["ENSG00000141510", "ENSG00000139618", "ENSG00000099999", "ENSG00000012048", "ENSG00000141510"]
     adata = make(names, gene_ids=ids)
-    its.pp.harmonize_var_names(adata, snapshot=snapshot_default, to="symbol", from_release=None)
+    with pytest.warns(UserWarning, match="1 feature.*name different genes"):
+        its.pp.harmonize_var_names(adata, snapshot=snapshot_default, to="symbol", from_release=None)
     var = adata.var
     by_original = {}
     for originals, statuses in zip(var[COLS["original"]], var[COLS["pair"]], strict=True):
@@ -101,16 +102,25 @@ def test_symbols_and_ids_used_together(snapshot_default):
     # an unknown symbol beside a good ID: the ID decides
     assert by_original["NOT_A_SYMBOL"] == "id_only"
     assert "BRCA1" in adata.var_names
-    # BRCA1's symbol beside TP53's ID: the ID decides, the disagreement is reported
+    # BRCA1's symbol beside TP53's ID: a conflict, kept apart as a tie of both (pair_conflict="tie")
     assert by_original["BRCA1"] == "disagree"
     tp53 = var.loc["TP53"]
-    assert tp53[COLS["n_merged"]] == 2  # TP53 and the feature whose ID is TP53's
+    assert tp53[COLS["n_merged"]] == 1  # not merged with the feature whose ID is TP53's
+    conflict = var[var[COLS["original"]] == "BRCA1"].iloc[0]
+    assert (conflict[COLS["outcome"]], conflict[COLS["reason"]]) == ("1:n", "pair_conflict")
+    assert set(conflict[COLS["gene_id"]].split("|")) == {"ENSG00000141510", "ENSG00000012048"}
     assert adata.uns["idtrack"]["params"]["pair_key"] == "gene_ids"
     assert adata.uns["idtrack"]["counts"]["pair"] == {"agree": 2, "disagree": 1, "id_only": 1, "symbol_only": 1}
     dis = adata.uns["idtrack"]["pair_disagreements"]
     assert (list(dis["original"]), list(dis["paired"])) == (["BRCA1"], ["ENSG00000141510"])
-    assert list(dis["gene_id"]) == ["ENSG00000141510"]
+    assert list(dis["gene_id"]) == ["ENSG00000141510|ENSG00000012048"]
     assert list(dis["pair_gene_id"]) == ["ENSG00000012048"]
+    # pair_conflict="id": the ID decides (merged into TP53), still reported
+    by_id = make(names, gene_ids=ids)
+    with pytest.warns(UserWarning, match="pair_conflict='id'"):
+        its.pp.harmonize_var_names(by_id, snapshot=snapshot_default, to="symbol", from_release=None, pair_conflict="id")
+    assert by_id.var.loc["TP53", COLS["n_merged"]] == 2
+    assert list(by_id.uns["idtrack"]["pair_disagreements"]["gene_id"]) == ["ENSG00000141510"]
 
 
 def test_pair_key_none_and_missing_column(snapshot_default):

@@ -88,7 +88,9 @@ def test_writer_and_reader_share_the_layout(snapshot_default):
     assert not is_harmonized(adata)
     its.pp.harmonize_var_names(adata, snapshot=snapshot_default, key_added="ids")
     assert is_harmonized(adata, "ids")
-    assert set(var_columns("ids").values()) - {"ids_pair", "ids_pair_gene_id"} <= set(adata.var.columns)
+    assert set(var_columns("ids").values()) - {"ids_pair", "ids_pair_gene_id", "ids_original_var_name"} <= set(
+        adata.var.columns
+    )
     rec = adata.uns["ids"]
     plain = make_record(function="f", params={"a/b": None}, snapshot=snapshot_default, counts={}, environment=False)
     assert set(plain) <= set(rec)

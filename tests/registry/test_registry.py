@@ -11,6 +11,7 @@ import pooch
 import pytest
 
 import idtrack_sc as its
+from idtrack_sc._cache import download_marker
 from idtrack_sc.registry import (
     DEFAULT_BASE_URL,
     REGISTRY_FILE,
@@ -463,10 +464,32 @@ def test_temporaries_of_killed_downloads_are_cleaned(human_registry, isolated):
     stale = isolated / "tmpk1ll3d_x"  # pooch's temporary of a download killed long ago
     running = isolated / "tmpstill_rn"  # another process's download, still being written
     mine = isolated / "tmp-notes.txt"  # not a name pooch or idtrack-sc uses
-    for f in (stale, running, mine):
+    users = isolated / "tmpk1ll3d_y"  # a name pooch could use, but no download of the package's
+    for f in (stale, running, mine, users, download_marker(stale), download_marker(running)):
         f.write_bytes(b"PK\x03\x04 half a file")
     old = time.time() - 2 * 3600
-    os.utime(stale, (old, old))
-    os.utime(mine, (old, old))
+    for f in (stale, mine, users, download_marker(stale), download_marker(running)):
+        os.utime(f, (old, old))
     fetch_snapshot("human", registry=human_registry, progressbar=False)
-    assert _files(isolated) == sorted([HUMAN_114, running.name, mine.name])
+    running_marker = download_marker(running).name
+    assert _files(isolated) == sorted([HUMAN_114, running.name, running_marker, mine.name, users.name])
+    assert not download_marker(stale).exists()
+
+
+def test_a_download_marks_its_temporary_while_it_runs(human_registry, isolated, monkeypatch):
+    seen = []
+    real = pooch.downloaders.choose_downloader
+
+    def watching(url, progressbar=False):
+        download = real(url, progressbar=progressbar)
+
+        def run(url, output_file, pooch_obj):
+            seen.append(download_marker(output_file).exists())
+            return download(url, output_file, pooch_obj)
+
+        return run
+
+    monkeypatch.setattr(pooch.downloaders, "choose_downloader", watching)
+    fetch_snapshot("human", registry=human_registry, progressbar=False)
+    assert seen == [True]
+    assert _files(isolated) == [HUMAN_114]  # no temporary, no marker left

@@ -102,15 +102,17 @@ def test_index_of_another_snapshot_is_not_used(resolver_snapshot_path, monkeypat
 
 def test_stale_temporary_files_are_cleaned(resolver_snapshot_path, monkeypatch, tmp_path):
     path, _ = _built(resolver_snapshot_path, monkeypatch, tmp_path)
-    stale = path.parent / f".{path.name}.abc123.part"
-    fresh = path.parent / f".{path.name}.def456.part"  # another process may be writing it right now
+    stale = path.parent / f".idtrack-sc.{path.name}.abc123_x.part"  # the temporary of a killed write
+    fresh = path.parent / f".idtrack-sc.{path.name}.def456_y.part"  # another process may be writing it now
     keep = path.parent / "notes.part"
-    for f in (stale, fresh, keep):
+    users = path.parent / f".{path.name}.abc12345.part"  # no temporary of the package's: a user's file
+    for f in (stale, fresh, keep, users):
         f.write_bytes(b"half an index")
     old = time.time() - 2 * 3600
-    os.utime(stale, (old, old))
-    os.utime(keep, (old, old))
+    for f in (stale, keep, users):
+        os.utime(f, (old, old))
     _again(resolver_snapshot_path, namespace="symbol")  # a new index is written: the folder is tidied
     assert not stale.exists()
     assert fresh.exists()
     assert keep.exists()
+    assert users.exists()

@@ -95,6 +95,13 @@ def add_parser(subparsers: Any) -> None:
         metavar="COL",
         help="second identifier column used with the first (IDs beside symbols): auto (default), a var column, or none",
     )
+    conv.add_argument(
+        "--pair-conflict",
+        choices=("tie", "id", "symbol"),
+        default="tie",
+        help="an ID and a symbol naming different genes: a tie of both, handled by --ambiguous (default), "
+        "or the ID's or the symbol's gene",
+    )
     conv.add_argument("--key-added", default="idtrack", metavar="KEY", help="uns key and var column prefix")
     merge = parser.add_argument_group("several files")
     merge.add_argument(
@@ -204,6 +211,7 @@ def _policies(args: argparse.Namespace, *, several: bool = False) -> dict[str, A
         "key_added": args.key_added,
         "from_release": _from_release(args.from_release),
         "pair_key": None if args.pair_key == "none" else args.pair_key,
+        "pair_conflict": args.pair_conflict,
     }
 
 

@@ -60,11 +60,17 @@ duplicates
 
 doc_symbol_key = """\
 symbol_key
-    ``var`` column for the display symbol at the target release."""
+    ``var`` column for the display symbol at the target release. Not a column the record
+    writes (``{key_added}_original``, …), no ``/``. A column of that name the dataset
+    already has is kept as ``var['{symbol_key}_before_{key_added}']`` if its values differ
+    (with a warning), unless it is ``id_key`` (its values are in
+    ``var['{key_added}_original']``)."""
 
 doc_key_added = """\
 key_added
-    Key in ``uns`` and prefix of the ``var`` columns."""
+    Key in ``uns`` and prefix of the ``var`` columns: a non-empty name without ``/``, not
+    made of dots only. ``var`` columns of that prefix without the ``uns`` record (an
+    earlier harmonization whose record was lost) are refused rather than overwritten."""
 
 doc_pair_key = """\
 pair_key
@@ -74,9 +80,20 @@ pair_key
     ``gene_symbols``, ``feature_name``, ``gene_name``, … (beside IDs) that holds the
     other kind of identifier; ``None`` uses one column only. Both columns are resolved:
     the ID decides, the symbol breaks ties among the ID's candidates and stands in where
-    the ID is unknown to the snapshot, and each feature's agreement is written to
+    the ID is unknown to the snapshot (where both name different genes, see
+    ``pair_conflict``), and each feature's agreement is written to
     ``var['{key_added}_pair']`` (``agree``, ``disagree``, ``tie_broken``, ``id_only``,
     ``symbol_only``, ``neither``)."""
+
+doc_pair_conflict = """\
+pair_conflict
+    With two identifier columns, a feature whose ID and symbol name different genes
+    (``CD3E`` beside TP53's Ensembl ID; ``var['{key_added}_pair']`` says ``disagree``):
+    ``"tie"`` (default) makes it a tie of both genes (outcome ``1:n``, reason
+    ``pair_conflict``), which ``ambiguous`` handles: with ``"best"`` it is kept apart under
+    its original identifier, never merged into either gene; ``"id"`` uses the ID column's
+    gene, ``"symbol"`` the symbol column's. A warning gives the count; every conflict is
+    listed in ``uns[key_added]["pair_disagreements"]``."""
 
 #: Every snippet, by the name a docstring uses for it.
 SNIPPETS = {name: value for name, value in dict(globals()).items() if name.startswith("doc_")}

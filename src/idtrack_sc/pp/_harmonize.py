@@ -28,6 +28,7 @@ from ._docs import (
     doc_key_added,
     doc_min_evidence,
     doc_organism,
+    doc_pair_conflict,
     doc_pair_key,
     doc_params,
     doc_release,
@@ -37,7 +38,15 @@ from ._docs import (
 )
 from ._mudata import detached, gene_modalities, replace_modalities
 from ._plan import plan_features
-from ._write import follow_features, plan_counts, plan_record, write_var
+from ._write import (
+    check_key_added,
+    check_symbol_key,
+    check_var_columns,
+    follow_features,
+    plan_counts,
+    plan_record,
+    write_var,
+)
 
 if TYPE_CHECKING:
     import os
@@ -61,7 +70,9 @@ _POLICIES = {
     "duplicates": ("sum", "first", "make_unique"),
     "unmapped_concat": ("consistent", "keep", "drop"),  # concat_harmonized's `unmapped`
     "join": ("inner", "outer"),
+    "pair_conflict": ("tie", "id", "symbol"),
 }
+PairConflict = Literal["tie", "id", "symbol"]
 
 
 #: Called as ``callback(label, counts)`` after each dataset is harmonized (see :func:`on_harmonized`).
@@ -98,9 +109,7 @@ def _check_policies(key_added: str, **policies: str) -> None:
             shown = name.removesuffix("_concat")
             msg = f"{shown}={value!r} is not a policy; choose one of {allowed}."
             raise ValueError(msg)
-    if not isinstance(key_added, str) or not key_added or "/" in key_added:
-        msg = f"key_added must be a non-empty string without '/', got {key_added!r}."
-        raise ValueError(msg)
+    check_key_added(key_added)
 
 
 def _check_types(*, to: object, id_key: object, symbol_key: object, copy: object) -> None:
@@ -139,6 +148,8 @@ def _harmonize_anndata(
     from_release: int | str | None = None,
     pair_key: str | None = None,
     positions: dict[str, np.ndarray] | None = None,
+    pair_conflict: str = "tie",
+    reserved: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Harmonize one AnnData in place (plan, apply, write); return its counts.
 
@@ -147,7 +158,8 @@ def _harmonize_anndata(
     With ``follow``, ``.raw`` is harmonized the same way and gene-keyed ``uns`` entries are
     renamed (:func:`~idtrack_sc.pp._write.follow_features`).
     ``positions``, if given, receives ``"kept"``: for each new feature, the position of the
-    old feature that represents it. Everything that can fail runs before ``adata`` is changed.
+    old feature that represents it. ``reserved``: see :func:`~idtrack_sc.pp._plan.plan_features`.
+    Everything that can fail runs before ``adata`` is changed.
     """
     if adata.isbacked:
         msg = (
@@ -158,6 +170,7 @@ def _harmonize_anndata(
     if adata.n_vars == 0:
         msg = f"{label} has no features (n_vars == 0): nothing to harmonize."
         raise ValueError(msg)
+    check_var_columns(adata.var, key_added=key_added, symbol_key=symbol_key, label=label)
     plan = plan_features(
         adata,
         snap=snap,
@@ -172,13 +185,15 @@ def _harmonize_anndata(
         keep_only=keep_only,
         from_release=from_release,
         pair_key=pair_key,
+        pair_conflict=pair_conflict,
+        reserved=reserved,
     )
     matrices = matrices_to_sum(adata, plan, label)  # refuses, before anything changes, what cannot be summed
 
     if positions is not None:
         positions["kept"] = plan.first_src
     promoted = apply_plan(adata, plan, matrices)
-    write_var(adata, plan, key_added=key_added, symbol_key=symbol_key)
+    write_var(adata, plan, key_added=key_added, symbol_key=symbol_key, id_key=id_key, label=label)
 
     counts = plan_counts(plan, n_vars_after=adata.n_vars, duplicates=duplicates)
     params = {
@@ -193,6 +208,7 @@ def _harmonize_anndata(
         "min_evidence": min_evidence,
         "from_release": "" if from_release is None else str(from_release),
         "pair_key": plan.pair_col or "",
+        "pair_conflict": pair_conflict,
     }
     rec = plan_record(plan, counts, promoted, snap=snap, params=params, environment=environment, label=label)
     if follow:
@@ -213,6 +229,8 @@ def _harmonize_anndata(
                 key_added=key_added,
                 keep_only=keep_only,
                 from_release=from_release,
+                pair_conflict=pair_conflict,
+                reserved=reserved,
             )
         )
     adata.uns[key_added] = rec
@@ -244,6 +262,7 @@ def _harmonize_anndata(
     doc_symbol_key=doc_symbol_key,
     doc_key_added=doc_key_added,
     doc_pair_key=doc_pair_key,
+    doc_pair_conflict=doc_pair_conflict,
 )
 def harmonize_var_names(
     data: AnnData | MuData,
@@ -262,6 +281,7 @@ def harmonize_var_names(
     key_added: str = "idtrack",
     from_release: int | Literal["auto"] | None = "auto",
     pair_key: str | None = "auto",
+    pair_conflict: PairConflict = "tie",
     copy: bool = False,
 ) -> AnnData | MuData | None:
     """Convert feature identifiers to one namespace at one Ensembl release, in place.
@@ -307,6 +327,7 @@ def harmonize_var_names(
         number pins it (outside the snapshot's range: an error); ``None`` always reads names
         in the target release's meaning. Recorded in ``uns[key_added]["release"]``.
     {doc_pair_key}
+    {doc_pair_conflict}
     copy
         Return a harmonized copy instead of modifying ``data``.
 
@@ -318,6 +339,8 @@ def harmonize_var_names(
         Identifiers in the target namespace (original identifiers for kept unmapped features).
     ``var['{key_added}_original']``
         The original identifier(s), ``|``-joined when features were merged.
+    ``var['{key_added}_original_var_name']``
+        With ``id_key``: the old ``var_names``, ``|``-joined like the originals.
     ``var['{key_added}_outcome']``, ``var['{key_added}_reason']``, ``var['{key_added}_targets']``
         Outcome, reason and all candidates (see :data:`idtrack_sc.resolve.REASONS`).
     ``var['{key_added}_gene_id']``, ``var['{key_added}_n_merged']``, ``var[symbol_key]``
@@ -325,8 +348,11 @@ def harmonize_var_names(
     ``var['{key_added}_pair']``, ``var['{key_added}_pair_gene_id']``
         With two identifier columns: their agreement (one status per original feature,
         ``|``-joined like the originals), and the gene(s) named by the column whose answer
-        was not used. ``uns[key_added]["pair_disagreements"]`` lists every feature whose two
-        columns name different genes.
+        was not used (for a conflict kept as a tie, the symbol column's).
+        ``uns[key_added]["pair_disagreements"]`` lists every feature whose two columns name
+        different genes (see ``pair_conflict``).
+    ``var['{symbol_key}_before_{key_added}']``
+        A ``var[symbol_key]`` the dataset had, if its values differ from the new symbols.
     ``uns['{key_added}']``
         Parameters, snapshot identity (organism, releases, sha256, schema version), counts
         per outcome and reason, package versions, a session-info environment report, the
@@ -343,8 +369,11 @@ def harmonize_var_names(
     >>> its.pp.harmonize_var_names(adata, snapshot="default", release=114)  # doctest: +SKIP
     >>> adata.var[["idtrack_original", "symbol", "idtrack_reason"]].head()  # doctest: +SKIP
     """
-    _check_policies(key_added, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates)
+    _check_policies(
+        key_added, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates, pair_conflict=pair_conflict
+    )
     _check_types(to=to, id_key=id_key, symbol_key=symbol_key, copy=copy)
+    check_symbol_key(symbol_key, key_added)
     if mod is not None and not isinstance(mod, str):
         mod = list(mod)  # any iterable of names, a generator too
         if not all(isinstance(m, str) for m in mod):
@@ -368,6 +397,7 @@ def harmonize_var_names(
         "key_added": key_added,
         "from_release": from_release,
         "pair_key": pair_key,
+        "pair_conflict": pair_conflict,
     }
 
     if isinstance(data, AnnData):

@@ -10,6 +10,7 @@ feature's agreement is reported.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..record import PAIR_CONFLICT
 from ..resolve import as_query_strings, check_from_release, convert, infer_release
 
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ PAIR_COLUMNS = {
 #: Per-feature agreement of the two columns (``var['{key_added}_pair']``).
 PAIR_STATUS = {
     "agree": "both columns name the same gene(s)",
-    "disagree": "both name genes, different ones: the ID column's answer is used",
+    "disagree": "both name genes, different ones: a conflict, handled by pair_conflict (default: a tie of both)",
     "tie_broken": "the ID is ambiguous; the symbol names one of its candidates, which is used",
     "id_only": "only the ID column names a gene at the target release (used)",
     "symbol_only": (
@@ -43,6 +45,15 @@ PAIR_STATUS = {
         "otherwise the ID's failure stands"
     ),
     "neither": "neither column names a gene",
+}
+#: What becomes of a feature whose two columns name different genes (``pair_conflict=``).
+PAIR_CONFLICTS = {
+    "tie": (
+        f"a tie of both columns' genes (outcome 1:n, reason {PAIR_CONFLICT!r}), handled by `ambiguous`: "
+        "never merged into either gene unless ambiguous='all' copies it"
+    ),
+    "id": "the ID column's answer is used",
+    "symbol": "the symbol column's answer is used",
 }
 _ID_LIKE = r"^(?:ENS[A-Z]*[GTP]\d{11}(?:\.\d+)?(?:_PAR_Y)?|HGNC:\d+|MGI:\d+|(?:GENEID|ENTREZ|NCBIGENE)[:_]?\d+|\d+)$"
 
@@ -178,12 +189,16 @@ def combine(
     release: int,
     strategy: str,
     anchor: int | None,
+    pair_conflict: str = "tie",
+    label: str = "",
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Use the two identifier columns together (see module doc).
 
     Returns the combined conversion table (one row per feature, rows taken from either
     column's table), the per-feature status (:data:`PAIR_STATUS`) and the Ensembl gene(s)
-    that the column whose answer was not used names (``""`` if none).
+    that the column whose answer was not used names (``""`` if none; for a conflict kept as
+    a tie, the symbol column's). Features whose columns disagree are handled by
+    ``pair_conflict`` (:data:`PAIR_CONFLICTS`), with a warning.
     """
     other = convert(paired, snapshot=snap, to=to, release=release, strategy=strategy, from_release=anchor)
     # which side is the ID: the first column where it looks like one, else the second if it does
@@ -217,12 +232,67 @@ def combine(
     status[same | (a_named & s_named & _contains(a_set, s_set))] = "agree"
     status[tie] = "tie_broken"
 
-    use_s = tie | (id_says_nothing & s_named)
+    conflict = status == "disagree"
+    use_s = tie | (id_says_nothing & s_named) | (conflict if pair_conflict == "symbol" else False)
     combined = _select(a, s, use_s)
     # the reading not used: the symbol's, or the ID's where the symbol's answer was taken
     other_genes = np.where(use_s, np.where(a_named, a_genes, ""), np.where(s_named, s_genes, "")).astype(object)
+    if pair_conflict == "tie":
+        combined = _tie(combined, a, s, np.flatnonzero(conflict))
     combined.attrs = table.attrs
+    if conflict.any():
+        first = int(np.flatnonzero(conflict)[0])
+        warnings.warn(
+            f"{label}: {int(conflict.sum())} feature(s) whose two identifier columns name different genes "
+            f"(e.g. {originals[first]!r} beside {paired[first]!r}: {a_genes[first]} vs {s_genes[first]}); "
+            f"pair_conflict={pair_conflict!r}: {PAIR_CONFLICTS[pair_conflict]}. They are marked 'disagree' "
+            "in var['<key_added>_pair'] and listed in uns['<key_added>']['pair_disagreements'].",
+            UserWarning,
+            stacklevel=2,
+        )
     return combined, status, other_genes
+
+
+def _tie(combined: pd.DataFrame, a: pd.DataFrame, s: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """``combined`` with ``rows`` made ties (``1:n``) of both sides' candidates, reason :data:`PAIR_CONFLICT`."""
+    if not len(rows):
+        return combined
+
+    def both(col: str) -> np.ndarray:
+        first = a[col].astype(str).to_numpy(dtype=object)[rows]
+        second = s[col].astype(str).to_numpy(dtype=object)[rows]
+        return np.array(
+            [
+                "|".join(dict.fromkeys(p for p in f"{x}|{y}".split("|") if p))
+                for x, y in zip(first, second, strict=True)
+            ],
+            dtype=object,
+        )
+
+    targets = both("targets")
+    values = {
+        "target": np.full(len(rows), "", dtype=object),
+        "n_targets": np.array([len(t.split("|")) for t in targets], dtype=np.int64),
+        "targets": targets,
+        "outcome": np.full(len(rows), "1:n", dtype=object),
+        "reason": np.full(len(rows), PAIR_CONFLICT, dtype=object),
+        "gene_id": both("gene_id"),
+        "symbol": np.full(len(rows), "", dtype=object),
+    }
+    out = combined.copy()
+    for col, new in values.items():
+        if col not in out.columns:
+            continue
+        if isinstance(out[col].dtype, pd.CategoricalDtype):
+            merged = out[col].astype(object).to_numpy(copy=True)
+            merged[rows] = new
+            categories = out[col].cat.categories.union(pd.Index(pd.unique(new)), sort=False)
+            out[col] = pd.Categorical(merged, categories=categories)
+        else:
+            merged = out[col].to_numpy(dtype=object, na_value=None).copy()
+            merged[rows] = new
+            out[col] = pd.array(merged, dtype=out[col].dtype)
+    return out
 
 
 def _contains(a_set: list[set], s_set: list[set]) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..record import AMBIGUOUS_EXPANDED
+from ..record import AMBIGUOUS_EXPANDED, KEPT_APART_SUFFIX
 from ..resolve import REASONS, convert
 from ._pair import choose_anchor, combine, find_pair
 
@@ -97,6 +97,8 @@ class FeaturePlan:
     genes: np.ndarray
     new_names: pd.Index  #: the new ``var_names``, unique
     n_renamed: int  #: names made unique (``X-1``)
+    #: new features kept unmapped under ``<original>~unmapped`` (their original is another gene's name)
+    kept_apart: np.ndarray | None = None
 
     @property
     def n_old(self) -> int:
@@ -131,11 +133,15 @@ def plan_features(
     keep_only: Collection[str] | None = None,
     from_release: int | str | None = None,
     pair_key: str | None = None,
+    pair_conflict: str = "tie",
+    reserved: Collection[str] | None = None,
 ) -> FeaturePlan:
     """Resolve ``adata``'s features and decide what becomes of each; ``adata`` is not changed.
 
     ``keep_only`` restricts ``unmapped="keep"`` to these original identifiers (used by
     :func:`~idtrack_sc.concat_harmonized` to keep only identifiers that fail consistently).
+    A feature kept unmapped whose original identifier is in ``reserved`` (names of other
+    genes in the target namespace) is kept apart, as ``<original>~unmapped``.
     """
     originals = identifiers(adata, id_key, label)
     var_names = adata.var_names.to_numpy(dtype=object)
@@ -163,10 +169,26 @@ def plan_features(
     pair_status = pair_genes = None
     if paired is not None:
         table, pair_status, pair_genes = combine(
-            table, originals, paired, snap=snap, to=to, release=release, strategy=strategy, anchor=anchor
+            table,
+            originals,
+            paired,
+            snap=snap,
+            to=to,
+            release=release,
+            strategy=strategy,
+            anchor=anchor,
+            pair_conflict=pair_conflict,
+            label=label,
         )
     plan, dropped_at, dropped_by = _policy_rows(
-        table, originals, var_names, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates, keep_only=keep_only
+        table,
+        originals,
+        var_names,
+        ambiguous=ambiguous,
+        unmapped=unmapped,
+        duplicates=duplicates,
+        keep_only=keep_only,
+        reserved=reserved,
     )
     if len(plan) == 0:
         msg = (
@@ -246,6 +268,9 @@ def plan_features(
         genes=genes,
         new_names=pd.Index(new_index.to_numpy(dtype=object), dtype=object),
         n_renamed=n_renamed,
+        kept_apart=np.flatnonzero((kinds == "kept") & (names == orig_str[first_src] + KEPT_APART_SUFFIX))
+        if reserved is not None
+        else None,
     )
 
 
@@ -258,6 +283,7 @@ def _policy_rows(
     unmapped: str,
     duplicates: str,
     keep_only: Collection[str] | None = None,
+    reserved: Collection[str] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """One row per (old feature, new name) pair kept, with its group; the dropped originals and why.
 
@@ -299,6 +325,9 @@ def _policy_rows(
         names = originals[leftover].astype(object)
         empty = np.array([not isinstance(v, str) or not v.strip() for v in names], dtype=bool)
         names[empty] = fallback_names[leftover][empty]
+        if reserved:  # another gene's name: never joined with that gene (in another dataset)
+            apart = np.array([v in reserved for v in names], dtype=bool)
+            names[apart] = [f"{v}{KEPT_APART_SUFFIX}" for v in names[apart]]
         rows_src.append(leftover)
         rows_name.append(names)
         rows_kind.append(np.full(len(leftover), "kept", dtype=object))

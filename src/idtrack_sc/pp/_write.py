@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ..record import OUTCOME_ORDER, OUTCOMES, TEXT, make_record, var_columns
+from ..record import OUTCOME_ORDER, OUTCOMES, TEXT, make_record, n_datasets_column, var_columns
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,8 +27,74 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def write_var(adata: AnnData, plan: FeaturePlan, *, key_added: str, symbol_key: str) -> None:
-    """Set ``var_names`` to the new names and write the record's ``var`` columns."""
+def check_key_added(key_added: object) -> None:
+    """Refuse a ``key_added`` that cannot be an ``uns`` key and a ``var`` column prefix in ``.h5ad``/zarr."""
+    if not isinstance(key_added, str) or not key_added.strip() or "/" in key_added or not key_added.strip("."):
+        msg = (
+            f"key_added must be a non-empty string without '/' and not made of dots only (an .h5ad or zarr "
+            f"group name), got {key_added!r}."
+        )
+        raise ValueError(msg)
+
+
+def written_columns(key_added: str) -> list[str]:
+    """The ``var`` columns harmonization writes under ``key_added`` (besides ``symbol_key``)."""
+    return [*var_columns(key_added).values(), n_datasets_column(key_added)]
+
+
+def kept_symbol_column(symbol_key: str, key_added: str) -> str:
+    """Where a ``var[symbol_key]`` the dataset had (with other values) is kept: ``{symbol_key}_before_{key_added}``."""
+    return f"{symbol_key}_before_{key_added}"
+
+
+def check_symbol_key(symbol_key: str, key_added: str) -> None:
+    """Refuse a ``symbol_key`` that would overwrite another record column or cannot be stored."""
+    if "/" in symbol_key or not symbol_key.strip("."):
+        msg = f"symbol_key must be a var column name without '/' and not made of dots only, got {symbol_key!r}."
+        raise ValueError(msg)
+    if symbol_key in written_columns(key_added):
+        msg = (
+            f"symbol_key={symbol_key!r} is a column harmonization writes itself (key_added={key_added!r}): the "
+            "symbols would overwrite the record (the original identifiers among it). Choose another name."
+        )
+        raise ValueError(msg)
+
+
+def check_var_columns(var: pd.DataFrame, *, key_added: str, symbol_key: str, label: str) -> None:
+    """Refuse, before anything changes, ``var`` columns that writing the record would overwrite and lose.
+
+    The ``{key_added}_*`` columns are harmonization's own: present without the ``uns`` record,
+    they are an earlier harmonization whose record was lost, and hold the true original
+    identifiers. A ``var[symbol_key]`` of the dataset's own is kept (see :func:`write_var`).
+    """
+    found = [c for c in written_columns(key_added) if c in var.columns]
+    if found:
+        msg = (
+            f"{label}: var already has {found}, columns harmonization writes under key_added={key_added!r}, but "
+            f"uns[{key_added!r}] is missing (a harmonization whose record was lost?). Overwriting them would lose "
+            f"the identifiers they hold: convert from them with id_key='{key_added}_original' and another "
+            "key_added, or rename or delete these columns."
+        )
+        raise ValueError(msg)
+    kept = kept_symbol_column(symbol_key, key_added)
+    if symbol_key in var.columns and kept in var.columns:
+        msg = (
+            f"{label}: var has both {symbol_key!r} and {kept!r}, where a var[{symbol_key!r}] of the dataset's own "
+            "would be kept: choose another symbol_key, or rename one of them."
+        )
+        raise ValueError(msg)
+
+
+def write_var(
+    adata: AnnData, plan: FeaturePlan, *, key_added: str, symbol_key: str, id_key: str | None = None, label: str = ""
+) -> None:
+    """Set ``var_names`` to the new names and write the record's ``var`` columns.
+
+    Nothing the dataset had is lost: with ``id_key``, the old ``var_names`` are kept in
+    ``var['{key_added}_original_var_name']``; a ``var[symbol_key]`` of the dataset's own whose
+    values differ from the new symbols is kept as ``var['{symbol_key}_before_{key_added}']``
+    (unless it is ``id_key``, whose values are in ``var['{key_added}_original']``).
+    """
     cols = var_columns(key_added)
     var = adata.var.copy()
 
@@ -44,6 +110,19 @@ def write_var(adata: AnnData, plan: FeaturePlan, *, key_added: str, symbol_key: 
     var[cols["targets"]] = text(table["targets"].astype(str).to_numpy(dtype=object)[plan.first_src])
     var[cols["gene_id"]] = text(plan.genes)
     var[cols["n_merged"]] = plan.n_merged
+    if id_key is not None:
+        var[cols["original_var_name"]] = text(plan.joined_members(plan.old_names))
+    if symbol_key in var.columns and symbol_key != id_key:
+        old = var[symbol_key].astype(object).where(var[symbol_key].notna(), "").astype(str).to_numpy(dtype=object)
+        if (old != plan.symbols).any():
+            kept = kept_symbol_column(symbol_key, key_added)
+            var[kept] = var.pop(symbol_key)
+            warnings.warn(
+                f"{label}: var already had a column {symbol_key!r} (symbol_key) with other values than the new "
+                f"symbols; it is kept as var[{kept!r}].",
+                UserWarning,
+                stacklevel=3,
+            )
     var[symbol_key] = text(plan.symbols)
     if plan.pair_status is not None:
         # one status per original feature, aligned with the joined originals
@@ -102,6 +181,13 @@ def plan_record(
         environment=environment,
     )
     rec["release"] = plan.release_record
+    if plan.kept_apart is not None:
+        apart = plan.kept_apart
+        rec["kept_apart"] = {
+            "original": np.asarray(plan.joined, dtype=object)[apart],
+            "name": plan.new_names.to_numpy(dtype=object)[apart],
+            "reason": np.asarray(plan.reason, dtype=object)[apart],
+        }
     if plan.pair_status is not None:
         dis = np.flatnonzero(plan.pair_status == "disagree")
         rec["pair_disagreements"] = {

@@ -22,6 +22,13 @@ OUTCOME_ORDER = ("1:1", "1:n", "1:0")
 FAILURE_REASONS = tuple(reason for reason, outcome in REASON_OUTCOMES.items() if outcome == "1:0")
 #: Reason written for each copy of an ambiguous feature kept under every candidate (``ambiguous="all"``).
 AMBIGUOUS_EXPANDED = "ambiguous_expanded"
+#: Reason of a feature whose two identifier columns name different genes, kept as a tie of both
+#: (``pair_conflict="tie"`` of :func:`~idtrack_sc.pp.harmonize_var_names`; outcome ``1:n``).
+PAIR_CONFLICT = "pair_conflict"
+#: Appended by :func:`~idtrack_sc.concat_harmonized` to the name of a feature kept unmapped whose
+#: identifier is a valid target name of another gene (``SOD2`` read in release 75 names a retired
+#: gene; today's ``SOD2`` is another): the two are kept as separate features.
+KEPT_APART_SUFFIX = "~unmapped"
 
 #: pandas' default dtype for text (``str`` under pandas 3, ``object`` before): what ``read_h5ad`` returns.
 TEXT = pd.Series(["x"]).dtype
@@ -38,6 +45,7 @@ CONCAT_KEYS = (
     "ambiguous",
     "collapsed",
     "n_vars",
+    "kept_apart",
 )
 
 
@@ -52,6 +60,7 @@ def var_columns(key_added: str) -> dict[str, str]:
         "n_merged": f"{key_added}_n_merged",
         "pair": f"{key_added}_pair",
         "pair_gene_id": f"{key_added}_pair_gene_id",
+        "original_var_name": f"{key_added}_original_var_name",
     }
 
 

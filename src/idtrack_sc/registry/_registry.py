@@ -25,6 +25,7 @@ import pooch
 from idtrack_sc._cache import (
     ENV_CACHE,  # noqa: F401 - part of this module's API
     clean_stale_temporaries,
+    download_marker,
 )
 from idtrack_sc._cache import cache_dir as shared_cache_dir
 from idtrack_sc.snapshot import file_sha256, load_snapshot, resolve_organism
@@ -424,6 +425,15 @@ class _CheckedDownload:
             self.download = pooch.downloaders.choose_downloader(url, progressbar=progressbar)
 
     def __call__(self, url: str, output_file: str, pooch_obj: pooch.Pooch | None) -> None:
+        # pooch's temporary name (tmp…) is anyone's: a sidecar marks it as ours for the cleaner
+        marker = download_marker(output_file)
+        marker.touch()
+        try:
+            self._download(url, output_file, pooch_obj)
+        finally:
+            marker.unlink(missing_ok=True)
+
+    def _download(self, url: str, output_file: str, pooch_obj: pooch.Pooch | None) -> None:
         if self.entry.size is None:
             self.download(url, output_file, pooch_obj)
         else:

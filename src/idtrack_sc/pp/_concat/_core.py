@@ -25,12 +25,14 @@ import numpy as np
 
 from ...registry import resolve_snapshot
 from ...resolve import DEFAULT_MIN_EVIDENCE, check_min_evidence, convert
+from .._apply import replace_contents
 from .._docs import (
     doc_ambiguous,
     doc_duplicates,
     doc_key_added,
     doc_min_evidence,
     doc_organism,
+    doc_pair_conflict,
     doc_pair_key,
     doc_params,
     doc_release,
@@ -39,6 +41,8 @@ from .._docs import (
     doc_to,
 )
 from .._harmonize import _check_policies, _harmonize_anndata
+from .._mudata import detached
+from .._write import check_symbol_key
 from . import _on_disk
 from ._diagnostics import _Diagnostics, _log_summary, _summary
 from ._in_memory import _concat_in_memory
@@ -52,7 +56,7 @@ if TYPE_CHECKING:
 
     from anndata import AnnData
 
-    from .._harmonize import Ambiguous, Duplicates, SnapshotLike
+    from .._harmonize import Ambiguous, Duplicates, PairConflict, SnapshotLike
     from ._inputs import DatasetLike, _Dataset
 
 logger = logging.getLogger(__name__)
@@ -71,6 +75,7 @@ UnmappedConcat = Literal["consistent", "keep", "drop"]
     doc_symbol_key=doc_symbol_key,
     doc_key_added=doc_key_added,
     doc_pair_key=doc_pair_key,
+    doc_pair_conflict=doc_pair_conflict,
 )
 def concat_harmonized(
     adatas: Mapping[str, DatasetLike] | Collection[DatasetLike],
@@ -101,6 +106,7 @@ def concat_harmonized(
     copy_inputs: bool = True,
     from_release: int | Literal["auto"] | Mapping[str, int | str | None] | None = "auto",
     pair_key: str | None = "auto",
+    pair_conflict: PairConflict = "tie",
     out: str | os.PathLike | None = None,
 ) -> AnnData | None:
     """Harmonize several datasets with one snapshot and one policy, then concatenate them.
@@ -132,6 +138,11 @@ def concat_harmonized(
         reference tool's rule) drops them unless the same original identifier occurs in every
         dataset, where it is kept under its original name, so that no dataset loses a
         feature the others keep; ``"keep"`` keeps them all; ``"drop"`` drops them all.
+        A failed identifier that is itself a valid target name of a gene (``SOD2`` read in
+        release 75 names a gene retired since; today's ``SOD2`` is another gene) is kept
+        apart, as ``SOD2~unmapped``: it is never joined with the gene of that name mapped in
+        another dataset. Such features are listed in ``uns[key_added]["kept_apart"]``, with
+        a warning.
     {doc_duplicates}
         Features are merged within each dataset, before the concatenation.
     {doc_symbol_key}
@@ -188,7 +199,10 @@ def concat_harmonized(
         ``"anndata"``).
     copy_inputs
         In-memory AnnData inputs are harmonized on copies (default). ``False`` harmonizes
-        them in place, saving one copy of each.
+        them in place, saving one copy of each: each is harmonized on a twin sharing its
+        arrays, and the inputs are changed (each with its own ``uns[key_added]`` record) only
+        once every dataset is harmonized and the result is made. An error leaves every
+        input as it was.
     from_release
         The Ensembl release each dataset was annotated with, so that its names are read in
         that release's meaning: ``"auto"`` (default) infers it per dataset from the
@@ -199,6 +213,7 @@ def concat_harmonized(
         computed in the target release's meaning.
     {doc_pair_key}
         With ``"auto"``, each dataset's column is found on its own, where it has one.
+    {doc_pair_conflict}
     out
         Deprecated name of ``out_file``.
 
@@ -219,7 +234,9 @@ def concat_harmonized(
         under their original names); ``ambiguous`` (``1:n`` identifiers: candidates, the one
         chosen, how they were handled, which datasets hold them); ``collapsed`` (per dataset:
         new ``name`` and the ``originals`` merged into it); ``n_vars`` (``union``,
-        ``intersection`` and ``result`` widths). Tables are dicts of equal-length arrays:
+        ``intersection`` and ``result`` widths); ``kept_apart`` (``id``, ``name``,
+        ``dataset`` and ``reason`` of every failed identifier kept apart from the gene of
+        that name, see ``unmapped``). Tables are dicts of equal-length arrays:
         ``pd.DataFrame(uns['idtrack']['ambiguous'])``.
 
     Examples
@@ -231,7 +248,18 @@ def concat_harmonized(
     >>> pd.DataFrame(merged.uns["idtrack"]["counts"], index=merged.uns["idtrack"]["datasets"])  # doctest: +SKIP
     >>> its.concat_harmonized(paths, organism="human", join="outer", out_file="atlas.h5ad")  # doctest: +SKIP
     """
-    _check_policies(key_added, ambiguous=ambiguous, unmapped_concat=unmapped, duplicates=duplicates, join=join)
+    _check_policies(
+        key_added,
+        ambiguous=ambiguous,
+        unmapped_concat=unmapped,
+        duplicates=duplicates,
+        join=join,
+        pair_conflict=pair_conflict,
+    )
+    if not isinstance(symbol_key, str) or not symbol_key:
+        msg = f"symbol_key must be a non-empty var column name, got {symbol_key!r}."
+        raise TypeError(msg)
+    check_symbol_key(symbol_key, key_added)
     if out is not None:
         if out_file is not None:
             msg = "Give out_file only (out is its deprecated name)."
@@ -266,6 +294,13 @@ def concat_harmonized(
     )
     table = table.drop_duplicates("query").set_index("query")
     namespace = table.attrs.get("idtrack", {}).get("namespace", to)
+    # identifiers that are themselves a gene's name in the target namespace: failing in a
+    # dataset (read in another release's meaning), they are another gene, kept apart
+    reserved = frozenset(
+        q
+        for q, t in zip(table.index, table["targets"].astype(str).to_numpy(dtype=object), strict=True)
+        if q in t.split("|")
+    )
 
     harmonize_kwargs = {
         "snap": snap,
@@ -281,6 +316,8 @@ def concat_harmonized(
         "environment": False,
         "keep_only": frozenset(common or ()) if unmapped == "consistent" else None,
         "pair_key": pair_key,
+        "pair_conflict": pair_conflict,
+        "reserved": reserved,
     }
     union = _FeatureUnion(key_added=key_added, symbol_key=symbol_key)
     diag = _Diagnostics(key_added=key_added, table=table)
@@ -311,15 +348,26 @@ def concat_harmonized(
         if isinstance(from_release, Mapping)
         else ("" if from_release is None else str(from_release)),
         "pair_key": pair_key or "",
+        "pair_conflict": pair_conflict,
     }
+    # copy_inputs=False: inputs are harmonized on twins sharing their arrays, and changed
+    # only once everything succeeded (all or nothing)
+    pending: list[tuple[AnnData, AnnData, dict[str, Any]]] = []
 
     def harmonized(
         load: Callable[[_Dataset], AnnData] | None = None,
     ) -> Iterator[tuple[_Dataset, AnnData, dict[str, Any]]]:
         for ds in datasets:
             adata = load(ds) if load is not None else _load(ds, copy_inputs=copy_inputs)
+            in_place = adata is ds.source
+            if in_place:
+                adata = detached(adata)
+                adata.uns = _dict_tree(adata.uns)  # gene-keyed uns entries are renamed in place
             _harmonize_anndata(adata, label=ds.label, from_release=from_releases[ds.name], **harmonize_kwargs)
             rec = adata.uns.pop(key_added)
+            if in_place:  # the engines may strip what they stage: they get a stand-in of the twin
+                pending.append((ds.source, adata, rec))
+                adata = detached(adata)
             diag.add(ds, adata, rec, surveys[ds.name].identifiers)
             union.add(adata.var)
             yield ds, adata, rec
@@ -337,14 +385,15 @@ def concat_harmonized(
     if out_file is None:
         if any(isinstance(ds.source, Path) for ds in datasets):
             logger.info("Reading %d datasets into memory; give out= to concatenate them out of core.", len(datasets))
-        result = _concat_in_memory(harmonized(), key_added=key_added, copy_inputs=copy_inputs, **concat_kwargs)
+        result = _concat_in_memory(harmonized(), **concat_kwargs)
         idtrack_var = union.var(result.var_names)
         result.var = _with_columns(result.var, idtrack_var)
         result.uns[key_added] = _summary(diag, union, result.n_vars, snap=snap, params=params)
         _log_summary(result.uns[key_added])
+        _replace_inputs(pending, key_added)
         return result
     if used_engine == "dask":
-        return _on_disk._concat_out_of_core_dask(
+        _on_disk._concat_out_of_core_dask(
             harmonized,
             out_file=out_file,
             union=union,
@@ -356,7 +405,9 @@ def concat_harmonized(
             copy_inputs=copy_inputs,
             **concat_kwargs,
         )
-    return _on_disk._concat_out_of_core(
+        _replace_inputs(pending, key_added)
+        return None
+    _on_disk._concat_out_of_core(
         harmonized(),
         out_file=out_file,
         union=union,
@@ -367,6 +418,20 @@ def concat_harmonized(
         max_loaded_elems=max_loaded_elems,
         **concat_kwargs,
     )
+    _replace_inputs(pending, key_added)
+    return None
+
+
+def _dict_tree(mapping: Mapping) -> dict:
+    """A copy of the nested dicts of ``mapping`` (the values in them are shared, not copied)."""
+    return {k: _dict_tree(v) if isinstance(v, Mapping) else v for k, v in mapping.items()}
+
+
+def _replace_inputs(pending: list[tuple[AnnData, AnnData, dict[str, Any]]], key_added: str) -> None:
+    """``copy_inputs=False``, once everything succeeded: each input takes its harmonized twin and record."""
+    for source, twin, rec in pending:
+        replace_contents(source, twin)
+        source.uns[key_added] = rec
 
 
 def _describe(strategy: Any) -> str:

@@ -488,9 +488,7 @@ def concat_dask(
 
     lazy, user_uns = [], []
     names: dict[str, str] = {}  # one string object per feature name, shared by all datasets
-    for i, (ds, adata, rec) in enumerate(items):
-        if adata is ds.source:  # in place (copy_inputs=False): the input keeps its record
-            ds.source.uns[key_added] = rec
+    for i, (ds, adata, _rec) in enumerate(items):
         full_var = adata.var
         keep = union.staged_columns(full_var, merge)
         if _has_memory_matrices(adata):
@@ -498,8 +496,6 @@ def concat_dask(
             path = workdir / f"{i:06d}.h5ad"
             adata.var = full_var[keep]
             adata.write_h5ad(path)
-            if adata is ds.source:
-                adata.var = full_var
             if uns_merge is not None:
                 user_uns.append(dict(adata.uns))
             staged = read_lazy_h5ad(path, max_loaded_elems=max_loaded_elems)

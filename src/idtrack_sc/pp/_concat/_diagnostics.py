@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ class _Diagnostics:
     ambiguous_in: dict[str, list[str]] = field(default_factory=dict)
     ambiguous_info: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     kept_reason: dict[str, str] = field(default_factory=dict)
+    kept_apart: list[tuple[str, str, str, str]] = field(default_factory=list)  # (id, name, dataset, reason)
 
     def add(self, ds: _Dataset, adata: AnnData, rec: dict[str, Any], identifiers: np.ndarray) -> None:
         cols = var_columns(self.key_added)
@@ -97,6 +99,7 @@ class _Diagnostics:
             for o in joined.split("|"):  # the first dataset's own reason
                 self.kept_reason.setdefault(o, "ambiguous" if out == "1:n" else why)
         self.expanded |= {o for joined in originals[reason == "ambiguous_expanded"] for o in joined.split("|")}
+        self._note_kept_apart(ds, rec.get("kept_apart"))
 
         # ambiguity as this dataset resolved it (its names may have been read in its own
         # release, or with a second identifier column): from its var and dropped features
@@ -113,6 +116,21 @@ class _Diagnostics:
         for query, out, cands in zip(all_dropped, dropped_outcomes, dropped_targets, strict=False):
             if out == "1:n":
                 self._note_ambiguous(name, "" if query is None else str(query), str(cands), "", "dropped")
+
+    def _note_kept_apart(self, ds: _Dataset, apart: dict[str, np.ndarray] | None) -> None:
+        """Failed identifiers of one dataset kept apart from the gene of that name, with a warning."""
+        if not apart or not len(apart["name"]):
+            return
+        rows = list(zip(_strings(apart["original"]), _strings(apart["name"]), _strings(apart["reason"]), strict=True))
+        self.kept_apart += [(o, n, ds.name, r) for o, n, r in rows]
+        o, n, r = rows[0]
+        warnings.warn(
+            f"{ds.label}: {len(rows)} identifier(s) failing here are another gene's name at the target release "
+            f"(e.g. {o!r}: {r} in this dataset's reading); kept apart as {n!r}, never joined with that gene. "
+            f"Listed in uns[{self.key_added!r}]['kept_apart'].",
+            UserWarning,
+            stacklevel=2,
+        )
 
     def _note_ambiguous(self, name: str, query: str, candidates: str, chosen: str, handling: str) -> None:
         """One ambiguous identifier of one dataset (the first dataset's reading is reported)."""
@@ -194,6 +212,10 @@ def _summary(
             "union": len(union.frame) if union.frame is not None else 0,
             "intersection": len(union.intersection) if union.intersection is not None else 0,
             "result": int(n_result),
+        },
+        "kept_apart": {
+            key: _strings(row[i] for row in diag.kept_apart)
+            for i, key in enumerate(("id", "name", "dataset", "reason"))
         },
     }
 

@@ -13,19 +13,11 @@ if TYPE_CHECKING:
     from ._inputs import _Dataset
 
 
-def _concat_in_memory(
-    items: Iterator[tuple[_Dataset, AnnData, dict[str, Any]]], *, key_added: str, copy_inputs: bool, **concat_kwargs
-) -> AnnData:
+def _concat_in_memory(items: Iterator[tuple[_Dataset, AnnData, dict[str, Any]]], **concat_kwargs) -> AnnData:
+    """The harmonized datasets of ``items`` joined by :func:`anndata.concat` (inputs are never the user's objects)."""
     import anndata as ad
 
-    adatas, restore = [], []
-    for ds, adata, rec in items:
-        adatas.append(adata)
-        if not copy_inputs and adata is ds.source:
-            restore.append((adata, rec))
+    adatas = [adata for _ds, adata, _rec in items]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*not unique.*")
-        result = ad.concat(adatas, **concat_kwargs)
-    for adata, rec in restore:  # in-place inputs keep their own harmonization record
-        adata.uns[key_added] = rec
-    return result
+        return ad.concat(adatas, **concat_kwargs)

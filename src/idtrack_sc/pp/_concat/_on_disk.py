@@ -173,8 +173,6 @@ def _concat_out_of_core(
             files.append(path)
             if uns_merge is not None:
                 user_uns.append(dict(adata.uns))
-            if adata is ds.source:  # in place (copy_inputs=False): the input keeps its record
-                ds.source.uns[key_added] = _rec
             del adata
             gc.collect()
             release_memory()

@@ -18,12 +18,15 @@ class _FeatureUnion:
     column takes the value of the first dataset that has the feature (they agree across
     datasets: one snapshot, one release), except the original identifiers (every distinct
     one, ``|``-joined), the number of merged features (the largest) and the number of
-    datasets holding the feature (a new column, ``{key_added}_n_datasets``).
+    datasets holding the feature (a new column, ``{key_added}_n_datasets``). The old
+    ``var_names`` (``{key_added}_original_var_name``, written with ``id_key``) are joined like
+    the original identifiers.
     """
 
     def __init__(self, *, key_added: str, symbol_key: str) -> None:
         cols = var_columns(key_added)
         self.original = cols["original"]
+        self.joined = [cols["original"], cols["original_var_name"]]  # every distinct value, |-joined
         self.n_merged = cols["n_merged"]
         self.n_datasets = n_datasets_column(key_added)
         self.outcome = cols["outcome"]
@@ -40,6 +43,8 @@ class _FeatureUnion:
         self.intersection: pd.Index | None = None
 
     def add(self, var: pd.DataFrame) -> None:
+        if self.joined[1] in var.columns and self.joined[1] not in self.columns:
+            self.columns.append(self.joined[1])  # the same id_key in every dataset: all have it, or none
         part = pd.DataFrame(
             {c: var[c].astype(str).to_numpy(dtype=object) for c in self.columns if c != self.n_merged},
             index=pd.Index(var.index.astype(str), dtype=object),
@@ -54,13 +59,14 @@ class _FeatureUnion:
         seen = part.index.isin(frame.index)
         common = part.index[seen]
         if len(common):
-            old = frame.loc[common, self.original].to_numpy(dtype=object)
-            new = part.loc[common, self.original].to_numpy(dtype=object)
-            differ = old != new
-            if differ.any():
-                frame.loc[common[differ], self.original] = [
-                    _join_unique(a, b) for a, b in zip(old[differ], new[differ], strict=True)
-                ]
+            for col in (c for c in self.joined if c in self.columns):
+                old = frame.loc[common, col].to_numpy(dtype=object)
+                new = part.loc[common, col].to_numpy(dtype=object)
+                differ = old != new
+                if differ.any():
+                    frame.loc[common[differ], col] = [
+                        _join_unique(a, b) for a, b in zip(old[differ], new[differ], strict=True)
+                    ]
             frame.loc[common, self.n_datasets] = frame.loc[common, self.n_datasets].to_numpy() + 1
             frame.loc[common, self.n_merged] = np.maximum(
                 frame.loc[common, self.n_merged].to_numpy(), part.loc[common, self.n_merged].to_numpy()

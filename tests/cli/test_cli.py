@@ -274,7 +274,8 @@ def test_build_passes_every_source_to_its_builder(monkeypatch, tmp_path, capsys)
 
     real_gene_table = builders.read_gene_table
     real_build = builders.build_snapshot
-    for name in ("read_gtf", "read_ensembl_dump", "read_hgnc", "read_ncbi_gene_info", "read_ncbi_gene_history"):
+    readers = ("read_gtf", "read_ensembl_dump", "read_hgnc", "read_ncbi_gene_info", "read_ncbi_gene_history")
+    for name in (*readers, "read_ncbi_gene2ensembl"):
         monkeypatch.setattr(builders, name, record(name))
 
     def build_snapshot(srcs, **kwargs):
@@ -293,6 +294,7 @@ def test_build_passes_every_source_to_its_builder(monkeypatch, tmp_path, capsys)
         "--gene-table", f"114={table}", "--gtf", "g.gtf", "--gtf", "110=h.gtf",
         "--ensembl-dump", "dumps/homo_sapiens_core_114_38", "--ensembl-dump", "https://ftp.example.org/core_113/",
         "--hgnc", "hgnc.txt", "--ncbi-gene-info", "gene_info.gz", "--ncbi-gene-history", "gene_history.gz",
+        "--ncbi-gene2ensembl", "gene2ensembl.gz",
         "--cache-dir", str(tmp_path / "dl"),
     ]  # fmt: skip
     assert main(argv) == 0, capsys.readouterr().err
@@ -311,7 +313,8 @@ def test_build_passes_every_source_to_its_builder(monkeypatch, tmp_path, capsys)
     assert args == (Path("gene_history.gz"),)
     assert kwargs["tax_id"] == 9606
     assert kwargs["gene_info"].name == "read_ncbi_gene_info"
-    assert by_name["build_snapshot"] == [((8,), {"organism": "homo_sapiens", "out": out, "assembly": "GRCh38"})]
+    assert by_name["read_ncbi_gene2ensembl"] == [((Path("gene2ensembl.gz"),), {"tax_id": 9606})]
+    assert by_name["build_snapshot"] == [((9,), {"organism": "homo_sapiens", "out": out, "assembly": "GRCh38"})]
 
 
 @pytest.mark.parametrize(

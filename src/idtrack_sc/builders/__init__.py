@@ -33,7 +33,7 @@ from ._gene_table import read_gene_table
 from ._gtf import read_gtf
 from ._hgnc import read_hgnc
 from ._mgi import read_mgi
-from ._ncbi import read_ncbi_gene_history, read_ncbi_gene_info
+from ._ncbi import read_ncbi_gene2ensembl, read_ncbi_gene_history, read_ncbi_gene_info
 from ._source import SourceData, describe_file
 from ._transcripts import read_transcript_table
 
@@ -55,6 +55,7 @@ __all__ = [
     "read_gtf",
     "read_hgnc",
     "read_mgi",
+    "read_ncbi_gene2ensembl",
     "read_ncbi_gene_history",
     "read_ncbi_gene_info",
     "read_transcript_table",

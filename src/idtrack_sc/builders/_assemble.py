@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import __version__
 from ..snapshot import SOURCE_PRIORITY, Snapshot, resolve_organism, write_snapshot
+from ._common import isin
 from ._lineage import infer_lineage
 from ._source import OBSERVATION_COLUMNS
 
@@ -168,6 +169,7 @@ def assemble(
     best["biotype"] = best["biotype"].fillna(best.groupby("gene_id", sort=False)["biotype"].bfill())
     gene_spans = _spans(best, ["gene_id", "version", "biotype", "source"], covered)
 
+    dated_names, entrez_report = _entrez_links(dated_names)
     names_dated = dated_names[dated_names["release"].notna()].copy()
     names_undated = dated_names[dated_names["release"].isna()].copy()
     if len(names_dated):
@@ -242,6 +244,7 @@ def assemble(
         "release_assemblies": {str(r): release_assembly.get(int(r)) for r in covered},
         "release_scopes": {str(r): release_scope[int(r)] for r in covered},
         "lineage": lineage_report,
+        "entrez_links": entrez_report,
         "sources": [s.manifest_entry() for s in sorted(sources, key=lambda s: s.name)],
         "builder": {"name": "idtrack-sc", "version": __version__},
         "counts": {
@@ -255,6 +258,86 @@ def assemble(
         },
     }
     return tables, manifest
+
+
+def _one_to_one(rows: pd.DataFrame, by: list[str]) -> np.ndarray:
+    """Whether each ``gene_id``/``value`` row is the only link of its gene and of its value within ``by``."""
+    pairs = rows[[*by, "gene_id", "value"]].drop_duplicates()
+    per_gene = pairs.groupby([*by, "gene_id"], dropna=False)["value"].transform("size")
+    per_value = pairs.groupby([*by, "value"], dropna=False)["gene_id"].transform("size")
+    single = pairs.loc[(per_gene == 1) & (per_value == 1), [*by, "gene_id", "value"]].assign(_single=True)
+    flag = rows[[*by, "gene_id", "value"]].merge(single, on=[*by, "gene_id", "value"], how="left")["_single"]
+    return flag.notna().to_numpy(dtype=bool)
+
+
+def _best_supported(tied: pd.DataFrame, xrefs: pd.DataFrame) -> pd.Series:
+    """``gene_id<TAB>value`` of each tied gene's GeneID that more sources give it than any other."""
+    votes = pd.concat([tied[["gene_id", "value", "source"]], xrefs[isin(xrefs["gene_id"], tied["gene_id"])]])
+    support = votes.drop_duplicates().groupby(["gene_id", "value"]).size().rename("n").reset_index()
+    top = support.groupby("gene_id")["n"].transform("max")
+    best = support[support["n"] == top]
+    best = best[~best["gene_id"].duplicated(keep=False)]
+    return best["gene_id"] + "\t" + best["value"]
+
+
+def _entrez_links(names: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Keep as a gene's own (``primary``) Entrez ID only a link no source contradicts.
+
+    Curated links are the undated ones (HGNC's ``entrez_id``, NCBI's ``gene_info`` and
+    ``gene2ensembl``); the dated ones come from Ensembl's cross-references (gene tables, core
+    dumps), which link one GeneID to several genes and back (paralogs, readthroughs). Rules:
+
+    - when curated links exist, a dated link of a GeneID they give to a gene is dropped: it
+      can only repeat or contradict them (demoted, it would still contest their answer); a
+      dated link of a gene they name, to a GeneID they do not know, is kept as a ``synonym``
+      (the GeneID still finds the gene, which keeps its curated ID as its own);
+    - a dated link that is not one-to-one within its release becomes a ``synonym``: the
+      GeneID still finds its genes (several: ``1:n``), but none of them gets it as its own;
+    - a gene that the curated sources give several GeneIDs (sources disagreeing, or one
+      source linking it twice) keeps them as ``synonym``: a tie, not precedence. Only when
+      one of them has more sources behind it than any other (HGNC, NCBI and Ensembl's
+      cross-references each counting once) is that one the gene's own, by the agreement of
+      sources. A GeneID that the curated sources give to several genes stays primary for each
+      (it finds them all: ``1:n``).
+    """
+    entrez = (names["namespace"] == "entrez").to_numpy() & (names["kind"] == "primary").to_numpy()
+    report: dict[str, Any] = {}
+    if not entrez.any():
+        return names, report
+    undated = names["release"].isna().to_numpy()
+    curated = names[entrez & undated]
+    dated_idx = np.flatnonzero(entrez & ~undated)
+    # Ensembl's cross-references count as one source, however many tables carry them
+    dated_pairs = names.iloc[dated_idx][["gene_id", "value"]].drop_duplicates().assign(source="ensembl_xref")
+    if len(curated) and len(dated_idx):
+        dated = names.iloc[dated_idx]
+        value_curated = isin(dated["value"], curated["value"])
+        gene_curated = isin(dated["gene_id"], curated["gene_id"])
+        report["dated_links_dropped_for_curated"] = int(value_curated.sum())
+        report["dated_links_kept_as_synonym"] = int((gene_curated & ~value_curated).sum())
+        names = names.drop(index=dated.index[value_curated])
+        aside = names.index.isin(dated.index[gene_curated & ~value_curated])
+        names.loc[aside, "kind"] = "synonym"
+        entrez = (names["namespace"] == "entrez").to_numpy() & (names["kind"] == "primary").to_numpy()
+        undated = names["release"].isna().to_numpy()
+    kind = names["kind"].to_numpy(dtype=object).copy()
+    dated_idx = np.flatnonzero(entrez & ~undated)
+    if len(dated_idx):
+        shared = ~_one_to_one(names.iloc[dated_idx], ["release"])
+        kind[dated_idx[shared]] = "synonym"
+        report["dated_links_not_one_to_one"] = int(shared.sum())
+    curated_idx = np.flatnonzero(entrez & undated)
+    if len(curated_idx):
+        rows = names.iloc[curated_idx]
+        per_gene = rows.drop_duplicates(["gene_id", "value"]).groupby("gene_id")["value"].size()
+        tied = isin(rows["gene_id"], per_gene.index[per_gene > 1].to_series())
+        settled = isin(rows["gene_id"] + "\t" + rows["value"], _best_supported(rows[tied], dated_pairs))
+        kind[curated_idx[tied & ~settled]] = "synonym"
+        report["curated_genes_with_several_geneids"] = int((per_gene > 1).sum())
+        report["curated_ties_settled_by_agreement"] = int(rows.loc[settled, "gene_id"].nunique())
+        per_value = rows.drop_duplicates(["gene_id", "value"]).groupby("value")["gene_id"].size()
+        report["curated_geneids_with_several_genes"] = int((per_value > 1).sum())
+    return names.assign(kind=kind), dict(sorted(report.items()))
 
 
 def _release_facts(
@@ -290,6 +373,12 @@ def build_snapshot(
     infer_lineage: bool = True,
 ) -> Snapshot:
     """Build a snapshot from parsed sources; write it to ``out`` if given.
+
+    A gene's own Entrez ID comes from the curated links (HGNC, NCBI ``gene_info`` and
+    ``gene2ensembl``) where there are any; Ensembl's many-to-many cross-references only find
+    genes, never name one's own Entrez ID when they are not one-to-one, and a gene the curated
+    sources give several GeneIDs is a tie (see "Whose Entrez ID is it?" in the guide to
+    building snapshots, and the manifest's ``entrez_links``).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""NCBI Gene: ``gene_info`` (symbols, synonyms, Ensembl links) and ``gene_history`` (discontinued IDs)."""
+"""NCBI Gene: ``gene_info`` (symbols, synonyms, Ensembl links), ``gene2ensembl`` (Ensembl links) and ``gene_history``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 GENE_INFO_REQUIRED = ("#tax_id", "GeneID", "Symbol", "Synonyms", "dbXrefs")
 GENE_HISTORY_REQUIRED = ("#tax_id", "GeneID", "Discontinued_GeneID", "Discontinued_Symbol")
+GENE2ENSEMBL_REQUIRED = ("#tax_id", "GeneID", "Ensembl_gene_identifier")
 _CHUNK_ROWS = 1_000_000
 
 
@@ -212,4 +213,50 @@ def read_ncbi_gene_history(
     ]
     data = _source(path, frame, "ncbi_gene_history", name, "Discontinue_Date", taxon, names, notes)
     logger.info("%s: %d discontinued GeneIDs, %d attached to Ensembl genes", path.name, len(frame), len(linked))
+    return data
+
+
+def read_ncbi_gene2ensembl(
+    path: str | os.PathLike, *, tax_id: int | str | None = None, date: str | None = None, name: str | None = None
+) -> SourceData:
+    """Read NCBI ``gene2ensembl``: NCBI Gene's own links from GeneIDs to Ensembl genes.
+
+    Each row links a GeneID to an Ensembl gene (``Ensembl_gene_identifier``; the transcript
+    and protein columns are not used). A linked GeneID becomes an undated ``entrez`` name of
+    kind ``primary`` of that gene: NCBI's curated, essentially one-to-one record of which
+    Ensembl gene each GeneID is. No symbols are read (``gene_info`` has them).
+
+    Parameters
+    ----------
+    path
+        The file, plain or gzipped (``gene2ensembl.gz`` holds every organism).
+    tax_id
+        NCBI taxonomy ID (or organism name) to keep; required when the file holds several.
+    date
+        Date of the file (``YYYY-MM-DD``), recorded in the manifest: the format has no date column.
+    name
+        Label of the source; default ``"ncbi_gene2ensembl"``.
+
+    Returns
+    -------
+    The parsed source (``kind="ncbi_gene2ensembl"``). ``notes`` count the GeneIDs linked to
+    several Ensembl genes and the Ensembl genes linked to several GeneIDs (see
+    :func:`~idtrack_sc.builders.build_snapshot` for how such ties are kept).
+    """
+    path = check_file(path, "NCBI gene2ensembl")
+    if tax_id is not None and not str(tax_id).isdigit():
+        tax_id = taxonomy_id(str(tax_id))
+    frame = _read(path, GENE2ENSEMBL_REQUIRED, "gene2ensembl", tax_id)
+    taxon = _one_taxon(frame, path, tax_id)
+    links = frame[["GeneID", "Ensembl_gene_identifier"]].dropna().drop_duplicates()
+    gene_ids = links["Ensembl_gene_identifier"].str.replace(r"\.\d+$", "", regex=True)
+    notes: dict[str, int] = {
+        "links": len(links),
+        "geneids_with_several_ensembl_genes": int((links.groupby("GeneID").size() > 1).sum()),
+        "ensembl_genes_with_several_geneids": int((gene_ids.value_counts() > 1).sum()),
+    }
+    names = [name_rows(gene_ids, links["GeneID"], namespace="entrez", kind="primary", release=None)]
+    data = _source(path, frame, "ncbi_gene2ensembl", name, "", taxon, names, notes)
+    data.date = date
+    logger.info("%s: %d GeneID-Ensembl links", path.name, len(links))
     return data

@@ -48,7 +48,8 @@ class SourceData:
     name
         Short unique label, e.g. ``"gene_table:104"`` or ``"hgnc"``; stored in every row.
     kind
-        ``ensembl_dump``, ``gtf``, ``gene_table``, ``hgnc``, ``ncbi_gene_info``, ``ncbi_gene_history``.
+        ``ensembl_dump``, ``gtf``, ``gene_table``, ``hgnc``, ``ncbi_gene_info``, ``ncbi_gene2ensembl``,
+        ``ncbi_gene_history``.
     origin
         Path or URL it was read from.
     release

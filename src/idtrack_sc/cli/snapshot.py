@@ -119,6 +119,12 @@ def add_parser(subparsers: Any) -> None:
     build.add_argument(
         "--ncbi-gene-history", type=Path, metavar="PATH", help="NCBI gene_history (needs --ncbi-gene-info)"
     )
+    build.add_argument(
+        "--ncbi-gene2ensembl",
+        type=Path,
+        metavar="PATH",
+        help="NCBI gene2ensembl: NCBI's own GeneID -> Ensembl gene links, each gene's Entrez ID",
+    )
     build.add_argument("--assembly", help="genome assembly to record if the sources do not say (e.g. GRCh38)")
     build.add_argument("--cache-dir", type=Path, metavar="DIR", help="where downloaded Ensembl dump files are cached")
     build.add_argument("--force", action="store_true", help="overwrite --out if it exists")
@@ -189,10 +195,11 @@ def _build(args: argparse.Namespace) -> int:
         or args.hgnc
         or args.mgi
         or args.ncbi_gene_info
+        or args.ncbi_gene2ensembl
     ):
         msg = (
             "no sources: give --from-ensembl RELEASE, or at least one of --gene-table, --gtf, --ensembl-dump, "
-            "--hgnc, --ncbi-gene-info"
+            "--hgnc, --ncbi-gene-info, --ncbi-gene2ensembl"
         )
         raise UsageError(msg)
     releases = [r for r, _ in args.gene_table]
@@ -231,6 +238,9 @@ def _build(args: argparse.Namespace) -> int:
             logger.info("reading NCBI gene_history %s", args.ncbi_gene_history)
             history = _builder("read_ncbi_gene_history")(args.ncbi_gene_history, gene_info=gene_info, tax_id=tax_id)
             sources.append(history)
+    if args.ncbi_gene2ensembl is not None:
+        logger.info("reading NCBI gene2ensembl %s", args.ncbi_gene2ensembl)
+        sources.append(_builder("read_ncbi_gene2ensembl")(args.ncbi_gene2ensembl, tax_id=taxonomy_id(organism)))
 
     if args.from_ensembl is not None:
         from idtrack_sc.builders import ENSEMBL_FTP

@@ -223,7 +223,9 @@ def combine(
     )
     tie = (a_out == "1:n") & (s_out == "1:1") & s_single_in_a
     a_reason = a["reason"].astype(str).to_numpy(dtype=object)
-    id_says_nothing = (a_out == "1:0") & np.isin(a_reason, ["not_found", "empty", "suffix_unconfirmed"])
+    id_says_nothing = (a_out == "1:0") & np.isin(
+        a_reason, ["not_found", "empty", "suffix_unconfirmed", "no_protein_ids"]
+    )
 
     status = np.full(len(a), "neither", dtype=object)
     status[a_named & ~s_named] = "id_only"

@@ -71,7 +71,10 @@ def convert(
     queries
         Identifiers of any namespace, mixed freely: Ensembl gene, transcript or protein IDs
         (with or without version), symbols (current, previous, alias; any case), HGNC IDs,
-        Entrez IDs (``7157`` or ``GeneID:7157``). ``None``/NaN give outcome ``1:0`` with
+        Entrez IDs (``7157`` or ``GeneID:7157``). Transcript and protein IDs are found only
+        in a snapshot whose sources list them: the shipped human and mouse snapshots hold
+        transcripts (of releases 75–100 and 100) but no protein IDs, so an ``ENSP…`` query
+        answers ``1:0`` with reason ``no_protein_ids``. ``None``/NaN give outcome ``1:0`` with
         reason ``empty``; integers are read as Entrez IDs.
     snapshot
         The organism's snapshot: a :class:`~idtrack_sc.Snapshot`
@@ -222,6 +225,9 @@ def convert(
     reason[not_a_gene] = REASON_CODE["not_a_gene"]
     if len(miss):
         reason[unconfirmed] = REASON_CODE["suffix_unconfirmed"]
+        reason[_protein_ids_not_held(snapshot, normalized, ~found & ~empty & ~not_a_gene)] = REASON_CODE[
+            "no_protein_ids"
+        ]
     # "unchanged" says nothing more than how the query was read: report that instead
     reread = found & (reason == REASON_CODE["unchanged"]) & (parse != 0)
     reason[reread] = _PARSE_TO_REASON[parse[reread]]
@@ -259,6 +265,18 @@ def convert(
         "snapshot": snapshot.identity(),
     }
     return frame
+
+
+def _protein_ids_not_held(snapshot: Snapshot, keys: pa.Array, missed: np.ndarray) -> np.ndarray:
+    """Missed queries that are Ensembl protein IDs, when the snapshot holds none (nothing could find them)."""
+    proteins = missed & pc.fill_null(pc.match_substring_regex(keys, _PROTEIN_ID), False).to_numpy(zero_copy_only=False)
+    if proteins.any() and (snapshot.features["feature_type"] == "translation").any():
+        proteins[:] = False
+    return proteins
+
+
+#: An Ensembl protein (translation) stable ID, any species prefix, with or without version.
+_PROTEIN_ID = r"^ENS[A-Z]*P\d{11}(?:\.\d+)?$"
 
 
 def check_from_release(snapshot: Snapshot, from_release: object) -> int | None:

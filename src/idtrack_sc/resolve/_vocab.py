@@ -67,6 +67,10 @@ REASONS = {
     ),
     "not_a_gene": "a non-gene feature: spike-in (ERCC), antibody capture tag, or similar",
     "empty": "missing value (None, NaN or an empty string)",
+    "no_protein_ids": (
+        "an Ensembl protein (translation) ID, but the snapshot holds no protein IDs (its sources carry none, "
+        "as for the shipped human and mouse snapshots): convert the gene or transcript ID instead"
+    ),
 }
 
 #: Outcomes each reason comes with.
@@ -85,6 +89,7 @@ REASON_OUTCOMES = {
             "suffix_unconfirmed",
             "not_a_gene",
             "empty",
+            "no_protein_ids",
         )
         else "1:n"
         if reason == "candidates_retired"

@@ -31,6 +31,7 @@ SOURCE_PRIORITY = {
     "hgnc": 4,
     "ncbi_gene_info": 5,
     "ncbi_gene_history": 6,
+    "ncbi_gene2ensembl": 7,
 }
 
 #: Kinds of external name, best first (a symbol means what it meant when it was valid).

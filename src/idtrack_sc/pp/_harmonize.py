@@ -24,6 +24,7 @@ from ..resolve import DEFAULT_MIN_EVIDENCE, check_from_release, check_min_eviden
 from ._apply import apply_plan, matrices_to_sum, replace_contents
 from ._docs import (
     doc_ambiguous,
+    doc_check_organism,
     doc_duplicates,
     doc_key_added,
     doc_min_evidence,
@@ -139,6 +140,7 @@ def _harmonize_anndata(
     from_release: int | str | None = None,
     pair_key: str | None = None,
     positions: dict[str, np.ndarray] | None = None,
+    check_organism: bool = True,
 ) -> dict[str, Any]:
     """Harmonize one AnnData in place (plan, apply, write); return its counts.
 
@@ -172,6 +174,7 @@ def _harmonize_anndata(
         keep_only=keep_only,
         from_release=from_release,
         pair_key=pair_key,
+        organism_check=check_organism,
     )
     matrices = matrices_to_sum(adata, plan, label)  # refuses, before anything changes, what cannot be summed
 
@@ -244,6 +247,7 @@ def _harmonize_anndata(
     doc_symbol_key=doc_symbol_key,
     doc_key_added=doc_key_added,
     doc_pair_key=doc_pair_key,
+    doc_check_organism=doc_check_organism,
 )
 def harmonize_var_names(
     data: AnnData | MuData,
@@ -262,6 +266,7 @@ def harmonize_var_names(
     key_added: str = "idtrack",
     from_release: int | Literal["auto"] | None = "auto",
     pair_key: str | None = "auto",
+    check_organism: bool = True,
     copy: bool = False,
 ) -> AnnData | MuData | None:
     """Convert feature identifiers to one namespace at one Ensembl release, in place.
@@ -307,6 +312,7 @@ def harmonize_var_names(
         number pins it (outside the snapshot's range: an error); ``None`` always reads names
         in the target release's meaning. Recorded in ``uns[key_added]["release"]``.
     {doc_pair_key}
+    {doc_check_organism}
     copy
         Return a harmonized copy instead of modifying ``data``.
 
@@ -368,6 +374,7 @@ def harmonize_var_names(
         "key_added": key_added,
         "from_release": from_release,
         "pair_key": pair_key,
+        "check_organism": check_organism,
     }
 
     if isinstance(data, AnnData):

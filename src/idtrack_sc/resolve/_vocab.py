@@ -67,6 +67,15 @@ REASONS = {
     ),
     "not_a_gene": "a non-gene feature: spike-in (ERCC), antibody capture tag, or similar",
     "empty": "missing value (None, NaN or an empty string)",
+    "missing_value": (
+        "a missing value written as text (nan, NA, N/A, None, null, inf, …, also made unique: nan-1), "
+        "never read as a gene"
+    ),
+    "not_a_name": (
+        "not a gene name: a positional default name ('0', '1', … in a column that is not Entrez-like), or a "
+        "common word (yes, no) that matches a symbol only in a case the dataset does not use"
+    ),
+    "other_organism": "an Ensembl ID of another organism (ENSMUSG… under a human snapshot): use that organism's snapshot",
 }
 
 #: Outcomes each reason comes with.
@@ -85,6 +94,9 @@ REASON_OUTCOMES = {
             "suffix_unconfirmed",
             "not_a_gene",
             "empty",
+            "missing_value",
+            "not_a_name",
+            "other_organism",
         )
         else "1:n"
         if reason == "candidates_retired"
@@ -92,6 +104,9 @@ REASON_OUTCOMES = {
     )
     for reason in REASONS
 }
+
+#: Reasons of queries that are no gene name at all (nothing to look up, never merged with each other).
+NON_NAME_REASONS = ("empty", "missing_value", "not_a_name")
 
 #: Notes about how a query string was read before lookup (column ``parse``).
 PARSE_NOTES = ("as_is", "version_stripped", "par_y", "date_repaired", "suffix_stripped", "separator_removed")

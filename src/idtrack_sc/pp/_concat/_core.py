@@ -25,8 +25,10 @@ import numpy as np
 
 from ...registry import resolve_snapshot
 from ...resolve import DEFAULT_MIN_EVIDENCE, check_min_evidence, convert
+from ...resolve import check_organism as refuse_other_organism
 from .._docs import (
     doc_ambiguous,
+    doc_check_organism,
     doc_duplicates,
     doc_key_added,
     doc_min_evidence,
@@ -71,6 +73,7 @@ UnmappedConcat = Literal["consistent", "keep", "drop"]
     doc_symbol_key=doc_symbol_key,
     doc_key_added=doc_key_added,
     doc_pair_key=doc_pair_key,
+    doc_check_organism=doc_check_organism,
 )
 def concat_harmonized(
     adatas: Mapping[str, DatasetLike] | Collection[DatasetLike],
@@ -101,6 +104,7 @@ def concat_harmonized(
     copy_inputs: bool = True,
     from_release: int | Literal["auto"] | Mapping[str, int | str | None] | None = "auto",
     pair_key: str | None = "auto",
+    check_organism: bool = True,
     out: str | os.PathLike | None = None,
 ) -> AnnData | None:
     """Harmonize several datasets with one snapshot and one policy, then concatenate them.
@@ -199,6 +203,10 @@ def concat_harmonized(
         computed in the target release's meaning.
     {doc_pair_key}
         With ``"auto"``, each dataset's column is found on its own, where it has one.
+    {doc_check_organism}
+        Every dataset is checked before any is harmonized: datasets of different organisms
+        are refused (concatenating them needs their genes mapped to one organism first,
+        with :func:`~idtrack_sc.convert_orthologs`).
     out
         Deprecated name of ``out_file``.
 
@@ -256,6 +264,8 @@ def concat_harmonized(
     for ds in datasets:
         survey = _survey(ds, id_key=id_key, key_added=key_added)
         _check_dataset(ds, survey, snap, key_added)
+        if check_organism:
+            refuse_other_organism(survey.identifiers, snap, label=ds.label, hint=_OTHER_ORGANISM_HINT)
         ids = {str(v) for v in survey.identifiers if v is not None and not (isinstance(v, float) and np.isnan(v))}
         common = ids if common is None else common & ids
         distinct |= ids
@@ -281,6 +291,7 @@ def concat_harmonized(
         "environment": False,
         "keep_only": frozenset(common or ()) if unmapped == "consistent" else None,
         "pair_key": pair_key,
+        "check_organism": False,  # every dataset was checked above
     }
     union = _FeatureUnion(key_added=key_added, symbol_key=symbol_key)
     diag = _Diagnostics(key_added=key_added, table=table)
@@ -367,6 +378,15 @@ def concat_harmonized(
         max_loaded_elems=max_loaded_elems,
         **concat_kwargs,
     )
+
+
+#: How to proceed when a dataset of another organism is refused (concat has no ortholog option).
+_OTHER_ORGANISM_HINT = (
+    "Datasets of different organisms cannot share one gene namespace: harmonize this one with "
+    "organism={organism!r}, or map its genes to {target} first (idtrack_sc.convert_orthologs; concat_harmonized "
+    "has no ortholog option) and concatenate the results; pass check_organism=False only if these names really "
+    "are {target} genes."
+)
 
 
 def _describe(strategy: Any) -> str:

@@ -14,7 +14,7 @@ nobody asked for (``"nan"`` is an alias of SCN11A, ``"1"`` is the NCBI Gene ID o
   as a whole (:func:`positional_integers`); ``GeneID:7157`` is always an Entrez ID.
 * **common words in the wrong case** (reason ``not_a_name``): ``yes``, ``no``, ``true``,
   ``all``, … (:data:`COMMON_WORDS`) that match a symbol only when the case is ignored
-  (``yes`` → the alias ``YES`` of YES1), in a batch whose other symbols are written the way
+  (``yes`` → ``Yes``, an alias of YES1), in a batch whose other symbols are written the way
   the snapshot's sources write them: such a word is a value of some other column, not a gene.
 """
 

@@ -80,7 +80,7 @@ class OrganismMismatchError(ValueError):
     """The identifiers fit another organism's snapshot far better than the one requested."""
 
 
-def _species_codes(keys: pa.Array) -> np.ndarray:
+def species_codes(keys: pa.Array) -> np.ndarray:
     """The Ensembl species code of each key (``None`` where the key is no Ensembl ID)."""
     codes = pc.struct_field(pc.extract_regex(keys, ENSEMBL_ID), "code")
     return codes.to_numpy(zero_copy_only=False)
@@ -90,14 +90,14 @@ def _species_codes(keys: pa.Array) -> np.ndarray:
 def own_codes(snapshot: Snapshot) -> frozenset[str]:
     """The Ensembl species codes of the snapshot's own gene IDs (empty: not an Ensembl organism)."""
     ids = pa.array(pd.unique(snapshot.genes["gene_id"].astype(str)), type=pa.string())
-    codes = _species_codes(pc.utf8_upper(ids))
+    codes = species_codes(pc.utf8_upper(ids))
     found = pd.Series(codes).dropna()
     return frozenset(found.unique()) if len(found) else frozenset()
 
 
 def foreign_ensembl_ids(keys: pa.Array, snapshot: Snapshot) -> np.ndarray:
     """Whether each normalized key is an Ensembl ID of another organism than the snapshot's."""
-    codes = _species_codes(keys)
+    codes = species_codes(keys)
     own = own_codes(snapshot)
     if not own:
         return np.zeros(len(codes), dtype=bool)
@@ -185,7 +185,7 @@ def organism_fit(names: object, snapshot: Snapshot, *, others: list[Snapshot] | 
     ``any_case`` (fraction found ignoring case).
     """
     sample = _sample(np.asarray(names, dtype=object))
-    codes = _species_codes(pc.utf8_upper(pa.array(sample, type=pa.string())))
+    codes = species_codes(pc.utf8_upper(pa.array(sample, type=pa.string())))
     sample = sample[pd.isna(codes)]
     upper = upper_strings(sample) if len(sample) else sample
     rows = {}
@@ -231,7 +231,7 @@ def check_organism(names: object, snapshot: Snapshot, *, label: str = "The ident
         )
         return text.format(organism=organism, target=snapshot.organism)
 
-    codes = _species_codes(pc.utf8_upper(pa.array(sample, type=pa.string())))
+    codes = species_codes(pc.utf8_upper(pa.array(sample, type=pa.string())))
     is_id = pd.notna(codes)
     own = own_codes(snapshot)
     if is_id.sum() >= MIN_NAMES and own:

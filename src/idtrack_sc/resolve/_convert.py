@@ -234,7 +234,10 @@ def convert(
     reason[not_a_gene] = REASON_CODE["not_a_gene"]
     reason[missing_value] = REASON_CODE["missing_value"]
     reason[not_a_name] = REASON_CODE["not_a_name"]
-    reason[~found & ~empty & foreign_ensembl_ids(normalized, snapshot)] = REASON_CODE["other_organism"]
+    unknown = np.flatnonzero(~found & ~empty)
+    if len(unknown):
+        foreign = foreign_ensembl_ids(normalized.take(pa.array(unknown)), snapshot)
+        reason[unknown[foreign]] = REASON_CODE["other_organism"]
     if len(miss):
         reason[unconfirmed] = REASON_CODE["suffix_unconfirmed"]
     # "unchanged" says nothing more than how the query was read: report that instead

@@ -146,14 +146,24 @@ def case_only_words(
     """
     words = pc.fill_null(pc.is_in(keys, value_set=pa.array(sorted(COMMON_WORDS))), False)
     words = words.to_numpy(zero_copy_only=False)
+    none = np.zeros(len(rows), dtype=bool)
     if not words.any():
-        return words
+        return none
     symbols = _rows_in(index, rows, "symbol")
-    words &= symbols
-    at = np.flatnonzero(symbols)
-    exact = np.zeros(len(rows), dtype=bool)
-    written = pc.utf8_trim_whitespace(given.take(pa.array(at))).to_numpy(zero_copy_only=False).astype(object)
-    exact[at] = exact_names(snapshot).get_indexer(written) >= 0
-    others = symbols & ~words
-    cased = int(others.sum()) >= MIN_CASED and exact[others].mean() >= MIN_CASE_FIT
-    return words & ~exact if cased else np.zeros(len(rows), dtype=bool)
+    names = exact_names(snapshot)
+
+    def written_exactly(at: np.ndarray) -> np.ndarray:
+        written = pc.utf8_trim_whitespace(given.take(pa.array(at))).to_numpy(zero_copy_only=False)
+        return names.get_indexer(written.astype(object)) >= 0
+
+    at = np.flatnonzero(words & symbols)
+    at = at[~written_exactly(at)] if len(at) else at
+    others = np.flatnonzero(symbols & ~words)
+    if len(at) == 0 or len(others) < MIN_CASED:
+        return none
+    # how the other symbols are written: a sample is enough
+    sample = others[np.unique(np.linspace(0, len(others) - 1, min(len(others), 1000)).astype(np.int64))]
+    if written_exactly(sample).mean() < MIN_CASE_FIT:
+        return none
+    none[at] = True
+    return none

@@ -97,11 +97,12 @@ def own_codes(snapshot: Snapshot) -> frozenset[str]:
 
 def foreign_ensembl_ids(keys: pa.Array, snapshot: Snapshot) -> np.ndarray:
     """Whether each normalized key is an Ensembl ID of another organism than the snapshot's."""
-    codes = species_codes(keys)
     own = own_codes(snapshot)
-    if not own:
-        return np.zeros(len(codes), dtype=bool)
-    return np.array([c is not None and c not in own for c in codes], dtype=bool)
+    if not own or len(keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    codes = pc.struct_field(pc.extract_regex(keys, ENSEMBL_ID), "code")
+    foreign = pc.and_(pc.is_valid(codes), pc.invert(pc.is_in(codes, value_set=pa.array(sorted(own)))))
+    return pc.fill_null(foreign, False).to_numpy(zero_copy_only=False)
 
 
 def organism_of_code(code: str) -> str:

@@ -1021,6 +1021,27 @@ and changed four rules; the figures above are those of the changed code.
    release was replaced without a history event in this snapshot (`SOD2`: ENSG00000112096
    → ENSG00000291237 in 110), the answer is `retired` — a failure instead of a silent
    switch to another ID, which the snapshot cannot show to be the same gene.
+
+A third round (issue #19) looked at input that is not a list of this organism's gene names;
+the figures are from `python scripts/measure_organism_and_non_names.py` on the shipped
+snapshots (before → after).
+
+8. **Another organism's names (wrong genes; now refused).** The 1,999 MGI symbols of
+   squidpy_test harmonized with `organism="human"` gave 1,588 human genes `1:1`, 1,541 of
+   them "unchanged" (`Cd3e` → CD3E: lookups ignore case). `harmonize_var_names` and
+   `concat_harmonized` now refuse them before anything is written
+   (`OrganismMismatchError`, naming mus_musculus: 99 % of a 1,000-name sample are written
+   as MGI writes them, 0.5 % as human names); `check_organism=False` gives the old answer.
+   The dataset's Ensembl IDs under human are refused too (all 1,999 have mouse's `ENSMUSG`
+   prefix); `convert` answers each with `other_organism` (was `not_found`), and
+   `infer_release` names the organism instead of only "undetermined".
+9. **Names that are no names (wrong genes; now `1:0` with their reason).** AnnData's default
+   names `'0'` … `'19999'` were read as Entrez IDs: 7,612 `1:1` and 102 `1:n` under human,
+   3,818 and 49 under mouse; now none (`not_a_name`: the column is not Entrez-like), while
+   2,000 of the human snapshot's own NCBI Gene IDs still give 1,967 `1:1` and 32 `1:n` as
+   before. Of 14 missing-value spellings, 7 were genes (`nan`, `NaN`, `nan-1`, `nan-2` →
+   SCN11A, `NA` → XK, `NaT` → BRD2, `inf` → CBLIF); now none (`missing_value`), and
+   features without a name are never summed together by `duplicates="sum"`.
 """
 
 

@@ -87,13 +87,14 @@ def test_a_prefixed_entrez_id_is_entrez_in_any_batch():
 
 
 def test_common_words_in_another_case_are_no_symbols(human_symbols, mouse_var):
-    human = its.convert([*human_symbols[:100], "yes", "no", "true", "Yes"], organism="human", to="symbol")
-    reasons = _reasons(human, ["yes", "no", "true", "Yes"])
+    human = its.convert([*human_symbols[:100], "yes", "no", "true", "Yes", "YES"], organism="human", to="symbol")
+    reasons = _reasons(human, ["yes", "no", "true", "Yes", "YES"])
     # before: yes -> YES1 (HGNC alias "Yes", matched ignoring case)
     assert reasons["yes"] == "not_a_name"
     assert reasons["no"] == reasons["true"] == "not_found"
-    # written exactly as HGNC writes the alias, it is looked up as usual
-    assert human.set_index("query").loc["Yes", "target"] == "YES1"
+    # written exactly as HGNC writes the alias, or in upper case as human symbols are, it is
+    # looked up as usual
+    assert human.set_index("query").loc[["Yes", "YES"], "target"].tolist() == ["YES1", "YES1"]
     mouse = its.convert([*mouse_var["symbol"][:100], "no", "yes"], organism="mouse", to="symbol")
     # before: no -> Nos1 (MGI synonym "NO"), yes -> Yes1
     assert _reasons(mouse, ["no", "yes"]) == {"no": "not_a_name", "yes": "not_a_name"}

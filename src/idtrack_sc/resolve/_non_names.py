@@ -13,9 +13,10 @@ nobody asked for (``"nan"`` is an alias of SCN11A, ``"1"`` is the NCBI Gene ID o
   is read as an NCBI Gene (Entrez) ID only when the batch's bare integers are *Entrez-like*
   as a whole (:func:`positional_integers`); ``GeneID:7157`` is always an Entrez ID.
 * **common words in the wrong case** (reason ``not_a_name``): ``yes``, ``no``, ``true``,
-  ``all``, … (:data:`COMMON_WORDS`) that match a symbol only when the case is ignored
-  (``yes`` → ``Yes``, an alias of YES1), in a batch whose other symbols are written the way
-  the snapshot's sources write them: such a word is a value of some other column, not a gene.
+  ``all``, … (:data:`COMMON_WORDS`) written in lower case, as words are and no symbol of the
+  sources is, that match a symbol only when the case is ignored (``yes`` → ``Yes``, an alias
+  of YES1), in a batch whose other symbols are written the way the snapshot's sources write
+  them: such a word is a value of some other column, not a gene.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def positional_integers(keys: pa.Array, rows: np.ndarray, index: ResolutionIndex
 def case_only_words(
     keys: pa.Array, given: pa.Array, rows: np.ndarray, index: ResolutionIndex, snapshot: Snapshot
 ) -> np.ndarray:
-    """Common words found only because lookups ignore case, in a batch otherwise cased as the sources.
+    """Lower-case common words found only because lookups ignore case, in a batch cased as the sources.
 
     Parameters
     ----------
@@ -156,7 +157,9 @@ def case_only_words(
         written = pc.utf8_trim_whitespace(given.take(pa.array(at))).to_numpy(zero_copy_only=False)
         return names.get_indexer(written.astype(object)) >= 0
 
-    at = np.flatnonzero(words & symbols)
+    # written as a word (lower case), which no source writes a symbol in
+    lower = pc.fill_null(pc.utf8_is_lower(given), False).to_numpy(zero_copy_only=False)
+    at = np.flatnonzero(words & symbols & lower)
     at = at[~written_exactly(at)] if len(at) else at
     others = np.flatnonzero(symbols & ~words)
     if len(at) == 0 or len(others) < MIN_CASED:

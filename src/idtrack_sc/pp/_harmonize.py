@@ -104,7 +104,9 @@ def _check_policies(key_added: str, **policies: str) -> None:
         raise ValueError(msg)
 
 
-def _check_types(*, to: object, id_key: object, symbol_key: object, copy: object) -> None:
+def _check_types(
+    *, to: object, id_key: object, symbol_key: object, copy: object, check_organism: object = True
+) -> None:
     """Clear messages for arguments of the wrong type (instead of an error deep inside)."""
     if not isinstance(to, str):
         msg = f"to must be a namespace name such as 'ensembl_gene' or 'symbol', got {type(to).__name__} {to!r}."
@@ -115,9 +117,10 @@ def _check_types(*, to: object, id_key: object, symbol_key: object, copy: object
     if not isinstance(symbol_key, str) or not symbol_key:
         msg = f"symbol_key must be a non-empty var column name, got {symbol_key!r}."
         raise TypeError(msg)
-    if not isinstance(copy, bool | np.bool_):
-        msg = f"copy must be True or False, got {type(copy).__name__} {copy!r}."
-        raise TypeError(msg)
+    for name, value in (("copy", copy), ("check_organism", check_organism)):
+        if not isinstance(value, bool | np.bool_):
+            msg = f"{name} must be True or False, got {type(value).__name__} {value!r}."
+            raise TypeError(msg)
 
 
 def _harmonize_anndata(
@@ -350,7 +353,7 @@ def harmonize_var_names(
     >>> adata.var[["idtrack_original", "symbol", "idtrack_reason"]].head()  # doctest: +SKIP
     """
     _check_policies(key_added, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates)
-    _check_types(to=to, id_key=id_key, symbol_key=symbol_key, copy=copy)
+    _check_types(to=to, id_key=id_key, symbol_key=symbol_key, copy=copy, check_organism=check_organism)
     if mod is not None and not isinstance(mod, str):
         mod = list(mod)  # any iterable of names, a generator too
         if not all(isinstance(m, str) for m in mod):

@@ -95,6 +95,12 @@ def add_parser(subparsers: Any) -> None:
         metavar="COL",
         help="second identifier column used with the first (IDs beside symbols): auto (default), a var column, or none",
     )
+    conv.add_argument(
+        "--no-check-organism",
+        action="store_true",
+        help="convert names that fit another organism far better (e.g. mouse symbols under --organism human) "
+        "anyway; by default they are refused",
+    )
     conv.add_argument("--key-added", default="idtrack", metavar="KEY", help="uns key and var column prefix")
     merge = parser.add_argument_group("several files")
     merge.add_argument(
@@ -204,6 +210,7 @@ def _policies(args: argparse.Namespace, *, several: bool = False) -> dict[str, A
         "key_added": args.key_added,
         "from_release": _from_release(args.from_release),
         "pair_key": None if args.pair_key == "none" else args.pair_key,
+        "check_organism": not args.no_check_organism,
     }
 
 

@@ -226,3 +226,18 @@ def test_harmonize_from_release(tmp_path, capsys):
     assert "--from-release must be auto, target or a release number" in capsys.readouterr().err
     assert main([*bad[:-1], "30"]) == 1
     assert "outside the homo_sapiens snapshot" in capsys.readouterr().err
+
+
+def test_another_organism_is_refused_unless_asked(tmp_path, capsys):
+    from pathlib import Path
+
+    var = pd.read_csv(Path(__file__).parents[1] / "data" / "organisms" / "squidpy_mouse_var.tsv", sep="\t", dtype=str)
+    mouse = write(tmp_path / "brain.h5ad", var["symbol"].tolist()[:200], 5)
+    out = tmp_path / "brain.harmonized.h5ad"
+    # before: 200 mouse symbols became human genes (St18 -> ST18)
+    assert main(["harmonize", str(mouse), "-o", str(out), "--snapshot", "default"]) == 1
+    assert "look like mus_musculus genes" in capsys.readouterr().err
+    assert not out.exists()
+    args = ["harmonize", str(mouse), "-o", str(out), "--snapshot", "default", "--no-check-organism"]
+    assert main(args) == 0
+    assert out.exists()

@@ -139,3 +139,66 @@ def test_explain_reads_names_in_the_dataset_release(snapshot_default):
     assert steps.endswith("Outcome 1:0 (retired).")
     today = str(its.explain("SOD2", snapshot=snapshot_default))
     assert "meaning at release" not in today
+
+
+def _snapshot_without(snap, releases: tuple[int, ...], out) -> its.Snapshot:
+    """A snapshot of ``snap``'s own gene tables (IDs, versions, symbols) at ``releases`` only."""
+    from idtrack_sc.builders import build_snapshot, read_gene_table
+
+    g = snap.genes
+    sources = []
+    for release in releases:
+        rows = g[(g["first_release"] <= release) & (g["last_release"] >= release)].drop_duplicates("gene_id")
+        symbol = its.resolve.names_at(snap, "symbol", release)
+        table = pd.DataFrame(
+            {
+                "gene_id": rows["gene_id"],
+                "gene_version": rows["version"].astype("Int64"),
+                "gene_name": rows["gene_id"].map(symbol).fillna(""),
+                "gene_biotype": rows["biotype"],
+            }
+        )
+        path = out / f"genes_{release}.tsv"
+        table.to_csv(path, sep="\t", index=False)
+        sources.append(read_gene_table(path, release=release))
+    build_snapshot(sources, organism="human", out=out / "subset.idtrack.zip")
+    return its.load_snapshot(out / "subset.idtrack.zip")
+
+
+def test_versions_of_an_uncovered_release_fall_back_to_the_bare_ids(snapshot_default, tmp_path, caplog):
+    # a dataset annotated with release 104 (its real versioned IDs), read with a snapshot
+    # whose tables are those of 100 and 114 only: a quarter of the versions changed by 114
+    covering = _snapshot_without(snapshot_default, (100, 114), tmp_path)
+    ids = _versioned_ids(snapshot_default, 104)
+    with caplog.at_level("INFO", logger="idtrack_sc.resolve"):
+        result = its.infer_release(ids, snapshot=covering)
+    # before: undetermined ("mixed: no covered release fits more than 72.6 % ...")
+    assert result.status == "determined"
+    assert result.versions_ignored
+    assert result.to_dict()["versions_ignored"] is True
+    assert "fit no covered release" in result.reason
+    assert "without their versions" in result.reason
+    assert result.release == 100  # every gene of 104 exists at 100; some are gone by 114
+    assert any("without their versions" in r.getMessage() for r in caplog.records)
+    # versions of a covered release are used as they are
+    own = its.infer_release(ids, snapshot=snapshot_default)
+    assert (own.release, own.versions_ignored) == (104, False)
+
+
+def test_organism_is_enough_and_another_organisms_ids_are_named():
+    from pathlib import Path
+
+    var = pd.read_csv(Path(__file__).parents[1] / "data" / "organisms" / "squidpy_mouse_var.tsv", sep="\t", dtype=str)
+    by_organism = its.infer_release(var["gene_ids"], organism="mouse")
+    by_name = its.infer_release(var["gene_ids"], snapshot="mouse")
+    assert by_organism.status == by_name.status == "determined"
+    assert by_organism.release == by_name.release
+    # mouse IDs under a human snapshot: not just "undetermined"
+    wrong = its.infer_release(var["gene_ids"], organism="human")
+    assert wrong.status == "undetermined"
+    assert "Ensembl IDs of mus_musculus (ENSMUSG…)" in wrong.reason
+    assert "homo_sapiens" in wrong.reason
+    orthologs = its.convert_orthologs(["Trp53", "Cd3e"], organism="mouse", to_organism="human")
+    assert orthologs["target"].tolist() == ["TP53", "CD3E"]
+    same = its.convert_orthologs(["Trp53"], snapshot="mouse", to_snapshot="human")
+    assert same["target"].tolist() == ["TP53"]

@@ -102,6 +102,12 @@ def add_parser(subparsers: Any) -> None:
         help="an ID and a symbol naming different genes: a tie of both, handled by --ambiguous (default), "
         "or the ID's or the symbol's gene",
     )
+    conv.add_argument(
+        "--no-check-organism",
+        action="store_true",
+        help="convert names that fit another organism far better (e.g. mouse symbols under --organism human) "
+        "anyway; by default they are refused",
+    )
     conv.add_argument("--key-added", default="idtrack", metavar="KEY", help="uns key and var column prefix")
     merge = parser.add_argument_group("several files")
     merge.add_argument(
@@ -212,6 +218,7 @@ def _policies(args: argparse.Namespace, *, several: bool = False) -> dict[str, A
         "from_release": _from_release(args.from_release),
         "pair_key": None if args.pair_key == "none" else args.pair_key,
         "pair_conflict": args.pair_conflict,
+        "check_organism": not args.no_check_organism,
     }
 
 

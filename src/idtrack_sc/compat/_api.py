@@ -463,7 +463,8 @@ class API:
         ``query_id``
             The query as given.
         ``no_corresponding``
-            Not found in the snapshot (reasons ``not_found``, ``not_a_gene``, ``empty``).
+            Not found in the snapshot (reasons ``not_found``, ``not_a_gene``, ``empty``,
+            ``missing_value``, ``not_a_name``, ``other_organism``).
         ``no_conversion``
             Found, but no gene at the target release (``retired``, ``not_yet_created``, …).
         ``no_target``

@@ -64,8 +64,16 @@ PALETTE: tuple[Category, ...] = (
     Category(
         "gone", "1:0 retired / no target name", "#D55E00", "1:0", ("retired", "not_yet_created", "no_target_name")
     ),
-    Category("unknown", "1:0 not found", "#CC79A7", "1:0", ("not_found", "suffix_unconfirmed", "no_protein_ids")),
-    Category("not_gene", "1:0 not a gene / empty", "#999999", "1:0", ("not_a_gene", "empty")),
+    Category(
+        "unknown", "1:0 not found", "#CC79A7", "1:0", ("not_found", "suffix_unconfirmed", "no_protein_ids", "other_organism")
+    ),
+    Category(
+        "not_gene",
+        "1:0 not a gene / empty",
+        "#999999",
+        "1:0",
+        ("not_a_gene", "empty", "missing_value", "not_a_name"),
+    ),
 )
 _DARK = {"#0072B2", "#009E73", "#D55E00", "#CC79A7"}
 _BY_NAME = {c.name: c for c in PALETTE}

@@ -94,6 +94,16 @@ pair_conflict
     its original identifier, never merged into either gene; ``"id"`` uses the ID column's
     gene, ``"symbol"`` the symbol column's. A warning gives the count; every conflict is
     listed in ``uns[key_added]["pair_disagreements"]``."""
+doc_check_organism = """\
+check_organism
+    Before anything is changed, refuse identifiers that fit another organism far better
+    than the snapshot's (:class:`~idtrack_sc.resolve.OrganismMismatchError`, naming the
+    organism and the evidence): Ensembl IDs of another species (``ENSMUSG…`` under a human
+    snapshot), or symbols written as another organism's nomenclature writes them (mouse
+    ``Cd3e``, ``Actb`` under human) and found there far more often, measured on a sample
+    of at most 1,000 names against the snapshots available without network (see
+    :func:`idtrack_sc.resolve.check_organism`). ``False`` converts them as the snapshot's
+    identifiers anyway (the behaviour before this check)."""
 
 #: Every snippet, by the name a docstring uses for it.
 SNIPPETS = {name: value for name, value in dict(globals()).items() if name.startswith("doc_")}

@@ -24,6 +24,7 @@ from ..resolve import DEFAULT_MIN_EVIDENCE, check_from_release, check_min_eviden
 from ._apply import apply_plan, matrices_to_sum, replace_contents
 from ._docs import (
     doc_ambiguous,
+    doc_check_organism,
     doc_duplicates,
     doc_key_added,
     doc_min_evidence,
@@ -112,7 +113,9 @@ def _check_policies(key_added: str, **policies: str) -> None:
     check_key_added(key_added)
 
 
-def _check_types(*, to: object, id_key: object, symbol_key: object, copy: object) -> None:
+def _check_types(
+    *, to: object, id_key: object, symbol_key: object, copy: object, check_organism: object = True
+) -> None:
     """Clear messages for arguments of the wrong type (instead of an error deep inside)."""
     if not isinstance(to, str):
         msg = f"to must be a namespace name such as 'ensembl_gene' or 'symbol', got {type(to).__name__} {to!r}."
@@ -123,9 +126,10 @@ def _check_types(*, to: object, id_key: object, symbol_key: object, copy: object
     if not isinstance(symbol_key, str) or not symbol_key:
         msg = f"symbol_key must be a non-empty var column name, got {symbol_key!r}."
         raise TypeError(msg)
-    if not isinstance(copy, bool | np.bool_):
-        msg = f"copy must be True or False, got {type(copy).__name__} {copy!r}."
-        raise TypeError(msg)
+    for name, value in (("copy", copy), ("check_organism", check_organism)):
+        if not isinstance(value, bool | np.bool_):
+            msg = f"{name} must be True or False, got {type(value).__name__} {value!r}."
+            raise TypeError(msg)
 
 
 def _harmonize_anndata(
@@ -150,6 +154,7 @@ def _harmonize_anndata(
     positions: dict[str, np.ndarray] | None = None,
     pair_conflict: str = "tie",
     reserved: Collection[str] | None = None,
+    check_organism: bool = True,
 ) -> dict[str, Any]:
     """Harmonize one AnnData in place (plan, apply, write); return its counts.
 
@@ -187,6 +192,7 @@ def _harmonize_anndata(
         pair_key=pair_key,
         pair_conflict=pair_conflict,
         reserved=reserved,
+        organism_check=check_organism,
     )
     matrices = matrices_to_sum(adata, plan, label)  # refuses, before anything changes, what cannot be summed
 
@@ -263,6 +269,7 @@ def _harmonize_anndata(
     doc_key_added=doc_key_added,
     doc_pair_key=doc_pair_key,
     doc_pair_conflict=doc_pair_conflict,
+    doc_check_organism=doc_check_organism,
 )
 def harmonize_var_names(
     data: AnnData | MuData,
@@ -282,6 +289,7 @@ def harmonize_var_names(
     from_release: int | Literal["auto"] | None = "auto",
     pair_key: str | None = "auto",
     pair_conflict: PairConflict = "tie",
+    check_organism: bool = True,
     copy: bool = False,
 ) -> AnnData | MuData | None:
     """Convert feature identifiers to one namespace at one Ensembl release, in place.
@@ -328,6 +336,7 @@ def harmonize_var_names(
         in the target release's meaning. Recorded in ``uns[key_added]["release"]``.
     {doc_pair_key}
     {doc_pair_conflict}
+    {doc_check_organism}
     copy
         Return a harmonized copy instead of modifying ``data``.
 
@@ -372,7 +381,7 @@ def harmonize_var_names(
     _check_policies(
         key_added, ambiguous=ambiguous, unmapped=unmapped, duplicates=duplicates, pair_conflict=pair_conflict
     )
-    _check_types(to=to, id_key=id_key, symbol_key=symbol_key, copy=copy)
+    _check_types(to=to, id_key=id_key, symbol_key=symbol_key, copy=copy, check_organism=check_organism)
     check_symbol_key(symbol_key, key_added)
     if mod is not None and not isinstance(mod, str):
         mod = list(mod)  # any iterable of names, a generator too
@@ -398,6 +407,7 @@ def harmonize_var_names(
         "from_release": from_release,
         "pair_key": pair_key,
         "pair_conflict": pair_conflict,
+        "check_organism": check_organism,
     }
 
     if isinstance(data, AnnData):

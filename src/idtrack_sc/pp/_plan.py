@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..record import AMBIGUOUS_EXPANDED, KEPT_APART_SUFFIX
-from ..resolve import REASONS, convert
+from ..resolve import NON_NAME_REASONS, REASONS, check_organism, convert
 from ._pair import choose_anchor, combine, find_pair
 
 if TYPE_CHECKING:
@@ -135,6 +135,7 @@ def plan_features(
     pair_key: str | None = None,
     pair_conflict: str = "tie",
     reserved: Collection[str] | None = None,
+    organism_check: bool = True,
 ) -> FeaturePlan:
     """Resolve ``adata``'s features and decide what becomes of each; ``adata`` is not changed.
 
@@ -142,8 +143,12 @@ def plan_features(
     :func:`~idtrack_sc.concat_harmonized` to keep only identifiers that fail consistently).
     A feature kept unmapped whose original identifier is in ``reserved`` (names of other
     genes in the target namespace) is kept apart, as ``<original>~unmapped``.
+    With ``organism_check``, identifiers that fit another organism far better than the
+    snapshot's are refused (:func:`idtrack_sc.resolve.check_organism`).
     """
     originals = identifiers(adata, id_key, label)
+    if organism_check:
+        check_organism(originals, snap, label=label)
     var_names = adata.var_names.to_numpy(dtype=object)
     if not adata.var_names.is_unique:
         n_dup = int(adata.var_names.duplicated().sum())
@@ -317,14 +322,19 @@ def _policy_rows(
     failed = np.flatnonzero(outcome == "1:0")
     # ambiguous features the policy did not resolve are handled like unmapped ones, unless dropped
     leftover = np.concatenate([amb if ambiguous == "best" else amb[:0], failed])
+    # no names at all (missing values, positional names): each is its own feature, never
+    # merged with another, and never matched across datasets by its "name"
+    non_name = table["reason"].astype(str).isin(NON_NAME_REASONS).to_numpy()
     if keep_unmapped and keep_only is not None and len(leftover):
         # only the unmapped identifiers named (e.g. those failing in every dataset of a concat)
         allowed = np.array([o in keep_only for o in originals[leftover]], dtype=bool)
-        leftover = leftover[allowed]
+        leftover = leftover[allowed & ~non_name[leftover]]
     if keep_unmapped and len(leftover):
         names = originals[leftover].astype(object)
         empty = np.array([not isinstance(v, str) or not v.strip() for v in names], dtype=bool)
         names[empty] = fallback_names[leftover][empty]
+        # a var_name that is missing too: "nan", as anndata writes it (made unique below)
+        names[[not isinstance(v, str) for v in names]] = "nan"
         if reserved:  # another gene's name: never joined with that gene (in another dataset)
             apart = np.array([v in reserved for v in names], dtype=bool)
             names[apart] = [f"{v}{KEPT_APART_SUFFIX}" for v in names[apart]]
@@ -356,6 +366,8 @@ def _policy_rows(
     else:
         # groups: same name within the same class, in order of first appearance
         key = pd.Series(merge_class, dtype=object) + "\x00" + plan["name"].astype(str)
+        alone = non_name[plan["src"].to_numpy()]
+        key[alone] = key[alone] + "\x00" + plan["src"][alone].astype(str)
         plan["group"] = pd.factorize(key, sort=False)[0]
         if duplicates == "first":
             plan = plan[~plan["group"].duplicated()].copy()

@@ -8,7 +8,8 @@ precomputes, per snapshot, release and namespace, the answer for every key the s
 Besides the public functions, this is what the layers above use (``pp``, ``compat``, the
 command line; see ``docs/architecture.md``): argument checks (``check_from_release``,
 ``check_min_evidence``, ``DEFAULT_MIN_EVIDENCE``), query parsing
-(``as_query_strings``), assembly facts (``assembly_of``, ``assembly_number``,
+(``as_query_strings``), the organism check (``check_organism``, ``organism_fit``,
+``OrganismMismatchError``), the reasons of non-names (``NON_NAME_REASONS``), assembly facts (``assembly_of``, ``assembly_number``,
 ``MIN_FIT``), ``versioned_ids`` and the per-snapshot cache (``snapshot_cache``).
 """
 
@@ -16,22 +17,25 @@ from ._convert import COLUMNS, check_from_release, convert, summarize
 from ._explain import Explanation, explain
 from ._graph import assembly_number, history_graph, versioned_ids
 from ._index import DEFAULT_MIN_EVIDENCE, ResolutionIndex, check_min_evidence, get_index, names_at
+from ._organism import OrganismMismatchError, check_organism, organism_fit
 from ._orthologs import ORTHOLOG_REASONS, convert_orthologs, homologene
 from ._parse import as_query_strings
 from ._release import MIN_FIT, ReleaseInference, assembly_of, infer_release
 from ._snapshot_cache import snapshot_cache
-from ._vocab import OUTCOMES, PARSE_NOTES, REASON_OUTCOMES, REASONS, canonical_namespace
+from ._vocab import NON_NAME_REASONS, OUTCOMES, PARSE_NOTES, REASON_OUTCOMES, REASONS, canonical_namespace
 
 __all__ = [
     "COLUMNS",
     "DEFAULT_MIN_EVIDENCE",
     "MIN_FIT",
+    "NON_NAME_REASONS",
     "ORTHOLOG_REASONS",
     "OUTCOMES",
     "PARSE_NOTES",
     "REASONS",
     "REASON_OUTCOMES",
     "Explanation",
+    "OrganismMismatchError",
     "ReleaseInference",
     "ResolutionIndex",
     "as_query_strings",
@@ -40,6 +44,7 @@ __all__ = [
     "canonical_namespace",
     "check_from_release",
     "check_min_evidence",
+    "check_organism",
     "convert",
     "convert_orthologs",
     "explain",
@@ -48,6 +53,7 @@ __all__ = [
     "homologene",
     "infer_release",
     "names_at",
+    "organism_fit",
     "snapshot_cache",
     "summarize",
     "versioned_ids",

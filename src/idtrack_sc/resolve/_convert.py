@@ -10,6 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._index import DEFAULT_MIN_EVIDENCE, check_min_evidence, exact_names, get_index
+from ._non_names import case_only_words, missing_values, positional_integers
+from ._organism import foreign_ensembl_ids
 from ._parse import as_query_strings, normalize, reinterpret
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_CODE, REASONS, canonical_namespace
 
@@ -75,7 +77,12 @@ def convert(
         in a snapshot whose sources list them: the shipped human and mouse snapshots hold
         transcripts (of releases 75–100 and 100) but no protein IDs, so an ``ENSP…`` query
         answers ``1:0`` with reason ``no_protein_ids``. ``None``/NaN give outcome ``1:0`` with
-        reason ``empty``; integers are read as Entrez IDs.
+        reason ``empty``, missing values written as text (``"nan"``, ``"NA"``, ``"nan-1"``)
+        reason ``missing_value``. Bare integers (``7157``, or the integer ``7157``) are read
+        as Entrez IDs when the batch's bare integers are Entrez-like as a whole (fewer than 20
+        and no ``0`` among them, or at least 80 % of them Gene IDs the snapshot knows);
+        otherwise, as for AnnData's positional default names ``'0'`` … ``'n-1'``, they get
+        reason ``not_a_name``. Ensembl IDs of another organism get ``other_organism``.
     snapshot
         The organism's snapshot: a :class:`~idtrack_sc.Snapshot`
         (:func:`~idtrack_sc.load_snapshot`, :func:`~idtrack_sc.fetch_snapshot`), a snapshot
@@ -170,8 +177,13 @@ def convert(
     empty = pc.fill_null(pc.equal(normalized, ""), True).to_numpy(zero_copy_only=False)
     keys = normalized.to_numpy(zero_copy_only=False)
     rows = np.full(n, index.missing, dtype=np.int64)
-    live = np.flatnonzero(~empty)
+    missing_value = ~empty & missing_values(normalized)  # "nan", "NA", "nan-1": never looked up
+    live = np.flatnonzero(~empty & ~missing_value)
     rows[live] = index.lookup(keys[live], normalized if len(live) == n else normalized.take(pa.array(live)))
+    not_a_name = positional_integers(normalized, rows, index) | case_only_words(
+        normalized, given, rows, index, snapshot
+    )
+    rows[not_a_name] = index.missing  # not reinterpreted either
     parse = np.zeros(n, dtype=np.int8)  # codes into PARSE_NOTES
     not_a_gene = np.zeros(n, dtype=bool)
 
@@ -223,6 +235,12 @@ def convert(
     reason = index.reason[rows].copy()
     reason[empty] = REASON_CODE["empty"]
     reason[not_a_gene] = REASON_CODE["not_a_gene"]
+    reason[missing_value] = REASON_CODE["missing_value"]
+    reason[not_a_name] = REASON_CODE["not_a_name"]
+    unknown = np.flatnonzero(~found & ~empty)
+    if len(unknown):
+        foreign = foreign_ensembl_ids(normalized.take(pa.array(unknown)), snapshot)
+        reason[unknown[foreign]] = REASON_CODE["other_organism"]
     if len(miss):
         reason[unconfirmed] = REASON_CODE["suffix_unconfirmed"]
         reason[_protein_ids_not_held(snapshot, normalized, ~found & ~empty & ~not_a_gene)] = REASON_CODE[

@@ -62,6 +62,18 @@ class Explanation:
         return "\n".join(f"{i}. {step}" for i, step in enumerate(self.steps, 1))
 
 
+#: Reasons given without a lookup, as explained to the user.
+_NO_LOOKUP = {
+    "missing_value": "a missing value written as text (nan, NA, None, …)",
+    "not_a_name": (
+        "no gene name: a positional default name or a bare integer in a batch that is not Entrez-like, or a "
+        "common word matching a symbol only by case (explain() sees the query alone: convert() decides on the "
+        "whole batch)"
+    ),
+    "other_organism": "an Ensembl ID of another organism than the snapshot's",
+}
+
+
 def _anchors(
     snapshot: Snapshot, release: int, anchor: int | None = None, min_evidence: str = DEFAULT_MIN_EVIDENCE
 ) -> pd.DataFrame:
@@ -182,6 +194,9 @@ def explain(
         return out
     if row["reason"] == "not_a_gene":
         steps.append(f"{query!r} looks like a non-gene feature (spike-in or antibody tag); it is not resolved.")
+        return out
+    if row["reason"] in _NO_LOOKUP:
+        steps.append(f"{query!r} is {_NO_LOOKUP[row['reason']]}; it is not looked up (see REASONS).")
         return out
     if row["key"] is None:
         steps.append(f"{query!r} is not in the {snapshot.organism} snapshot under any namespace or release: not_found.")

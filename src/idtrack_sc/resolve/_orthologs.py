@@ -101,7 +101,8 @@ def _joined(frame: pd.DataFrame, n: int, column: str) -> np.ndarray:
 def convert_orthologs(
     queries: Iterable[object] | str,
     *,
-    snapshot: Snapshot,
+    snapshot: Snapshot | str | os.PathLike | None = None,
+    organism: str | None = None,
     to_organism: str | int = "human",
     to_snapshot: Snapshot | str | os.PathLike | None = None,
     to: str = "symbol",
@@ -127,7 +128,10 @@ def convert_orthologs(
     queries
         Identifiers of the source organism (any mix, as for :func:`~idtrack_sc.convert`).
     snapshot
-        The source organism's snapshot (e.g. mouse).
+        The source organism's snapshot (e.g. mouse): a :class:`~idtrack_sc.Snapshot`, a
+        snapshot file or an organism name (``"mouse"``), as for :func:`~idtrack_sc.convert`.
+    organism
+        Instead of ``snapshot``: the source organism, whose newest registered snapshot to use.
     to_organism
         The target organism (``"human"``, ``"mouse"``, …); human and mouse are covered.
     to_snapshot
@@ -155,14 +159,16 @@ def convert_orthologs(
     Examples
     --------
     >>> import idtrack_sc as its
-    >>> mouse = its.fetch_snapshot("mouse")  # doctest: +SKIP
-    >>> its.convert_orthologs(["Trp53", "Igll1"], snapshot=mouse, to_organism="human")[
+    >>> its.convert_orthologs(["Trp53", "Igll1"], organism="mouse", to_organism="human")[
     ...     ["query", "targets", "outcome"]
     ... ]  # doctest: +SKIP
         query        targets outcome
     0   Trp53           TP53     1:1
     1   Igll1    IGLL1|IGLL5     1:n
     """
+    from ..registry import resolve_snapshot
+
+    snapshot = resolve_snapshot(snapshot, organism)
     target_organism = _production_name(to_organism)
     src_tax = taxonomy_id(snapshot.organism)
     dst_tax = taxonomy_id(target_organism)
@@ -171,9 +177,9 @@ def convert_orthologs(
         raise ValueError(msg)
     table = homologene()
     covered = set(table["tax_id"].unique())
-    for organism, tax in ((snapshot.organism, src_tax), (target_organism, dst_tax)):
+    for name, tax in ((snapshot.organism, src_tax), (target_organism, dst_tax)):
         if tax not in covered:
-            msg = f"The shipped ortholog table (NCBI HomoloGene) covers human and mouse; {organism} is not in it."
+            msg = f"The shipped ortholog table (NCBI HomoloGene) covers human and mouse; {name} is not in it."
             raise ValueError(msg)
     target_snap = _target_snapshot(to_snapshot, target_organism)
     if target_snap.organism != target_organism:

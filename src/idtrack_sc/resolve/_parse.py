@@ -106,6 +106,8 @@ def _coerce(value: object, position: int) -> str | None:
         value = float(value)
         if math.isnan(value):
             return None
+        if math.isinf(value):
+            return str(value)  # "inf": a missing value written as a number (reason missing_value)
         if value.is_integer():
             return str(int(value))
         msg = f"Query at position {position} is the number {value!r}, which is no identifier."
@@ -120,7 +122,8 @@ def as_query_strings(values: object) -> np.ndarray:
     """Check and convert any sequence of queries to an object array of ``str`` or ``None``.
 
     Strings pass unchanged; ``None``/NaN become ``None``; integers (and integral floats) are
-    read as their decimal text (Entrez IDs); anything else is a :class:`TypeError` that names
+    read as their decimal text (Entrez IDs, when the batch is Entrez-like); infinities become
+    ``"inf"`` (a missing value); anything else is a :class:`TypeError` that names
     the position.
     """
     arr = _as_object_array(values)

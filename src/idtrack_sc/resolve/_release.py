@@ -24,10 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._index import upper_array
+from ._organism import foreign_ensembl_ids, organism_of_code, species_codes
 from ._parse import as_query_strings, normalize
 from ._snapshot_cache import snapshot_cache
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterable
 
     from ..snapshot import Snapshot
@@ -89,6 +91,11 @@ class ReleaseInference:
         ``valid`` (each name counted once, with its most specific evidence) and ``fit``.
     n_names, n_with_evidence
         Names given, and names valid in at least one covered release.
+    versions_ignored
+        The versioned Ensembl IDs fit no covered release as versioned (a dataset of a release
+        between or before the covered ones, whose versions no table recorded): the inference
+        was made again with their versions removed, and this is its result (``reason`` says
+        so).
     """
 
     release: int | None
@@ -100,6 +107,7 @@ class ReleaseInference:
     evidence: pd.DataFrame = field(repr=False)
     n_names: int = 0
     n_with_evidence: int = 0
+    versions_ignored: bool = False
 
     @property
     def determined(self) -> bool:
@@ -118,6 +126,7 @@ class ReleaseInference:
             "reason": self.reason,
             "n_names": int(self.n_names),
             "n_with_evidence": int(self.n_with_evidence),
+            "versions_ignored": bool(self.versions_ignored),
             "evidence": {
                 "release": ev.index.to_numpy(dtype=np.int64),
                 **{col: ev[col].to_numpy() for col in ev.columns},
@@ -230,8 +239,11 @@ def _lookup(table: tuple[pd.Index, np.ndarray], keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _read(values: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Upper-case keys, the Ensembl gene ID of each (``""`` if none) and its version key."""
+def _read(values: object, strip_versions: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Upper-case keys, the Ensembl gene ID of each (``""`` if none) and its version key.
+
+    ``strip_versions``: versioned IDs are read as bare IDs (no version key).
+    """
     arr = pa.array(as_query_strings(values), type=pa.string(), from_pandas=True)
     keys = pc.fill_null(normalize(arr), "")
     vid = pc.struct_field(pc.extract_regex(keys, _VERSIONED), "id")
@@ -239,17 +251,21 @@ def _read(values: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     versioned = pc.fill_null(pc.binary_join_element_wise(vid, vver, "."), "")
     bare = pc.fill_null(pc.match_substring_regex(keys, _BARE_ID), False)
     gene = pc.if_else(bare, keys, pc.fill_null(vid, ""))
+    versioned = versioned.to_numpy(zero_copy_only=False).astype(object)
+    if strip_versions:
+        versioned[:] = ""
     return (
         keys.to_numpy(zero_copy_only=False).astype(object),
         gene.to_numpy(zero_copy_only=False).astype(object),
-        versioned.to_numpy(zero_copy_only=False).astype(object),
+        versioned,
     )
 
 
 def infer_release(
     identifiers: Iterable[object],
     *,
-    snapshot: Snapshot,
+    snapshot: Snapshot | str | os.PathLike | None = None,
+    organism: str | None = None,
     paired: Iterable[object] | None = None,
 ) -> ReleaseInference:
     """Infer the Ensembl release (and assembly) a list of feature names was annotated with.
@@ -260,7 +276,12 @@ def infer_release(
         Feature names as a dataset holds them: Ensembl gene IDs (versioned IDs say the
         most), symbols, or a mix.
     snapshot
-        The organism's snapshot; only its covered releases can be told apart.
+        The organism's snapshot (a :class:`~idtrack_sc.Snapshot`, a snapshot file, an
+        organism name such as ``"mouse"``, or ``"default"``, as for
+        :func:`~idtrack_sc.convert`); only its covered releases can be told apart.
+    organism
+        Instead of ``snapshot``: the organism (``"human"``, ``"mouse"``, …) whose newest
+        registered snapshot to use.
     paired
         A second identifier column aligned with ``identifiers`` (10x ``features.tsv``,
         ``var["gene_ids"]`` beside symbol ``var_names``): each ID and symbol of the same
@@ -273,6 +294,10 @@ def infer_release(
     ``MIN_EVIDENCE`` (20) names that are valid in any covered release, or when no release
     fits at least ``MIN_FIT`` (80%) of them (a mixed list), the status is
     ``"undetermined"`` and ``release`` is ``None``; the evidence is there all the same.
+    When versioned Ensembl IDs leave the release undetermined (their versions are from a
+    release no table covers, or recorded by none), the IDs are read again without versions;
+    if that determines a release, it is the result, with ``versions_ignored=True``, a reason
+    saying so and a log line. Ensembl IDs of another organism are named in the reason.
 
     Examples
     --------
@@ -281,9 +306,59 @@ def infer_release(
     >>> result = its.infer_release(["MARCH1", "SEPT2", "TP53"] * 10, snapshot=snap)
     >>> result.status, result.releases  # doctest: +SKIP
     """
+    from ..registry import resolve_snapshot
+
+    snapshot = resolve_snapshot(snapshot, organism)
+    identifiers = as_query_strings(identifiers)
+    paired = None if paired is None else as_query_strings(paired)
+    result = _infer(identifiers, snapshot, paired)
+    if result.determined or not any(_has_versions(values) for values in (identifiers, paired)):
+        return _with_foreign_ids(result, identifiers, snapshot)
+    plain = _infer(identifiers, snapshot, paired, strip_versions=True)
+    if not plain.determined:
+        result.reason += f"; without versions, also undetermined ({plain.reason})"
+        return _with_foreign_ids(result, identifiers, snapshot)
+    plain.versions_ignored = True
+    plain.reason = (
+        f"the versioned IDs fit no covered release ({result.reason}); read without their versions: {plain.reason}"
+    )
+    logger.info("inferred release from the IDs without their versions (the versions fit no covered release)")
+    logger.info("inferred release: %s", plain)
+    return plain
+
+
+def _has_versions(values: np.ndarray | None) -> bool:
+    """Whether any value is a versioned Ensembl gene ID."""
+    if values is None or len(values) == 0:
+        return False
+    keys = normalize(pa.array(values, type=pa.string(), from_pandas=True))
+    return bool(pc.any(pc.match_substring_regex(keys, _VERSIONED)).as_py())
+
+
+def _with_foreign_ids(result: ReleaseInference, identifiers: np.ndarray, snapshot: Snapshot) -> ReleaseInference:
+    """An undetermined result whose names are mostly another organism's Ensembl IDs says so."""
+    if result.determined or len(identifiers) == 0:
+        return result
+    keys = normalize(pa.array(identifiers, type=pa.string(), from_pandas=True))
+    foreign = foreign_ensembl_ids(keys, snapshot)
+    if foreign.sum() * 2 < len(identifiers):
+        return result
+    code = pd.Series(species_codes(keys)[foreign]).value_counts().index[0]
+    result.reason = (
+        f"{int(foreign.sum())} of {len(identifiers)} names are Ensembl IDs of {organism_of_code(code)} "
+        f"(ENS{code}G…), not of the snapshot's organism ({snapshot.organism}): use that organism's snapshot "
+        f"({result.reason})"
+    )
+    return result
+
+
+def _infer(
+    identifiers: np.ndarray, snapshot: Snapshot, paired: np.ndarray | None, strip_versions: bool = False
+) -> ReleaseInference:
+    """:func:`infer_release` on query strings, with the versions of Ensembl IDs or without."""
     tables = _tables(snapshot)
     releases = tables["releases"]
-    keys, gene, versioned = _read(identifiers)
+    keys, gene, versioned = _read(identifiers, strip_versions)
     n = len(keys)
     masks = {kind: np.zeros(n, dtype=np.int64) for kind in EVIDENCE}
     is_versioned = versioned != ""
@@ -302,7 +377,7 @@ def infer_release(
     if symbolic.any():
         masks["symbols"][symbolic] = _lookup(tables["symbols"], keys[symbolic])
     if paired is not None:
-        other_keys, other_gene, other_versioned = _read(paired)
+        other_keys, other_gene, other_versioned = _read(paired, strip_versions)
         if len(other_keys) != n:
             msg = f"paired has {len(other_keys)} values for {n} identifiers; they must be aligned."
             raise ValueError(msg)
@@ -385,5 +460,6 @@ def infer_release(
         n,
         n_evidence,
     )
-    logger.info("inferred release: %s", result)
+    if not strip_versions:
+        logger.info("inferred release: %s", result)
     return result

@@ -71,6 +71,15 @@ REASONS = {
         "an Ensembl protein (translation) ID, but the snapshot holds no protein IDs (its sources carry none, "
         "as for the shipped human and mouse snapshots): convert the gene or transcript ID instead"
     ),
+    "missing_value": (
+        "a missing value written as text (nan, NA, N/A, None, null, inf, …, also made unique: nan-1), "
+        "never read as a gene"
+    ),
+    "not_a_name": (
+        "not a gene name: a positional default name ('0', '1', … in a column that is not Entrez-like), or a "
+        "common word (yes, no) that matches a symbol only in a case the dataset does not use"
+    ),
+    "other_organism": "an Ensembl ID of another organism (ENSMUSG… under a human snapshot): use that organism's snapshot",
 }
 
 #: Outcomes each reason comes with.
@@ -90,6 +99,9 @@ REASON_OUTCOMES = {
             "not_a_gene",
             "empty",
             "no_protein_ids",
+            "missing_value",
+            "not_a_name",
+            "other_organism",
         )
         else "1:n"
         if reason == "candidates_retired"
@@ -97,6 +109,9 @@ REASON_OUTCOMES = {
     )
     for reason in REASONS
 }
+
+#: Reasons of queries that are no gene name at all (nothing to look up, never merged with each other).
+NON_NAME_REASONS = ("empty", "missing_value", "not_a_name")
 
 #: Notes about how a query string was read before lookup (column ``parse``).
 PARSE_NOTES = ("as_is", "version_stripped", "par_y", "date_repaired", "suffix_stripped", "separator_removed")

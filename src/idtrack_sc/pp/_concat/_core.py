@@ -26,8 +26,10 @@ import numpy as np
 from ...registry import resolve_snapshot
 from ...resolve import DEFAULT_MIN_EVIDENCE, check_min_evidence, convert
 from .._apply import replace_contents
+from ...resolve import check_organism as refuse_other_organism
 from .._docs import (
     doc_ambiguous,
+    doc_check_organism,
     doc_duplicates,
     doc_key_added,
     doc_min_evidence,
@@ -76,6 +78,7 @@ UnmappedConcat = Literal["consistent", "keep", "drop"]
     doc_key_added=doc_key_added,
     doc_pair_key=doc_pair_key,
     doc_pair_conflict=doc_pair_conflict,
+    doc_check_organism=doc_check_organism,
 )
 def concat_harmonized(
     adatas: Mapping[str, DatasetLike] | Collection[DatasetLike],
@@ -107,6 +110,7 @@ def concat_harmonized(
     from_release: int | Literal["auto"] | Mapping[str, int | str | None] | None = "auto",
     pair_key: str | None = "auto",
     pair_conflict: PairConflict = "tie",
+    check_organism: bool = True,
     out: str | os.PathLike | None = None,
 ) -> AnnData | None:
     """Harmonize several datasets with one snapshot and one policy, then concatenate them.
@@ -214,6 +218,10 @@ def concat_harmonized(
     {doc_pair_key}
         With ``"auto"``, each dataset's column is found on its own, where it has one.
     {doc_pair_conflict}
+    {doc_check_organism}
+        Every dataset is checked before any is harmonized: datasets of different organisms
+        are refused (concatenating them needs their genes mapped to one organism first,
+        with :func:`~idtrack_sc.convert_orthologs`).
     out
         Deprecated name of ``out_file``.
 
@@ -284,6 +292,8 @@ def concat_harmonized(
     for ds in datasets:
         survey = _survey(ds, id_key=id_key, key_added=key_added)
         _check_dataset(ds, survey, snap, key_added)
+        if check_organism:
+            refuse_other_organism(survey.identifiers, snap, label=ds.label, hint=_OTHER_ORGANISM_HINT)
         ids = {str(v) for v in survey.identifiers if v is not None and not (isinstance(v, float) and np.isnan(v))}
         common = ids if common is None else common & ids
         distinct |= ids
@@ -318,6 +328,7 @@ def concat_harmonized(
         "pair_key": pair_key,
         "pair_conflict": pair_conflict,
         "reserved": reserved,
+        "check_organism": False,  # every dataset was checked above
     }
     union = _FeatureUnion(key_added=key_added, symbol_key=symbol_key)
     diag = _Diagnostics(key_added=key_added, table=table)
@@ -432,6 +443,15 @@ def _replace_inputs(pending: list[tuple[AnnData, AnnData, dict[str, Any]]], key_
     for source, twin, rec in pending:
         replace_contents(source, twin)
         source.uns[key_added] = rec
+
+
+#: How to proceed when a dataset of another organism is refused (concat has no ortholog option).
+_OTHER_ORGANISM_HINT = (
+    "Datasets of different organisms cannot share one gene namespace: harmonize this one with "
+    "organism={organism!r}, or map its genes to {target} first (idtrack_sc.convert_orthologs; concat_harmonized "
+    "has no ortholog option) and concatenate the results; pass check_organism=False only if these names really "
+    "are {target} genes."
+)
 
 
 def _describe(strategy: Any) -> str:

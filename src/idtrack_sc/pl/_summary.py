@@ -65,7 +65,11 @@ PALETTE: tuple[Category, ...] = (
         "gone", "1:0 retired / no target name", "#D55E00", "1:0", ("retired", "not_yet_created", "no_target_name")
     ),
     Category(
-        "unknown", "1:0 not found", "#CC79A7", "1:0", ("not_found", "suffix_unconfirmed", "no_protein_ids", "other_organism")
+        "unknown",
+        "1:0 not found",
+        "#CC79A7",
+        "1:0",
+        ("not_found", "suffix_unconfirmed", "no_protein_ids", "other_organism"),
     ),
     Category(
         "not_gene",

@@ -25,8 +25,8 @@ import numpy as np
 
 from ...registry import resolve_snapshot
 from ...resolve import DEFAULT_MIN_EVIDENCE, check_min_evidence, convert
-from .._apply import replace_contents
 from ...resolve import check_organism as refuse_other_organism
+from .._apply import replace_contents
 from .._docs import (
     doc_ambiguous,
     doc_check_organism,

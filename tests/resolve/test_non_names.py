@@ -76,6 +76,24 @@ def test_positional_default_names_are_no_entrez_ids_but_an_entrez_column_is():
     assert its.convert(["7157"], snapshot=snap, to="symbol")["target"].tolist() == ["TP53"]
 
 
+@pytest.mark.parametrize(
+    "queries",
+    [["1", "nan", "NA"], ["1"], ["0", "1", "2"], ["1", "2", "3", "4"]],
+    ids=["one-based-with-missing", "one", "zero-based", "one-based"],
+)
+def test_a_short_numbering_by_position_is_no_entrez_column(queries):
+    # R numbers rows from 1, AnnData from 0: '1' first in a batch is a row number, not A1BG
+    table = its.convert(queries, organism="human", to="symbol")
+    assert (table["outcome"] == "1:0").all()
+    integers = table[table["query"].str.isdigit()]
+    assert (integers["reason"] == "not_a_name").all()
+
+
+def test_short_entrez_lists_not_numbered_by_position_stay_entrez():
+    table = its.convert(["7157", "1", "672"], organism="human", to="symbol")
+    assert table["target"].tolist() == ["TP53", "A1BG", "BRCA1"]
+
+
 def test_a_prefixed_entrez_id_is_entrez_in_any_batch():
     batch = [str(i) for i in range(30)] + ["GeneID:7157", "GeneID:1"]
     table = its.convert(batch, organism="human", to="symbol")

@@ -98,7 +98,9 @@ def positional_integers(keys: pa.Array, rows: np.ndarray, index: ResolutionIndex
 
     A batch's bare integers are *Entrez-like* (read as NCBI Gene IDs) when, with at least
     :data:`MIN_INTEGERS` of them, at least :data:`MIN_ENTREZ_FIT` (80 %) are Gene IDs the
-    snapshot knows, or, with fewer, none of them is ``0``. Otherwise they are positional
+    snapshot knows, or, with fewer, none of them is ``0``, and they are not each their own
+    position in the batch (counted from 0 or 1: ``["1", "nan", "NA"]`` is a numbering, not
+    A1BG). Otherwise they are positional
     names (``'0'`` … ``'n-1'``, or a filtered subset) or some other numbering, and none of
     them is read as a gene. ``0`` is never an Entrez ID (NCBI's numbering starts at 1).
 
@@ -118,7 +120,9 @@ def positional_integers(keys: pa.Array, rows: np.ndarray, index: ResolutionIndex
     at = np.flatnonzero(ints)
     values = keys.take(at)
     zero = pc.match_substring_regex(values, r"^0+$").to_numpy(zero_copy_only=False)
-    if len(at) < MIN_INTEGERS:
+    if _numbered_by_position(values, at):
+        entrez_like = False
+    elif len(at) < MIN_INTEGERS:
         entrez_like = not zero.any()
     else:
         entrez_like = _rows_in(index, rows[at], "entrez").mean() >= MIN_ENTREZ_FIT
@@ -127,6 +131,18 @@ def positional_integers(keys: pa.Array, rows: np.ndarray, index: ResolutionIndex
         out[at[zero]] = True
         return out
     return ints
+
+
+def _numbered_by_position(values: pa.Array, at: np.ndarray) -> bool:
+    """Whether every bare integer is its own position in the batch, counted from 0 or from 1.
+
+    AnnData and pandas number unnamed features ``'0'`` … ``'n-1'``, R ``'1'`` … ``'n'``: such
+    a column is a numbering even when it is short (``["1", "nan", "NA"]``), never Gene IDs.
+    """
+    if len(values) > 0 and max(len(v) for v in values.to_pylist()) > 18:  # beyond int64
+        return False
+    numbers = pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False)
+    return bool((numbers == at).all() or (numbers == at + 1).all())
 
 
 def case_only_words(

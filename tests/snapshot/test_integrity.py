@@ -278,4 +278,3 @@ def test_two_primary_symbols_for_one_gene_at_one_release_refused(tmp_path):
     path = _with_table(tmp_path, "names", forge)
     with pytest.raises(SnapshotFormatError, match=r"ENSG00000141510 has 2 primary symbol names at release 114"):
         its.convert(["TP53"], snapshot=its.load_snapshot(path), to="symbol")
-

@@ -238,14 +238,11 @@ def test_interrupted_download_leaves_nothing(published, server, write_registry, 
 
 
 def test_keyboard_interrupt_mid_download_leaves_nothing(human_registry, isolated, monkeypatch):
-    def interrupted(url, progressbar=False):
-        def download(url, output_file, pooch_obj):
-            Path(output_file).write_bytes(b"PK\x03\x04 half a file")
-            raise KeyboardInterrupt
+    def interrupted(self, url, output_file, pooch_obj):
+        output_file.write(b"PK\x03\x04 half a file")
+        raise KeyboardInterrupt
 
-        return download
-
-    monkeypatch.setattr(pooch.downloaders, "choose_downloader", interrupted)
+    monkeypatch.setattr(_registry._HTTPDownload, "__call__", interrupted)
     with pytest.raises(KeyboardInterrupt):
         fetch_snapshot("human", registry=human_registry, progressbar=False)
     assert _files(isolated) == []
@@ -470,3 +467,40 @@ def test_temporaries_of_killed_downloads_are_cleaned(human_registry, isolated):
     os.utime(mine, (old, old))
     fetch_snapshot("human", registry=human_registry, progressbar=False)
     assert _files(isolated) == sorted([HUMAN_114, running.name, mine.name])
+
+
+def test_endless_garbage_without_registry_size_is_stopped_at_the_cap(
+    published, server, write_registry, isolated, monkeypatch
+):
+    """An entry without size= (a 186 KB file could download 450 MiB) is bounded by MAX_DOWNLOAD_BYTES."""
+    monkeypatch.setattr(_registry, "MAX_DOWNLOAD_BYTES", 4 << 20)
+    url = server.serve(f"/endless/{HUMAN_114}", b"", mode="endless")
+    reg = write_registry([(HUMAN_114, file_sha256(published[HUMAN_114]), url)])
+    with pytest.raises(
+        _registry.SnapshotSizeError, match=r"gives no size=, and a snapshot download may be at most 4194304"
+    ):
+        fetch_snapshot("human", registry=reg, progressbar=False)
+    server.stop()
+    assert len(server.sent) == 1 + _registry.RETRIES
+    assert max(server.sent) < 32 << 20
+    assert _files(isolated) == []
+
+
+def test_trickling_server_is_given_up_at_the_deadline(published, server, write_registry, isolated, monkeypatch):
+    """A byte every 0.2 s never trips a read timeout; the deadline for the whole fetch ends it."""
+    monkeypatch.setattr(_registry, "DOWNLOAD_DEADLINE", 1)
+    url = server.serve(f"/trickle/{HUMAN_114}", b"", mode="trickle")
+    reg = write_registry([(HUMAN_114, file_sha256(published[HUMAN_114]), url)])
+    with pytest.raises(SnapshotDownloadError, match=r"took more than 1 s \(DOWNLOAD_DEADLINE\)"):
+        fetch_snapshot("human", registry=reg, progressbar=False)
+    assert _files(isolated) == []
+
+
+def test_silent_server_is_timed_out(published, server, write_registry, isolated, monkeypatch):
+    monkeypatch.setattr(_registry, "READ_TIMEOUT", 0.5)
+    url = server.serve(f"/stall/{HUMAN_114}", b"", mode="stall")
+    reg = write_registry([(HUMAN_114, file_sha256(published[HUMAN_114]), url)])
+    with pytest.raises(SnapshotDownloadError, match=r"(?i)read timed out"):
+        fetch_snapshot("human", registry=reg, progressbar=False)
+    assert len(server.hits) == 1 + _registry.RETRIES
+    assert _files(isolated) == []

@@ -13,7 +13,9 @@ import logging
 import os
 import re
 import shutil
+import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -49,6 +51,15 @@ ENV_MIRROR = "IDTRACK_SC_MIRROR"
 ENV_REGISTRY = "IDTRACK_SC_REGISTRY"
 #: Extra download attempts after a failed one (network error or checksum mismatch).
 RETRIES = 2
+#: Largest download of an entry without ``size=`` (bytes); one with it stops at its size.
+#: Real snapshots are a few MB to tens of MB.
+MAX_DOWNLOAD_BYTES = 1 << 30
+#: Seconds to connect, and to wait for the next bytes of a download, before giving up.
+CONNECT_TIMEOUT = 30
+READ_TIMEOUT = 60
+#: Seconds one fetch may take in all, every attempt included: a server sending a byte now
+#: and then (which no read timeout catches) is given up on then.
+DOWNLOAD_DEADLINE = 3600
 
 _FILE_RE = re.compile(r"^(?P<organism>[a-z][a-z0-9_]*)-(?P<tag>[a-z0-9][a-z0-9_.]*)\.idtrack\.zip$")
 _FILE_FORMAT = "<organism>-<release>.idtrack.zip"
@@ -392,20 +403,83 @@ class _Bounded:
         self.entry = entry
         self.url = url
         self.written = 0
+        self.limit = MAX_DOWNLOAD_BYTES if entry.size is None else entry.size
 
     def write(self, data: bytes) -> int:
         self.written += len(data)
-        if self.written > self.entry.size:
+        if self.written > self.limit:
+            if self.entry.size is None:
+                said = (
+                    f"its registry entry ({self.entry.registry}) gives no size=, and a snapshot download may be at "
+                    f"most {MAX_DOWNLOAD_BYTES} bytes then (add size=<bytes> to the entry for a larger file)"
+                )
+            else:
+                said = f"its registry entry ({self.entry.registry}) says the file has {self.entry.size}"
             msg = (
-                f"Download of snapshot {self.entry.file} from {self.url} was stopped after "
-                f"{self.written} bytes: its registry entry ({self.entry.registry}) says the file has "
-                f"{self.entry.size}. Nothing was cached. The mirror serves another file, or the entry is outdated."
+                f"Download of snapshot {self.entry.file} from {self.url} was stopped after {self.written} bytes: "
+                f"{said}. Nothing was cached. The mirror serves another file, or the entry is outdated."
             )
             raise SnapshotSizeError(msg)
         return self.fh.write(data)
 
     def flush(self) -> None:
         self.fh.flush()
+
+
+class _HTTPDownload:
+    """Pooch downloader for HTTP(S) with a read timeout per chunk and a deadline for the whole fetch.
+
+    :class:`pooch.HTTPDownloader` reads fixed-size chunks, and a read timeout applies to each
+    wait for bytes: a server sending a byte every few seconds is never timed out. Here every
+    read returns what has arrived (``read1``), so the deadline is checked as bytes come in.
+    Errors are :mod:`requests` exceptions, which pooch retries (while the deadline allows).
+    """
+
+    def __init__(self, entry: RegistryEntry, deadline: float, *, progressbar: bool):
+        self.entry = entry
+        self.deadline = deadline
+        self.progressbar = progressbar
+
+    def _timeout(self, url: str, received: int) -> None:
+        import requests
+
+        if time.monotonic() > self.deadline:
+            msg = (
+                f"download of {self.entry.file} from {url} took more than {DOWNLOAD_DEADLINE} s "
+                f"(DOWNLOAD_DEADLINE) and was given up after {received} bytes: the server is stalled or too slow"
+            )
+            raise requests.exceptions.Timeout(msg)
+
+    def __call__(self, url: str, output_file: Any, pooch_obj: pooch.Pooch | None) -> None:
+        import requests
+        import urllib3
+        from tqdm.auto import tqdm
+
+        self._timeout(url, 0)
+        with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as response:
+            response.raise_for_status()
+            total = int(response.headers.get("content-length", 0) or 0)
+            read1 = getattr(response.raw, "read1", None)  # urllib3 >= 2: whatever has arrived
+            if read1 is not None:
+                chunks = iter(lambda: read1(1 << 16), b"")
+            else:  # pragma: no cover - urllib3 1.26
+                chunks = response.iter_content(chunk_size=1 << 12)
+            progress = tqdm(
+                total=total, unit="B", unit_scale=True, leave=True, disable=not self.progressbar, file=sys.stderr
+            )
+            received = 0
+            try:
+                for chunk in chunks:
+                    received += len(chunk)
+                    output_file.write(chunk)
+                    progress.update(len(chunk))
+                    self._timeout(url, received)
+            except (OSError, ValueError, urllib3.exceptions.HTTPError) as err:  # a dropped connection mid-body
+                if isinstance(err, SnapshotChecksumError):
+                    raise
+                raise requests.exceptions.ConnectionError(str(err)) from err
+            finally:
+                progress.close()
 
 
 class _CheckedDownload:
@@ -418,17 +492,19 @@ class _CheckedDownload:
     def __init__(self, entry: RegistryEntry, url: str, *, progressbar: bool):
         self.entry = entry
         self.url = url
-        if urllib.parse.urlsplit(url).scheme.lower() == "file":
+        self.deadline = time.monotonic() + DOWNLOAD_DEADLINE  # for every attempt together
+        scheme = urllib.parse.urlsplit(url).scheme.lower()
+        if scheme == "file":
             self.download = _copy_file_url
+        elif scheme in ("http", "https"):
+            self.download = _HTTPDownload(entry, self.deadline, progressbar=progressbar)
         else:
-            self.download = pooch.downloaders.choose_downloader(url, progressbar=progressbar)
+            self.download = pooch.downloaders.choose_downloader(url, progressbar=progressbar, timeout=READ_TIMEOUT)
 
     def __call__(self, url: str, output_file: str, pooch_obj: pooch.Pooch | None) -> None:
-        if self.entry.size is None:
-            self.download(url, output_file, pooch_obj)
-        else:
-            with Path(output_file).open("w+b") as fh:
-                self.download(url, _Bounded(fh, self.entry, url), pooch_obj)
+        with Path(output_file).open("w+b") as fh:
+            self.download(url, _Bounded(fh, self.entry, url), pooch_obj)
+        if self.entry.size is not None:
             got_size = Path(output_file).stat().st_size
             if got_size != self.entry.size:
                 msg = (

@@ -27,6 +27,9 @@ from idtrack_sc.registry import (
 from idtrack_sc.snapshot import file_sha256
 
 HUMAN_114 = "homo_sapiens-114.idtrack.zip"
+
+# most tests register small test files under the shipped snapshot's name, on purpose
+pytestmark = pytest.mark.filterwarnings("ignore:The snapshot registry .* replaces the snapshot:UserWarning")
 HUMAN_110 = "homo_sapiens-110.idtrack.zip"
 MOUSE_114 = "mus_musculus-114.idtrack.zip"
 DEFAULT = "homo_sapiens-default.idtrack.zip"
@@ -504,3 +507,47 @@ def test_silent_server_is_timed_out(published, server, write_registry, isolated,
         fetch_snapshot("human", registry=reg, progressbar=False)
     assert len(server.hits) == 1 + _registry.RETRIES
     assert _files(isolated) == []
+
+
+def _shipped_sha(name: str) -> str:
+    return read_registry(_registry.REGISTRY_FILE)[name].sha256
+
+
+def test_user_registry_shadowing_a_shipped_snapshot_warns_with_both_checksums(
+    published, write_registry, monkeypatch, isolated
+):
+    shipped = _shipped_sha(HUMAN_114)
+    mine = file_sha256(published[HUMAN_114])
+    monkeypatch.setenv("IDTRACK_SC_REGISTRY", str(write_registry([(HUMAN_114, mine, str(published[HUMAN_114]))])))
+    with pytest.warns(
+        UserWarning, match=rf"replaces the snapshot {HUMAN_114} shipped .*sha256:{shipped}.*sha256:{mine}"
+    ):
+        snap = fetch_snapshot("human", progressbar=False)
+    assert snap.sha256 == mine
+
+
+@pytest.mark.filterwarnings("error")
+def test_snapshot_pinned_by_checksum_either_shipped_or_shadowing(published, write_registry, monkeypatch, isolated):
+    """``snapshot="sha256:<hex>"`` picks the shipped file even though a user registry replaces it, or the user's.
+
+    A pin is explicit: it does not warn.
+    """
+    monkeypatch.setattr(_registry, "PACKAGE_DATA", Path(_registry.__file__).parents[1] / "data")
+    shipped = _shipped_sha(HUMAN_114)
+    mine = file_sha256(published[HUMAN_114])
+    monkeypatch.setenv("IDTRACK_SC_REGISTRY", str(write_registry([(HUMAN_114, mine, str(published[HUMAN_114]))])))
+    assert its.registry.resolve_snapshot(f"sha256:{shipped}").sha256 == shipped
+    assert its.registry.resolve_snapshot(f"sha256:{mine}").releases == (104, 110, 114)
+    assert its.convert(["TP53"], snapshot=f"sha256:{shipped}")["target"].tolist() == ["ENSG00000141510"]
+    with pytest.raises(ValueError, match="No registry entry has sha256:0000"):
+        its.registry.resolve_snapshot("sha256:" + "0" * 64)
+
+
+def test_missing_registry_in_environment_warns_and_shipped_snapshots_still_work(tmp_path, monkeypatch, isolated):
+    monkeypatch.setattr(_registry, "PACKAGE_DATA", Path(_registry.__file__).parents[1] / "data")
+    monkeypatch.setenv("IDTRACK_SC_REGISTRY", str(tmp_path / "gone.txt"))
+    with pytest.warns(
+        UserWarning, match=r"IDTRACK_SC_REGISTRY names the snapshot registry .*gone.txt, which does not exist"
+    ):
+        snap = fetch_snapshot("human", progressbar=False)
+    assert snap.sha256 == _shipped_sha(HUMAN_114)

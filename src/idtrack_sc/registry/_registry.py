@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -242,22 +243,49 @@ def read_registry(path: str | os.PathLike) -> dict[str, RegistryEntry]:
     return entries
 
 
-def _registry_paths(registry: str | os.PathLike | Iterable[str | os.PathLike] | None) -> list[Path]:
-    paths = [REGISTRY_FILE]
+def _registry_paths(
+    registry: str | os.PathLike | Iterable[str | os.PathLike] | None,
+) -> list[tuple[Path, str]]:
+    """Registry files in reading order, each with where it was named: package, environment or argument."""
+    paths = [(REGISTRY_FILE, "package")]
     env = os.environ.get(ENV_REGISTRY, "").strip()
     if env:
-        paths += [Path(p) for p in env.split(os.pathsep) if p.strip()]
+        paths += [(Path(p), "environment") for p in env.split(os.pathsep) if p.strip()]
     if registry is not None:
         if isinstance(registry, str | os.PathLike):
             registry = [registry]
-        paths += [Path(p) for p in registry]
+        paths += [(Path(p), "argument") for p in registry]
     return paths
+
+
+def _read_all(registry: str | os.PathLike | Iterable[str | os.PathLike] | None) -> list[dict[str, RegistryEntry]]:
+    """Every registry's entries, in reading order.
+
+    A file named by ``IDTRACK_SC_REGISTRY`` that does not exist is skipped with a warning
+    (the shipped snapshots keep working); one passed as ``registry=`` is an error.
+    """
+    out = []
+    for path, origin in _registry_paths(registry):
+        if origin == "environment" and not path.is_file():
+            warnings.warn(
+                f"{ENV_REGISTRY} names the snapshot registry {path}, which does not exist; it is ignored "
+                "(the package's registry and your other registries are still used).",
+                UserWarning,
+                stacklevel=4,
+            )
+            continue
+        out.append(read_registry(path))
+    return out
 
 
 def load_registry(registry: str | os.PathLike | Iterable[str | os.PathLike] | None = None) -> dict[str, RegistryEntry]:
     """All registry entries: the package's, then ``IDTRACK_SC_REGISTRY``'s, then ``registry``'s.
 
-    Later registries add entries and override earlier entries of the same file name.
+    Later registries add entries and override earlier entries of the same file name. An
+    entry that replaces one of the package's with another checksum (a user registry
+    shadowing a shipped snapshot) is used, with a warning naming both checksums: pin either
+    with ``snapshot="sha256:<hex>"`` (see :func:`~idtrack_sc.registry.resolve_snapshot`).
+    A file named by ``IDTRACK_SC_REGISTRY`` that does not exist is skipped with a warning.
 
     Parameters
     ----------
@@ -269,12 +297,45 @@ def load_registry(registry: str | os.PathLike | Iterable[str | os.PathLike] | No
     Entries by file name.
     """
     entries: dict[str, RegistryEntry] = {}
-    for path in _registry_paths(registry):
-        for name, entry in read_registry(path).items():
-            if name in entries:
-                logger.debug("registry %s overrides the entry for %s", path, name)
+    for registry_entries in _read_all(registry):
+        for name, entry in registry_entries.items():
+            old = entries.get(name)
+            if old is not None and old.registry == str(REGISTRY_FILE) and old.sha256 != entry.sha256:
+                warnings.warn(
+                    f"The snapshot registry {entry.registry} replaces the snapshot {name} shipped with idtrack-sc "
+                    f"(sha256:{old.sha256}) by another file (sha256:{entry.sha256}); answers for it now come from "
+                    f'that file. Pin one of them with snapshot="sha256:<hex>", or remove the line from {entry.registry}.',
+                    UserWarning,
+                    stacklevel=3,
+                )
+            elif old is not None:
+                logger.debug("registry %s overrides the entry for %s", entry.registry, name)
             entries[name] = entry
     return entries
+
+
+def entry_by_checksum(
+    sha256: str, registry: str | os.PathLike | Iterable[str | os.PathLike] | None = None
+) -> RegistryEntry:
+    """The registry entry of the file with this SHA-256, in any registry read (a shadowed one too).
+
+    Parameters
+    ----------
+    sha256
+        64 hex digits, optionally prefixed ``sha256:``.
+    registry
+        Your own registry file(s), see :func:`load_registry`.
+
+    Returns
+    -------
+    The entry (the latest registry's, if several list the file).
+    """
+    digest = sha256.strip().lower().removeprefix("sha256:")
+    found = [e for entries in _read_all(registry) for e in entries.values() if e.sha256 == digest]
+    if not found:
+        msg = f"No registry entry has sha256:{digest}. {_describe(load_registry(registry))}"
+        raise ValueError(msg)
+    return found[-1]
 
 
 # -- locations ---------------------------------------------------------------------------------

@@ -158,3 +158,13 @@ def test_report_of_datasets_named_like_math_text(tmp_path, data):
     fig.canvas.draw()
     labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
     assert any(label.startswith("\\$\\frac{a}{\\$") for label in labels)
+
+
+def test_mapping_tsv_cells_never_run_as_formulas(tmp_path):
+    names = ["TP53", "=1+1", "@SUM(A1)", "-2+3"]
+    adata = ad.AnnData(np.ones((2, 4), dtype=np.float32), var=pd.DataFrame(index=names))
+    its.pp.harmonize_var_names(adata, snapshot="default", to="symbol")
+    folder = write_report(adata, tmp_path / "report")
+    table = pd.read_csv(folder / "mapping.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert sorted(table["original"]) == sorted(["TP53", "'=1+1", "'@SUM(A1)", "'-2+3"])
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in table.to_numpy().ravel())

@@ -54,7 +54,7 @@ ENV_REGISTRY = "IDTRACK_SC_REGISTRY"
 RETRIES = 2
 #: Largest download of an entry without ``size=`` (bytes); one with it stops at its size.
 #: Real snapshots are a few MB to tens of MB.
-MAX_DOWNLOAD_BYTES = 1 << 30
+MAX_DOWNLOAD_BYTES = 256 << 20
 #: Seconds to connect, and to wait for the next bytes of a download, before giving up.
 CONNECT_TIMEOUT = 30
 READ_TIMEOUT = 60

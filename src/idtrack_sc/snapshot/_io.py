@@ -48,6 +48,7 @@ MAX_DECODED_RATIO = 128
 _DECODED_SLACK = 32 << 20
 #: Nesting depth allowed in a manifest (real manifests: 4).
 MAX_MANIFEST_DEPTH = 32
+_TOO_DEEP = object()
 #: Tables a snapshot cannot do without: a file where one is empty is refused.
 CORE_TABLES = ("genes", "names")
 #: Namespaces where a gene has one primary name at a release (``refseq``, ``uniprot`` and
@@ -214,11 +215,11 @@ def read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         msg = f"{path}: {MANIFEST} is not valid UTF-8 JSON ({err})."
         raise SnapshotFormatError(msg) from None
     except RecursionError:
-        manifest = None  # nested deeper than Python's parser goes: refused just below
+        manifest = _TOO_DEEP  # nested deeper than Python's parser goes: refused just below
     except (zipfile.BadZipFile, OSError, EOFError) as err:
         msg = f"{path}: {MANIFEST} is damaged ({err})."
         raise SnapshotFormatError(msg) from None
-    if manifest is None or _depth(manifest) > MAX_MANIFEST_DEPTH:
+    if manifest is _TOO_DEEP or _depth(manifest) > MAX_MANIFEST_DEPTH:
         msg = f"{path}: {MANIFEST} is nested more than {MAX_MANIFEST_DEPTH} levels deep; a manifest is a few flat records."
         raise SnapshotFormatError(msg)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:

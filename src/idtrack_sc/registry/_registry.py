@@ -560,7 +560,7 @@ class _CheckedDownload:
         elif scheme in ("http", "https"):
             self.download = _HTTPDownload(entry, self.deadline, progressbar=progressbar)
         else:
-            self.download = pooch.downloaders.choose_downloader(url, progressbar=progressbar, timeout=READ_TIMEOUT)
+            self.download = pooch.downloaders.choose_downloader(url, progressbar=progressbar)
 
     def __call__(self, url: str, output_file: str, pooch_obj: pooch.Pooch | None) -> None:
         with Path(output_file).open("w+b") as fh:

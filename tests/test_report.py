@@ -143,3 +143,28 @@ def test_get_forwards_to_report():
     assert {"write_report", "report_summary"} <= set(dir(idtrack_sc.get))
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         idtrack_sc.get.nothing  # noqa: B018
+
+
+def test_report_of_datasets_named_like_math_text(tmp_path, data):
+    """Dataset and feature names are the user's: a ``$`` in them is text, not matplotlib math."""
+    name = "$\\frac{a}{$"
+    adata = ad.AnnData(np.ones((2, 3), dtype=np.float32), var=pd.DataFrame(index=["TP53", "$x^$", "NOT_A_GENE"]))
+    its.pp.harmonize_var_names(adata, snapshot="default", to="symbol")
+    folder = write_report({name: adata, "B": data["B"]}, tmp_path / "report")
+    assert (folder / "summary.png").read_bytes().startswith(b"\x89PNG")
+    assert name in json.loads((folder / "summary.json").read_text())["datasets"]
+    assert name in (folder / "index.html").read_text()
+    fig = its.pl.harmonization_summary({name: adata}, title="50$ of $\\sqrt{", show=False, return_fig=True)
+    fig.canvas.draw()
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+    assert any(label.startswith("\\$\\frac{a}{\\$") for label in labels)
+
+
+def test_mapping_tsv_cells_never_run_as_formulas(tmp_path):
+    names = ["TP53", "=1+1", "@SUM(A1)", "-2+3"]
+    adata = ad.AnnData(np.ones((2, 4), dtype=np.float32), var=pd.DataFrame(index=names))
+    its.pp.harmonize_var_names(adata, snapshot="default", to="symbol")
+    folder = write_report(adata, tmp_path / "report")
+    table = pd.read_csv(folder / "mapping.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert sorted(table["original"]) == sorted(["TP53", "'=1+1", "'@SUM(A1)", "'-2+3"])
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in table.to_numpy().ravel())

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .get import mapping_table
-from .record import OUTCOME_ORDER, collect, json_safe, outcome_reason_counts
+from .record import OUTCOME_ORDER, collect, json_safe, outcome_reason_counts, spreadsheet_safe
 
 if TYPE_CHECKING:
     import os
@@ -143,7 +143,7 @@ def write_report(
     folder.mkdir(parents=True, exist_ok=True)
     table = mapping_table(data, key=key)
     summary = report_summary(data, key=key)
-    table.to_csv(folder / "mapping.tsv", sep="\t", index=False)
+    spreadsheet_safe(table).to_csv(folder / "mapping.tsv", sep="\t", index=False)
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     fig = harmonization_summary(data, key=key, show=False, return_fig=True)
     try:

@@ -201,3 +201,15 @@ def test_subprocess_reads_stdin(tmp_path):
     table = _tsv(done.stdout)
     assert table["target"].tolist() == ["TP53", "TP53", "TP53", "BRCA2", "BRCA1", ""]
     assert "6 identifiers -> symbol" in done.stderr
+
+
+def test_spreadsheet_formulas_are_written_as_text(tmp_path, capsys):
+    """A query a spreadsheet would run (``=1+1``, ``@SUM(A1)``) is written with a leading ``'``; numbers stay."""
+    out = tmp_path / "converted.csv"
+    ids = tmp_path / "ids.txt"
+    ids.write_text("=1+1\n@SUM(A1)\n-2+3\nTP53\n")
+    assert main(["convert", "-i", str(ids), "--snapshot", "default", "-o", str(out)]) == 0
+    table = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert table["query"].tolist() == ["'=1+1", "'@SUM(A1)", "'-2+3", "TP53"]
+    assert table.loc[3, "target"] == "ENSG00000141510"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in table.to_numpy().ravel())

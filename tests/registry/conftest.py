@@ -63,7 +63,7 @@ ENDLESS_BYTES = 256 << 20
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Serves ``server.routes[path] = (mode, body)``; mode ``ok``, ``wrong``, ``drop`` or ``endless``."""
+    """Serves ``server.routes[path] = (mode, body)``; mode ``ok``, ``wrong``, ``drop``, ``endless``, ``trickle``, ``stall``."""
 
     def do_GET(self):
         self.server.hits.append(self.path)
@@ -73,6 +73,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if mode == "wrong":
             body = b"not the snapshot you are looking for " * 10
+        if mode in ("trickle", "stall"):  # a byte every 0.2 s for 8 s; or headers, then 5 s of silence
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.flush()
+            try:
+                for _ in range(40 if mode == "trickle" else 1):
+                    threading.Event().wait(0.2 if mode == "trickle" else 5)  # time.sleep is patched out
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return
         if mode == "endless":  # garbage, far more than any snapshot, no Content-Length
             self.send_response(200)
             self.send_header("Content-Type", "application/zip")

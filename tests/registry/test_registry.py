@@ -28,6 +28,9 @@ from idtrack_sc.registry import (
 from idtrack_sc.snapshot import file_sha256
 
 HUMAN_114 = "homo_sapiens-114.idtrack.zip"
+
+# most tests register small test files under the shipped snapshot's name, on purpose
+pytestmark = pytest.mark.filterwarnings("ignore:The snapshot registry .* replaces the snapshot:UserWarning")
 HUMAN_110 = "homo_sapiens-110.idtrack.zip"
 MOUSE_114 = "mus_musculus-114.idtrack.zip"
 DEFAULT = "homo_sapiens-default.idtrack.zip"
@@ -239,14 +242,11 @@ def test_interrupted_download_leaves_nothing(published, server, write_registry, 
 
 
 def test_keyboard_interrupt_mid_download_leaves_nothing(human_registry, isolated, monkeypatch):
-    def interrupted(url, progressbar=False):
-        def download(url, output_file, pooch_obj):
-            Path(output_file).write_bytes(b"PK\x03\x04 half a file")
-            raise KeyboardInterrupt
+    def interrupted(self, url, output_file, pooch_obj):
+        output_file.write(b"PK\x03\x04 half a file")
+        raise KeyboardInterrupt
 
-        return download
-
-    monkeypatch.setattr(pooch.downloaders, "choose_downloader", interrupted)
+    monkeypatch.setattr(_registry._HTTPDownload, "__call__", interrupted)
     with pytest.raises(KeyboardInterrupt):
         fetch_snapshot("human", registry=human_registry, progressbar=False)
     assert _files(isolated) == []
@@ -493,3 +493,85 @@ def test_a_download_marks_its_temporary_while_it_runs(human_registry, isolated, 
     fetch_snapshot("human", registry=human_registry, progressbar=False)
     assert seen == [True]
     assert _files(isolated) == [HUMAN_114]  # no temporary, no marker left
+    assert _files(isolated) == sorted([HUMAN_114, running.name, mine.name])
+
+
+def test_endless_garbage_without_registry_size_is_stopped_at_the_cap(
+    published, server, write_registry, isolated, monkeypatch
+):
+    """An entry without size= (a 186 KB file could download 450 MiB) is bounded by MAX_DOWNLOAD_BYTES."""
+    monkeypatch.setattr(_registry, "MAX_DOWNLOAD_BYTES", 4 << 20)
+    url = server.serve(f"/endless/{HUMAN_114}", b"", mode="endless")
+    reg = write_registry([(HUMAN_114, file_sha256(published[HUMAN_114]), url)])
+    with pytest.raises(
+        _registry.SnapshotSizeError, match=r"gives no size=, and a snapshot download may be at most 4194304"
+    ):
+        fetch_snapshot("human", registry=reg, progressbar=False)
+    server.stop()
+    assert len(server.sent) == 1 + _registry.RETRIES
+    assert max(server.sent) < 32 << 20
+    assert _files(isolated) == []
+
+
+def test_trickling_server_is_given_up_at_the_deadline(published, server, write_registry, isolated, monkeypatch):
+    """A byte every 0.2 s never trips a read timeout; the deadline for the whole fetch ends it."""
+    monkeypatch.setattr(_registry, "DOWNLOAD_DEADLINE", 1)
+    url = server.serve(f"/trickle/{HUMAN_114}", b"", mode="trickle")
+    reg = write_registry([(HUMAN_114, file_sha256(published[HUMAN_114]), url)])
+    with pytest.raises(SnapshotDownloadError, match=r"took more than 1 s \(DOWNLOAD_DEADLINE\)"):
+        fetch_snapshot("human", registry=reg, progressbar=False)
+    assert _files(isolated) == []
+
+
+def test_silent_server_is_timed_out(published, server, write_registry, isolated, monkeypatch):
+    monkeypatch.setattr(_registry, "READ_TIMEOUT", 0.5)
+    url = server.serve(f"/stall/{HUMAN_114}", b"", mode="stall")
+    reg = write_registry([(HUMAN_114, file_sha256(published[HUMAN_114]), url)])
+    with pytest.raises(SnapshotDownloadError, match=r"(?i)read timed out"):
+        fetch_snapshot("human", registry=reg, progressbar=False)
+    assert len(server.hits) == 1 + _registry.RETRIES
+    assert _files(isolated) == []
+
+
+def _shipped_sha(name: str) -> str:
+    return read_registry(_registry.REGISTRY_FILE)[name].sha256
+
+
+def test_user_registry_shadowing_a_shipped_snapshot_warns_with_both_checksums(
+    published, write_registry, monkeypatch, isolated
+):
+    shipped = _shipped_sha(HUMAN_114)
+    mine = file_sha256(published[HUMAN_114])
+    monkeypatch.setenv("IDTRACK_SC_REGISTRY", str(write_registry([(HUMAN_114, mine, str(published[HUMAN_114]))])))
+    with pytest.warns(
+        UserWarning, match=rf"replaces the snapshot {HUMAN_114} shipped .*sha256:{shipped}.*sha256:{mine}"
+    ):
+        snap = fetch_snapshot("human", progressbar=False)
+    assert snap.sha256 == mine
+
+
+@pytest.mark.filterwarnings("error")
+def test_snapshot_pinned_by_checksum_either_shipped_or_shadowing(published, write_registry, monkeypatch, isolated):
+    """``snapshot="sha256:<hex>"`` picks the shipped file even though a user registry replaces it, or the user's.
+
+    A pin is explicit: it does not warn.
+    """
+    monkeypatch.setattr(_registry, "PACKAGE_DATA", Path(_registry.__file__).parents[1] / "data")
+    shipped = _shipped_sha(HUMAN_114)
+    mine = file_sha256(published[HUMAN_114])
+    monkeypatch.setenv("IDTRACK_SC_REGISTRY", str(write_registry([(HUMAN_114, mine, str(published[HUMAN_114]))])))
+    assert its.registry.resolve_snapshot(f"sha256:{shipped}").sha256 == shipped
+    assert its.registry.resolve_snapshot(f"sha256:{mine}").releases == (104, 110, 114)
+    assert its.convert(["TP53"], snapshot=f"sha256:{shipped}")["target"].tolist() == ["ENSG00000141510"]
+    with pytest.raises(ValueError, match="No registry entry has sha256:0000"):
+        its.registry.resolve_snapshot("sha256:" + "0" * 64)
+
+
+def test_missing_registry_in_environment_warns_and_shipped_snapshots_still_work(tmp_path, monkeypatch, isolated):
+    monkeypatch.setattr(_registry, "PACKAGE_DATA", Path(_registry.__file__).parents[1] / "data")
+    monkeypatch.setenv("IDTRACK_SC_REGISTRY", str(tmp_path / "gone.txt"))
+    with pytest.warns(
+        UserWarning, match=r"IDTRACK_SC_REGISTRY names the snapshot registry .*gone.txt, which does not exist"
+    ):
+        snap = fetch_snapshot("human", progressbar=False)
+    assert snap.sha256 == _shipped_sha(HUMAN_114)

@@ -243,3 +243,14 @@ def test_any_ordered_iterable_of_queries(resolver_snapshot):
         its.convert({"TP53", "BRCA2"}, snapshot=resolver_snapshot)
     with pytest.raises(TypeError, match="order depends on hashing"):
         its.convert({"TP53": 1}, snapshot=resolver_snapshot)
+
+
+def test_case_folding_is_limited_to_the_letters_gene_names_use():
+    """``ı`` (dotless i) and ``ſ`` (long s) are no ``I`` and ``S``: look-alikes fail like Cyrillic ones do.
+
+    ASCII and Greek letters still match in any case (``rorα`` is RORα).
+    """
+    snap = its.fetch_snapshot("human", progressbar=False)
+    table = its.convert(["ıl6", "ſox2", "İL6", "il6", "sox2", "rorα", "RORΑ"], snapshot=snap)
+    assert table["outcome"].tolist() == ["1:0", "1:0", "1:0", "1:1", "1:1", "1:1", "1:1"]
+    assert table["target"].tolist()[3:] == ["ENSG00000136244", "ENSG00000181449", "ENSG00000069667", "ENSG00000069667"]

@@ -116,3 +116,27 @@ def test_stale_temporary_files_are_cleaned(resolver_snapshot_path, monkeypatch, 
     assert fresh.exists()
     assert keep.exists()
     assert users.exists()
+
+
+def test_reader_racing_the_first_write_does_not_warn(resolver_snapshot_path, monkeypatch, tmp_path):
+    """Another session reading between the writes of the index and its checksum file finds no index, silently."""
+    from idtrack_sc.resolve import _persist
+
+    monkeypatch.setenv("IDTRACK_SC_CACHE", str(tmp_path))
+    snap = its.load_snapshot(resolver_snapshot_path)
+    path = index_path(snap, 114, "ensembl_gene")
+    seen = []
+    real = _persist.write_atomically
+
+    def write_then_read(target, write):
+        real(target, write)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            seen.append(_persist.load_index(path, snap.sha256, 114, "ensembl_gene"))
+        seen.extend(str(w.message) for w in caught)
+
+    monkeypatch.setattr(_persist, "write_atomically", write_then_read)
+    its.convert(["TP53"], snapshot=snap)
+    assert seen[0] is None  # between the two writes: no index yet, nothing to warn about
+    assert isinstance(seen[-1], _persist.ResolutionIndex)  # after both: the index, verified
+    assert not [s for s in seen if isinstance(s, str)]

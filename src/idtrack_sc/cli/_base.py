@@ -295,7 +295,11 @@ def table_format(path: str, *, option: str = "--out") -> str:
 
 def write_table(table: pd.DataFrame, path: str) -> None:
     """Write ``table`` to ``path`` in the format of its extension; ``-`` writes TSV to stdout."""
+    from ..record import spreadsheet_safe
+
     fmt = table_format(path)
+    if fmt in ("tsv", "csv"):  # opened in spreadsheets: no cell runs as a formula
+        table = spreadsheet_safe(table)
     if path == "-":
         table.to_csv(sys.stdout, sep="\t", index=False, lineterminator="\n", na_rep="")
         sys.stdout.flush()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..record import n_datasets_column
+from ..record import n_datasets_column, spreadsheet_safe
 from ._api import API, BACKBONE
 
 if TYPE_CHECKING:
@@ -683,7 +683,7 @@ class HarmonizeFeatures:
             }
         )
         path = folder / f"idtrack_result_{self.project_name}_{_file_name(dataset_name)}.tsv"
-        table.to_csv(path, sep="\t", index=False)
+        spreadsheet_safe(table).to_csv(path, sep="\t", index=False)
         logger.debug("Wrote %s.", path)
 
 

@@ -230,8 +230,8 @@ def harmonization_summary(
             after = [(ds.name, int(ds.counts.get("n_vars_after", 0))) for ds in found.datasets]
             _draw_widths(panels["widths"], after, widths)
     top = panels["outcomes"]
-    top.set_title(title if title is not None else "Identifier harmonization", loc="left", fontsize=12, pad=16)
-    subtitle = _subtitle(found)
+    top.set_title(plain(title) if title is not None else "Identifier harmonization", loc="left", fontsize=12, pad=16)
+    subtitle = plain(_subtitle(found))
     if subtitle:
         top.text(0, 1.02, subtitle, transform=top.transAxes, fontsize=8.5, color="#555555", va="bottom")
 
@@ -364,7 +364,16 @@ def _draw_outcomes(
 
 
 def _row_label(name: str, outcomes: dict[str, int]) -> str:
-    return f"{name}\n{sum(outcomes.values()):,} features"
+    return f"{plain(name)}\n{sum(outcomes.values()):,} features"
+
+
+def plain(text: object) -> str:
+    r"""``text`` shown as written: ``$`` escaped, so matplotlib never reads it as math.
+
+    Dataset names, feature names and titles come from the user's data; ``"$\frac{a}{$"``
+    would otherwise be parsed as math text and fail when the figure is drawn.
+    """
+    return str(text).replace("$", r"\$")
 
 
 def _draw_details(ax: Axes, bars: list[SmallBar], *, several: bool) -> None:
@@ -387,13 +396,13 @@ def _draw_details(ax: Axes, bars: list[SmallBar], *, several: bool) -> None:
         share = f"{100 * bar.share:.1f}%" if bar.share >= 0.001 else "<0.1%"
         label = f"{bar.count:,} ({share})"
         if bar.examples:
-            label += "   e.g. " + _examples_text(bar.examples, bar.count)
+            label += "   e.g. " + plain(_examples_text(bar.examples, bar.count))
         # clipped at the axes and out of the layout: long labels never squeeze the panels
         text = ax.text(bar.count * 1.15, y, label, ha="left", va="center", fontsize=8, color="#333333", clip_on=True)
         text.set_in_layout(False)
     ax.set_yticks(ys)
     ax.set_yticklabels(
-        [f"{b.dataset} · {_short_label(b.category)}" if several else _short_label(b.category) for b in bars]
+        [f"{plain(b.dataset)} · {_short_label(b.category)}" if several else _short_label(b.category) for b in bars]
     )
     ax.set_ylim(len(bars) - 0.5, -0.5)
     ax.set_xlabel("features (log scale; counts and share of the dataset on the bars)")
@@ -421,7 +430,7 @@ def _short_label(cat: Category) -> str:
 def _draw_widths(ax: Axes, after: list[tuple[str, int]], widths: dict[str, int]) -> None:
     """Widths as dots on an axis spanning just their range, with union − intersection written out."""
     union, inter = int(widths.get("union", 0)), int(widths.get("intersection", 0))
-    labels = [name for name, _ in after] + ["union (join='outer')", "intersection (join='inner')"]
+    labels = [plain(name) for name, _ in after] + ["union (join='outer')", "intersection (join='inner')"]
     values = [n for _, n in after] + [union, inter]
     colors = ["#555555"] * len(after) + ["#0072B2", "#E69F00"]
     low, high = min(values), max(values)

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..record import PAIR_CONFLICT
+from ..record import PAIR_CONFLICT, as_str
 from ..resolve import as_query_strings, check_from_release, convert, infer_release
 
 if TYPE_CHECKING:
@@ -208,10 +208,10 @@ def combine(
     a = _select(table, other, swap)  # the ID side (or the first column when neither is an ID)
     s = _select(other, table, swap)
 
-    a_out = a["outcome"].astype(str).to_numpy(dtype=object)
-    s_out = s["outcome"].astype(str).to_numpy(dtype=object)
-    a_genes = a["gene_id"].astype(str).to_numpy(dtype=object)
-    s_genes = s["gene_id"].astype(str).to_numpy(dtype=object)
+    a_out = as_str(a["outcome"])
+    s_out = as_str(s["outcome"])
+    a_genes = as_str(a["gene_id"])
+    s_genes = as_str(s["gene_id"])
     a_named = a_out != "1:0"
     s_named = s_out != "1:0"
     # 1:0 rows carry the genes they failed on: compare only genes that reached the target
@@ -222,9 +222,9 @@ def combine(
         [len(y) == 1 and y <= x and len(x) > 1 for x, y in zip(a_set, s_set, strict=True)], dtype=bool
     )
     tie = (a_out == "1:n") & (s_out == "1:1") & s_single_in_a
-    a_reason = a["reason"].astype(str).to_numpy(dtype=object)
+    a_reason = as_str(a["reason"])
     id_says_nothing = (a_out == "1:0") & np.isin(
-        a_reason, ["not_found", "empty", "suffix_unconfirmed", "no_protein_ids"]
+        a_reason, ["not_found", "empty", "suffix_unconfirmed", "no_protein_ids", "missing_value", "not_a_name"]
     )
 
     status = np.full(len(a), "neither", dtype=object)

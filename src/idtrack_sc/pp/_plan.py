@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..record import AMBIGUOUS_EXPANDED, KEPT_APART_SUFFIX
+from ..record import AMBIGUOUS_EXPANDED, KEPT_APART_SUFFIX, as_str
 from ..resolve import NON_NAME_REASONS, REASONS, check_organism, convert
 from ._pair import choose_anchor, combine, find_pair
 
@@ -212,20 +212,20 @@ def plan_features(
     # reason, gene).
     orig_str = pd.Series(originals, dtype=object).where(pd.notna(originals), "").astype(str).to_numpy(dtype=object)
     src = plan["src"].to_numpy()
-    reason_rank = pd.Series(table["reason"].astype(str).to_numpy(dtype=object)).map(_REASON_RANK)
+    reason_rank = pd.Series(as_str(table["reason"])).map(_REASON_RANK)
     reason_rank = reason_rank.fillna(len(_REASON_RANK)).to_numpy(dtype=np.int64)
-    renamed = orig_str[src] != plan["name"].astype(str).to_numpy(dtype=object)
+    renamed = orig_str[src] != as_str(plan["name"])
     by_group = np.lexsort((src, orig_str[src], reason_rank[src], renamed, group))
     starts = np.searchsorted(group[by_group], np.arange(n_new))
     first_src = src[by_group][starts]
     joined = _join_members(orig_str[src][by_group], starts, sizes)
-    outcome = table["outcome"].astype(str).to_numpy(dtype=object)[first_src]
-    reason = table["reason"].astype(str).to_numpy(dtype=object)[first_src]
+    outcome = as_str(table["outcome"])[first_src]
+    reason = as_str(table["reason"])[first_src]
     kinds = plan["kind"].to_numpy(dtype=object)[by_group][starts]
     reason = np.where(kinds == "expanded", AMBIGUOUS_EXPANDED, reason).astype(object)
     names = plan["name"].to_numpy(dtype=object)[by_group][starts]
-    symbols = table["symbol"].astype(str).to_numpy(dtype=object)[first_src]
-    genes = table["gene_id"].astype(str).to_numpy(dtype=object)[first_src]
+    symbols = as_str(table["symbol"])[first_src]
+    genes = as_str(table["gene_id"])[first_src]
     copies = np.flatnonzero(kinds == "expanded")
     if len(copies):  # each copy of an ambiguous feature is its candidate: look that up
         symbols[copies] = convert(
@@ -237,7 +237,7 @@ def plan_features(
     if namespace == "symbol":
         symbols = np.where(kinds == "kept", symbols, names)
     symbols = np.where((kinds == "kept") | (symbols == ""), names, symbols).astype(object)
-    new_index, n_renamed = _unique_names(pd.Index(names.astype(str)))
+    new_index, n_renamed = _unique_names(pd.Index(as_str(names), dtype=object))
     if n_renamed:
         logger.warning("%s: %d feature names were made unique (e.g. 'X-1').", label, n_renamed)
 

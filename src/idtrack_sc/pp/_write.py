@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ..record import OUTCOME_ORDER, OUTCOMES, TEXT, make_record, n_datasets_column, var_columns
+from ..record import OUTCOME_ORDER, OUTCOMES, TEXT, as_str, make_record, n_datasets_column, var_columns
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -107,7 +107,7 @@ def write_var(
     var[cols["original"]] = text(plan.joined)
     var[cols["outcome"]] = pd.Categorical(plan.outcome, categories=OUTCOMES)
     var[cols["reason"]] = text(plan.reason)
-    var[cols["targets"]] = text(table["targets"].astype(str).to_numpy(dtype=object)[plan.first_src])
+    var[cols["targets"]] = text(as_str(table["targets"])[plan.first_src])
     var[cols["gene_id"]] = text(plan.genes)
     var[cols["n_merged"]] = plan.n_merged
     if id_key is not None:
@@ -193,14 +193,14 @@ def plan_record(
         rec["pair_disagreements"] = {
             "original": plan.orig_str[dis],
             "paired": np.array(["" if v is None else str(v) for v in plan.paired[dis]], dtype=object),
-            "gene_id": table["gene_id"].astype(str).to_numpy(dtype=object)[dis],
+            "gene_id": as_str(table["gene_id"])[dis],
             "pair_gene_id": np.asarray(plan.pair_genes, dtype=object)[dis],
         }
     dropped_at = plan.dropped_at
     rec["dropped_ids"] = np.array(["" if d is None else str(d) for d in plan.originals[dropped_at]], dtype=object)
-    rec["dropped_outcomes"] = table["outcome"].astype(str).to_numpy(dtype=object)[dropped_at]
-    rec["dropped_reasons"] = table["reason"].astype(str).to_numpy(dtype=object)[dropped_at]
-    rec["dropped_targets"] = table["targets"].astype(str).to_numpy(dtype=object)[dropped_at]
+    rec["dropped_outcomes"] = as_str(table["outcome"])[dropped_at]
+    rec["dropped_reasons"] = as_str(table["reason"])[dropped_at]
+    rec["dropped_targets"] = as_str(table["targets"])[dropped_at]
     rec["dropped_by"] = np.asarray(plan.dropped_by, dtype=object)
     # matrices whose duplicate features were summed in a wider dtype, so no sum can overflow
     rec["dtype_promoted"] = promoted

@@ -10,7 +10,7 @@ the compatibility layer and the command line). Outcomes and reasons are the reso
 Layering: above :mod:`idtrack_sc.resolve` (whose vocabulary it uses), below ``pp``.
 """
 
-from ._read import Dataset, Harmonized, as_str, collect, json_safe, outcome_reason_counts
+from ._read import Dataset, Harmonized, as_str, collect, json_safe, outcome_reason_counts, spreadsheet_safe
 from ._schema import (
     AMBIGUOUS_EXPANDED,
     CONCAT_KEYS,
@@ -47,6 +47,7 @@ __all__ = [
     "n_datasets_column",
     "outcome_reason_counts",
     "snapshot_record",
+    "spreadsheet_safe",
     "uns_key",
     "var_columns",
 ]

@@ -221,6 +221,37 @@ def as_str(values: Any) -> np.ndarray:
     return series.where(series.notna(), "").astype(str).to_numpy(dtype=object)
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with text cells that a spreadsheet would run as a formula prefixed with ``'``.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written as
+    ``'=1+1``: spreadsheets show it as text, and removing the leading quote gives the value
+    back. Numbers (``-1``, ``+2.5e3``) are left as they are: a spreadsheet reads them as
+    numbers, which they are. Gene IDs and symbols never start with these characters; the
+    user's own identifiers (a query such as ``=HYPERLINK(…)``) may. Only text columns are
+    touched, on a copy.
+    """
+    out = table.copy()
+    for column in out.columns:
+        values = out[column]
+        if isinstance(values.dtype, pd.CategoricalDtype) or not (
+            pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype)
+        ):
+            continue
+        text = values.astype(object)
+        is_str = text.map(lambda v: isinstance(v, str)).astype(bool)
+        starts = is_str & text.where(is_str, "").str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
+        risky = starts & ~text.where(starts, "").str.match(_NUMBER).fillna(False).astype(bool)
+        if risky.any():
+            out[column] = text.where(~risky, "'" + text.where(risky, "").astype(str))
+    return out
+
+
 def outcome_reason_counts(dataset: Dataset) -> tuple[dict[str, int], dict[str, dict[str, int] | None]]:
     """Outcome counts of a dataset and, when they are known exactly, reason counts per outcome.
 

@@ -13,9 +13,12 @@ import logging
 import os
 import re
 import shutil
+import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +53,15 @@ ENV_MIRROR = "IDTRACK_SC_MIRROR"
 ENV_REGISTRY = "IDTRACK_SC_REGISTRY"
 #: Extra download attempts after a failed one (network error or checksum mismatch).
 RETRIES = 2
+#: Largest download of an entry without ``size=`` (bytes); one with it stops at its size.
+#: Real snapshots are a few MB to tens of MB.
+MAX_DOWNLOAD_BYTES = 256 << 20
+#: Seconds to connect, and to wait for the next bytes of a download, before giving up.
+CONNECT_TIMEOUT = 30
+READ_TIMEOUT = 60
+#: Seconds one fetch may take in all, every attempt included: a server sending a byte now
+#: and then (which no read timeout catches) is given up on then.
+DOWNLOAD_DEADLINE = 3600
 
 _FILE_RE = re.compile(r"^(?P<organism>[a-z][a-z0-9_]*)-(?P<tag>[a-z0-9][a-z0-9_.]*)\.idtrack\.zip$")
 _FILE_FORMAT = "<organism>-<release>.idtrack.zip"
@@ -232,22 +244,49 @@ def read_registry(path: str | os.PathLike) -> dict[str, RegistryEntry]:
     return entries
 
 
-def _registry_paths(registry: str | os.PathLike | Iterable[str | os.PathLike] | None) -> list[Path]:
-    paths = [REGISTRY_FILE]
+def _registry_paths(
+    registry: str | os.PathLike | Iterable[str | os.PathLike] | None,
+) -> list[tuple[Path, str]]:
+    """Registry files in reading order, each with where it was named: package, environment or argument."""
+    paths = [(REGISTRY_FILE, "package")]
     env = os.environ.get(ENV_REGISTRY, "").strip()
     if env:
-        paths += [Path(p) for p in env.split(os.pathsep) if p.strip()]
+        paths += [(Path(p), "environment") for p in env.split(os.pathsep) if p.strip()]
     if registry is not None:
         if isinstance(registry, str | os.PathLike):
             registry = [registry]
-        paths += [Path(p) for p in registry]
+        paths += [(Path(p), "argument") for p in registry]
     return paths
+
+
+def _read_all(registry: str | os.PathLike | Iterable[str | os.PathLike] | None) -> list[dict[str, RegistryEntry]]:
+    """Every registry's entries, in reading order.
+
+    A file named by ``IDTRACK_SC_REGISTRY`` that does not exist is skipped with a warning
+    (the shipped snapshots keep working); one passed as ``registry=`` is an error.
+    """
+    out = []
+    for path, origin in _registry_paths(registry):
+        if origin == "environment" and not path.is_file():
+            warnings.warn(
+                f"{ENV_REGISTRY} names the snapshot registry {path}, which does not exist; it is ignored "
+                "(the package's registry and your other registries are still used).",
+                UserWarning,
+                stacklevel=4,
+            )
+            continue
+        out.append(read_registry(path))
+    return out
 
 
 def load_registry(registry: str | os.PathLike | Iterable[str | os.PathLike] | None = None) -> dict[str, RegistryEntry]:
     """All registry entries: the package's, then ``IDTRACK_SC_REGISTRY``'s, then ``registry``'s.
 
-    Later registries add entries and override earlier entries of the same file name.
+    Later registries add entries and override earlier entries of the same file name. An
+    entry that replaces one of the package's with another checksum (a user registry
+    shadowing a shipped snapshot) is used, with a warning naming both checksums: pin either
+    with ``snapshot="sha256:<hex>"`` (see :func:`~idtrack_sc.registry.resolve_snapshot`).
+    A file named by ``IDTRACK_SC_REGISTRY`` that does not exist is skipped with a warning.
 
     Parameters
     ----------
@@ -259,12 +298,45 @@ def load_registry(registry: str | os.PathLike | Iterable[str | os.PathLike] | No
     Entries by file name.
     """
     entries: dict[str, RegistryEntry] = {}
-    for path in _registry_paths(registry):
-        for name, entry in read_registry(path).items():
-            if name in entries:
-                logger.debug("registry %s overrides the entry for %s", path, name)
+    for registry_entries in _read_all(registry):
+        for name, entry in registry_entries.items():
+            old = entries.get(name)
+            if old is not None and old.registry == str(REGISTRY_FILE) and old.sha256 != entry.sha256:
+                warnings.warn(
+                    f"The snapshot registry {entry.registry} replaces the snapshot {name} shipped with idtrack-sc "
+                    f"(sha256:{old.sha256}) by another file (sha256:{entry.sha256}); answers for it now come from "
+                    f'that file. Pin one of them with snapshot="sha256:<hex>", or remove the line from {entry.registry}.',
+                    UserWarning,
+                    stacklevel=3,
+                )
+            elif old is not None:
+                logger.debug("registry %s overrides the entry for %s", entry.registry, name)
             entries[name] = entry
     return entries
+
+
+def entry_by_checksum(
+    sha256: str, registry: str | os.PathLike | Iterable[str | os.PathLike] | None = None
+) -> RegistryEntry:
+    """The registry entry of the file with this SHA-256, in any registry read (a shadowed one too).
+
+    Parameters
+    ----------
+    sha256
+        64 hex digits, optionally prefixed ``sha256:``.
+    registry
+        Your own registry file(s), see :func:`load_registry`.
+
+    Returns
+    -------
+    The entry (the latest registry's, if several list the file).
+    """
+    digest = sha256.strip().lower().removeprefix("sha256:")
+    found = [e for entries in _read_all(registry) for e in entries.values() if e.sha256 == digest]
+    if not found:
+        msg = f"No registry entry has sha256:{digest}. {_describe(load_registry(registry))}"
+        raise ValueError(msg)
+    return found[-1]
 
 
 # -- locations ---------------------------------------------------------------------------------
@@ -393,20 +465,83 @@ class _Bounded:
         self.entry = entry
         self.url = url
         self.written = 0
+        self.limit = MAX_DOWNLOAD_BYTES if entry.size is None else entry.size
 
     def write(self, data: bytes) -> int:
         self.written += len(data)
-        if self.written > self.entry.size:
+        if self.written > self.limit:
+            if self.entry.size is None:
+                said = (
+                    f"its registry entry ({self.entry.registry}) gives no size=, and a snapshot download may be at "
+                    f"most {MAX_DOWNLOAD_BYTES} bytes then (add size=<bytes> to the entry for a larger file)"
+                )
+            else:
+                said = f"its registry entry ({self.entry.registry}) says the file has {self.entry.size}"
             msg = (
-                f"Download of snapshot {self.entry.file} from {self.url} was stopped after "
-                f"{self.written} bytes: its registry entry ({self.entry.registry}) says the file has "
-                f"{self.entry.size}. Nothing was cached. The mirror serves another file, or the entry is outdated."
+                f"Download of snapshot {self.entry.file} from {self.url} was stopped after {self.written} bytes: "
+                f"{said}. Nothing was cached. The mirror serves another file, or the entry is outdated."
             )
             raise SnapshotSizeError(msg)
         return self.fh.write(data)
 
     def flush(self) -> None:
         self.fh.flush()
+
+
+class _HTTPDownload:
+    """Pooch downloader for HTTP(S) with a read timeout per chunk and a deadline for the whole fetch.
+
+    :class:`pooch.HTTPDownloader` reads fixed-size chunks, and a read timeout applies to each
+    wait for bytes: a server sending a byte every few seconds is never timed out. Here every
+    read returns what has arrived (``read1``), so the deadline is checked as bytes come in.
+    Errors are :mod:`requests` exceptions, which pooch retries (while the deadline allows).
+    """
+
+    def __init__(self, entry: RegistryEntry, deadline: float, *, progressbar: bool):
+        self.entry = entry
+        self.deadline = deadline
+        self.progressbar = progressbar
+
+    def _timeout(self, url: str, received: int) -> None:
+        import requests
+
+        if time.monotonic() > self.deadline:
+            msg = (
+                f"download of {self.entry.file} from {url} took more than {DOWNLOAD_DEADLINE} s "
+                f"(DOWNLOAD_DEADLINE) and was given up after {received} bytes: the server is stalled or too slow"
+            )
+            raise requests.exceptions.Timeout(msg)
+
+    def __call__(self, url: str, output_file: Any, pooch_obj: pooch.Pooch | None) -> None:
+        import requests
+        import urllib3
+        from tqdm.auto import tqdm
+
+        self._timeout(url, 0)
+        with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as response:
+            response.raise_for_status()
+            total = int(response.headers.get("content-length", 0) or 0)
+            read1 = getattr(response.raw, "read1", None)  # urllib3 >= 2: whatever has arrived
+            if read1 is not None:
+                chunks = iter(lambda: read1(1 << 16), b"")
+            else:  # pragma: no cover - urllib3 1.26
+                chunks = response.iter_content(chunk_size=1 << 12)
+            progress = tqdm(
+                total=total, unit="B", unit_scale=True, leave=True, disable=not self.progressbar, file=sys.stderr
+            )
+            received = 0
+            try:
+                for chunk in chunks:
+                    received += len(chunk)
+                    output_file.write(chunk)
+                    progress.update(len(chunk))
+                    self._timeout(url, received)
+            except (OSError, ValueError, urllib3.exceptions.HTTPError) as err:  # a dropped connection mid-body
+                if isinstance(err, SnapshotChecksumError):
+                    raise
+                raise requests.exceptions.ConnectionError(str(err)) from err
+            finally:
+                progress.close()
 
 
 class _CheckedDownload:
@@ -419,8 +554,12 @@ class _CheckedDownload:
     def __init__(self, entry: RegistryEntry, url: str, *, progressbar: bool):
         self.entry = entry
         self.url = url
-        if urllib.parse.urlsplit(url).scheme.lower() == "file":
+        self.deadline = time.monotonic() + DOWNLOAD_DEADLINE  # for every attempt together
+        scheme = urllib.parse.urlsplit(url).scheme.lower()
+        if scheme == "file":
             self.download = _copy_file_url
+        elif scheme in ("http", "https"):
+            self.download = _HTTPDownload(entry, self.deadline, progressbar=progressbar)
         else:
             self.download = pooch.downloaders.choose_downloader(url, progressbar=progressbar)
 
@@ -434,11 +573,9 @@ class _CheckedDownload:
             marker.unlink(missing_ok=True)
 
     def _download(self, url: str, output_file: str, pooch_obj: pooch.Pooch | None) -> None:
-        if self.entry.size is None:
-            self.download(url, output_file, pooch_obj)
-        else:
-            with Path(output_file).open("w+b") as fh:
-                self.download(url, _Bounded(fh, self.entry, url), pooch_obj)
+        with Path(output_file).open("w+b") as fh:
+            self.download(url, _Bounded(fh, self.entry, url), pooch_obj)
+        if self.entry.size is not None:
             got_size = Path(output_file).stat().st_size
             if got_size != self.entry.size:
                 msg = (

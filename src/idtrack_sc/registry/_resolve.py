@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from idtrack_sc.snapshot import Snapshot, resolve_organism
 
-from ._registry import _cache_dir, _fetch_file, _load_once, _mirror, select_entry
+from ._registry import _cache_dir, _fetch_file, _load_once, _mirror, entry_by_checksum, select_entry
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -37,7 +37,10 @@ def _is_organism(name: str) -> bool:
 
 
 def _from_registry(organism: str, **registry_kw) -> Snapshot:
-    entry = select_entry(organism, None, registry=registry_kw.get("registry"))
+    if organism.strip().lower().startswith("sha256:"):
+        entry = entry_by_checksum(organism, registry=registry_kw.get("registry"))
+    else:
+        entry = select_entry(organism, None, registry=registry_kw.get("registry"))
     path = _fetch_file(
         entry,
         cache=_cache_dir(registry_kw.get("cache_dir")),
@@ -64,7 +67,9 @@ def resolve_snapshot(
         A :class:`~idtrack_sc.Snapshot`; a snapshot file; an organism name (``"human"``,
         ``"mouse"``, ``"homo_sapiens"``, …) for that organism's newest snapshot in the
         registry (the real human and mouse snapshots ship inside the package, so these work
-        offline); or ``"default"`` for the small human subset embedded for demos and tests.
+        offline); ``"sha256:<hex>"`` for the registered file with that checksum (this pins a
+        snapshot: the shipped one even when your registry replaces it, or yours); or
+        ``"default"`` for the small human subset embedded for demos and tests.
     organism
         With ``snapshot=None``: the organism whose newest registered snapshot to use. With a
         snapshot: checked against it.
@@ -89,7 +94,9 @@ def resolve_snapshot(
         from idtrack_sc.datasets import default_snapshot
 
         snap = default_snapshot()
-    elif isinstance(snapshot, str) and not Path(snapshot).exists() and _is_organism(snapshot):
+    elif isinstance(snapshot, str) and (
+        snapshot.strip().lower().startswith("sha256:") or (not Path(snapshot).exists() and _is_organism(snapshot))
+    ):
         snap = _from_registry(snapshot, **registry_kw)
     elif isinstance(snapshot, str | os.PathLike):
         path = Path(snapshot).expanduser()

@@ -28,7 +28,7 @@ from ..snapshot import SOURCE_PRIORITY
 from ._persist import index_path, load_index, save_index
 from ._resolution_index import ResolutionIndex, hash_keys
 from ._snapshot_cache import cached_per_snapshot
-from ._vocab import PARSE_NOTES, REASON_CODE
+from ._vocab import PARSE_NOTES, REASON_CODE, fold_case
 
 if TYPE_CHECKING:
     from ..snapshot import Snapshot
@@ -124,24 +124,15 @@ def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
 
 
 def upper_array(values: pd.Series | np.ndarray) -> pa.Array:
-    """Upper-cased strings as an Arrow array (vectorized; nulls stay null)."""
+    """Upper-cased strings as an Arrow array, as matching folds case (:func:`fold_case`; nulls stay null)."""
     arr = values.to_numpy(dtype=object, na_value=None) if isinstance(values, pd.Series) else values
-    return pc.utf8_upper(pa.array(arr, type=pa.string(), from_pandas=True))
+    return fold_case(pa.array(arr, type=pa.string(), from_pandas=True))
 
 
 def upper_strings(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
-    """Upper-cased strings as an object array, exactly as ``str.upper`` gives them (nulls stay null).
-
-    Arrow upper-cases ASCII strings without a Python call per value; other strings (a few
-    names with Greek letters or ``ß``, which ``str.upper`` may lengthen) go through Python.
-    """
+    """Upper-cased strings as an object array, as matching folds case (:func:`fold_case`; nulls stay null)."""
     arr = values.to_numpy(dtype=object, na_value=None) if not isinstance(values, np.ndarray) else values
-    arrow = pa.array(arr, type=pa.string(), from_pandas=True)
-    out = pc.ascii_upper(arrow).to_numpy(zero_copy_only=False)
-    other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(arrow), True).to_numpy(zero_copy_only=False))
-    for i in other:
-        out[i] = arr[i].upper()
-    return out
+    return fold_case(pa.array(arr, type=pa.string(), from_pandas=True)).to_numpy(zero_copy_only=False)
 
 
 def _group_min(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

@@ -18,6 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._vocab import fold_case
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -136,8 +138,8 @@ def as_query_strings(values: object) -> np.ndarray:
 
 
 def normalize(queries: pa.Array) -> pa.Array:
-    """Trim whitespace and upper-case every query (vectorized); nulls stay null."""
-    return pc.utf8_upper(pc.utf8_trim_whitespace(queries))
+    """Trim whitespace and upper-case every query as matching does (:func:`fold_case`); nulls stay null."""
+    return fold_case(pc.utf8_trim_whitespace(queries))
 
 
 def _extract(keys: pa.Array, pattern: str, field: str) -> np.ndarray:

@@ -91,8 +91,10 @@ def save_index(index: ResolutionIndex, path: Path, snapshot_sha256: str) -> None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         clean_stale_temporaries(path.parent)
-        write_atomically(path, lambda fh: fh.write(data))
+        # the checksum first: a reader racing the first write finds no index (and builds its
+        # own) rather than an index without its checksum (which it would warn about)
         write_atomically(_sidecar(path), lambda fh: fh.write(json.dumps(check).encode()))
+        write_atomically(path, lambda fh: fh.write(data))
     except OSError as err:
         logger.debug("could not keep the resolution index in %s: %s", path, err)
 

@@ -40,6 +40,20 @@ MAX_MANIFEST_BYTES = 16 << 20
 MAX_ZIP_RATIO = 16
 MAX_PARQUET_RATIO = 64
 _SLACK = 16 << 20
+#: A table may hold at most this many times its member's size once decoded (Arrow buffers,
+#: each text cell counted as 16 bytes more for what it costs once read into pandas): real
+#: snapshots hold 5 to 30 times. Checked from the Parquet metadata (row counts × type
+#: widths) and, for text, from the dictionary-encoded read, before any text is expanded.
+MAX_DECODED_RATIO = 128
+_DECODED_SLACK = 32 << 20
+#: Nesting depth allowed in a manifest (real manifests: 4).
+MAX_MANIFEST_DEPTH = 32
+_TOO_DEEP = object()
+#: Tables a snapshot cannot do without: a file where one is empty is refused.
+CORE_TABLES = ("genes", "names")
+#: Namespaces where a gene has one primary name at a release (``refseq``, ``uniprot`` and
+#: ``entrez`` legitimately list several): a file giving one gene two at a release is refused.
+SINGLE_NAME_NAMESPACES = ("symbol", "hgnc_id", "mgi_id")
 
 
 class SnapshotFormatError(ValueError):
@@ -169,6 +183,18 @@ def check_members(zf: zipfile.ZipFile, path: Path) -> None:
         raise SnapshotFormatError(msg)
 
 
+def _depth(value: object) -> int:
+    """Nesting depth of parsed JSON, without recursion (lists and objects count one level each)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_MANIFEST_DEPTH:
+                stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -188,9 +214,14 @@ def read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         msg = f"{path}: {MANIFEST} is not valid UTF-8 JSON ({err})."
         raise SnapshotFormatError(msg) from None
+    except RecursionError:
+        manifest = _TOO_DEEP  # nested deeper than Python's parser goes: refused just below
     except (zipfile.BadZipFile, OSError, EOFError) as err:
         msg = f"{path}: {MANIFEST} is damaged ({err})."
         raise SnapshotFormatError(msg) from None
+    if manifest is _TOO_DEEP or _depth(manifest) > MAX_MANIFEST_DEPTH:
+        msg = f"{path}: {MANIFEST} is nested more than {MAX_MANIFEST_DEPTH} levels deep; a manifest is a few flat records."
+        raise SnapshotFormatError(msg)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         msg = f"{path} is not an idtrack-sc snapshot: its manifest does not say format={FORMAT_NAME!r}."
         raise SnapshotFormatError(msg)
@@ -221,20 +252,24 @@ def read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         if not ok:
             msg = f"{path}: manifest 'tables' must map table names to {{'bytes': int, 'rows': int}}, got {declared!r:.200}."
             raise SnapshotFormatError(msg)
+        empty = [name for name in CORE_TABLES if name in declared and declared[name]["rows"] <= 0]
+        if empty:
+            msg = f"{path}: the manifest declares table(s) {empty} empty; a snapshot without genes or names answers nothing."
+            raise SnapshotFormatError(msg)
     return manifest
 
 
 def _check_member_size(zf: zipfile.ZipFile, path: Path, member: str, declared: Mapping[str, int] | None) -> int:
     """The member's size, refused before reading if it is not what the file promises."""
     info = zf.getinfo(member)
-    if declared is not None:
-        if info.file_size != declared["bytes"]:
-            msg = (
-                f"{path}: snapshot member {member} holds {info.file_size} bytes, the manifest declares "
-                f"{declared['bytes']} (damaged or tampered file)."
-            )
-            raise SnapshotFormatError(msg)
-    elif info.compress_type == zipfile.ZIP_STORED:
+    if declared is not None and info.file_size != declared["bytes"]:
+        msg = (
+            f"{path}: snapshot member {member} holds {info.file_size} bytes, the manifest declares "
+            f"{declared['bytes']} (damaged or tampered file)."
+        )
+        raise SnapshotFormatError(msg)
+    # what the manifest declares is no bound: it comes from the same file
+    if info.compress_type == zipfile.ZIP_STORED:
         if info.file_size != info.compress_size:
             msg = f"{path}: stored member {member} declares {info.file_size} bytes but holds {info.compress_size}."
             raise SnapshotFormatError(msg)
@@ -245,6 +280,55 @@ def _check_member_size(zf: zipfile.ZipFile, path: Path, member: str, declared: M
         )
         raise SnapshotFormatError(msg)
     return info.file_size
+
+
+def _text(meta: pq.FileMetaData) -> list[str]:
+    """The file's text columns, read dictionary-encoded so their decoded size is known first."""
+    schema = meta.schema.to_arrow_schema()
+    return [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+
+
+def _read_bounded(parquet: pq.ParquetFile, path: Path, name: str, size: int) -> pa.Table:
+    """Read a Parquet member whose decoded size stays within :data:`MAX_DECODED_RATIO` of ``size``.
+
+    Row counts × type widths are bounded from the metadata before anything is read; text
+    columns are then read dictionary-encoded (their distinct values only, which the encoded
+    pages bound) and the length of every cell is summed before the text is expanded.
+    """
+    limit = MAX_DECODED_RATIO * size + _DECODED_SLACK
+    schema = parquet.schema_arrow
+    rows = parquet.metadata.num_rows
+    text = [f.name for f in schema if pa.types.is_dictionary(f.type)]
+    plain = (pa.types.is_primitive, pa.types.is_null)
+    nested = [f"{f.name} ({f.type})" for f in schema if not (any(t(f.type) for t in plain) or f.name in text)]
+    if nested:  # lists, structs, binary: no snapshot column has them, and their size is unbounded here
+        msg = f"{path}: table {name} has columns of types a snapshot never holds: {', '.join(nested)}."
+        raise SnapshotFormatError(msg)
+    widths = sum(max(f.type.bit_width // 8, 1) for f in schema if pa.types.is_primitive(f.type))
+    decoded = rows * (widths + 20 * len(text))  # offsets + what each text cell costs in pandas
+
+    def refuse(amount: int) -> None:
+        msg = (
+            f"{path}: table {name} would decode from {size} to {amount} bytes or more, more than {MAX_DECODED_RATIO} "
+            "times; refused before expanding it (damaged or malicious file)."
+        )
+        raise SnapshotFormatError(msg)
+
+    if decoded > limit:
+        refuse(decoded)
+    table = parquet.read()
+    import pyarrow.compute as pc
+
+    for column in text:
+        for chunk in table[column].chunks:
+            lengths = pc.binary_length(chunk.dictionary)
+            decoded += pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0
+            if decoded > limit:
+                refuse(decoded)
+    for column in text:
+        index = table.schema.get_field_index(column)
+        table = table.set_column(index, column, table[column].cast(table.schema.field(index).type.value_type))
+    return table
 
 
 def read_table(zf: zipfile.ZipFile, path: Path, name: str, manifest: Mapping[str, Any] | None = None) -> pa.Table:
@@ -276,7 +360,7 @@ def read_table(zf: zipfile.ZipFile, path: Path, name: str, manifest: Mapping[str
                 f"{MAX_PARQUET_RATIO} times; refused without decompressing it (damaged or malicious file)."
             )
             raise SnapshotFormatError(msg)
-        table = parquet.read()
+        table = _read_bounded(pq.ParquetFile(pa.BufferReader(data), read_dictionary=_text(meta)), path, name, size)
     except (pa.ArrowInvalid, OSError) as err:
         msg = f"{path}: snapshot member {member} is not valid Parquet ({err})."
         raise SnapshotFormatError(msg) from None
@@ -335,5 +419,43 @@ def check_table_releases(table: pa.Table, name: str, releases: tuple[int, ...], 
             msg = (
                 f"{where}: the manifest lists releases {empty}, but no gene exists in them in the genes table; "
                 "the manifest does not match the tables (edited or damaged file)."
+            )
+            raise SnapshotFormatError(msg)
+
+
+def check_table_contents(table: pa.Table, name: str, releases: tuple[int, ...], path: Path | None) -> None:
+    """Refuse a core table that is empty, and a gene with two primary names at one release.
+
+    The second rule holds in :data:`SINGLE_NAME_NAMESPACES`, for dated names (those the
+    release's own gene table gives): one extra row would otherwise make a gene answer to
+    another symbol. Two spans can only overlap at a listed release (their ends are listed),
+    so the listed releases are the only ones checked.
+    """
+    import pyarrow.compute as pc
+
+    where = path if path is not None else "snapshot"
+    if name in CORE_TABLES and table.num_rows == 0:
+        msg = f"{where}: table {name} is empty; a snapshot without genes or names answers nothing (damaged or tampered file)."
+        raise SnapshotFormatError(msg)
+    if name != "names":
+        return
+    keep = pc.and_(
+        pc.and_(
+            pc.is_in(table["namespace"], value_set=pa.array(SINGLE_NAME_NAMESPACES)), pc.equal(table["kind"], "primary")
+        ),
+        pc.is_valid(table["first_release"]),
+    )
+    dated = table.filter(keep).select(["gene_id", "namespace", "value", "first_release", "last_release"]).to_pandas()
+    first, last = dated["first_release"].to_numpy(), dated["last_release"].to_numpy()
+    for release in sorted(releases):
+        at = dated[(first <= release) & (last >= release)].drop_duplicates(["gene_id", "namespace", "value"])
+        twice = at[at.duplicated(["gene_id", "namespace"], keep=False)]
+        if len(twice):
+            gene, namespace = twice.iloc[0][["gene_id", "namespace"]]
+            values = sorted(twice.loc[(twice["gene_id"] == gene) & (twice["namespace"] == namespace), "value"])
+            msg = (
+                f"{where}: gene {gene} has {len(values)} primary {namespace} names at release {release} ({values[:5]}), "
+                f"and {twice['gene_id'].nunique()} gene(s) do; a gene has one primary {namespace} per release "
+                "(damaged or tampered file)."
             )
             raise SnapshotFormatError(msg)

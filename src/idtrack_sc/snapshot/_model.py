@@ -13,6 +13,7 @@ import numpy as np
 
 from ._io import (
     SnapshotFormatError,
+    check_table_contents,
     check_table_releases,
     read_manifest,
     read_table,
@@ -97,6 +98,7 @@ class Snapshot:
             with zipfile.ZipFile(self.path) as zf:
                 table = read_table(zf, self.path, name, self.manifest)
             check_table_releases(table, name, self.releases, self.path)
+            check_table_contents(table, name, self.releases, self.path)
             self._arrow[name] = table
         return self._arrow[name]
 

@@ -416,6 +416,126 @@ def _(scratch):
         f"warning; kept apart as a tie ({conflict['idtrack_outcome'].iloc[0]}, reason "
         f"`{conflict['idtrack_reason'].iloc[0]}`), not merged into TP53",
         f"TP53 holds {float(np.asarray(adata[:, tp53].X)[0, 0]):g} (its own), CD3E's 7 in its own column",
+        ok,
+    )
+
+
+@row("`SOD2` fails in one dataset (release 75: a retired gene) and maps in another (`to='symbol'`)")
+def _(scratch):
+    import idtrack_sc as its
+
+    today, old = _adata(["SOD2", "TP53"]), _adata(["SOD2", "TP53"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        merged = its.concat_harmonized(
+            {"today": today, "old": old},
+            snapshot=_snap(),
+            to="symbol",
+            from_release={"today": None, "old": 75},
+            join="outer",
+        )
+    var = merged.var
+    apart = list(merged.uns["idtrack"]["kept_apart"]["name"])
+    ok = var.loc["SOD2", "idtrack_n_datasets"] == 1 and apart == ["SOD2~unmapped"] and "SOD2~unmapped" in var.index
+    return (
+        f"two features: `SOD2` (1:1, {var.loc['SOD2', 'idtrack_n_datasets']} dataset) and `SOD2~unmapped` "
+        f"({var.loc['SOD2~unmapped', 'idtrack_outcome']}, {var.loc['SOD2~unmapped', 'idtrack_reason']})",
+        "`uns['idtrack']['kept_apart']` names it",
+        ok,
+    )
+
+
+@row("the dataset's own `var['symbol']`")
+def _(scratch):
+    import idtrack_sc as its
+
+    adata = _adata(["ENSG00000141510", "ENSG00000012048"])
+    adata.var["symbol"] = ["my label 1", "my label 2"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        its.pp.harmonize_var_names(adata, snapshot=_snap())
+    kept = adata.var.get("symbol_before_idtrack")
+    ok = kept is not None and kept.tolist() == ["my label 1", "my label 2"]
+    does = "kept as `var['symbol_before_idtrack']`, with a warning" if ok else "replaced by the new symbols"
+    return does, f"{sum(v.startswith('my label') for v in (kept if kept is not None else []))}/2 values", ok
+
+
+@row("`idtrack_*` columns whose `uns` record was lost, harmonized again")
+def _(scratch):
+    import idtrack_sc as its
+
+    adata = _adata(["ENSG00000000003.16", "ENSG00000141510"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        its.pp.harmonize_var_names(adata, snapshot=_snap())
+    del adata.uns["idtrack"]
+    msg = _error(lambda: its.pp.harmonize_var_names(adata, snapshot=_snap()))
+    original = adata.var["idtrack_original"].iloc[0]
+    return msg, f"`idtrack_original` still `{original}`", msg.startswith("ValueError") and original.endswith(".16")
+
+
+@row("`symbol_key='idtrack_original'`; `key_added='.'`")
+def _(scratch):
+    import idtrack_sc as its
+
+    adata = _adata(["TP53", "BRCA1"])
+    first = _error(lambda: its.pp.harmonize_var_names(adata, snapshot=_snap(), symbol_key="idtrack_original"))
+    second = _error(lambda: its.pp.harmonize_var_names(adata, snapshot=_snap(), key_added="."))
+    ok = (
+        first.startswith("ValueError")
+        and second.startswith("ValueError")
+        and list(adata.var_names) == ["TP53", "BRCA1"]
+    )
+    return f"{first[:70]}…; {second[:60]}…", "data unchanged", ok
+
+
+@row("`id_key` set: the old `var_names`")
+def _(scratch):
+    import idtrack_sc as its
+
+    adata = _adata(["cr_1", "cr_2"])
+    adata.var["ens"] = ["ENSG00000141510", "ENSG00000141510"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        its.pp.harmonize_var_names(adata, snapshot=_snap(), id_key="ens")
+    kept = adata.var["idtrack_original_var_name"].tolist()
+    return "kept in `var['idtrack_original_var_name']`", f"{kept}", kept == ["cr_1|cr_2"]
+
+
+@row("`concat_harmonized(copy_inputs=False)`, the second dataset fails")
+def _(scratch):
+    import idtrack_sc as its
+
+    first = _adata(["ENSG00000000003.16", "ENSG00000141510"])
+    later = _adata(["NOT_A_GENE_1", "NOT_A_GENE_2"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        msg = _error(
+            lambda: its.concat_harmonized(
+                {"first": first, "later": later}, snapshot=_snap(), copy_inputs=False, unmapped="drop"
+            )
+        )
+    ok = list(first.var_names) == ["ENSG00000000003.16", "ENSG00000141510"] and "idtrack" not in first.uns
+    return msg, "first input unchanged (`…0003.16`, no record)", ok and msg.startswith("ValueError")
+
+
+@row("user files `tmpnotes_2024`, `.draft.part` in the cache folder")
+def _(scratch):
+    import idtrack_sc as its
+
+    cache = scratch / "user-cache"
+    cache.mkdir()
+    old = time.time() - 7200
+    for name in ("tmpnotes_2024", ".draft.part"):
+        (cache / name).write_bytes(b"mine")
+        os.utime(cache / name, (old, old))
+    its.fetch_snapshot("human", "default", cache_dir=cache, progressbar=False)
+    left = sorted(p.name for p in cache.iterdir())
+    ok = len(left) == 2
+    does = "left alone (only the package's own temporaries are removed)" if ok else "deleted"
+    return does, f"cache holds {left}", ok
+
+
 # -- issue #20: bounded reads, configuration that cannot surprise, safe output (helper `faults`) ----
 # The memory rows run in a child process (its own peak RSS, under a 12 GiB address-space limit);
 # run this script with PYTHONPATH pointing at an older checkout to measure it "before".
@@ -590,120 +710,6 @@ def _(scratch):
     )
 
 
-@row("`SOD2` fails in one dataset (release 75: a retired gene) and maps in another (`to='symbol'`)")
-def _(scratch):
-    import idtrack_sc as its
-
-    today, old = _adata(["SOD2", "TP53"]), _adata(["SOD2", "TP53"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        merged = its.concat_harmonized(
-            {"today": today, "old": old},
-            snapshot=_snap(),
-            to="symbol",
-            from_release={"today": None, "old": 75},
-            join="outer",
-        )
-    var = merged.var
-    apart = list(merged.uns["idtrack"]["kept_apart"]["name"])
-    ok = var.loc["SOD2", "idtrack_n_datasets"] == 1 and apart == ["SOD2~unmapped"] and "SOD2~unmapped" in var.index
-    return (
-        f"two features: `SOD2` (1:1, {var.loc['SOD2', 'idtrack_n_datasets']} dataset) and `SOD2~unmapped` "
-        f"({var.loc['SOD2~unmapped', 'idtrack_outcome']}, {var.loc['SOD2~unmapped', 'idtrack_reason']})",
-        "`uns['idtrack']['kept_apart']` names it",
-        ok,
-    )
-
-
-@row("the dataset's own `var['symbol']`")
-def _(scratch):
-    import idtrack_sc as its
-
-    adata = _adata(["ENSG00000141510", "ENSG00000012048"])
-    adata.var["symbol"] = ["my label 1", "my label 2"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        its.pp.harmonize_var_names(adata, snapshot=_snap())
-    kept = adata.var.get("symbol_before_idtrack")
-    ok = kept is not None and kept.tolist() == ["my label 1", "my label 2"]
-    does = "kept as `var['symbol_before_idtrack']`, with a warning" if ok else "replaced by the new symbols"
-    return does, f"{sum(v.startswith('my label') for v in (kept if kept is not None else []))}/2 values", ok
-
-
-@row("`idtrack_*` columns whose `uns` record was lost, harmonized again")
-def _(scratch):
-    import idtrack_sc as its
-
-    adata = _adata(["ENSG00000000003.16", "ENSG00000141510"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        its.pp.harmonize_var_names(adata, snapshot=_snap())
-    del adata.uns["idtrack"]
-    msg = _error(lambda: its.pp.harmonize_var_names(adata, snapshot=_snap()))
-    original = adata.var["idtrack_original"].iloc[0]
-    return msg, f"`idtrack_original` still `{original}`", msg.startswith("ValueError") and original.endswith(".16")
-
-
-@row("`symbol_key='idtrack_original'`; `key_added='.'`")
-def _(scratch):
-    import idtrack_sc as its
-
-    adata = _adata(["TP53", "BRCA1"])
-    first = _error(lambda: its.pp.harmonize_var_names(adata, snapshot=_snap(), symbol_key="idtrack_original"))
-    second = _error(lambda: its.pp.harmonize_var_names(adata, snapshot=_snap(), key_added="."))
-    ok = (
-        first.startswith("ValueError")
-        and second.startswith("ValueError")
-        and list(adata.var_names) == ["TP53", "BRCA1"]
-    )
-    return f"{first[:70]}…; {second[:60]}…", "data unchanged", ok
-
-
-@row("`id_key` set: the old `var_names`")
-def _(scratch):
-    import idtrack_sc as its
-
-    adata = _adata(["cr_1", "cr_2"])
-    adata.var["ens"] = ["ENSG00000141510", "ENSG00000141510"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        its.pp.harmonize_var_names(adata, snapshot=_snap(), id_key="ens")
-    kept = adata.var["idtrack_original_var_name"].tolist()
-    return "kept in `var['idtrack_original_var_name']`", f"{kept}", kept == ["cr_1|cr_2"]
-
-
-@row("`concat_harmonized(copy_inputs=False)`, the second dataset fails")
-def _(scratch):
-    import idtrack_sc as its
-
-    first = _adata(["ENSG00000000003.16", "ENSG00000141510"])
-    later = _adata(["NOT_A_GENE_1", "NOT_A_GENE_2"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        msg = _error(
-            lambda: its.concat_harmonized(
-                {"first": first, "later": later}, snapshot=_snap(), copy_inputs=False, unmapped="drop"
-            )
-        )
-    ok = list(first.var_names) == ["ENSG00000000003.16", "ENSG00000141510"] and "idtrack" not in first.uns
-    return msg, "first input unchanged (`…0003.16`, no record)", ok and msg.startswith("ValueError")
-
-
-@row("user files `tmpnotes_2024`, `.draft.part` in the cache folder")
-def _(scratch):
-    import idtrack_sc as its
-
-    cache = scratch / "user-cache"
-    cache.mkdir()
-    old = time.time() - 7200
-    for name in ("tmpnotes_2024", ".draft.part"):
-        (cache / name).write_bytes(b"mine")
-        os.utime(cache / name, (old, old))
-    its.fetch_snapshot("human", "default", cache_dir=cache, progressbar=False)
-    left = sorted(p.name for p in cache.iterdir())
-    ok = len(left) == 2
-    does = "left alone (only the package's own temporaries are removed)" if ok else "deleted"
-    return does, f"cache holds {left}", ok
 class _Trickle(BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200)

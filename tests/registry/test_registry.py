@@ -478,18 +478,13 @@ def test_temporaries_of_killed_downloads_are_cleaned(human_registry, isolated):
 
 def test_a_download_marks_its_temporary_while_it_runs(human_registry, isolated, monkeypatch):
     seen = []
-    real = pooch.downloaders.choose_downloader
+    real = _registry._CheckedDownload._download
 
-    def watching(url, progressbar=False):
-        download = real(url, progressbar=progressbar)
+    def watching(self, url, output_file, pooch_obj):
+        seen.append(download_marker(output_file).exists())
+        return real(self, url, output_file, pooch_obj)
 
-        def run(url, output_file, pooch_obj):
-            seen.append(download_marker(output_file).exists())
-            return download(url, output_file, pooch_obj)
-
-        return run
-
-    monkeypatch.setattr(pooch.downloaders, "choose_downloader", watching)
+    monkeypatch.setattr(_registry._CheckedDownload, "_download", watching)
     fetch_snapshot("human", registry=human_registry, progressbar=False)
     assert seen == [True]
     assert _files(isolated) == [HUMAN_114]  # no temporary, no marker left

@@ -1,10 +1,13 @@
-"""Stages 2–5 of resolution, precomputed for every identifier a snapshot knows.
+"""Stages 2–5 of resolution, for the keys a batch of queries reaches.
 
-For one target release and namespace, :func:`build_index` resolves *every* key of the
-snapshot at once with table joins (anchor → time travel → target → classify), so that
-converting a batch of queries is a single hash lookup per query. The history graph is walked
-once per (snapshot, release) as a frontier of joins over all retired genes together, never
-once per query.
+For one target release and namespace, :func:`resolve_keys` resolves a set of keys of the
+snapshot at once with table joins (anchor → time travel → target → classify), on the rows
+those keys reach: their rows of the snapshot's key table, the origin genes they name and the
+history links those reach. The history graph is walked as a frontier of joins over all the
+batch's retired genes together, never once per query. :func:`build_index` is the same
+function on every key of the snapshot (the reference the answers are pinned against);
+:func:`resolved` keeps, per target and session, the keys resolved so far, so a repeated
+batch is a lookup.
 
 Ranking rule (documented in ``docs/concepts.md``): candidates are ordered by history score
 (product of Ensembl's mapping scores along the path; 1 when the ID did not change), then by
@@ -15,8 +18,10 @@ ambiguous (``1:n``).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,14 +29,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..snapshot import SOURCE_PRIORITY
-from ._persist import index_path, load_index, save_index
-from ._resolution_index import ResolutionIndex, hash_keys
+from ..snapshot import SOURCE_PRIORITY, fake_names, upper_strings
+from ._key_index import key_index
+from ._resolution_index import ResolutionIndex
 from ._snapshot_cache import cached_per_snapshot
 from ._vocab import PARSE_NOTES, REASON_CODE
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ..snapshot import Snapshot
+    from ._key_index import KeyIndex
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +82,7 @@ def check_min_evidence(min_evidence: str | None) -> str:
     return value
 
 
+@cached_per_snapshot
 def history_links(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) -> pd.DataFrame:
     """Events between different IDs usable at ``min_evidence``, with an ``inferred`` flag."""
     events = snapshot.events
@@ -90,12 +99,14 @@ def history_links(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) 
 # --------------------------------------------------------------------------------------------
 # helpers on the snapshot's tables
 # --------------------------------------------------------------------------------------------
+@cached_per_snapshot
 def _gene_spans(snapshot: Snapshot) -> pd.DataFrame:
     """Per gene ID: first and last covered release in which it exists."""
     genes = snapshot.genes
     return genes.groupby("gene_id", sort=True).agg(first=("first_release", "min"), last=("last_release", "max"))
 
 
+@cached_per_snapshot
 def alive_at(snapshot: Snapshot, release: int) -> pd.Index:
     """Gene IDs that exist in ``release``.
 
@@ -123,27 +134,6 @@ def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
     return out
 
 
-def upper_array(values: pd.Series | np.ndarray) -> pa.Array:
-    """Upper-cased strings as an Arrow array (vectorized; nulls stay null)."""
-    arr = values.to_numpy(dtype=object, na_value=None) if isinstance(values, pd.Series) else values
-    return pc.utf8_upper(pa.array(arr, type=pa.string(), from_pandas=True))
-
-
-def upper_strings(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
-    """Upper-cased strings as an object array, exactly as ``str.upper`` gives them (nulls stay null).
-
-    Arrow upper-cases ASCII strings without a Python call per value; other strings (a few
-    names with Greek letters or ``ß``, which ``str.upper`` may lengthen) go through Python.
-    """
-    arr = values.to_numpy(dtype=object, na_value=None) if not isinstance(values, np.ndarray) else values
-    arrow = pa.array(arr, type=pa.string(), from_pandas=True)
-    out = pc.ascii_upper(arrow).to_numpy(zero_copy_only=False)
-    other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(arrow), True).to_numpy(zero_copy_only=False))
-    for i in other:
-        out[i] = arr[i].upper()
-    return out
-
-
 def _group_min(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Per row, the minimum of its run (rows sorted by group; every run non-empty)."""
     return np.repeat(np.minimum.reduceat(values, starts), counts)
@@ -157,18 +147,20 @@ def real_names(snapshot: Snapshot) -> pd.DataFrame:
     example gene tables that fill the name column of an unnamed gene with its ID.
     """
     names = snapshot.names
-    values = upper_array(names["value"])
-    values = pc.replace_substring_regex(values, r"\.\d+$", "")
-    fake = pc.fill_null(pc.equal(values, upper_array(names["gene_id"])), False).to_numpy(zero_copy_only=False)
+    fake = fake_names(snapshot.arrow("names"))
     return names[~fake] if fake.any() else names
 
 
 @cached_per_snapshot
 def exact_names(snapshot: Snapshot) -> pd.Index:
     """Every symbol exactly as the snapshot's sources write it (case included), unique."""
-    names = real_names(snapshot)
-    values = names.loc[names["namespace"] == "symbol", "value"].astype(str).unique()
-    return pd.Index(values, dtype=object)
+    names = snapshot.arrow("names").select(["gene_id", "namespace", "value"])
+    names = names.filter(pc.equal(names["namespace"], "symbol"))
+    fake = fake_names(names)
+    values = names["value"].filter(pa.array(~fake)) if fake.any() else names["value"]
+    return pd.Index(
+        np.asarray(pc.unique(values.drop_null()).to_numpy(zero_copy_only=False), dtype=object), dtype=object
+    )
 
 
 @cached_per_snapshot
@@ -184,7 +176,26 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     deterministic.
     """
     names = real_names(snapshot)
-    sel = names[(names["namespace"] == namespace) & (names["kind"] == "primary")]
+    return _pick_names(names[(names["namespace"] == namespace) & (names["kind"] == "primary")], namespace, release)
+
+
+def names_of(snapshot: Snapshot, namespace: str, release: int, genes: object) -> pd.Series:
+    """:func:`names_at` for the genes ``genes`` only (the same value for each of them)."""
+    genes = pd.unique(pd.Series(np.asarray(genes, dtype=object)).dropna().to_numpy(dtype=object))
+    names = snapshot.arrow("names")
+    mask = pc.and_(
+        pc.and_(pc.equal(names["namespace"], namespace), pc.equal(names["kind"], "primary")),
+        pc.is_in(names["gene_id"], value_set=pa.array(genes, type=pa.string())),
+    )
+    sel = names.filter(mask)
+    fake = fake_names(sel)
+    if fake.any():
+        sel = sel.filter(pa.array(~fake))
+    return _pick_names(sel.to_pandas(), namespace, release)
+
+
+def _pick_names(sel: pd.DataFrame, namespace: str, release: int) -> pd.Series:
+    """One name per gene among the primary names ``sel`` of ``namespace`` (see :func:`names_at`)."""
     first = sel["first_release"].to_numpy(dtype=float)
     last = sel["last_release"].to_numpy(dtype=float)
     dated = ~np.isnan(first)
@@ -233,9 +244,7 @@ def _end_reasons(
         )
         narrow = next_scope == "primary_assembly"
         if narrow.any():
-            loci = snapshot.loci.sort_values(["gene_id", "last_release"], kind="stable")
-            region = loci.drop_duplicates("gene_id", keep="last").set_index("gene_id")["chromosome"]
-            chrom = region.reindex(genes).fillna("").astype(str)
+            chrom = _last_region(snapshot).reindex(genes).fillna("").astype(str)
             outside = (chrom != "") & ~chrom.str.match(_PRIMARY_REGION)
             reasons[narrow & outside.to_numpy() & ~undetermined] = "outside_table_scope"
     return reasons
@@ -243,16 +252,31 @@ def _end_reasons(
 
 def _last_before(snapshot: Snapshot, genes: pd.Index, release: int) -> np.ndarray:
     """Per gene, the last covered release before ``release`` in which it exists (NaN if none)."""
-    spans = snapshot.genes
-    before = spans[spans["last_release"] < release]
-    return before.groupby("gene_id")["last_release"].max().reindex(genes).to_numpy(dtype=float)
+    return _spans_around(snapshot, release)[0].reindex(genes).to_numpy(dtype=float)
 
 
 def _first_after(snapshot: Snapshot, genes: pd.Index, release: int) -> np.ndarray:
     """Per gene, the first covered release after ``release`` in which it exists (NaN if none)."""
+    return _spans_around(snapshot, release)[1].reindex(genes).to_numpy(dtype=float)
+
+
+@cached_per_snapshot
+def _spans_around(snapshot: Snapshot, release: int) -> tuple[pd.Series, pd.Series]:
+    """Per gene, the last covered release before ``release`` and the first after it, where any."""
     spans = snapshot.genes
+    before = spans[spans["last_release"] < release]
     after = spans[spans["first_release"] > release]
-    return after.groupby("gene_id")["first_release"].min().reindex(genes).to_numpy(dtype=float)
+    return (
+        before.groupby("gene_id")["last_release"].max(),
+        after.groupby("gene_id")["first_release"].min(),
+    )
+
+
+@cached_per_snapshot
+def _last_region(snapshot: Snapshot) -> pd.Series:
+    """Per gene, the sequence region of its last locus."""
+    loci = snapshot.loci.sort_values(["gene_id", "last_release"], kind="stable")
+    return loci.drop_duplicates("gene_id", keep="last").set_index("gene_id")["chromosome"]
 
 
 def travel(
@@ -370,29 +394,26 @@ def travel(
 # --------------------------------------------------------------------------------------------
 # anchors: which gene(s) a key names, and how
 # --------------------------------------------------------------------------------------------
-def _anchor_table(snapshot: Snapshot, release: int) -> tuple[dict[str, np.ndarray], np.ndarray, pa.Array]:
-    """Every key with the gene(s) it names, and the sorted keys (as NumPy and Arrow arrays).
+def anchor_rows(
+    snapshot: Snapshot, codes: np.ndarray | None, release: int, keys: KeyIndex | None = None
+) -> dict[str, np.ndarray]:
+    """The gene(s) each key of ``codes`` names, and how (every key when ``codes`` is ``None``).
 
+    ``codes``: sorted, unique key codes of :func:`~idtrack_sc.resolve._key_index.key_index`.
     The rows come as columns (``key, qns, gene, tier, kind, first, last, note, _distance,
-    kcode, fallback``) sorted by key code; :func:`anchor_frame` makes them a frame.
+    kcode, fallback``) sorted by ``kcode``, the position of the row's key in ``codes``;
+    :func:`anchor_frame` makes them a frame.
 
     ``release`` is the *anchor* release: the release whose meaning a name is read in (the
-    target release, or the release a dataset was annotated with). The keys are returned
-    beside the table, not in ``DataFrame.attrs``: pandas copies ``attrs`` on every operation.
+    target release, or the release a dataset was annotated with).
     """
+    keys = key_index(snapshot) if keys is None else keys
+    if codes is None:
+        codes = np.arange(len(keys), dtype=np.int64)
+    table, codes = keys.rows(codes)
     latest = snapshot.latest_release
-    genes = snapshot.genes
-    spans = _gene_spans(snapshot)
-    versioned = genes.dropna(subset=["version"])
-    version = pc.cast(pa.array(versioned["version"].to_numpy(dtype="int64")), pa.string())
-    ev = snapshot.events
-    event_ids = pd.Index(pd.concat([ev["old_id"], ev["new_id"]]).dropna().unique()).difference(spans.index)
-    feats = snapshot.features
-    fqns = feats["feature_type"].map({"transcript": "ensembl_transcript", "translation": "ensembl_protein"})
-
-    names = real_names(snapshot)
-    first = names["first_release"].to_numpy(dtype=float)
-    last = names["last_release"].to_numpy(dtype=float)
+    first, last = table["first_release"], table["last_release"]
+    is_name = table["from_table"] == "names"
     dated = ~np.isnan(first)
     covers = dated & (first <= release) & (last >= release)
     distance = np.where(
@@ -400,78 +421,25 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[dict[str, np.ndarra
         0.0,
         np.where(dated, np.minimum(np.abs(first - release), np.abs(last - release)), abs(latest - release) + 0.5),
     )
-    kind = names["kind"].to_numpy(dtype=object)
+    kind = table["kind"]
     tier = np.select(
-        [kind == "primary", kind == "previous"],
-        [np.where(distance == 0, TIER_CURRENT, TIER_OTHER_RELEASE), TIER_PREVIOUS],
+        [~is_name, kind == "primary", kind == "previous"],
+        [TIER_CURRENT, np.where(distance == 0, TIER_CURRENT, TIER_OTHER_RELEASE), TIER_PREVIOUS],
         TIER_ALIAS,
-    )
-
-    # one part per source of keys: gene IDs, versioned gene IDs, IDs only in the history,
-    # transcript and protein IDs, and names
-    sizes = [len(spans), len(versioned), len(event_ids), len(feats), len(names)]
-    parts = {
-        "key": [
-            upper_strings(spans.index),
-            upper_strings(
-                pc.binary_join_element_wise(
-                    pa.array(versioned["gene_id"].to_numpy(dtype=object), type=pa.string()), version, "."
-                ).to_numpy(zero_copy_only=False)
-            ),
-            upper_strings(event_ids),
-            upper_strings(feats["feature_id"]),
-            upper_strings(names["value"]),
-        ],
-        "qns": [
-            np.full(sizes[0], "ensembl_gene", dtype=object),
-            np.full(sizes[1], "ensembl_gene", dtype=object),
-            np.full(sizes[2], "ensembl_gene", dtype=object),
-            fqns.fillna("ensembl_transcript").to_numpy(dtype=object),
-            names["namespace"].to_numpy(dtype=object),
-        ],
-        "gene": [
-            spans.index.to_numpy(dtype=object),
-            versioned["gene_id"].to_numpy(dtype=object),
-            event_ids.to_numpy(dtype=object),
-            feats["gene_id"].to_numpy(dtype=object),
-            names["gene_id"].to_numpy(dtype=object),
-        ],
-        "tier": [np.full(n, TIER_CURRENT, dtype=np.int64) for n in sizes[:4]] + [tier.astype(np.int64)],
-        "kind": [
-            np.full(sizes[0] + sizes[1] + sizes[2], "id", dtype=object),
-            feats["feature_type"].to_numpy(dtype=object),
-            kind,
-        ],
-        "first": [
-            spans["first"].to_numpy(dtype=float),
-            versioned["first_release"].to_numpy(dtype=float),
-            np.full(sizes[2], np.nan),
-            feats["first_release"].to_numpy(dtype=float),
-            first,
-        ],
-        "last": [
-            spans["last"].to_numpy(dtype=float),
-            versioned["last_release"].to_numpy(dtype=float),
-            np.full(sizes[2], np.nan),
-            feats["last_release"].to_numpy(dtype=float),
-            last,
-        ],
-        "note": [
-            np.full(sizes[0], "as_is", dtype=object),
-            np.full(sizes[1], "version_stripped", dtype=object),
-            np.full(sizes[2] + sizes[3] + sizes[4], "as_is", dtype=object),
-        ],
-        "_distance": [np.zeros(sum(sizes[:4])), np.where(kind == "primary", distance, 0.0)],
+    ).astype(np.int64)
+    col = {
+        "key": table["key"],
+        "qns": table["namespace"],
+        "gene": table["gene_id"],
+        "tier": tier,
+        "kind": kind,
+        "first": first,
+        "last": last,
+        "note": table["note"],
+        "_distance": np.where(is_name & (kind == "primary"), distance, 0.0),
     }
-    col = {name: np.concatenate(values) for name, values in parts.items()}
     nsprio = pd.Series(col["qns"]).map(QUERY_NAMESPACE_PRIORITY).fillna(_OTHER_NAMESPACE).to_numpy(dtype=float)
-    # Integer key codes in sorted key order: every later sort and group works on integers.
-    # factorize in Arrow: sorting 400k Python strings in numpy is several times slower
-    key_arrow = pa.array(col["key"], type=pa.string())
-    uniques = pc.unique(key_arrow)
-    uniques = uniques.take(pc.array_sort_indices(uniques))
-    codes = pc.index_in(key_arrow, value_set=uniques).to_numpy(zero_copy_only=False).astype(np.int64)
-    rows = np.argsort(codes, kind="stable")  # positions into col, narrowed step by step below
+    rows = np.arange(len(codes))  # positions into col (sorted by key code), narrowed step by step below
 
     def runs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _runs(codes[rows])
@@ -499,7 +467,7 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[dict[str, np.ndarra
     frame = {name: values[rows] for name, values in col.items()}
     frame["kcode"] = codes[rows]
     frame["fallback"] = fallback
-    return frame, np.asarray(uniques.to_numpy(zero_copy_only=False), dtype=object), uniques
+    return frame
 
 
 # --------------------------------------------------------------------------------------------
@@ -593,35 +561,37 @@ def _join_runs(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np
     return out
 
 
-@cached_per_snapshot
 def _candidates(
-    snapshot: Snapshot, release: int, anchor: int | None = None, min_evidence: str = DEFAULT_MIN_EVIDENCE
+    snapshot: Snapshot,
+    codes: np.ndarray | None,
+    release: int,
+    anchor: int | None = None,
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Anchors of every key and the genes they reach at ``release`` (shared by namespaces).
+    """Anchors of the keys ``codes`` (every key if ``None``) and the genes they reach at ``release``.
 
     Names are read in their meaning at ``anchor`` (default: ``release``). Returns the
     candidate rows (sorted by key code) and per-key metadata: the keys, their hashes, query
     namespace, parse note and the release range where each key was found.
     """
     anchor = release if anchor is None else anchor
-    anchors, keys, keys_arrow = _anchor_table(snapshot, anchor)
+    index = key_index(snapshot)
+    codes = np.arange(len(index), dtype=np.int64) if codes is None else codes
+    anchors = anchor_rows(snapshot, codes, anchor, index)
     gene = anchors["gene"]
     origins = pd.Index(pd.unique(gene[pd.notna(gene)]))
     moves = travel(snapshot, release, origins, min_evidence)
     cand = _left_join(anchors, moves.rename(columns={"target": "target_gene"}), origins)
-    cand["symbol"] = pd.Series(cand["target_gene"], copy=False).map(names_at(snapshot, "symbol", release)).to_numpy()
+    target_gene = pd.Series(cand["target_gene"], copy=False)
+    cand["symbol"] = target_gene.map(names_of(snapshot, "symbol", release, target_gene.unique())).to_numpy()
     cand["symbol_upper"] = upper_strings(cand["symbol"])
     main = ~anchors["fallback"]
     starts, _ = _runs(anchors["kcode"][main])  # sorted by key code; every key has main rows
-    hashes = pd.Index(hash_keys(keys))
-    if not hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
-        msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
-        raise RuntimeError(msg)
     meta = {
         "anchors": anchors,  # for explanations (columns of anchor_frame)
-        "keys": keys,
-        "keys_arrow": keys_arrow,
-        "hashes": hashes,
+        "keys": index.keys[codes],
+        "keys_arrow": index.keys_arrow.take(pa.array(codes)),
+        "hashes": pd.Index(index.hash_values[codes]),
         "qns": anchors["qns"][main][starts],
         "note": anchors["note"][main][starts],
         "first": np.fmin.reduceat(anchors["first"][main], starts),
@@ -660,7 +630,7 @@ def _left_join(left: dict[str, np.ndarray], right: pd.DataFrame, origins: pd.Ind
 
 
 def anchor_frame(anchors: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The anchor table of :func:`_anchor_table` as a frame."""
+    """The anchor table of :func:`anchor_rows` as a frame."""
     return pd.DataFrame(anchors)
 
 
@@ -683,16 +653,36 @@ def build_index(
     """Resolve every key of ``snapshot`` to ``namespace`` at ``release`` (see module doc).
 
     Names are read in their meaning at release ``anchor`` (default: ``release``); inferred
-    history links are followed down to the ``min_evidence`` tier.
+    history links are followed down to the ``min_evidence`` tier. The reference for
+    :func:`resolve_keys`, which answers the same for any subset of the keys.
+    """
+    return resolve_keys(snapshot, None, release, namespace, anchor, min_evidence)
+
+
+def resolve_keys(
+    snapshot: Snapshot,
+    codes: np.ndarray | None,
+    release: int,
+    namespace: str,
+    anchor: int | None = None,
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
+    namespaces: list[str] | None = None,
+) -> ResolutionIndex:
+    """Resolve the keys ``codes`` (sorted, unique key codes; every key if ``None``) to ``namespace`` at ``release``.
+
+    The same stages and rules as for every key: only the key-table rows of these keys, the
+    genes they name and the history those reach are read. ``namespaces``: the vocabulary of
+    the ``query_namespace`` codes (default: the namespaces the keys are found in).
     """
     anchor = release if anchor is None else anchor
-    cand, meta = _candidates(snapshot, release, anchor, min_evidence)
+    cand, meta = _candidates(snapshot, codes, release, anchor, min_evidence)
     keys = meta["keys"]
     n_keys = len(keys)
     if namespace == "ensembl_gene":
         target = cand["target_gene"]
     else:
-        target = pd.Series(cand["target_gene"], copy=False).map(names_at(snapshot, namespace, release))
+        target_gene = pd.Series(cand["target_gene"], copy=False)
+        target = target_gene.map(names_of(snapshot, namespace, release, target_gene.unique()))
     tcode, tuniques = pd.factorize(target, sort=True)  # -1 = no target
     rows = _Rows(cand)
     kcode = rows["kcode"]
@@ -786,7 +776,7 @@ def build_index(
         "retired",
     )
     # a name pointing at a gene that is in no covered release (alternate haplotypes, newer IDs)
-    no_span = ~pd.Series(failure["gene"], copy=False).isin(snapshot.genes["gene_id"]).to_numpy()
+    no_span = ~pd.Series(failure["gene"], copy=False).isin(_gene_spans(snapshot).index).to_numpy()
     fail_reason[no_span & (fail_reason != "no_target_name")] = "unknown_gene"
     rank = np.select(
         [
@@ -815,7 +805,8 @@ def build_index(
     genes[fk[first_gene][gstarts]] = _join_runs(genes_sorted[first_gene], gstarts, gcounts)
 
     # -- assemble ----------------------------------------------------------------------------
-    namespaces = sorted({str(q) for q in pd.unique(meta["qns"])})
+    if namespaces is None:
+        namespaces = sorted({str(q) for q in pd.unique(meta["qns"])})
 
     def with_missing(values: np.ndarray, fill: object) -> np.ndarray:
         return np.append(values, np.array([fill], dtype=values.dtype))
@@ -846,7 +837,7 @@ def build_index(
         lost=strings(lost),
         anchor_release=anchor,
     )
-    logger.info("resolution index for release %s (names of %s), %s: %d keys", release, anchor, namespace, n_keys)
+    logger.debug("resolved %d keys for release %s (names of %s), %s", n_keys, release, anchor, namespace)
     return index
 
 
@@ -857,36 +848,116 @@ def get_index(
     anchor: int | None = None,
     min_evidence: str = DEFAULT_MIN_EVIDENCE,
 ) -> ResolutionIndex:
-    """The :class:`~idtrack_sc.resolve.ResolutionIndex` of a snapshot for a release and namespace.
+    """The :class:`~idtrack_sc.resolve.ResolutionIndex` of *every* key of a snapshot for a release and namespace.
 
     ``anchor``: read names in their meaning at this release (default: the target
-    ``release``). Kept per snapshot for the session and, for snapshot files, on disk in
-    the cache (``idtrack_sc.resolve._persist``), so it is built once per snapshot, release,
-    anchor release, namespace and package version.
+    ``release``). Built in memory once per snapshot and session (several seconds for a full
+    snapshot). :func:`~idtrack_sc.convert` does not need it: it resolves only the keys its
+    queries reach (:func:`resolved`), with the same answers.
     """
     min_evidence = check_min_evidence(min_evidence)
     anchor = release if anchor is None else int(anchor)
-    return _stored_or_built_index(snapshot, release, namespace, anchor, min_evidence)
+    return _full_index(snapshot, release, namespace, anchor, min_evidence)
 
 
 @cached_per_snapshot
-def _stored_or_built_index(
-    snapshot: Snapshot, release: int, namespace: str, anchor: int, min_evidence: str
-) -> ResolutionIndex:
-    """The index from the on-disk cache if it is there and intact, else built (and stored there)."""
-    path = index_path(snapshot, release, namespace, anchor, min_evidence)
-    index = load_index(path, snapshot.sha256, release, namespace, anchor) if path is not None else None
-    if index is None:
-        # The build allocates millions of short-lived objects; the cyclic garbage collector
-        # would rescan them all again and again (it doubled the build time), and the build
-        # creates no reference cycles worth collecting.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            index = build_index(snapshot, release, namespace, anchor, min_evidence)
-        finally:
-            if collecting:
-                gc.enable()
-        if path is not None:
-            save_index(index, path, snapshot.sha256)
-    return index
+def _full_index(snapshot: Snapshot, release: int, namespace: str, anchor: int, min_evidence: str) -> ResolutionIndex:
+    """:func:`build_index`, with the cyclic garbage collector paused and a log line first."""
+    logger.info(
+        "resolving all %d keys of the %s snapshot for release %s, %s (a few seconds)",
+        len(key_index(snapshot)),
+        snapshot.organism,
+        release,
+        namespace,
+    )
+    # The build allocates millions of short-lived objects; the cyclic garbage collector
+    # would rescan them all again and again (it doubled the build time), and the build
+    # creates no reference cycles worth collecting.
+    with _gc_paused():
+        return build_index(snapshot, release, namespace, anchor, min_evidence)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector inside a ``with`` block."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+#: Arrays of a :class:`ResolutionIndex` with one value per key (and the not-found row).
+_ARRAYS = ("note", "query_namespace", "n_targets", "breakable", "reason", "found_first", "found_last", "retired_in")
+_STRINGS = ("targets", "top", "genes", "symbol", "lost")
+
+
+class Resolved:
+    """The keys of one target resolved so far in this session, as a growing :class:`ResolutionIndex`.
+
+    :meth:`answer` resolves the keys of a batch that are not resolved yet (one
+    :func:`resolve_keys` call for all of them) and returns the index rows of the batch. Holds
+    no reference to its snapshot (it is kept in the snapshot's cache).
+    """
+
+    def __init__(self, n_keys: int, release: int, namespace: str, anchor: int, min_evidence: str) -> None:
+        self.target = (release, namespace, anchor, min_evidence)
+        self.row_of = np.full(n_keys + 1, 0, dtype=np.int64)  # last entry: code -1 (not a key)
+        self.known = np.zeros(n_keys + 1, dtype=bool)
+        self.index: ResolutionIndex | None = None
+        self._lock = threading.Lock()
+
+    def answer(self, snapshot: Snapshot, codes: np.ndarray) -> tuple[ResolutionIndex, np.ndarray]:
+        """The index and, per code (``-1``: not a key), its row (the not-found row for ``-1``)."""
+        with self._lock:
+            need = np.unique(codes[codes >= 0])
+            need = need[~self.known[need]]
+            if len(need) or self.index is None:
+                release, namespace, anchor, min_evidence = self.target
+                if len(need) > 20_000:
+                    logger.info("resolving %d identifiers for release %s, %s", len(need), release, namespace)
+                keys = key_index(snapshot)
+                with _gc_paused():
+                    new = resolve_keys(snapshot, need, release, namespace, anchor, min_evidence, keys.namespaces)
+                self._append(new, need)
+            index = self.index
+            rows = self.row_of[codes]
+        return index, rows
+
+    def _append(self, new: ResolutionIndex, codes: np.ndarray) -> None:
+        old = self.index
+        start = 0 if old is None else old.missing
+        if old is not None and len(codes):
+            values: dict[str, Any] = {
+                "keys": pa.concat_arrays([old.keys, new.keys]),
+                "hashes": old.hashes.append(new.hashes),
+            }
+            for name in _ARRAYS:
+                values[name] = np.concatenate([getattr(old, name)[:-1], getattr(new, name)])
+            for name in _STRINGS:
+                values[name] = pa.concat_arrays([getattr(old, name).slice(0, start), getattr(new, name)])
+            new = ResolutionIndex(
+                release=new.release,
+                namespace=new.namespace,
+                namespaces=new.namespaces,
+                anchor_release=new.anchor_release,
+                **values,
+            )
+        elif old is not None:
+            new = old
+        self.index = new
+        self.row_of[codes] = start + np.arange(len(codes))
+        self.known[codes] = True
+        self.row_of[-1] = new.missing
+
+
+def resolved(snapshot: Snapshot, release: int, namespace: str, anchor: int, min_evidence: str) -> Resolved:
+    """The session's :class:`Resolved` keys of ``snapshot`` for one target (created empty)."""
+    return _resolved(snapshot, release, namespace, anchor, min_evidence)
+
+
+@cached_per_snapshot
+def _resolved(snapshot: Snapshot, release: int, namespace: str, anchor: int, min_evidence: str) -> Resolved:
+    return Resolved(len(key_index(snapshot)), release, namespace, anchor, min_evidence)

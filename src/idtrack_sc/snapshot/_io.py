@@ -349,3 +349,16 @@ def check_table_releases(table: pa.Table, name: str, releases: tuple[int, ...], 
                 "the manifest does not match the tables (edited or damaged file)."
             )
             raise SnapshotFormatError(msg)
+
+
+def check_key_table(table: pa.Table, where: object) -> None:
+    """Refuse a stored key table that is not sorted by key (the resolver relies on it)."""
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    if n > 1:
+        keys = table["key"]
+        ordered = pc.all(pc.less_equal(keys.slice(0, n - 1), keys.slice(1))).as_py()
+        if ordered is not True:
+            msg = f"{where}: table keys is not sorted by key (damaged or tampered file)."
+            raise SnapshotFormatError(msg)

@@ -168,16 +168,3 @@ def build_key_table(tables: Mapping[str, pa.Table]) -> pa.Table:
     uniques = uniques.take(pc.array_sort_indices(uniques))
     codes = pc.index_in(table["key"], value_set=uniques).to_numpy(zero_copy_only=False)
     return table.take(pa.array(np.argsort(codes, kind="stable")))
-
-
-def check_key_table(table: pa.Table, where: object) -> None:
-    """Refuse a stored key table that is not sorted by key (the resolver relies on it)."""
-    keys = table["key"]
-    if table.num_rows > 1:
-        n = table.num_rows
-        ordered = pc.all(pc.less_equal(keys.slice(0, n - 1), keys.slice(1))).as_py()
-        if ordered is not True:
-            from ._io import SnapshotFormatError
-
-            msg = f"{where}: table keys is not sorted by key (damaged or tampered file)."
-            raise SnapshotFormatError(msg)

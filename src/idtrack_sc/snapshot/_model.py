@@ -15,13 +15,14 @@ import numpy as np
 
 from ._io import (
     SnapshotFormatError,
+    check_key_table,
     check_table_releases,
     read_manifest,
     read_table,
     to_arrow,
     with_optional_tables,
 )
-from ._keys import build_key_table, check_key_table
+from ._keys import build_key_table
 from ._schema import SCHEMA_VERSION, TABLES
 
 if TYPE_CHECKING:

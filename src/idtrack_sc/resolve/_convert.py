@@ -169,7 +169,7 @@ def convert(
     keys = normalized.to_numpy(zero_copy_only=False)
     codes = np.full(n, -1, dtype=np.int64)  # key codes (-1: not a key)
     live = np.flatnonzero(~empty)
-    codes[live] = keyset.lookup(keys[live], normalized if len(live) == n else normalized.take(pa.array(live)))
+    codes[live] = keyset.lookup(keys[live])
     parse = np.zeros(n, dtype=np.int8)  # codes into PARSE_NOTES
     not_a_gene = np.zeros(n, dtype=bool)
 

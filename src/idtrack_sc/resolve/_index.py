@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from ..snapshot import SOURCE_PRIORITY, fake_names, upper_strings
 from ._key_index import key_index
-from ._resolution_index import ResolutionIndex
+from ._resolution_index import ResolutionIndex, hash_keys
 from ._snapshot_cache import cached_per_snapshot
 from ._vocab import PARSE_NOTES, REASON_CODE
 
@@ -100,10 +100,19 @@ def history_links(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) 
 # helpers on the snapshot's tables
 # --------------------------------------------------------------------------------------------
 @cached_per_snapshot
-def _gene_spans(snapshot: Snapshot) -> pd.DataFrame:
-    """Per gene ID: first and last covered release in which it exists."""
-    genes = snapshot.genes
-    return genes.groupby("gene_id", sort=True).agg(first=("first_release", "min"), last=("last_release", "max"))
+def _gene_rows(snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The genes table's gene IDs (object), first and last releases (float), read without pandas."""
+    genes = snapshot.arrow("genes")
+    ids = np.asarray(genes["gene_id"].to_numpy(zero_copy_only=False), dtype=object)
+    first = pc.cast(genes["first_release"], pa.float64()).to_numpy(zero_copy_only=False)
+    last = pc.cast(genes["last_release"], pa.float64()).to_numpy(zero_copy_only=False)
+    return ids, first, last
+
+
+@cached_per_snapshot
+def _known_genes(snapshot: Snapshot) -> pd.Index:
+    """Gene IDs that exist in some covered release."""
+    return pd.Index(pd.unique(_gene_rows(snapshot)[0]))
 
 
 @cached_per_snapshot
@@ -113,16 +122,15 @@ def alive_at(snapshot: Snapshot, release: int) -> pd.Index:
     For a release between two covered ones, a gene exists when it exists in both neighbours
     (Ensembl never reuses a stable ID), whatever its version in each.
     """
-    genes = snapshot.genes
+    ids, first, last = _gene_rows(snapshot)
     covered = np.asarray(snapshot.releases)
     if release in snapshot.releases or len(covered) == 0:
-        mask = (genes["first_release"] <= release) & (genes["last_release"] >= release)
-        return pd.Index(genes.loc[mask, "gene_id"].unique())
+        return pd.Index(pd.unique(ids[(first <= release) & (last >= release)]))
     prev = covered[covered < release].max(initial=covered[0])
     nxt = covered[covered > release].min(initial=covered[-1])
-    at_prev = genes.loc[(genes["first_release"] <= prev) & (genes["last_release"] >= prev), "gene_id"]
-    at_next = genes.loc[(genes["first_release"] <= nxt) & (genes["last_release"] >= nxt), "gene_id"]
-    return pd.Index(at_prev.unique()).intersection(pd.Index(at_next.unique()))
+    at_prev = ids[(first <= prev) & (last >= prev)]
+    at_next = ids[(first <= nxt) & (last >= nxt)]
+    return pd.Index(pd.unique(at_prev)).intersection(pd.Index(pd.unique(at_next)))
 
 
 def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -182,16 +190,19 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
 def names_of(snapshot: Snapshot, namespace: str, release: int, genes: object) -> pd.Series:
     """:func:`names_at` for the genes ``genes`` only (the same value for each of them)."""
     genes = pd.unique(pd.Series(np.asarray(genes, dtype=object)).dropna().to_numpy(dtype=object))
-    names = snapshot.arrow("names")
-    mask = pc.and_(
-        pc.and_(pc.equal(names["namespace"], namespace), pc.equal(names["kind"], "primary")),
-        pc.is_in(names["gene_id"], value_set=pa.array(genes, type=pa.string())),
-    )
-    sel = names.filter(mask)
+    names = _primary_names(snapshot, namespace)
+    sel = names.filter(pc.is_in(names["gene_id"], value_set=pa.array(genes, type=pa.string())))
     fake = fake_names(sel)
     if fake.any():
         sel = sel.filter(pa.array(~fake))
     return _pick_names(sel.to_pandas(), namespace, release)
+
+
+@cached_per_snapshot
+def _primary_names(snapshot: Snapshot, namespace: str) -> pa.Table:
+    """The primary names of ``namespace`` (Arrow), fake ones included."""
+    names = snapshot.arrow("names")
+    return names.filter(pc.and_(pc.equal(names["namespace"], namespace), pc.equal(names["kind"], "primary")))
 
 
 def _pick_names(sel: pd.DataFrame, namespace: str, release: int) -> pd.Series:
@@ -238,13 +249,13 @@ def _end_reasons(
     undetermined = uncovered & (nxt > release) & ~np.isnan(last)
     reasons = np.where(undetermined, "presence_undetermined", "retired").astype(object)
     scopes = snapshot.manifest.get("release_scopes") or {}
-    if scopes and len(snapshot.loci):
+    if scopes and snapshot.arrow("loci").num_rows:
         next_scope = np.array(
             [scopes.get(str(int(r)), "full") if np.isfinite(r) else "full" for r in nxt], dtype=object
         )
         narrow = next_scope == "primary_assembly"
         if narrow.any():
-            chrom = _last_region(snapshot).reindex(genes).fillna("").astype(str)
+            chrom = _last_region(snapshot, genes).reindex(genes).fillna("").astype(str)
             outside = (chrom != "") & ~chrom.str.match(_PRIMARY_REGION)
             reasons[narrow & outside.to_numpy() & ~undetermined] = "outside_table_scope"
     return reasons
@@ -252,30 +263,29 @@ def _end_reasons(
 
 def _last_before(snapshot: Snapshot, genes: pd.Index, release: int) -> np.ndarray:
     """Per gene, the last covered release before ``release`` in which it exists (NaN if none)."""
-    return _spans_around(snapshot, release)[0].reindex(genes).to_numpy(dtype=float)
+    ids, _, last = _gene_rows(snapshot)
+    pos = genes.get_indexer(ids)
+    sel = (pos >= 0) & (last < release)
+    out = np.full(len(genes), -np.inf)
+    np.maximum.at(out, pos[sel], last[sel])
+    return np.where(np.isinf(out), np.nan, out)
 
 
 def _first_after(snapshot: Snapshot, genes: pd.Index, release: int) -> np.ndarray:
     """Per gene, the first covered release after ``release`` in which it exists (NaN if none)."""
-    return _spans_around(snapshot, release)[1].reindex(genes).to_numpy(dtype=float)
+    ids, first, _ = _gene_rows(snapshot)
+    pos = genes.get_indexer(ids)
+    sel = (pos >= 0) & (first > release)
+    out = np.full(len(genes), np.inf)
+    np.minimum.at(out, pos[sel], first[sel])
+    return np.where(np.isinf(out), np.nan, out)
 
 
-@cached_per_snapshot
-def _spans_around(snapshot: Snapshot, release: int) -> tuple[pd.Series, pd.Series]:
-    """Per gene, the last covered release before ``release`` and the first after it, where any."""
-    spans = snapshot.genes
-    before = spans[spans["last_release"] < release]
-    after = spans[spans["first_release"] > release]
-    return (
-        before.groupby("gene_id")["last_release"].max(),
-        after.groupby("gene_id")["first_release"].min(),
-    )
-
-
-@cached_per_snapshot
-def _last_region(snapshot: Snapshot) -> pd.Series:
-    """Per gene, the sequence region of its last locus."""
-    loci = snapshot.loci.sort_values(["gene_id", "last_release"], kind="stable")
+def _last_region(snapshot: Snapshot, genes: pd.Index) -> pd.Series:
+    """Per gene of ``genes``, the sequence region of its last locus."""
+    loci = snapshot.arrow("loci").select(["gene_id", "chromosome", "last_release"])
+    loci = loci.filter(pc.is_in(loci["gene_id"], value_set=pa.array(genes.to_numpy(dtype=object), type=pa.string())))
+    loci = loci.to_pandas().sort_values(["gene_id", "last_release"], kind="stable")
     return loci.drop_duplicates("gene_id", keep="last").set_index("gene_id")["chromosome"]
 
 
@@ -591,7 +601,7 @@ def _candidates(
         "anchors": anchors,  # for explanations (columns of anchor_frame)
         "keys": index.keys[codes],
         "keys_arrow": index.keys_arrow.take(pa.array(codes)),
-        "hashes": pd.Index(index.hash_values[codes]),
+        "hashes": pd.Index(hash_keys(index.keys[codes])),
         "qns": anchors["qns"][main][starts],
         "note": anchors["note"][main][starts],
         "first": np.fmin.reduceat(anchors["first"][main], starts),
@@ -776,7 +786,7 @@ def resolve_keys(
         "retired",
     )
     # a name pointing at a gene that is in no covered release (alternate haplotypes, newer IDs)
-    no_span = ~pd.Series(failure["gene"], copy=False).isin(_gene_spans(snapshot).index).to_numpy()
+    no_span = ~pd.Series(failure["gene"], copy=False).isin(_known_genes(snapshot)).to_numpy()
     fail_reason[no_span & (fail_reason != "no_target_name")] = "unknown_gene"
     rank = np.select(
         [

@@ -18,7 +18,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._resolution_index import hash_keys
 from ._snapshot_cache import cached_per_snapshot
 
 if TYPE_CHECKING:
@@ -41,32 +40,17 @@ class KeyIndex:
         self.table = table
         self.keys_arrow = key.take(pa.array(self.starts))
         self.keys = np.asarray(self.keys_arrow.to_numpy(zero_copy_only=False), dtype=object)
-        self.hash_values = hash_keys(self.keys)
-        self.hashes = pd.Index(self.hash_values)
-        if not self.hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
-            msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
-            raise RuntimeError(msg)
+        self.index = pd.Index(self.keys, dtype=object, copy=False)  # a hash table of the keys themselves
         self.namespaces = sorted(str(v) for v in pc.unique(table["namespace"]).to_pylist() if v is not None)
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def lookup(self, keys: np.ndarray, as_arrow: pa.Array | None = None) -> np.ndarray:
-        """Key codes (positions in the sorted keys) of ``keys`` (object array of ``str``), ``-1`` where absent.
-
-        Found through the 64-bit hashes, then compared as strings, so a hash collision can
-        never return a wrong key. ``as_arrow`` may give the same keys as an Arrow array.
-        """
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """Key codes (positions in the sorted keys) of ``keys`` (object array of ``str``), ``-1`` where absent."""
         if len(keys) == 0:
             return np.zeros(0, dtype=np.int64)
-        found = self.hashes.get_indexer(hash_keys(keys)).astype(np.int64)
-        hit = np.flatnonzero(found >= 0)
-        if len(hit):
-            cand = self.keys_arrow.take(pa.array(found[hit]))
-            hit_keys = pa.array(keys[hit], type=pa.string()) if as_arrow is None else as_arrow.take(pa.array(hit))
-            same = pc.equal(cand, hit_keys).to_numpy(zero_copy_only=False)
-            found[hit[~same]] = -1
-        return found
+        return self.index.get_indexer(keys).astype(np.int64, copy=False)
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
         """Boolean membership of keys."""

@@ -653,6 +653,29 @@ def _codes(values: np.ndarray, vocabulary: list[str] | tuple[str, ...]) -> np.nd
     return codes.astype(np.int8)
 
 
+#: Resolving this many keys takes a few seconds: a progress bar (stderr, terminals only) says so.
+_BAR_KEYS = 150_000
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _stage_bar(n_keys: int, desc: str) -> Any:
+    """A tqdm bar over the four stages of :func:`resolve_keys` when ``n_keys`` is large, else a no-op."""
+    if n_keys < _BAR_KEYS:
+        return _NoBar()
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(total=4, desc=desc, unit="stage", file=sys.stderr, disable=None, leave=False)
+
+
 def build_index(
     snapshot: Snapshot,
     release: int,
@@ -685,7 +708,10 @@ def resolve_keys(
     the ``query_namespace`` codes (default: the namespaces the keys are found in).
     """
     anchor = release if anchor is None else anchor
+    n_asked = len(key_index(snapshot)) if codes is None else len(codes)
+    bar = _stage_bar(n_asked, f"resolving {n_asked:,} identifiers")
     cand, meta = _candidates(snapshot, codes, release, anchor, min_evidence)
+    bar.update()
     keys = meta["keys"]
     n_keys = len(keys)
     if namespace == "ensembl_gene":
@@ -732,6 +758,7 @@ def resolve_keys(
         lstarts, lcounts = _runs(lk)
         lost[lk[lstarts]] = _join_runs(lost_frame["gene"].to_numpy(dtype=object), lstarts, lcounts)
 
+    bar.update()
     # -- successes: rank candidates per key, one row per (key, target) -----------------------
     success = rows.where(ok)
     s_tcode = tcode[ok]
@@ -772,6 +799,7 @@ def resolve_keys(
     reason[at] = s_reason[pick][starts]
     reason[lost != ""] = "candidates_retired"
 
+    bar.update()
     # -- failures: why nothing was reached --------------------------------------------------
     failed = ~ok & ~any_ok[kcode]
     failure = rows.where(failed)
@@ -847,6 +875,8 @@ def resolve_keys(
         lost=strings(lost),
         anchor_release=anchor,
     )
+    bar.update()
+    bar.close()
     logger.debug("resolved %d keys for release %s (names of %s), %s", n_keys, release, anchor, namespace)
     return index
 
@@ -926,7 +956,7 @@ class Resolved:
             need = need[~self.known[need]]
             if len(need) or self.index is None:
                 release, namespace, anchor, min_evidence = self.target
-                if len(need) > 20_000:
+                if len(need) >= _BAR_KEYS:
                     logger.info("resolving %d identifiers for release %s, %s", len(need), release, namespace)
                 keys = key_index(snapshot)
                 with _gc_paused():

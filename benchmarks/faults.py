@@ -191,45 +191,25 @@ def _(scratch):
     return f"{msg}; generator accepted", "-", ok
 
 
-# -- the resolution index on disk ------------------------------------------------------------------
-def _index_fault(scratch: Path, damage) -> tuple[str, str, bool]:
+# -- the resolver keeps nothing on disk -----------------------------------------------------------
+@row("cache folder read-only (nothing can be written)")
+def _(scratch):
     import idtrack_sc as its
-    from idtrack_sc.resolve._persist import index_path
 
-    os.environ["IDTRACK_SC_CACHE"] = str(scratch / "cache")
-    snap_path = scratch / "homo_sapiens-default.idtrack.zip"
-    snap_path.write_bytes(its.datasets.default_snapshot_path().read_bytes())
-    queries = ["TP53", "p53", "BRCA2", "1-Mar", "NOT_A_GENE"]
-    expected = its.convert(queries, snapshot=its.load_snapshot(snap_path))
-    path = index_path(its.load_snapshot(snap_path), 114, "ensembl_gene")
-    damage(path)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        again = its.convert(queries, snapshot=its.load_snapshot(snap_path))
-    said = next(
-        (str(w.message).split(": ", 1)[1].split(".")[0] for w in caught if "resolution index" in str(w.message)), ""
-    )
-    ok = again.equals(expected) and bool(said)
-    return f"warning ({said}); index rebuilt", "answers identical to a fresh build", ok
-
-
-@row("cached resolution index edited (TP53 answers another gene)")
-def _(scratch):
-    import pyarrow as pa
-
-    def edit(path):
-        table = pa.ipc.open_file(pa.BufferReader(path.read_bytes())).read_all()
-        top = ["ENSG00000000000" if t == "ENSG00000141510" else t for t in table["top"].to_pylist()]
-        table = table.set_column(table.schema.get_field_index("top"), "top", pa.array(top, pa.string()))
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-
-    return _index_fault(scratch, edit)
-
-
-@row("cached resolution index truncated")
-def _(scratch):
-    return _index_fault(scratch, lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]))
+    cache = scratch / "read-only-cache"
+    cache.mkdir()
+    cache.chmod(0o500)
+    os.environ["IDTRACK_SC_CACHE"] = str(cache)
+    try:
+        snap = its.load_snapshot(its.datasets.default_snapshot_path())
+        tables = [
+            its.convert(["TP53", "p53", "BRCA2", "1-Mar"], snapshot=snap, to=to)
+            for to in ("ensembl_gene", "symbol", "entrez")
+        ]
+    finally:
+        cache.chmod(0o700)
+    ok = all((t["outcome"] == "1:1").all() for t in tables) and not any(cache.iterdir())
+    return "answers as usual: the resolver writes no file", "cache untouched (empty)", ok
 
 
 # -- snapshot files --------------------------------------------------------------------------------
@@ -280,6 +260,34 @@ def _(scratch):
 @row('manifest `schema_version: "1"`')
 def _(scratch):
     return _refused(_rewrite(scratch, "sv.idtrack.zip", manifest=lambda m: {**m, "schema_version": "1"}))
+
+
+@row("stored key table out of key order (hand-edited `keys.parquet`)")
+def _(scratch):
+    import io
+
+    import pyarrow.parquet as pq
+
+    import idtrack_sc as its
+    from idtrack_sc.snapshot import write_snapshot
+
+    old = its.load_snapshot(its.datasets.default_snapshot_path())
+    tables = {name: old.table(name) for name in ("genes", "events", "names", "features", "loci")}
+    path = write_snapshot(tables, old.manifest, scratch / "keys-source.idtrack.zip")
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    keys = pq.read_table(io.BytesIO(members["keys.parquet"]))
+    sink = io.BytesIO()
+    pq.write_table(keys.take(np.arange(keys.num_rows)[::-1]), sink)
+    members["keys.parquet"] = sink.getvalue()
+    manifest = json.loads(members["manifest.json"])
+    manifest["tables"]["keys"]["bytes"] = len(members["keys.parquet"])
+    members["manifest.json"] = json.dumps(manifest).encode()
+    forged = scratch / "keys-forged.idtrack.zip"
+    with zipfile.ZipFile(forged, "w") as zf:
+        for member, data in members.items():
+            zf.writestr(member, data)
+    return _refused(forged, lambda s: its.convert(["TP53"], snapshot=s))
 
 
 @row("duplicate ZIP member (a second `genes.parquet`)")

@@ -37,12 +37,12 @@ def index_build(ctx) -> Result:
             snap = ctx.fresh_snapshot(organism)
             keys, _ = ctx.time_once(lambda snap=snap: key_index(snap))
             first, _ = ctx.time_once(
-                lambda snap=snap, release=release: its.convert(
+                lambda snap=snap, release=release, queries=queries: its.convert(
                     queries, snapshot=snap, to=NAMESPACES[0], release=release
                 )
             )
             second, _ = ctx.time_once(
-                lambda snap=snap, release=release: its.convert(
+                lambda snap=snap, release=release, queries=queries: its.convert(
                     queries, snapshot=snap, to=NAMESPACES[1], release=release
                 )
             )

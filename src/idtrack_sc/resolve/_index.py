@@ -946,14 +946,15 @@ class Resolved:
         self.target = (release, namespace, anchor, min_evidence)
         self.row_of = np.full(n_keys + 1, 0, dtype=np.int64)  # last entry: code -1 (not a key)
         self.known = np.zeros(n_keys + 1, dtype=bool)
+        self.known[-1] = True
         self.index: ResolutionIndex | None = None
         self._lock = threading.Lock()
 
     def answer(self, snapshot: Snapshot, codes: np.ndarray) -> tuple[ResolutionIndex, np.ndarray]:
         """The index and, per code (``-1``: not a key), its row (the not-found row for ``-1``)."""
         with self._lock:
-            need = np.unique(codes[codes >= 0])
-            need = need[~self.known[need]]
+            need = codes[~self.known[codes]]  # code -1 reads the last entry, always known
+            need = np.unique(need) if len(need) else need
             if len(need) or self.index is None:
                 release, namespace, anchor, min_evidence = self.target
                 if len(need) >= _BAR_KEYS:

@@ -163,11 +163,23 @@ def test_stored_key_table_is_the_computed_one(tmp_path):
     with zipfile.ZipFile(path) as zf:
         assert "keys.parquet" in zf.namelist()
     new = load_snapshot(path)
-    assert new.key_table().equals(old.key_table())
+    assert _plain(new.key_table()).equals(_plain(old.key_table()))
     queries = ["TP53", "p53", "1-Mar", "ENSG00000141510.11", "GeneID:7157", "NOPE", None]
     pd.testing.assert_frame_equal(
         its.convert(queries, snapshot=new, to="symbol"),
         its.convert(queries, snapshot=old, to="symbol"),
+    )
+
+
+def _plain(table):
+    """The table with dictionary columns decoded (a stored key table reads its few-valued columns so)."""
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            c: table[c].cast(table[c].type.value_type) if pa.types.is_dictionary(table[c].type) else table[c]
+            for c in table.column_names
+        }
     )
 
 

@@ -306,7 +306,7 @@ def travel(
     for dead ends, and ``retired_in`` for forward dead ends.
     """
     alive = alive_at(snapshot, release)
-    is_alive = origins.isin(alive)
+    is_alive = alive.get_indexer(origins) >= 0  # the cached index keeps its hash table
     result = [
         pd.DataFrame(
             {
@@ -362,7 +362,7 @@ def travel(
                     "inferred": step_df["inferred"].to_numpy(dtype=bool) | step_df["einferred"].to_numpy(dtype=bool),
                 }
             )
-            landed = nxt["cur"].isin(alive).to_numpy()
+            landed = alive.get_indexer(nxt["cur"].to_numpy(dtype=object)) >= 0
             found.append(nxt[landed])
             rest = nxt[~landed]
             pairs = list(zip(rest["origin"], rest["cur"], strict=True))
@@ -599,9 +599,9 @@ def _candidates(
     starts, _ = _runs(anchors["kcode"][main])  # sorted by key code; every key has main rows
     meta = {
         "anchors": anchors,  # for explanations (columns of anchor_frame)
-        "keys": index.keys[codes],
+        "keys": index.key_strings(codes),
         "keys_arrow": index.keys_arrow.take(pa.array(codes)),
-        "hashes": pd.Index(hash_keys(index.keys[codes])),
+        "hashes": pd.Index(hash_keys(index.key_strings(codes))),
         "qns": anchors["qns"][main][starts],
         "note": anchors["note"][main][starts],
         "first": np.fmin.reduceat(anchors["first"][main], starts),
@@ -814,7 +814,7 @@ def resolve_keys(
         "retired",
     )
     # a name pointing at a gene that is in no covered release (alternate haplotypes, newer IDs)
-    no_span = ~pd.Series(failure["gene"], copy=False).isin(_known_genes(snapshot)).to_numpy()
+    no_span = _known_genes(snapshot).get_indexer(np.asarray(failure["gene"], dtype=object)) < 0
     fail_reason[no_span & (fail_reason != "no_target_name")] = "unknown_gene"
     rank = np.select(
         [

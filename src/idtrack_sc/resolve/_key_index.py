@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_SLICE = 1 << 16
+
 
 class KeyIndex:
     """Unique keys of a snapshot (sorted), their hashes and their rows in the key table."""
@@ -40,17 +42,25 @@ class KeyIndex:
         self.counts = np.diff(np.append(self.starts, n))
         self.table = table
         self.keys_arrow = key.take(pa.array(self.starts))
-        self.keys = np.asarray(self.keys_arrow.to_numpy(zero_copy_only=False), dtype=object)
         # 64-bit hashes in an integer hash table: hashing a batch of new query strings and
-        # looking the integers up is several times faster than a hash table of Python strings
-        self.hashes = pd.Index(hash_keys(self.keys))
+        # looking the integers up is several times faster than a hash table of Python strings.
+        # Hashed in slices: the keys as Python strings are never all in memory at once.
+        hashes = np.empty(len(self.keys_arrow), dtype=np.int64)
+        for at in range(0, len(hashes), _SLICE):
+            part = self.keys_arrow.slice(at, _SLICE).to_numpy(zero_copy_only=False)
+            hashes[at : at + len(part)] = hash_keys(np.asarray(part, dtype=object))
+        self.hashes = pd.Index(hashes)
         if not self.hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
             msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
             raise RuntimeError(msg)
         self.namespaces = sorted(str(v) for v in pc.unique(table["namespace"]).to_pylist() if v is not None)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.keys_arrow)
+
+    def key_strings(self, codes: np.ndarray) -> np.ndarray:
+        """The keys of ``codes`` as an object array of ``str``."""
+        return np.asarray(self.keys_arrow.take(pa.array(codes)).to_numpy(zero_copy_only=False), dtype=object)
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """Key codes (positions in the sorted keys) of ``keys`` (object array of ``str``), ``-1`` where absent.
@@ -88,6 +98,8 @@ class KeyIndex:
             if pa.types.is_integer(values.type):
                 columns[name] = values.to_numpy().astype(float) if values.null_count == 0 else _floats(values)
             else:
+                if pa.types.is_dictionary(values.type):
+                    values = values.cast(values.type.value_type)
                 columns[name] = np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
         return columns, local
 

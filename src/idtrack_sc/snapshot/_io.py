@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .._atomic import write_atomically
-from ._keys import build_key_table
+from ._keys import KEYS_DICTIONARY_COLUMNS, build_key_table
 from ._schema import ADDED_IN_2, DERIVED_TABLES, FORMAT_NAME, OPTIONAL_TABLES, SCHEMA_VERSION, SORT_KEYS, TABLES
 
 #: Every member table: the snapshot's own, then the derived ones.
@@ -279,7 +279,9 @@ def read_table(
         msg = f"{path}: snapshot member {member} is damaged ({err})."
         raise SnapshotFormatError(msg) from None
     try:
-        parquet = pq.ParquetFile(pa.BufferReader(data))
+        # the key table's few-valued columns are read as dictionaries: a fraction of the memory
+        dictionary = [c for c in KEYS_DICTIONARY_COLUMNS if name == "keys"]
+        parquet = pq.ParquetFile(pa.BufferReader(data), read_dictionary=dictionary or None)
         meta = parquet.metadata
         expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         if expanded > MAX_PARQUET_RATIO * size + _SLACK:
@@ -305,7 +307,7 @@ def read_table(
     wrong = [
         f"{f.name} ({f.type}, expected {e.type})"
         for f, e in zip(table.schema, expected, strict=True)
-        if f.type != e.type
+        if (f.type.value_type if pa.types.is_dictionary(f.type) else f.type) != e.type
     ]
     if wrong:
         msg = f"{path}: table {name} has columns of the wrong type: {', '.join(wrong)}."

@@ -47,6 +47,10 @@ KEYS = pa.schema(
 )
 
 
+#: Columns of the key table with a handful of distinct values (read as Arrow dictionaries).
+KEYS_DICTIONARY_COLUMNS = ("namespace", "kind", "note", "from_table")
+
+
 def upper_strings(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
     """Upper-cased strings as an object array, exactly as ``str.upper`` gives them (nulls stay null).
 

@@ -183,28 +183,14 @@ def _plain(table):
     )
 
 
-def test_unsorted_stored_key_table_is_refused(tmp_path):
+def test_unsorted_stored_key_table_is_refused(tmp_path, monkeypatch):
     """A key table out of key order (hand-edited) would make keys unfindable: the file is refused."""
-    import io
-    import json
+    import idtrack_sc.snapshot._io as snapshot_io
 
-    import pyarrow.parquet as pq
-
+    real = snapshot_io.build_key_table
+    monkeypatch.setattr(snapshot_io, "build_key_table", lambda t: real(t).take(np.arange(real(t).num_rows)[::-1]))
     old = load_snapshot(PACKAGE_DATA / "homo_sapiens-default.idtrack.zip")
     tables = {name: old.table(name) for name in ("genes", "events", "names", "features", "loci")}
-    path = write_snapshot(tables, old.manifest, tmp_path / "a.idtrack.zip")
-    with zipfile.ZipFile(path) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
-    keys = pq.read_table(io.BytesIO(members["keys.parquet"]))
-    sink = io.BytesIO()
-    pq.write_table(keys.take(np.arange(keys.num_rows)[::-1]), sink)
-    members["keys.parquet"] = sink.getvalue()
-    manifest = json.loads(members["manifest.json"])
-    manifest["tables"]["keys"]["bytes"] = len(members["keys.parquet"])
-    members["manifest.json"] = json.dumps(manifest).encode()
-    forged = tmp_path / "b.idtrack.zip"
-    with zipfile.ZipFile(forged, "w") as zf:
-        for member, data in members.items():
-            zf.writestr(member, data)
+    forged = write_snapshot(tables, old.manifest, tmp_path / "forged.idtrack.zip")
     with pytest.raises(SnapshotFormatError, match="not sorted by key"):
         its.convert(["TP53"], snapshot=load_snapshot(forged))

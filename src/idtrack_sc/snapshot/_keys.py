@@ -133,20 +133,16 @@ def build_key_table(tables: Mapping[str, pa.Table]) -> pa.Table:
             feats["feature_type"].to_numpy(dtype=object),
             names["kind"].to_numpy(dtype=object),
         ],
-        "first_release": [
-            spans["first"].to_numpy(dtype=float),
-            versioned["first_release"].to_numpy(dtype=float),
-            np.full(sizes[2], np.nan),
-            feats["first_release"].to_numpy(dtype=float),
-            names["first_release"].to_numpy(dtype=float),
-        ],
-        "last_release": [
-            spans["last"].to_numpy(dtype=float),
-            versioned["last_release"].to_numpy(dtype=float),
-            np.full(sizes[2], np.nan),
-            feats["last_release"].to_numpy(dtype=float),
-            names["last_release"].to_numpy(dtype=float),
-        ],
+        **{
+            f"{end}_release": [
+                spans[end].to_numpy(dtype=float),
+                versioned[f"{end}_release"].to_numpy(dtype=float),
+                np.full(sizes[2], np.nan),
+                feats[f"{end}_release"].to_numpy(dtype=float),
+                names[f"{end}_release"].to_numpy(dtype=float),
+            ]
+            for end in ("first", "last")
+        },
         "note": [
             np.full(sizes[0], "as_is", dtype=object),
             np.full(sizes[1], "version_stripped", dtype=object),

@@ -207,7 +207,7 @@ def lookup_share(ctx) -> Result:
         qs = ctx.queries(organism)
         snap = ctx.fresh_snapshot(organism)
         its.convert(qs.queries, snapshot=snap)  # warm: the keys these queries reach are resolved
-        table = pd.Index(key_index(snap).keys_arrow.to_numpy(zero_copy_only=False), dtype=object)
+        table = pd.Index(pc.unique(key_index(snap).key).to_numpy(zero_copy_only=False), dtype=object)
         table.get_indexer(table[:1])  # the hash table is built now, not inside the timed calls
         queries = pa.array([str(q) for q in qs.queries], type=pa.string())
 

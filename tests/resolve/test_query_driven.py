@@ -42,10 +42,7 @@ def _with_full_build(snapshot, release, namespace, anchor, evidence):
     """Seed the session's resolved keys of one target with the full build (the reference)."""
     keys = key_index(snapshot)
     full = Resolved(len(keys), release, namespace, anchor, evidence)
-    full._append(
-        resolve_keys(snapshot, None, release, namespace, anchor, evidence, keys.namespaces),
-        np.arange(len(keys), dtype=np.int64),
-    )
+    full._append(resolve_keys(snapshot, None, release, namespace, anchor, evidence, keys.namespaces), keys.all_codes())
     snapshot_cache(snapshot)[("_resolved", release, namespace, anchor, evidence)] = full
     return snapshot
 
@@ -122,10 +119,10 @@ def test_subsets_of_keys_resolve_as_in_the_full_build():
     snap = load_snapshot(PACKAGE_DATA / "homo_sapiens-default.idtrack.zip")
     keys = key_index(snap)
     full = resolve_keys(snap, None, 84, "symbol", 110, "low", keys.namespaces)
-    codes = np.sort(np.random.default_rng(0).choice(len(keys), size=500, replace=False))
-    part = resolve_keys(snap, codes, 84, "symbol", 110, "low", keys.namespaces)
-    assert part.keys.equals(full.keys.take(codes))
-    rows = np.append(codes, full.missing)
+    at = np.sort(np.random.default_rng(0).choice(len(keys.all_codes()), size=500, replace=False))
+    part = resolve_keys(snap, keys.all_codes()[at], 84, "symbol", 110, "low", keys.namespaces)
+    assert part.keys.equals(full.keys.take(at))
+    rows = np.append(at, full.missing)
     for column in ("n_targets", "reason", "breakable", "note", "query_namespace", "found_first", "retired_in"):
         np.testing.assert_array_equal(getattr(part, column), getattr(full, column)[rows])
     for column in ("targets", "top", "genes", "symbol", "lost"):
@@ -194,3 +191,16 @@ def test_unsorted_stored_key_table_is_refused(tmp_path, monkeypatch):
     forged = write_snapshot(tables, old.manifest, tmp_path / "forged.idtrack.zip")
     with pytest.raises(SnapshotFormatError, match="not sorted by key"):
         its.convert(["TP53"], snapshot=load_snapshot(forged))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.lists(_query("homo_sapiens-default"), max_size=60))
+def test_key_scan_and_hash_table_find_the_same_keys(batch):
+    """The first batches of a session scan the key column, later ones probe a hash table: same codes."""
+    keys = key_index(_snapshots("homo_sapiens-default")[0])
+    values = np.array([str(q).strip().upper() for q in batch if q], dtype=object)
+    scanned = keys._scan(values) if len(values) else np.zeros(0, dtype=np.int64)
+    probed = keys._probe(keys._hash_table(), values) if len(values) else np.zeros(0, dtype=np.int64)
+    np.testing.assert_array_equal(scanned, probed)
+    found = scanned >= 0
+    assert (keys.key_strings(scanned[found]) == values[found]).all()

@@ -418,8 +418,6 @@ def anchor_rows(
     target release, or the release a dataset was annotated with).
     """
     keys = key_index(snapshot) if keys is None else keys
-    if codes is None:
-        codes = np.arange(len(keys), dtype=np.int64)
     table, codes = keys.rows(codes)
     latest = snapshot.latest_release
     first, last = table["first_release"], table["last_release"]
@@ -586,8 +584,8 @@ def _candidates(
     """
     anchor = release if anchor is None else anchor
     index = key_index(snapshot)
-    codes = np.arange(len(index), dtype=np.int64) if codes is None else codes
     anchors = anchor_rows(snapshot, codes, anchor, index)
+    codes = index.all_codes() if codes is None else codes
     gene = anchors["gene"]
     origins = pd.Index(pd.unique(gene[pd.notna(gene)]))
     moves = travel(snapshot, release, origins, min_evidence)
@@ -600,7 +598,7 @@ def _candidates(
     meta = {
         "anchors": anchors,  # for explanations (columns of anchor_frame)
         "keys": index.key_strings(codes),
-        "keys_arrow": index.keys_arrow.take(pa.array(codes)),
+        "keys_arrow": index.key_array(codes),
         "hashes": pd.Index(hash_keys(index.key_strings(codes))),
         "qns": anchors["qns"][main][starts],
         "note": anchors["note"][main][starts],
@@ -708,7 +706,7 @@ def resolve_keys(
     the ``query_namespace`` codes (default: the namespaces the keys are found in).
     """
     anchor = release if anchor is None else anchor
-    n_asked = len(key_index(snapshot)) if codes is None else len(codes)
+    n_asked = len(key_index(snapshot).all_codes()) if codes is None else len(codes)
     bar = _stage_bar(n_asked, f"resolving {n_asked:,} identifiers")
     cand, meta = _candidates(snapshot, codes, release, anchor, min_evidence)
     bar.update()
@@ -905,7 +903,7 @@ def _full_index(snapshot: Snapshot, release: int, namespace: str, anchor: int, m
     """:func:`build_index`, with the cyclic garbage collector paused and a log line first."""
     logger.info(
         "resolving all %d keys of the %s snapshot for release %s, %s (a few seconds)",
-        len(key_index(snapshot)),
+        len(key_index(snapshot).all_codes()),
         snapshot.organism,
         release,
         namespace,

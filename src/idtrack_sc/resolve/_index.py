@@ -100,10 +100,10 @@ def history_links(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) 
 # helpers on the snapshot's tables
 # --------------------------------------------------------------------------------------------
 @cached_per_snapshot
-def _gene_rows(snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The genes table's gene IDs (object), first and last releases (float), read without pandas."""
+def _gene_rows(snapshot: Snapshot) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """The genes table's gene IDs (Arrow), first and last releases (float), read without pandas."""
     genes = snapshot.arrow("genes")
-    ids = np.asarray(genes["gene_id"].to_numpy(zero_copy_only=False), dtype=object)
+    ids = genes["gene_id"].combine_chunks()
     first = pc.cast(genes["first_release"], pa.float64()).to_numpy(zero_copy_only=False)
     last = pc.cast(genes["last_release"], pa.float64()).to_numpy(zero_copy_only=False)
     return ids, first, last
@@ -112,7 +112,12 @@ def _gene_rows(snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @cached_per_snapshot
 def _known_genes(snapshot: Snapshot) -> pd.Index:
     """Gene IDs that exist in some covered release."""
-    return pd.Index(pd.unique(_gene_rows(snapshot)[0]))
+    return _unique_index(_gene_rows(snapshot)[0])
+
+
+def _unique_index(ids: pa.Array) -> pd.Index:
+    """The distinct values of an Arrow string array, in order of first appearance, as an index."""
+    return pd.Index(np.asarray(pc.unique(ids).to_numpy(zero_copy_only=False), dtype=object))
 
 
 @cached_per_snapshot
@@ -125,12 +130,12 @@ def alive_at(snapshot: Snapshot, release: int) -> pd.Index:
     ids, first, last = _gene_rows(snapshot)
     covered = np.asarray(snapshot.releases)
     if release in snapshot.releases or len(covered) == 0:
-        return pd.Index(pd.unique(ids[(first <= release) & (last >= release)]))
+        return _unique_index(ids.filter(pa.array((first <= release) & (last >= release))))
     prev = covered[covered < release].max(initial=covered[0])
     nxt = covered[covered > release].min(initial=covered[-1])
-    at_prev = ids[(first <= prev) & (last >= prev)]
-    at_next = ids[(first <= nxt) & (last >= nxt)]
-    return pd.Index(pd.unique(at_prev)).intersection(pd.Index(pd.unique(at_next)))
+    at_prev = _unique_index(ids.filter(pa.array((first <= prev) & (last >= prev))))
+    at_next = _unique_index(ids.filter(pa.array((first <= nxt) & (last >= nxt))))
+    return at_prev.intersection(at_next)
 
 
 def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -264,7 +269,7 @@ def _end_reasons(
 def _last_before(snapshot: Snapshot, genes: pd.Index, release: int) -> np.ndarray:
     """Per gene, the last covered release before ``release`` in which it exists (NaN if none)."""
     ids, _, last = _gene_rows(snapshot)
-    pos = genes.get_indexer(ids)
+    pos = _positions(ids, genes)
     sel = (pos >= 0) & (last < release)
     out = np.full(len(genes), -np.inf)
     np.maximum.at(out, pos[sel], last[sel])
@@ -274,11 +279,17 @@ def _last_before(snapshot: Snapshot, genes: pd.Index, release: int) -> np.ndarra
 def _first_after(snapshot: Snapshot, genes: pd.Index, release: int) -> np.ndarray:
     """Per gene, the first covered release after ``release`` in which it exists (NaN if none)."""
     ids, first, _ = _gene_rows(snapshot)
-    pos = genes.get_indexer(ids)
+    pos = _positions(ids, genes)
     sel = (pos >= 0) & (first > release)
     out = np.full(len(genes), np.inf)
     np.minimum.at(out, pos[sel], first[sel])
     return np.where(np.isinf(out), np.nan, out)
+
+
+def _positions(ids: pa.Array, genes: pd.Index) -> np.ndarray:
+    """Per value of ``ids``, its position in ``genes`` (``-1`` if absent), hashed in Arrow."""
+    where = pc.index_in(ids, value_set=pa.array(genes.to_numpy(dtype=object), type=pa.string()))
+    return pc.fill_null(where, -1).to_numpy().astype(np.int64)
 
 
 def _last_region(snapshot: Snapshot, genes: pd.Index) -> pd.Series:

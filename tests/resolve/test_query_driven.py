@@ -204,3 +204,14 @@ def test_key_scan_and_hash_table_find_the_same_keys(batch):
     np.testing.assert_array_equal(scanned, probed)
     found = scanned >= 0
     assert (keys.key_strings(scanned[found]) == values[found]).all()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.lists(_query("homo_sapiens-default"), max_size=60))
+def test_exact_symbols_read_from_their_rows_only(batch):
+    """Whether a value is a symbol as written is read from the names rows of the batch's values only."""
+    from idtrack_sc.resolve._index import exact_names, is_exact_symbol
+
+    snap = _snapshots("homo_sapiens-default")[0]
+    values = np.array([str(q).strip() for q in batch if q], dtype=object)
+    np.testing.assert_array_equal(is_exact_symbol(snap, values), exact_names(snap).get_indexer(values) >= 0)

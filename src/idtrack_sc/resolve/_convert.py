@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._index import DEFAULT_MIN_EVIDENCE, check_min_evidence, exact_names, resolved
+from ._index import DEFAULT_MIN_EVIDENCE, check_min_evidence, is_exact_symbol, resolved
 from ._key_index import key_index
 from ._parse import as_query_strings, normalize, reinterpret
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_CODE, REASONS, canonical_namespace
@@ -185,7 +185,7 @@ def convert(
             return present[keyset.lookup(values)]
 
         def exact(values: np.ndarray) -> np.ndarray:
-            return exact_names(snapshot).get_indexer(values) >= 0  # the big index keeps its hash table
+            return is_exact_symbol(snapshot, values)
 
         trimmed = pc.utf8_trim_whitespace(given.take(pa.array(miss))).to_numpy(zero_copy_only=False)
         new_keys, notes = reinterpret(keys[miss], keyset.contains, in_batch, trimmed, exact)

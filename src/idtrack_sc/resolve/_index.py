@@ -109,12 +109,6 @@ def _gene_rows(snapshot: Snapshot) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     return ids, first, last
 
 
-@cached_per_snapshot
-def _known_genes(snapshot: Snapshot) -> pd.Index:
-    """Gene IDs that exist in some covered release."""
-    return _unique_index(_gene_rows(snapshot)[0])
-
-
 def _unique_index(ids: pa.Array) -> pd.Index:
     """The distinct values of an Arrow string array, in order of first appearance, as an index."""
     return pd.Index(np.asarray(pc.unique(ids).to_numpy(zero_copy_only=False), dtype=object))
@@ -162,6 +156,23 @@ def real_names(snapshot: Snapshot) -> pd.DataFrame:
     names = snapshot.names
     fake = fake_names(snapshot.arrow("names"))
     return names[~fake] if fake.any() else names
+
+
+def is_exact_symbol(snapshot: Snapshot, values: np.ndarray) -> np.ndarray:
+    """Per value, whether it is a symbol exactly as the snapshot's sources write it (case included).
+
+    The same as membership in :func:`exact_names`, read from the names rows of these values only.
+    """
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    asked = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+    names = snapshot.arrow("names").select(["gene_id", "namespace", "value"])
+    names = names.filter(
+        pc.and_(pc.is_in(names["value"], value_set=pc.unique(asked)), pc.equal(names["namespace"], "symbol"))
+    )
+    fake = fake_names(names)
+    real = names["value"].filter(pa.array(~fake)) if fake.any() else names["value"]
+    return pc.fill_null(pc.is_in(asked, value_set=pc.unique(real.drop_null())), False).to_numpy(zero_copy_only=False)
 
 
 @cached_per_snapshot
@@ -823,7 +834,10 @@ def resolve_keys(
         "retired",
     )
     # a name pointing at a gene that is in no covered release (alternate haplotypes, newer IDs)
-    no_span = _known_genes(snapshot).get_indexer(np.asarray(failure["gene"], dtype=object)) < 0
+    failed_genes = pa.array(np.asarray(failure["gene"], dtype=object), type=pa.string(), from_pandas=True)
+    no_span = ~pc.fill_null(pc.is_in(failed_genes, value_set=_gene_rows(snapshot)[0]), False).to_numpy(
+        zero_copy_only=False
+    )
     fail_reason[no_span & (fail_reason != "no_target_name")] = "unknown_gene"
     rank = np.select(
         [

@@ -44,7 +44,7 @@ for to in ("ensembl_gene", "symbol"):
 
 def run(src: str, snapshot: str, tables: str) -> list[dict]:
     """One child process: index build and warm throughput for both targets."""
-    env = {**os.environ, "PYTHONPATH": str(Path(src).resolve()), "IDTRACK_SC_INDEX_CACHE": "0"}
+    env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
     code = _CHILD.format(bench=str(HERE), tables=str(Path(tables).resolve()), snapshot=str(Path(snapshot).resolve()))
     done = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]

@@ -192,45 +192,25 @@ def _(scratch):
     return f"{msg}; generator accepted", "-", ok
 
 
-# -- the resolution index on disk ------------------------------------------------------------------
-def _index_fault(scratch: Path, damage) -> tuple[str, str, bool]:
+# -- the resolver keeps nothing on disk -----------------------------------------------------------
+@row("cache folder read-only (nothing can be written)")
+def _(scratch):
     import idtrack_sc as its
-    from idtrack_sc.resolve._persist import index_path
 
-    os.environ["IDTRACK_SC_CACHE"] = str(scratch / "cache")
-    snap_path = scratch / "homo_sapiens-default.idtrack.zip"
-    snap_path.write_bytes(its.datasets.default_snapshot_path().read_bytes())
-    queries = ["TP53", "p53", "BRCA2", "1-Mar", "NOT_A_GENE"]
-    expected = its.convert(queries, snapshot=its.load_snapshot(snap_path))
-    path = index_path(its.load_snapshot(snap_path), 114, "ensembl_gene")
-    damage(path)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        again = its.convert(queries, snapshot=its.load_snapshot(snap_path))
-    said = next(
-        (str(w.message).split(": ", 1)[1].split(".")[0] for w in caught if "resolution index" in str(w.message)), ""
-    )
-    ok = again.equals(expected) and bool(said)
-    return f"warning ({said}); index rebuilt", "answers identical to a fresh build", ok
-
-
-@row("cached resolution index edited (TP53 answers another gene)")
-def _(scratch):
-    import pyarrow as pa
-
-    def edit(path):
-        table = pa.ipc.open_file(pa.BufferReader(path.read_bytes())).read_all()
-        top = ["ENSG00000000000" if t == "ENSG00000141510" else t for t in table["top"].to_pylist()]
-        table = table.set_column(table.schema.get_field_index("top"), "top", pa.array(top, pa.string()))
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-
-    return _index_fault(scratch, edit)
-
-
-@row("cached resolution index truncated")
-def _(scratch):
-    return _index_fault(scratch, lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]))
+    cache = scratch / "read-only-cache"
+    cache.mkdir()
+    cache.chmod(0o500)
+    os.environ["IDTRACK_SC_CACHE"] = str(cache)
+    try:
+        snap = its.load_snapshot(its.datasets.default_snapshot_path())
+        tables = [
+            its.convert(["TP53", "p53", "BRCA2", "1-Mar"], snapshot=snap, to=to)
+            for to in ("ensembl_gene", "symbol", "entrez")
+        ]
+    finally:
+        cache.chmod(0o700)
+    ok = all((t["outcome"] == "1:1").all() for t in tables) and not any(cache.iterdir())
+    return "answers as usual: the resolver writes no file", "cache untouched (empty)", ok
 
 
 # -- snapshot files --------------------------------------------------------------------------------
@@ -281,6 +261,22 @@ def _(scratch):
 @row('manifest `schema_version: "1"`')
 def _(scratch):
     return _refused(_rewrite(scratch, "sv.idtrack.zip", manifest=lambda m: {**m, "schema_version": "1"}))
+
+
+@row("stored key table out of key order (hand-edited `keys.parquet`)")
+def _(scratch):
+    import idtrack_sc as its
+    import idtrack_sc.snapshot._io as snapshot_io
+
+    old = its.load_snapshot(its.datasets.default_snapshot_path())
+    real = snapshot_io.build_key_table
+    snapshot_io.build_key_table = lambda t: real(t).take(np.arange(real(t).num_rows)[::-1])  # rows reversed
+    try:
+        tables = {name: old.table(name) for name in ("genes", "events", "names", "features", "loci")}
+        forged = snapshot_io.write_snapshot(tables, old.manifest, scratch / "keys-forged.idtrack.zip")
+    finally:
+        snapshot_io.build_key_table = real
+    return _refused(forged, lambda s: its.convert(["TP53"], snapshot=s))
 
 
 @row("duplicate ZIP member (a second `genes.parquet`)")
@@ -899,33 +895,6 @@ def _(scratch):
     got = dict(zip(table["query"], table["outcome"].astype(str), strict=True))
     ok = got == {"ıl6": "1:0", "ſox2": "1:0", "il6": "1:1", "rorα": "1:1"}
     return f"`ıl6` {got['ıl6']}, `ſox2` {got['ſox2']}; `il6`, `rorα` {got['il6']}", "no gene guessed", ok
-
-
-@row("a reader racing the first write of a resolution index")
-def _(scratch):
-    import idtrack_sc as its
-    from idtrack_sc.resolve import _persist
-
-    os.environ["IDTRACK_SC_CACHE"] = str(scratch / "cache")
-    snap_path = scratch / "homo_sapiens-default.idtrack.zip"
-    snap_path.write_bytes(its.datasets.default_snapshot_path().read_bytes())
-    snap = its.load_snapshot(snap_path)
-    path = _persist.index_path(snap, 114, "ensembl_gene")
-    real, said = _persist.write_atomically, []
-
-    def write_then_read(target, write):
-        real(target, write)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            _persist.load_index(path, snap.sha256, 114, "ensembl_gene")
-        said.extend(str(w.message).split(": ", 1)[-1].split(".")[0] for w in caught)
-
-    _persist.write_atomically = write_then_read
-    try:
-        its.convert(["TP53"], snapshot=snap)
-    finally:
-        _persist.write_atomically = real
-    return (f"warning ({said[0]})" if said else "no warning; it finds no index and builds its own"), "-", not said
 
 
 def table() -> str:

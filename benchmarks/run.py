@@ -68,9 +68,6 @@ def versions() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
-    # Index builds are measured as builds: this process never reads a kept index (the
-    # new-session measurement turns the cache on for its own child processes).
-    os.environ["IDTRACK_SC_INDEX_CACHE"] = "0"
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, one repeat (about 2 minutes)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "results.md")

@@ -1,4 +1,4 @@
-"""Where idtrack-sc caches files: fetched snapshots and precomputed resolution indexes."""
+"""Where idtrack-sc caches files: fetched snapshots (nothing derived from them is kept on disk)."""
 
 from __future__ import annotations
 

@@ -324,7 +324,8 @@ class API:
         return_test
             Ignored (the reference tool's test tracker).
         calculate_caches
-            Build the resolution indexes for ``snapshot_release`` now rather than on first use.
+            Read the snapshot's key table now rather than on first use (conversions resolve the
+            identifiers they are asked about, so there is nothing else to build ahead).
         organism, ensembl_release
             Other spellings of ``organism_name`` and ``snapshot_release``.
         snapshot
@@ -396,7 +397,7 @@ class API:
             self.calculate_graph_caches()
 
     def calculate_graph_caches(self, for_test: bool = False) -> None:
-        """Build the resolution indexes for ``snapshot_release`` (Ensembl genes and symbols).
+        """Read the snapshot's key table now (what the reference tool's graph caches stand for).
 
         Parameters
         ----------

@@ -9,7 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._index import DEFAULT_MIN_EVIDENCE, check_min_evidence, exact_names, get_index
+from ._index import DEFAULT_MIN_EVIDENCE, check_min_evidence, is_exact_symbol, resolved
+from ._key_index import key_index
 from ._non_names import case_only_words, missing_values, positional_integers
 from ._organism import foreign_ensembl_ids
 from ._parse import as_query_strings, normalize, reinterpret
@@ -168,7 +169,7 @@ def convert(
     release = snapshot.check_release(release)
     anchor = check_from_release(snapshot, from_release)
     namespace = canonical_namespace(to, snapshot.namespaces)
-    index = get_index(snapshot, release, namespace, anchor, min_evidence)
+    keyset = key_index(snapshot)
 
     raw = as_query_strings(queries)
     n = len(raw)
@@ -176,50 +177,53 @@ def convert(
     normalized = normalize(given)
     empty = pc.fill_null(pc.equal(normalized, ""), True).to_numpy(zero_copy_only=False)
     keys = normalized.to_numpy(zero_copy_only=False)
-    rows = np.full(n, index.missing, dtype=np.int64)
+    codes = np.full(n, -1, dtype=np.int64)  # key codes (-1: not a key)
     missing_value = ~empty & missing_values(normalized)  # "nan", "NA", "nan-1": never looked up
     live = np.flatnonzero(~empty & ~missing_value)
-    rows[live] = index.lookup(keys[live], normalized if len(live) == n else normalized.take(pa.array(live)))
-    not_a_name = positional_integers(normalized, rows, index) | case_only_words(
-        normalized, given, rows, index, snapshot
-    )
-    rows[not_a_name] = index.missing  # not reinterpreted either
+    codes[live] = keyset.lookup(keys[live])
     parse = np.zeros(n, dtype=np.int8)  # codes into PARSE_NOTES
     not_a_gene = np.zeros(n, dtype=bool)
 
-    miss = live[rows[live] < 0]
-    rows[miss] = index.missing
+    miss = live[codes[live] < 0]
     if len(miss):
 
         def in_batch(values: np.ndarray) -> np.ndarray:
             # only known keys are asked about, and a known key in the batch was found as it is:
-            # compare index rows, not strings
-            present = np.zeros(index.missing + 1, dtype=bool)
-            present[rows[live]] = True
-            present[index.missing] = False
-            return present[index.lookup(values)]
+            # compare key codes, not strings
+            present = np.zeros(len(keyset) + 1, dtype=bool)
+            present[codes[live]] = True
+            present[-1] = False
+            return present[keyset.lookup(values)]
 
         def exact(values: np.ndarray) -> np.ndarray:
-            return exact_names(snapshot).get_indexer(values) >= 0  # the big index keeps its hash table
+            return is_exact_symbol(snapshot, values)
 
         trimmed = pc.utf8_trim_whitespace(given.take(pa.array(miss))).to_numpy(zero_copy_only=False)
-        new_keys, notes = reinterpret(keys[miss], index.contains, in_batch, trimmed, exact)
+        new_keys, notes = reinterpret(keys[miss], keyset.contains, in_batch, trimmed, exact)
         not_a_gene[miss] = notes == "not_a_gene"
         unconfirmed = np.zeros(n, dtype=bool)
         unconfirmed[miss] = notes == "suffix_unconfirmed"
         retry = np.flatnonzero(new_keys != None)  # noqa: E711 - element-wise
         if len(retry):
-            where = index.lookup(new_keys[retry].astype(object))
+            where = keyset.lookup(new_keys[retry].astype(object))
             ok = where >= 0
             at = miss[retry[ok]]
-            rows[at] = where[ok]
+            codes[at] = where[ok]
             parse[at] = [_PARSE_CODE[note] for note in notes[retry[ok]]]
             mask = np.zeros(n, dtype=bool)
             mask[at] = True
             normalized = pc.replace_with_mask(
                 normalized, pa.array(mask), pa.array(new_keys[retry[ok]], type=pa.string())
             )
-    found = rows != index.missing
+    index, rows = resolved(snapshot, release, namespace, release if anchor is None else anchor, min_evidence).answer(
+        snapshot, codes
+    )
+    # decided on the whole batch, from what its keys are: a numbering, or words in the wrong case
+    not_a_name = positional_integers(normalized, rows, index) | case_only_words(
+        normalized, given, rows, index, snapshot
+    )
+    rows[not_a_name] = index.missing
+    found = (codes >= 0) & ~not_a_name
     parse = np.where(found & (parse == 0), index.note[rows], parse).astype(np.int8)
 
     n_targets = index.n_targets[rows]

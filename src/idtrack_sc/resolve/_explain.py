@@ -15,12 +15,13 @@ from ._convert import convert
 from ._index import (
     DEFAULT_MIN_EVIDENCE,
     MAX_HISTORY_STEPS,
-    _candidates,
     alive_at,
     anchor_frame,
+    anchor_rows,
     history_links,
-    names_at,
+    names_of,
 )
+from ._key_index import key_index
 from ._snapshot_cache import snapshot_cache
 
 if TYPE_CHECKING:
@@ -74,16 +75,10 @@ _NO_LOOKUP = {
 }
 
 
-def _anchors(
-    snapshot: Snapshot, release: int, anchor: int | None = None, min_evidence: str = DEFAULT_MIN_EVIDENCE
-) -> pd.DataFrame:
-    anchor = release if anchor is None else anchor
-    key = ("anchors", release, anchor, min_evidence)
-    if key not in snapshot_cache(snapshot):
-        # the anchors the index was built from (built now if the index came from disk)
-        anchors = anchor_frame(_candidates(snapshot, release, anchor, min_evidence)[1]["anchors"])
-        snapshot_cache(snapshot)[key] = anchors.set_index("key").sort_index()
-    return snapshot_cache(snapshot)[key]
+def _anchors(snapshot: Snapshot, key: str, anchor: int) -> pd.DataFrame:
+    """The anchor rows of one key (names read in their meaning at ``anchor``), as the resolver reads them."""
+    code = key_index(snapshot).lookup(np.array([key], dtype=object))
+    return anchor_frame(anchor_rows(snapshot, code[code >= 0], anchor)).set_index("key")
 
 
 def _networkx():
@@ -207,7 +202,7 @@ def explain(
     steps.append(read + ("." if note == "as_is" else f" ({note})."))
     if anchor is not None and anchor != release:
         steps.append(f"Names are read in their meaning at release {anchor}, the release the data were annotated with.")
-    anchors = _anchors(snapshot, release, anchor, min_evidence).loc[[row["key"]]]
+    anchors = _anchors(snapshot, row["key"], release if anchor is None else anchor)
     kinds = {0: "current name", 1: "name in another release", 2: "previous name", 3: "alias/synonym"}
     for a in anchors.itertuples():
         span = "undated source" if np.isnan(a.first) else f"releases {int(a.first)}-{int(a.last)}"
@@ -250,7 +245,7 @@ def explain(
 
     if row["n_targets"]:
         if namespace != "ensembl_gene":
-            lookup = names_at(snapshot, namespace, release)
+            lookup = names_of(snapshot, namespace, release, row["gene_id"].split("|"))
             for gene in row["gene_id"].split("|"):
                 steps.append(f"{gene} is {lookup.get(gene, '?')!r} in {namespace} at release {release}.")
         verdict = f"Outcome {row['outcome']} ({row['reason']})"

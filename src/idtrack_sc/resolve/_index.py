@@ -1,10 +1,13 @@
-"""Stages 2–5 of resolution, precomputed for every identifier a snapshot knows.
+"""Stages 2–5 of resolution, for the keys a batch of queries reaches.
 
-For one target release and namespace, :func:`build_index` resolves *every* key of the
-snapshot at once with table joins (anchor → time travel → target → classify), so that
-converting a batch of queries is a single hash lookup per query. The history graph is walked
-once per (snapshot, release) as a frontier of joins over all retired genes together, never
-once per query.
+For one target release and namespace, :func:`resolve_keys` resolves a set of keys of the
+snapshot at once with table joins (anchor → time travel → target → classify), on the rows
+those keys reach: their rows of the snapshot's key table, the origin genes they name and the
+history links those reach. The history graph is walked as a frontier of joins over all the
+batch's retired genes together, never once per query. :func:`build_index` is the same
+function on every key of the snapshot (the reference the answers are pinned against);
+:func:`resolved` keeps, per target and session, the keys resolved so far, so a repeated
+batch is a lookup.
 
 Ranking rule (documented in ``docs/concepts.md``): candidates are ordered by history score
 (product of Ensembl's mapping scores along the path; 1 when the ID did not change), then by
@@ -15,8 +18,10 @@ ambiguous (``1:n``).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,14 +29,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..snapshot import SOURCE_PRIORITY
-from ._persist import index_path, load_index, save_index
+from ..snapshot import SOURCE_PRIORITY, fake_names, upper_strings
+from ._key_index import key_index
 from ._resolution_index import ResolutionIndex, hash_keys
 from ._snapshot_cache import cached_per_snapshot
-from ._vocab import PARSE_NOTES, REASON_CODE, fold_case
+from ._vocab import PARSE_NOTES, REASON_CODE
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ..snapshot import Snapshot
+    from ._key_index import KeyIndex
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +82,7 @@ def check_min_evidence(min_evidence: str | None) -> str:
     return value
 
 
+@cached_per_snapshot
 def history_links(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) -> pd.DataFrame:
     """Events between different IDs usable at ``min_evidence``, with an ``inferred`` flag."""
     events = snapshot.events
@@ -90,28 +99,37 @@ def history_links(snapshot: Snapshot, min_evidence: str = DEFAULT_MIN_EVIDENCE) 
 # --------------------------------------------------------------------------------------------
 # helpers on the snapshot's tables
 # --------------------------------------------------------------------------------------------
-def _gene_spans(snapshot: Snapshot) -> pd.DataFrame:
-    """Per gene ID: first and last covered release in which it exists."""
-    genes = snapshot.genes
-    return genes.groupby("gene_id", sort=True).agg(first=("first_release", "min"), last=("last_release", "max"))
+@cached_per_snapshot
+def _gene_rows(snapshot: Snapshot) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """The genes table's gene IDs (Arrow), first and last releases (float), read without pandas."""
+    genes = snapshot.arrow("genes")
+    ids = genes["gene_id"].combine_chunks()
+    first = pc.cast(genes["first_release"], pa.float64()).to_numpy(zero_copy_only=False)
+    last = pc.cast(genes["last_release"], pa.float64()).to_numpy(zero_copy_only=False)
+    return ids, first, last
 
 
+def _unique_index(ids: pa.Array) -> pd.Index:
+    """The distinct values of an Arrow string array, in order of first appearance, as an index."""
+    return pd.Index(np.asarray(pc.unique(ids).to_numpy(zero_copy_only=False), dtype=object))
+
+
+@cached_per_snapshot
 def alive_at(snapshot: Snapshot, release: int) -> pd.Index:
     """Gene IDs that exist in ``release``.
 
     For a release between two covered ones, a gene exists when it exists in both neighbours
     (Ensembl never reuses a stable ID), whatever its version in each.
     """
-    genes = snapshot.genes
+    ids, first, last = _gene_rows(snapshot)
     covered = np.asarray(snapshot.releases)
     if release in snapshot.releases or len(covered) == 0:
-        mask = (genes["first_release"] <= release) & (genes["last_release"] >= release)
-        return pd.Index(genes.loc[mask, "gene_id"].unique())
+        return _unique_index(ids.filter(pa.array((first <= release) & (last >= release))))
     prev = covered[covered < release].max(initial=covered[0])
     nxt = covered[covered > release].min(initial=covered[-1])
-    at_prev = genes.loc[(genes["first_release"] <= prev) & (genes["last_release"] >= prev), "gene_id"]
-    at_next = genes.loc[(genes["first_release"] <= nxt) & (genes["last_release"] >= nxt), "gene_id"]
-    return pd.Index(at_prev.unique()).intersection(pd.Index(at_next.unique()))
+    at_prev = _unique_index(ids.filter(pa.array((first <= prev) & (last >= prev))))
+    at_next = _unique_index(ids.filter(pa.array((first <= nxt) & (last >= nxt))))
+    return at_prev.intersection(at_next)
 
 
 def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -121,18 +139,6 @@ def _next_covered(releases: np.ndarray, after: np.ndarray) -> np.ndarray:
     ok = pos < len(releases)
     out[ok] = releases[pos[ok]]
     return out
-
-
-def upper_array(values: pd.Series | np.ndarray) -> pa.Array:
-    """Upper-cased strings as an Arrow array, as matching folds case (:func:`fold_case`; nulls stay null)."""
-    arr = values.to_numpy(dtype=object, na_value=None) if isinstance(values, pd.Series) else values
-    return fold_case(pa.array(arr, type=pa.string(), from_pandas=True))
-
-
-def upper_strings(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
-    """Upper-cased strings as an object array, as matching folds case (:func:`fold_case`; nulls stay null)."""
-    arr = values.to_numpy(dtype=object, na_value=None) if not isinstance(values, np.ndarray) else values
-    return fold_case(pa.array(arr, type=pa.string(), from_pandas=True)).to_numpy(zero_copy_only=False)
 
 
 def _group_min(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -148,18 +154,37 @@ def real_names(snapshot: Snapshot) -> pd.DataFrame:
     example gene tables that fill the name column of an unnamed gene with its ID.
     """
     names = snapshot.names
-    values = upper_array(names["value"])
-    values = pc.replace_substring_regex(values, r"\.\d+$", "")
-    fake = pc.fill_null(pc.equal(values, upper_array(names["gene_id"])), False).to_numpy(zero_copy_only=False)
+    fake = fake_names(snapshot.arrow("names"))
     return names[~fake] if fake.any() else names
+
+
+def is_exact_symbol(snapshot: Snapshot, values: np.ndarray) -> np.ndarray:
+    """Per value, whether it is a symbol exactly as the snapshot's sources write it (case included).
+
+    The same as membership in :func:`exact_names`, read from the names rows of these values only.
+    """
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    asked = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+    names = snapshot.arrow("names").select(["gene_id", "namespace", "value"])
+    names = names.filter(
+        pc.and_(pc.is_in(names["value"], value_set=pc.unique(asked)), pc.equal(names["namespace"], "symbol"))
+    )
+    fake = fake_names(names)
+    real = names["value"].filter(pa.array(~fake)) if fake.any() else names["value"]
+    return pc.fill_null(pc.is_in(asked, value_set=pc.unique(real.drop_null())), False).to_numpy(zero_copy_only=False)
 
 
 @cached_per_snapshot
 def exact_names(snapshot: Snapshot) -> pd.Index:
     """Every symbol exactly as the snapshot's sources write it (case included), unique."""
-    names = real_names(snapshot)
-    values = names.loc[names["namespace"] == "symbol", "value"].astype(str).unique()
-    return pd.Index(values, dtype=object)
+    names = snapshot.arrow("names").select(["gene_id", "namespace", "value"])
+    names = names.filter(pc.equal(names["namespace"], "symbol"))
+    fake = fake_names(names)
+    values = names["value"].filter(pa.array(~fake)) if fake.any() else names["value"]
+    return pd.Index(
+        np.asarray(pc.unique(values.drop_null()).to_numpy(zero_copy_only=False), dtype=object), dtype=object
+    )
 
 
 @cached_per_snapshot
@@ -175,7 +200,29 @@ def names_at(snapshot: Snapshot, namespace: str, release: int) -> pd.Series:
     deterministic.
     """
     names = real_names(snapshot)
-    sel = names[(names["namespace"] == namespace) & (names["kind"] == "primary")]
+    return _pick_names(names[(names["namespace"] == namespace) & (names["kind"] == "primary")], namespace, release)
+
+
+def names_of(snapshot: Snapshot, namespace: str, release: int, genes: object) -> pd.Series:
+    """:func:`names_at` for the genes ``genes`` only (the same value for each of them)."""
+    genes = pd.unique(pd.Series(np.asarray(genes, dtype=object)).dropna().to_numpy(dtype=object))
+    names = _primary_names(snapshot, namespace)
+    sel = names.filter(pc.is_in(names["gene_id"], value_set=pa.array(genes, type=pa.string())))
+    fake = fake_names(sel)
+    if fake.any():
+        sel = sel.filter(pa.array(~fake))
+    return _pick_names(sel.to_pandas(), namespace, release)
+
+
+@cached_per_snapshot
+def _primary_names(snapshot: Snapshot, namespace: str) -> pa.Table:
+    """The primary names of ``namespace`` (Arrow), fake ones included."""
+    names = snapshot.arrow("names")
+    return names.filter(pc.and_(pc.equal(names["namespace"], namespace), pc.equal(names["kind"], "primary")))
+
+
+def _pick_names(sel: pd.DataFrame, namespace: str, release: int) -> pd.Series:
+    """One name per gene among the primary names ``sel`` of ``namespace`` (see :func:`names_at`)."""
     first = sel["first_release"].to_numpy(dtype=float)
     last = sel["last_release"].to_numpy(dtype=float)
     dated = ~np.isnan(first)
@@ -218,15 +265,13 @@ def _end_reasons(
     undetermined = uncovered & (nxt > release) & ~np.isnan(last)
     reasons = np.where(undetermined, "presence_undetermined", "retired").astype(object)
     scopes = snapshot.manifest.get("release_scopes") or {}
-    if scopes and len(snapshot.loci):
+    if scopes and snapshot.arrow("loci").num_rows:
         next_scope = np.array(
             [scopes.get(str(int(r)), "full") if np.isfinite(r) else "full" for r in nxt], dtype=object
         )
         narrow = next_scope == "primary_assembly"
         if narrow.any():
-            loci = snapshot.loci.sort_values(["gene_id", "last_release"], kind="stable")
-            region = loci.drop_duplicates("gene_id", keep="last").set_index("gene_id")["chromosome"]
-            chrom = region.reindex(genes).fillna("").astype(str)
+            chrom = _last_region(snapshot, genes).reindex(genes).fillna("").astype(str)
             outside = (chrom != "") & ~chrom.str.match(_PRIMARY_REGION)
             reasons[narrow & outside.to_numpy() & ~undetermined] = "outside_table_scope"
     return reasons
@@ -234,16 +279,36 @@ def _end_reasons(
 
 def _last_before(snapshot: Snapshot, genes: pd.Index, release: int) -> np.ndarray:
     """Per gene, the last covered release before ``release`` in which it exists (NaN if none)."""
-    spans = snapshot.genes
-    before = spans[spans["last_release"] < release]
-    return before.groupby("gene_id")["last_release"].max().reindex(genes).to_numpy(dtype=float)
+    ids, _, last = _gene_rows(snapshot)
+    pos = _positions(ids, genes)
+    sel = (pos >= 0) & (last < release)
+    out = np.full(len(genes), -np.inf)
+    np.maximum.at(out, pos[sel], last[sel])
+    return np.where(np.isinf(out), np.nan, out)
 
 
 def _first_after(snapshot: Snapshot, genes: pd.Index, release: int) -> np.ndarray:
     """Per gene, the first covered release after ``release`` in which it exists (NaN if none)."""
-    spans = snapshot.genes
-    after = spans[spans["first_release"] > release]
-    return after.groupby("gene_id")["first_release"].min().reindex(genes).to_numpy(dtype=float)
+    ids, first, _ = _gene_rows(snapshot)
+    pos = _positions(ids, genes)
+    sel = (pos >= 0) & (first > release)
+    out = np.full(len(genes), np.inf)
+    np.minimum.at(out, pos[sel], first[sel])
+    return np.where(np.isinf(out), np.nan, out)
+
+
+def _positions(ids: pa.Array, genes: pd.Index) -> np.ndarray:
+    """Per value of ``ids``, its position in ``genes`` (``-1`` if absent), hashed in Arrow."""
+    where = pc.index_in(ids, value_set=pa.array(genes.to_numpy(dtype=object), type=pa.string()))
+    return pc.fill_null(where, -1).to_numpy().astype(np.int64)
+
+
+def _last_region(snapshot: Snapshot, genes: pd.Index) -> pd.Series:
+    """Per gene of ``genes``, the sequence region of its last locus."""
+    loci = snapshot.arrow("loci").select(["gene_id", "chromosome", "last_release"])
+    loci = loci.filter(pc.is_in(loci["gene_id"], value_set=pa.array(genes.to_numpy(dtype=object), type=pa.string())))
+    loci = loci.to_pandas().sort_values(["gene_id", "last_release"], kind="stable")
+    return loci.drop_duplicates("gene_id", keep="last").set_index("gene_id")["chromosome"]
 
 
 def travel(
@@ -263,7 +328,7 @@ def travel(
     for dead ends, and ``retired_in`` for forward dead ends.
     """
     alive = alive_at(snapshot, release)
-    is_alive = origins.isin(alive)
+    is_alive = alive.get_indexer(origins) >= 0  # the cached index keeps its hash table
     result = [
         pd.DataFrame(
             {
@@ -319,7 +384,7 @@ def travel(
                     "inferred": step_df["inferred"].to_numpy(dtype=bool) | step_df["einferred"].to_numpy(dtype=bool),
                 }
             )
-            landed = nxt["cur"].isin(alive).to_numpy()
+            landed = alive.get_indexer(nxt["cur"].to_numpy(dtype=object)) >= 0
             found.append(nxt[landed])
             rest = nxt[~landed]
             pairs = list(zip(rest["origin"], rest["cur"], strict=True))
@@ -361,29 +426,24 @@ def travel(
 # --------------------------------------------------------------------------------------------
 # anchors: which gene(s) a key names, and how
 # --------------------------------------------------------------------------------------------
-def _anchor_table(snapshot: Snapshot, release: int) -> tuple[dict[str, np.ndarray], np.ndarray, pa.Array]:
-    """Every key with the gene(s) it names, and the sorted keys (as NumPy and Arrow arrays).
+def anchor_rows(
+    snapshot: Snapshot, codes: np.ndarray | None, release: int, keys: KeyIndex | None = None
+) -> dict[str, np.ndarray]:
+    """The gene(s) each key of ``codes`` names, and how (every key when ``codes`` is ``None``).
 
+    ``codes``: sorted, unique key codes of :func:`~idtrack_sc.resolve._key_index.key_index`.
     The rows come as columns (``key, qns, gene, tier, kind, first, last, note, _distance,
-    kcode, fallback``) sorted by key code; :func:`anchor_frame` makes them a frame.
+    kcode, fallback``) sorted by ``kcode``, the position of the row's key in ``codes``;
+    :func:`anchor_frame` makes them a frame.
 
     ``release`` is the *anchor* release: the release whose meaning a name is read in (the
-    target release, or the release a dataset was annotated with). The keys are returned
-    beside the table, not in ``DataFrame.attrs``: pandas copies ``attrs`` on every operation.
+    target release, or the release a dataset was annotated with).
     """
+    keys = key_index(snapshot) if keys is None else keys
+    table, codes = keys.rows(codes)
     latest = snapshot.latest_release
-    genes = snapshot.genes
-    spans = _gene_spans(snapshot)
-    versioned = genes.dropna(subset=["version"])
-    version = pc.cast(pa.array(versioned["version"].to_numpy(dtype="int64")), pa.string())
-    ev = snapshot.events
-    event_ids = pd.Index(pd.concat([ev["old_id"], ev["new_id"]]).dropna().unique()).difference(spans.index)
-    feats = snapshot.features
-    fqns = feats["feature_type"].map({"transcript": "ensembl_transcript", "translation": "ensembl_protein"})
-
-    names = real_names(snapshot)
-    first = names["first_release"].to_numpy(dtype=float)
-    last = names["last_release"].to_numpy(dtype=float)
+    first, last = table["first_release"], table["last_release"]
+    is_name = table["from_table"] == "names"
     dated = ~np.isnan(first)
     covers = dated & (first <= release) & (last >= release)
     distance = np.where(
@@ -391,78 +451,25 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[dict[str, np.ndarra
         0.0,
         np.where(dated, np.minimum(np.abs(first - release), np.abs(last - release)), abs(latest - release) + 0.5),
     )
-    kind = names["kind"].to_numpy(dtype=object)
+    kind = table["kind"]
     tier = np.select(
-        [kind == "primary", kind == "previous"],
-        [np.where(distance == 0, TIER_CURRENT, TIER_OTHER_RELEASE), TIER_PREVIOUS],
+        [~is_name, kind == "primary", kind == "previous"],
+        [TIER_CURRENT, np.where(distance == 0, TIER_CURRENT, TIER_OTHER_RELEASE), TIER_PREVIOUS],
         TIER_ALIAS,
-    )
-
-    # one part per source of keys: gene IDs, versioned gene IDs, IDs only in the history,
-    # transcript and protein IDs, and names
-    sizes = [len(spans), len(versioned), len(event_ids), len(feats), len(names)]
-    parts = {
-        "key": [
-            upper_strings(spans.index),
-            upper_strings(
-                pc.binary_join_element_wise(
-                    pa.array(versioned["gene_id"].to_numpy(dtype=object), type=pa.string()), version, "."
-                ).to_numpy(zero_copy_only=False)
-            ),
-            upper_strings(event_ids),
-            upper_strings(feats["feature_id"]),
-            upper_strings(names["value"]),
-        ],
-        "qns": [
-            np.full(sizes[0], "ensembl_gene", dtype=object),
-            np.full(sizes[1], "ensembl_gene", dtype=object),
-            np.full(sizes[2], "ensembl_gene", dtype=object),
-            fqns.fillna("ensembl_transcript").to_numpy(dtype=object),
-            names["namespace"].to_numpy(dtype=object),
-        ],
-        "gene": [
-            spans.index.to_numpy(dtype=object),
-            versioned["gene_id"].to_numpy(dtype=object),
-            event_ids.to_numpy(dtype=object),
-            feats["gene_id"].to_numpy(dtype=object),
-            names["gene_id"].to_numpy(dtype=object),
-        ],
-        "tier": [np.full(n, TIER_CURRENT, dtype=np.int64) for n in sizes[:4]] + [tier.astype(np.int64)],
-        "kind": [
-            np.full(sizes[0] + sizes[1] + sizes[2], "id", dtype=object),
-            feats["feature_type"].to_numpy(dtype=object),
-            kind,
-        ],
-        "first": [
-            spans["first"].to_numpy(dtype=float),
-            versioned["first_release"].to_numpy(dtype=float),
-            np.full(sizes[2], np.nan),
-            feats["first_release"].to_numpy(dtype=float),
-            first,
-        ],
-        "last": [
-            spans["last"].to_numpy(dtype=float),
-            versioned["last_release"].to_numpy(dtype=float),
-            np.full(sizes[2], np.nan),
-            feats["last_release"].to_numpy(dtype=float),
-            last,
-        ],
-        "note": [
-            np.full(sizes[0], "as_is", dtype=object),
-            np.full(sizes[1], "version_stripped", dtype=object),
-            np.full(sizes[2] + sizes[3] + sizes[4], "as_is", dtype=object),
-        ],
-        "_distance": [np.zeros(sum(sizes[:4])), np.where(kind == "primary", distance, 0.0)],
+    ).astype(np.int64)
+    col = {
+        "key": table["key"],
+        "qns": table["namespace"],
+        "gene": table["gene_id"],
+        "tier": tier,
+        "kind": kind,
+        "first": first,
+        "last": last,
+        "note": table["note"],
+        "_distance": np.where(is_name & (kind == "primary"), distance, 0.0),
     }
-    col = {name: np.concatenate(values) for name, values in parts.items()}
     nsprio = pd.Series(col["qns"]).map(QUERY_NAMESPACE_PRIORITY).fillna(_OTHER_NAMESPACE).to_numpy(dtype=float)
-    # Integer key codes in sorted key order: every later sort and group works on integers.
-    # factorize in Arrow: sorting 400k Python strings in numpy is several times slower
-    key_arrow = pa.array(col["key"], type=pa.string())
-    uniques = pc.unique(key_arrow)
-    uniques = uniques.take(pc.array_sort_indices(uniques))
-    codes = pc.index_in(key_arrow, value_set=uniques).to_numpy(zero_copy_only=False).astype(np.int64)
-    rows = np.argsort(codes, kind="stable")  # positions into col, narrowed step by step below
+    rows = np.arange(len(codes))  # positions into col (sorted by key code), narrowed step by step below
 
     def runs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _runs(codes[rows])
@@ -490,7 +497,7 @@ def _anchor_table(snapshot: Snapshot, release: int) -> tuple[dict[str, np.ndarra
     frame = {name: values[rows] for name, values in col.items()}
     frame["kcode"] = codes[rows]
     frame["fallback"] = fallback
-    return frame, np.asarray(uniques.to_numpy(zero_copy_only=False), dtype=object), uniques
+    return frame
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,35 +591,37 @@ def _join_runs(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np
     return out
 
 
-@cached_per_snapshot
 def _candidates(
-    snapshot: Snapshot, release: int, anchor: int | None = None, min_evidence: str = DEFAULT_MIN_EVIDENCE
+    snapshot: Snapshot,
+    codes: np.ndarray | None,
+    release: int,
+    anchor: int | None = None,
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Anchors of every key and the genes they reach at ``release`` (shared by namespaces).
+    """Anchors of the keys ``codes`` (every key if ``None``) and the genes they reach at ``release``.
 
     Names are read in their meaning at ``anchor`` (default: ``release``). Returns the
     candidate rows (sorted by key code) and per-key metadata: the keys, their hashes, query
     namespace, parse note and the release range where each key was found.
     """
     anchor = release if anchor is None else anchor
-    anchors, keys, keys_arrow = _anchor_table(snapshot, anchor)
+    index = key_index(snapshot)
+    anchors = anchor_rows(snapshot, codes, anchor, index)
+    codes = index.all_codes() if codes is None else codes
     gene = anchors["gene"]
     origins = pd.Index(pd.unique(gene[pd.notna(gene)]))
     moves = travel(snapshot, release, origins, min_evidence)
     cand = _left_join(anchors, moves.rename(columns={"target": "target_gene"}), origins)
-    cand["symbol"] = pd.Series(cand["target_gene"], copy=False).map(names_at(snapshot, "symbol", release)).to_numpy()
+    target_gene = pd.Series(cand["target_gene"], copy=False)
+    cand["symbol"] = target_gene.map(names_of(snapshot, "symbol", release, target_gene.unique())).to_numpy()
     cand["symbol_upper"] = upper_strings(cand["symbol"])
     main = ~anchors["fallback"]
     starts, _ = _runs(anchors["kcode"][main])  # sorted by key code; every key has main rows
-    hashes = pd.Index(hash_keys(keys))
-    if not hashes.is_unique:  # pragma: no cover - a 64-bit collision between two keys
-        msg = "Two snapshot keys share a 64-bit hash; please report this snapshot."
-        raise RuntimeError(msg)
     meta = {
         "anchors": anchors,  # for explanations (columns of anchor_frame)
-        "keys": keys,
-        "keys_arrow": keys_arrow,
-        "hashes": hashes,
+        "keys": index.key_strings(codes),
+        "keys_arrow": index.key_array(codes),
+        "hashes": pd.Index(hash_keys(index.key_strings(codes))),
         "qns": anchors["qns"][main][starts],
         "note": anchors["note"][main][starts],
         "first": np.fmin.reduceat(anchors["first"][main], starts),
@@ -651,7 +660,7 @@ def _left_join(left: dict[str, np.ndarray], right: pd.DataFrame, origins: pd.Ind
 
 
 def anchor_frame(anchors: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The anchor table of :func:`_anchor_table` as a frame."""
+    """The anchor table of :func:`anchor_rows` as a frame."""
     return pd.DataFrame(anchors)
 
 
@@ -664,6 +673,29 @@ def _codes(values: np.ndarray, vocabulary: list[str] | tuple[str, ...]) -> np.nd
     return codes.astype(np.int8)
 
 
+#: Resolving this many keys takes a few seconds: a progress bar (stderr, terminals only) says so.
+_BAR_KEYS = 150_000
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _stage_bar(n_keys: int, desc: str) -> Any:
+    """A tqdm bar over the four stages of :func:`resolve_keys` when ``n_keys`` is large, else a no-op."""
+    if n_keys < _BAR_KEYS:
+        return _NoBar()
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(total=4, desc=desc, unit="stage", file=sys.stderr, disable=None, leave=False)
+
+
 def build_index(
     snapshot: Snapshot,
     release: int,
@@ -674,16 +706,39 @@ def build_index(
     """Resolve every key of ``snapshot`` to ``namespace`` at ``release`` (see module doc).
 
     Names are read in their meaning at release ``anchor`` (default: ``release``); inferred
-    history links are followed down to the ``min_evidence`` tier.
+    history links are followed down to the ``min_evidence`` tier. The reference for
+    :func:`resolve_keys`, which answers the same for any subset of the keys.
+    """
+    return resolve_keys(snapshot, None, release, namespace, anchor, min_evidence)
+
+
+def resolve_keys(
+    snapshot: Snapshot,
+    codes: np.ndarray | None,
+    release: int,
+    namespace: str,
+    anchor: int | None = None,
+    min_evidence: str = DEFAULT_MIN_EVIDENCE,
+    namespaces: list[str] | None = None,
+) -> ResolutionIndex:
+    """Resolve the keys ``codes`` (sorted, unique key codes; every key if ``None``) to ``namespace`` at ``release``.
+
+    The same stages and rules as for every key: only the key-table rows of these keys, the
+    genes they name and the history those reach are read. ``namespaces``: the vocabulary of
+    the ``query_namespace`` codes (default: the namespaces the keys are found in).
     """
     anchor = release if anchor is None else anchor
-    cand, meta = _candidates(snapshot, release, anchor, min_evidence)
+    n_asked = len(key_index(snapshot).all_codes()) if codes is None else len(codes)
+    bar = _stage_bar(n_asked, f"resolving {n_asked:,} identifiers")
+    cand, meta = _candidates(snapshot, codes, release, anchor, min_evidence)
+    bar.update()
     keys = meta["keys"]
     n_keys = len(keys)
     if namespace == "ensembl_gene":
         target = cand["target_gene"]
     else:
-        target = pd.Series(cand["target_gene"], copy=False).map(names_at(snapshot, namespace, release))
+        target_gene = pd.Series(cand["target_gene"], copy=False)
+        target = target_gene.map(names_of(snapshot, namespace, release, target_gene.unique()))
     tcode, tuniques = pd.factorize(target, sort=True)  # -1 = no target
     rows = _Rows(cand)
     kcode = rows["kcode"]
@@ -723,6 +778,7 @@ def build_index(
         lstarts, lcounts = _runs(lk)
         lost[lk[lstarts]] = _join_runs(lost_frame["gene"].to_numpy(dtype=object), lstarts, lcounts)
 
+    bar.update()
     # -- successes: rank candidates per key, one row per (key, target) -----------------------
     success = rows.where(ok)
     s_tcode = tcode[ok]
@@ -763,6 +819,7 @@ def build_index(
     reason[at] = s_reason[pick][starts]
     reason[lost != ""] = "candidates_retired"
 
+    bar.update()
     # -- failures: why nothing was reached --------------------------------------------------
     failed = ~ok & ~any_ok[kcode]
     failure = rows.where(failed)
@@ -777,7 +834,10 @@ def build_index(
         "retired",
     )
     # a name pointing at a gene that is in no covered release (alternate haplotypes, newer IDs)
-    no_span = ~pd.Series(failure["gene"], copy=False).isin(snapshot.genes["gene_id"]).to_numpy()
+    failed_genes = pa.array(np.asarray(failure["gene"], dtype=object), type=pa.string(), from_pandas=True)
+    no_span = ~pc.fill_null(pc.is_in(failed_genes, value_set=_gene_rows(snapshot)[0]), False).to_numpy(
+        zero_copy_only=False
+    )
     fail_reason[no_span & (fail_reason != "no_target_name")] = "unknown_gene"
     rank = np.select(
         [
@@ -806,7 +866,8 @@ def build_index(
     genes[fk[first_gene][gstarts]] = _join_runs(genes_sorted[first_gene], gstarts, gcounts)
 
     # -- assemble ----------------------------------------------------------------------------
-    namespaces = sorted({str(q) for q in pd.unique(meta["qns"])})
+    if namespaces is None:
+        namespaces = sorted({str(q) for q in pd.unique(meta["qns"])})
 
     def with_missing(values: np.ndarray, fill: object) -> np.ndarray:
         return np.append(values, np.array([fill], dtype=values.dtype))
@@ -837,7 +898,9 @@ def build_index(
         lost=strings(lost),
         anchor_release=anchor,
     )
-    logger.info("resolution index for release %s (names of %s), %s: %d keys", release, anchor, namespace, n_keys)
+    bar.update()
+    bar.close()
+    logger.debug("resolved %d keys for release %s (names of %s), %s", n_keys, release, anchor, namespace)
     return index
 
 
@@ -848,36 +911,117 @@ def get_index(
     anchor: int | None = None,
     min_evidence: str = DEFAULT_MIN_EVIDENCE,
 ) -> ResolutionIndex:
-    """The :class:`~idtrack_sc.resolve.ResolutionIndex` of a snapshot for a release and namespace.
+    """The :class:`~idtrack_sc.resolve.ResolutionIndex` of *every* key of a snapshot for a release and namespace.
 
     ``anchor``: read names in their meaning at this release (default: the target
-    ``release``). Kept per snapshot for the session and, for snapshot files, on disk in
-    the cache (``idtrack_sc.resolve._persist``), so it is built once per snapshot, release,
-    anchor release, namespace and package version.
+    ``release``). Built in memory once per snapshot and session (several seconds for a full
+    snapshot). :func:`~idtrack_sc.convert` does not need it: it resolves only the keys its
+    queries reach (:func:`resolved`), with the same answers.
     """
     min_evidence = check_min_evidence(min_evidence)
     anchor = release if anchor is None else int(anchor)
-    return _stored_or_built_index(snapshot, release, namespace, anchor, min_evidence)
+    return _full_index(snapshot, release, namespace, anchor, min_evidence)
 
 
 @cached_per_snapshot
-def _stored_or_built_index(
-    snapshot: Snapshot, release: int, namespace: str, anchor: int, min_evidence: str
-) -> ResolutionIndex:
-    """The index from the on-disk cache if it is there and intact, else built (and stored there)."""
-    path = index_path(snapshot, release, namespace, anchor, min_evidence)
-    index = load_index(path, snapshot.sha256, release, namespace, anchor) if path is not None else None
-    if index is None:
-        # The build allocates millions of short-lived objects; the cyclic garbage collector
-        # would rescan them all again and again (it doubled the build time), and the build
-        # creates no reference cycles worth collecting.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            index = build_index(snapshot, release, namespace, anchor, min_evidence)
-        finally:
-            if collecting:
-                gc.enable()
-        if path is not None:
-            save_index(index, path, snapshot.sha256)
-    return index
+def _full_index(snapshot: Snapshot, release: int, namespace: str, anchor: int, min_evidence: str) -> ResolutionIndex:
+    """:func:`build_index`, with the cyclic garbage collector paused and a log line first."""
+    logger.info(
+        "resolving all %d keys of the %s snapshot for release %s, %s (a few seconds)",
+        len(key_index(snapshot).all_codes()),
+        snapshot.organism,
+        release,
+        namespace,
+    )
+    # The build allocates millions of short-lived objects; the cyclic garbage collector
+    # would rescan them all again and again (it doubled the build time), and the build
+    # creates no reference cycles worth collecting.
+    with _gc_paused():
+        return build_index(snapshot, release, namespace, anchor, min_evidence)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector inside a ``with`` block."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+#: Arrays of a :class:`ResolutionIndex` with one value per key (and the not-found row).
+_ARRAYS = ("note", "query_namespace", "n_targets", "breakable", "reason", "found_first", "found_last", "retired_in")
+_STRINGS = ("targets", "top", "genes", "symbol", "lost")
+
+
+class Resolved:
+    """The keys of one target resolved so far in this session, as a growing :class:`ResolutionIndex`.
+
+    :meth:`answer` resolves the keys of a batch that are not resolved yet (one
+    :func:`resolve_keys` call for all of them) and returns the index rows of the batch. Holds
+    no reference to its snapshot (it is kept in the snapshot's cache).
+    """
+
+    def __init__(self, n_keys: int, release: int, namespace: str, anchor: int, min_evidence: str) -> None:
+        self.target = (release, namespace, anchor, min_evidence)
+        self.row_of = np.full(n_keys + 1, 0, dtype=np.int64)  # last entry: code -1 (not a key)
+        self.known = np.zeros(n_keys + 1, dtype=bool)
+        self.known[-1] = True
+        self.index: ResolutionIndex | None = None
+        self._lock = threading.Lock()
+
+    def answer(self, snapshot: Snapshot, codes: np.ndarray) -> tuple[ResolutionIndex, np.ndarray]:
+        """The index and, per code (``-1``: not a key), its row (the not-found row for ``-1``)."""
+        with self._lock:
+            need = codes[~self.known[codes]]  # code -1 reads the last entry, always known
+            need = np.unique(need) if len(need) else need
+            if len(need) or self.index is None:
+                release, namespace, anchor, min_evidence = self.target
+                if len(need) >= _BAR_KEYS:
+                    logger.info("resolving %d identifiers for release %s, %s", len(need), release, namespace)
+                keys = key_index(snapshot)
+                with _gc_paused():
+                    new = resolve_keys(snapshot, need, release, namespace, anchor, min_evidence, keys.namespaces)
+                self._append(new, need)
+            index = self.index
+            rows = self.row_of[codes]
+        return index, rows
+
+    def _append(self, new: ResolutionIndex, codes: np.ndarray) -> None:
+        old = self.index
+        start = 0 if old is None else old.missing
+        if old is not None and len(codes):
+            values: dict[str, Any] = {
+                "keys": pa.concat_arrays([old.keys, new.keys]),
+                "hashes": old.hashes.append(new.hashes),
+            }
+            for name in _ARRAYS:
+                values[name] = np.concatenate([getattr(old, name)[:-1], getattr(new, name)])
+            for name in _STRINGS:
+                values[name] = pa.concat_arrays([getattr(old, name).slice(0, start), getattr(new, name)])
+            new = ResolutionIndex(
+                release=new.release,
+                namespace=new.namespace,
+                namespaces=new.namespaces,
+                anchor_release=new.anchor_release,
+                **values,
+            )
+        elif old is not None:
+            new = old
+        self.index = new
+        self.row_of[codes] = start + np.arange(len(codes))
+        self.known[codes] = True
+        self.row_of[-1] = new.missing
+
+
+def resolved(snapshot: Snapshot, release: int, namespace: str, anchor: int, min_evidence: str) -> Resolved:
+    """The session's :class:`Resolved` keys of ``snapshot`` for one target (created empty)."""
+    return _resolved(snapshot, release, namespace, anchor, min_evidence)
+
+
+@cached_per_snapshot
+def _resolved(snapshot: Snapshot, release: int, namespace: str, anchor: int, min_evidence: str) -> Resolved:
+    return Resolved(len(key_index(snapshot)), release, namespace, anchor, min_evidence)

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._vocab import fold_case
+from ..snapshot import fold_case
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._index import upper_array
+from ..snapshot import upper_array
 from ._organism import foreign_ensembl_ids, organism_of_code, species_codes
 from ._parse import as_query_strings, normalize
 from ._snapshot_cache import snapshot_cache

@@ -1,7 +1,7 @@
-"""The :class:`ResolutionIndex`: the answer for every key of a snapshot, for one target.
+"""The :class:`ResolutionIndex`: the answers for a set of keys of a snapshot, for one target.
 
-Built by :mod:`idtrack_sc.resolve._index`, kept on disk by :mod:`idtrack_sc.resolve._persist`
-and read by :mod:`idtrack_sc.resolve._convert`; it depends on none of them.
+Built by :mod:`idtrack_sc.resolve._index` (for every key, or for the keys a session's batches
+reached) and read by :mod:`idtrack_sc.resolve._convert`; it depends on neither.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def hash_keys(keys: np.ndarray) -> np.ndarray:
 
 @dataclass
 class ResolutionIndex:
-    """Answers for every key a snapshot knows, for one target release and namespace.
+    """Answers for keys of a snapshot (all of them, or those resolved so far), for one target release and namespace.
 
     Per-key arrays have one extra last row, the answer for a key that is not found, so a
     batch is answered by one ``take`` per column. Keys are found through 64-bit hashes in an

@@ -1,13 +1,12 @@
 """The resolver's per-snapshot caches: tables, graphs and indexes derived from one snapshot.
 
-Everything the resolver derives from a :class:`~idtrack_sc.Snapshot` (valid names, anchors,
-resolution indexes, history graphs, release masks) is a pure function of the snapshot and
+Everything the resolver derives from a :class:`~idtrack_sc.Snapshot` (the key index, valid
+names, the keys resolved so far per target, history graphs, release masks) is a pure function of the snapshot and
 its parameters, so it is computed once per snapshot and session and kept here, keyed by the
 snapshot object. The snapshot is held weakly: its caches go when it does. A cached value must
 therefore not hold a strong reference to its snapshot (it would keep it alive forever).
 
-Resolution indexes are also kept on disk (:mod:`idtrack_sc.resolve._persist`); this cache is
-the in-memory layer in front of that.
+Nothing of it is kept on disk: answers come from the snapshot file alone.
 """
 
 from __future__ import annotations

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 #: Outcomes, as the reference tool bins them.
 OUTCOMES = {
@@ -175,26 +171,3 @@ def canonical_namespace(name: str, available: tuple[str, ...] | None = None) -> 
         msg = f"Unknown target namespace {name!r}. This snapshot can convert to: {', '.join(available)}."
         raise ValueError(msg)
     return canonical
-
-
-#: Letters that matching ignores the case of: ASCII and the Greek small letters (``α`` to
-#: ``ω``, final ``ς`` included), which gene names use (``RORα``, ``CaMKIIβ``). Any other
-#: character keeps its case: Unicode case mapping would read the Turkish dotless ``ı`` as
-#: ``I`` and the long ``ſ`` as ``S`` (``ıl6`` would answer IL6, ``ſox2`` SOX2).
-_GREEK_SMALL = "".join(chr(c) for c in range(0x3B1, 0x3CA))
-_FOLD = str.maketrans(_GREEK_SMALL, _GREEK_SMALL.upper())
-
-
-def fold_case(values: pa.Array) -> pa.Array:
-    """Upper-case a string :class:`pyarrow.Array` the way matching does (see ``_GREEK_SMALL``); nulls stay null."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    out = pc.ascii_upper(values)
-    other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(values), True).to_numpy(zero_copy_only=False))
-    if not len(other):
-        return out
-    folded = out.to_numpy(zero_copy_only=False).astype(object)
-    folded[other] = [s.translate(_FOLD) for s in folded[other]]
-    return pa.array(folded, type=values.type)

@@ -5,7 +5,9 @@ are compressed themselves) with fixed timestamps and a fixed member order:
 
 - ``manifest.json``: UTF-8 JSON, keys sorted;
 - ``genes.parquet``, ``events.parquet``, ``names.parquet``, ``features.parquet``,
-  ``loci.parquet`` (schema 2; a schema-1 file has no loci and reads as if the table were empty).
+  ``loci.parquet`` (schema 2; a schema-1 file has no loci and reads as if the table were empty);
+- ``keys.parquet`` (schema 3): the derived key table (:mod:`idtrack_sc.snapshot._keys`),
+  written from the tables above; older files have none and get it computed when needed.
 
 Any ZIP tool and any Parquet reader open it; no code of this package is needed.
 """
@@ -22,7 +24,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .._atomic import write_atomically
-from ._schema import ADDED_IN_2, FORMAT_NAME, OPTIONAL_TABLES, SCHEMA_VERSION, SORT_KEYS, TABLES
+from ._keys import KEYS_DICTIONARY_COLUMNS, build_key_table
+from ._schema import ADDED_IN_2, DERIVED_TABLES, FORMAT_NAME, OPTIONAL_TABLES, SCHEMA_VERSION, SORT_KEYS, TABLES
+
+#: Every member table: the snapshot's own, then the derived ones.
+ALL_TABLES: dict[str, pa.Schema] = {**TABLES, **DERIVED_TABLES}
 
 if TYPE_CHECKING:
     import os
@@ -139,12 +145,13 @@ def write_snapshot(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, An
         msg = f"Cannot write snapshot {path}: tables {missing} are missing."
         raise ValueError(msg)
     arrow = {name: to_arrow(name, tables[name]) for name in TABLES}
+    arrow["keys"] = build_key_table(arrow)
     data = {name: _parquet_bytes(table) for name, table in arrow.items()}
-    declared = {name: {"bytes": len(data[name]), "rows": arrow[name].num_rows} for name in TABLES}
+    declared = {name: {"bytes": len(data[name]), "rows": arrow[name].num_rows} for name in ALL_TABLES}
     manifest = {**manifest, "format": FORMAT_NAME, "schema_version": SCHEMA_VERSION, "tables": declared}
     manifest_bytes = (json.dumps(manifest, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
     members = [(MANIFEST, manifest_bytes)]
-    members += [(f"{name}.parquet", data[name]) for name in TABLES]
+    members += [(f"{name}.parquet", data[name]) for name in ALL_TABLES]
 
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -163,15 +170,16 @@ def write_snapshot(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, An
 def check_members(zf: zipfile.ZipFile, path: Path) -> None:
     """Accept exactly the documented members: the manifest and one Parquet file per table, once each.
 
-    Tables listed in :data:`~idtrack_sc.snapshot._schema.OPTIONAL_TABLES` may be absent
-    (files written before they existed); anything else missing, repeated or extra is refused.
+    Tables listed in :data:`~idtrack_sc.snapshot._schema.OPTIONAL_TABLES` and derived tables
+    may be absent (files written before they existed); anything else missing, repeated or
+    extra is refused.
     """
     names = [info.filename for info in zf.infolist()]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         msg = f"{path}: ZIP members {repeated} appear more than once; a snapshot has each member once (damaged or tampered file)."
         raise SnapshotFormatError(msg)
-    expected = [MANIFEST, *(f"{name}.parquet" for name in TABLES)]
+    expected = [MANIFEST, *(f"{name}.parquet" for name in ALL_TABLES)]
     extra = sorted(set(names) - set(expected))
     if extra:
         msg = f"{path}: unexpected ZIP members {extra}; a snapshot holds exactly {expected}."
@@ -246,7 +254,7 @@ def read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     declared = manifest.get("tables")
     if declared is not None:
         ok = isinstance(declared, dict) and all(
-            name in TABLES and isinstance(d, dict) and _is_int(d.get("bytes")) and _is_int(d.get("rows"))
+            name in ALL_TABLES and isinstance(d, dict) and _is_int(d.get("bytes")) and _is_int(d.get("rows"))
             for name, d in declared.items()
         )
         if not ok:
@@ -288,12 +296,15 @@ def _text(meta: pq.FileMetaData) -> list[str]:
     return [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
 
 
-def _read_bounded(parquet: pq.ParquetFile, path: Path, name: str, size: int) -> pa.Table:
+def _read_bounded(
+    parquet: pq.ParquetFile, path: Path, name: str, size: int, *, keep_dictionary: tuple[str, ...] = ()
+) -> pa.Table:
     """Read a Parquet member whose decoded size stays within :data:`MAX_DECODED_RATIO` of ``size``.
 
     Row counts × type widths are bounded from the metadata before anything is read; text
     columns are then read dictionary-encoded (their distinct values only, which the encoded
-    pages bound) and the length of every cell is summed before the text is expanded.
+    pages bound) and the length of every cell is summed before the text is expanded
+    (columns in ``keep_dictionary`` stay dictionary-encoded).
     """
     limit = MAX_DECODED_RATIO * size + _DECODED_SLACK
     schema = parquet.schema_arrow
@@ -325,17 +336,19 @@ def _read_bounded(parquet: pq.ParquetFile, path: Path, name: str, size: int) -> 
             decoded += pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0
             if decoded > limit:
                 refuse(decoded)
-    for column in text:
+    for column in (c for c in text if c not in keep_dictionary):
         index = table.schema.get_field_index(column)
         table = table.set_column(index, column, table[column].cast(table.schema.field(index).type.value_type))
     return table
 
 
-def read_table(zf: zipfile.ZipFile, path: Path, name: str, manifest: Mapping[str, Any] | None = None) -> pa.Table:
+def read_table(
+    zf: zipfile.ZipFile, path: Path, name: str, manifest: Mapping[str, Any] | None = None
+) -> pa.Table | None:
     """Read one table of an open snapshot archive as Arrow, within the sizes the file declares.
 
     A table listed in :data:`~idtrack_sc.snapshot._schema.OPTIONAL_TABLES` that the file
-    lacks is read as an empty table.
+    lacks is read as an empty table; a derived table it lacks reads as ``None``.
     """
     member = f"{name}.parquet"
     declared = ((manifest or {}).get("tables") or {}).get(name)
@@ -345,14 +358,15 @@ def read_table(zf: zipfile.ZipFile, path: Path, name: str, manifest: Mapping[str
     except KeyError:
         if name in OPTIONAL_TABLES:
             return TABLES[name].empty_table()
+        if name in DERIVED_TABLES:
+            return None
         msg = f"{path}: snapshot member {member} is missing."
         raise SnapshotFormatError(msg) from None
     except (zipfile.BadZipFile, OSError, EOFError) as err:
         msg = f"{path}: snapshot member {member} is damaged ({err})."
         raise SnapshotFormatError(msg) from None
     try:
-        parquet = pq.ParquetFile(pa.BufferReader(data))
-        meta = parquet.metadata
+        meta = pq.ParquetFile(pa.BufferReader(data)).metadata
         expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
         if expanded > MAX_PARQUET_RATIO * size + _SLACK:
             msg = (
@@ -360,11 +374,14 @@ def read_table(zf: zipfile.ZipFile, path: Path, name: str, manifest: Mapping[str
                 f"{MAX_PARQUET_RATIO} times; refused without decompressing it (damaged or malicious file)."
             )
             raise SnapshotFormatError(msg)
-        table = _read_bounded(pq.ParquetFile(pa.BufferReader(data), read_dictionary=_text(meta)), path, name, size)
+        # the key table's few-valued columns stay dictionaries: a fraction of the memory
+        keep = KEYS_DICTIONARY_COLUMNS if name == "keys" else ()
+        parquet = pq.ParquetFile(pa.BufferReader(data), read_dictionary=_text(meta))
+        table = _read_bounded(parquet, path, name, size, keep_dictionary=keep)
     except (pa.ArrowInvalid, OSError) as err:
         msg = f"{path}: snapshot member {member} is not valid Parquet ({err})."
         raise SnapshotFormatError(msg) from None
-    expected = TABLES[name]
+    expected = ALL_TABLES[name]
     added = ADDED_IN_2.get(name)
     if added and table.schema.names == [n for n in expected.names if n not in added]:
         # a schema-1 table: the columns added later are null
@@ -377,7 +394,7 @@ def read_table(zf: zipfile.ZipFile, path: Path, name: str, manifest: Mapping[str
     wrong = [
         f"{f.name} ({f.type}, expected {e.type})"
         for f, e in zip(table.schema, expected, strict=True)
-        if f.type != e.type
+        if (f.type.value_type if pa.types.is_dictionary(f.type) else f.type) != e.type
     ]
     if wrong:
         msg = f"{path}: table {name} has columns of the wrong type: {', '.join(wrong)}."
@@ -458,4 +475,17 @@ def check_table_contents(table: pa.Table, name: str, releases: tuple[int, ...], 
                 f"and {twice['gene_id'].nunique()} gene(s) do; a gene has one primary {namespace} per release "
                 "(damaged or tampered file)."
             )
+            raise SnapshotFormatError(msg)
+
+
+def check_key_table(table: pa.Table, where: object) -> None:
+    """Refuse a stored key table that is not sorted by key (the resolver relies on it)."""
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    if n > 1:
+        keys = table["key"]
+        ordered = pc.all(pc.less_equal(keys.slice(0, n - 1), keys.slice(1))).as_py()
+        if ordered is not True:
+            msg = f"{where}: table keys is not sorted by key (damaged or tampered file)."
             raise SnapshotFormatError(msg)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import numbers
+import time
 import zipfile
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +15,7 @@ import numpy as np
 
 from ._io import (
     SnapshotFormatError,
+    check_key_table,
     check_table_contents,
     check_table_releases,
     read_manifest,
@@ -20,6 +23,7 @@ from ._io import (
     to_arrow,
     with_optional_tables,
 )
+from ._keys import build_key_table
 from ._schema import SCHEMA_VERSION, TABLES
 
 if TYPE_CHECKING:
@@ -28,6 +32,9 @@ if TYPE_CHECKING:
 
     import pandas as pd
     import pyarrow as pa
+
+
+logger = logging.getLogger(__name__)
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -101,6 +108,33 @@ class Snapshot:
             check_table_contents(table, name, self.releases, self.path)
             self._arrow[name] = table
         return self._arrow[name]
+
+    def key_table(self) -> pa.Table:
+        """The key table (:mod:`idtrack_sc.snapshot._keys`): every upper-cased key with its anchor rows.
+
+        Read from the file when it holds one (schema 3), else computed from the other tables
+        once per session (older or hand-written files; a log line says so).
+        """
+        if "keys" not in self._arrow:
+            table = None
+            if self.path is not None:
+                with zipfile.ZipFile(self.path) as zf:
+                    table = read_table(zf, self.path, "keys", self.manifest)
+                if table is not None:
+                    check_key_table(table, self.path)
+                    check_table_releases(table, "keys", self.releases, self.path)
+            if table is None:
+                where = self.path.name if self.path is not None else "in-memory snapshot"
+                if self.path is not None:
+                    logger.info(
+                        "%s holds no key table (written before snapshot schema 3): computing it once for this session",
+                        where,
+                    )
+                start = time.perf_counter()
+                table = build_key_table({name: self.arrow(name) for name in ("genes", "events", "features", "names")})
+                logger.debug("key table of %s: %d rows in %.2f s", where, table.num_rows, time.perf_counter() - start)
+            self._arrow["keys"] = table
+        return self._arrow["keys"]
 
     def table(self, name: str) -> pd.DataFrame:
         """One table as :class:`pandas.DataFrame` (cached)."""

@@ -181,6 +181,7 @@ def convert(
     missing_value = ~empty & missing_values(normalized)  # "nan", "NA", "nan-1": never looked up
     live = np.flatnonzero(~empty & ~missing_value)
     codes[live] = keyset.lookup(keys[live])
+    as_given = normalized  # the keys before any rewrite: a GeneID:1 rewritten to 1 is no bare integer
     parse = np.zeros(n, dtype=np.int8)  # codes into PARSE_NOTES
     not_a_gene = np.zeros(n, dtype=bool)
 
@@ -219,9 +220,7 @@ def convert(
         snapshot, codes
     )
     # decided on the whole batch, from what its keys are: a numbering, or words in the wrong case
-    not_a_name = positional_integers(normalized, rows, index) | case_only_words(
-        normalized, given, rows, index, snapshot
-    )
+    not_a_name = positional_integers(as_given, rows, index) | case_only_words(as_given, given, rows, index, snapshot)
     rows[not_a_name] = index.missing
     found = (codes >= 0) & ~not_a_name
     parse = np.where(found & (parse == 0), index.note[rows], parse).astype(np.int8)

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from ._index import DEFAULT_MIN_EVIDENCE, check_min_evidence, exact_names, get_index
 from ._parse import as_query_strings, normalize, reinterpret
+from ._ties import find_ties, geneless_not_found
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_CODE, REASONS, canonical_namespace
 
 if TYPE_CHECKING:
@@ -163,7 +164,7 @@ def convert(
     raw = as_query_strings(queries)
     n = len(raw)
     given = pa.array(raw, type=pa.string(), from_pandas=True)
-    normalized = normalize(given)
+    normalized = query_keys = normalize(given)
     empty = pc.fill_null(pc.equal(normalized, ""), True).to_numpy(zero_copy_only=False)
     keys = normalized.to_numpy(zero_copy_only=False)
     rows = np.full(n, index.missing, dtype=np.int64)
@@ -207,15 +208,38 @@ def convert(
     found = rows != index.missing
     parse = np.where(found & (parse == 0), index.note[rows], parse).astype(np.int8)
 
+    # other readings of the same query that reach other genes: a tie, or the strictly strongest
+    as_written = found & (parse == 0)
+    if len(miss):
+        as_written[miss] = False
+    ties = find_ties(snapshot, index, keys, query_keys, given, rows, as_written, strategy)
+    if len(ties.picked):
+        rows[ties.picked] = ties.picked_rows
+        keep = ties.picked_parse >= 0
+        parse[ties.picked[keep]] = ties.picked_parse[keep]
+        mask = np.zeros(n, dtype=bool)
+        mask[ties.picked] = True
+        normalized = pc.replace_with_mask(normalized, pa.array(mask), index.keys.take(pa.array(ties.picked_rows)))
+
     n_targets = index.n_targets[rows]
     take = pa.array(rows)
     lost = index.lost.take(take)
+    tied = np.zeros(n, dtype=bool)
+    tied[ties.tied] = True
+    targets = index.targets.take(take)
+    genes = index.genes.take(take)
+    if len(ties.tied):
+        n_targets[ties.tied] = ties.n_targets
+        tie_mask = pa.array(tied)
+        targets = pc.replace_with_mask(targets, tie_mask, pa.array(ties.targets, type=pa.string()))
+        genes = pc.replace_with_mask(genes, tie_mask, pa.array(ties.genes, type=pa.string()))
+        lost = pc.replace_with_mask(lost, tie_mask, pa.array(ties.lost, type=pa.string()))
     has_lost = pc.not_equal(lost, "").to_numpy(zero_copy_only=False)
     single = n_targets == 1
     if strategy == "best":
         single |= (n_targets > 1) & index.breakable[rows]
-    single &= ~has_lost
-    outcome = np.where(single, 0, np.where((n_targets > 1) | has_lost, 1, 2)).astype(np.int8)
+    single &= ~has_lost & ~tied
+    outcome = np.where(single, 0, np.where((n_targets > 1) | has_lost | tied, 1, 2)).astype(np.int8)
 
     reason = index.reason[rows].copy()
     reason[empty] = REASON_CODE["empty"]
@@ -225,6 +249,9 @@ def convert(
     # "unchanged" says nothing more than how the query was read: report that instead
     reread = found & (reason == REASON_CODE["unchanged"]) & (parse != 0)
     reason[reread] = _PARSE_TO_REASON[parse[reread]]
+    reason[ties.tied] = ties.reason
+    nowhere = np.flatnonzero(~found & ~empty & ~not_a_gene & (reason == REASON_CODE["not_found"]))
+    reason[nowhere[geneless_not_found(snapshot, keys[nowhere])]] = REASON_CODE["no_ensembl_gene"]
 
     top = index.top.take(take)
     frame = pd.DataFrame(
@@ -232,13 +259,13 @@ def convert(
             "query": _strings(given),
             "target": _strings(pc.if_else(pa.array(single), top, "")),
             "n_targets": n_targets,
-            "targets": _strings(index.targets.take(take)),
+            "targets": _strings(targets),
             "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
             "reason": pd.Categorical.from_codes(reason, categories=list(REASONS)),
             "parse": pd.Categorical.from_codes(parse, categories=list(PARSE_NOTES)),
             "key": _strings(pc.if_else(pa.array(found), normalized, pa.scalar(None, pa.string()))),
             "query_namespace": pd.Categorical.from_codes(index.query_namespace[rows], categories=index.namespaces),
-            "gene_id": _strings(index.genes.take(take)),
+            "gene_id": _strings(genes),
             # a display symbol only for a single answer: for 1:n the first candidate's symbol
             # would read like the answer
             "symbol": _strings(pc.if_else(pa.array(single), index.symbol.take(take), "")),

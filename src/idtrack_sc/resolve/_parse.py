@@ -37,8 +37,23 @@ _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
 _MONTH_SPELLINGS = (
     "JANUARY|FEBRUARY|MARCH|APRIL|MAY|JUNE|JULY|AUGUST|SEPTEMBER|SEPT|OCTOBER|NOVEMBER|DECEMBER|" + "|".join(_MONTHS)
 )
+_YEAR = r"(?:[-/ ](?:\d{2}|\d{4}))?"
+#: Every form a spreadsheet writes a date in, with a month name (``1-Mar``, ``01-Mar-24``,
+#: ``Mar-01``, ``1 March``) or in digits: month or day first (``3/1``, ``03/01``, ``03-1``,
+#: ``1/3/2024``: month-first in US locales, day-first in most others), ``1.3.2024`` (day first,
+#: as German locales write it) and ISO ``2024-03-01``. A separator is required: ``MAR1`` is a
+#: name, not a date.
 _DATE = re.compile(
-    r"^(?:(?P<d1>\d{1,2})-(?P<m1>" + _MONTH_SPELLINGS + r")|(?P<m2>" + _MONTH_SPELLINGS + r")-(?P<d2>\d{1,2}))$"
+    r"^(?:(?P<d1>\d{1,2})[-/ ](?P<m1>"
+    + _MONTH_SPELLINGS
+    + r")"
+    + _YEAR
+    + r"|(?P<m2>"
+    + _MONTH_SPELLINGS
+    + r")[-/ ](?P<d2>\d{1,2})"
+    + r"|(?P<a>\d{1,2})[-/](?P<b>\d{1,2})(?:[-/](?:\d{2}|\d{4}))?"
+    + r"|(?P<dd>\d{1,2})\.(?P<dm>\d{1,2})\.\d{4}"
+    + r"|\d{4}-(?P<im>\d{1,2})-(?P<id>\d{1,2}))$"
 )
 #: Symbol families that spreadsheets turn into dates, most likely first (Zeeberg et al. 2004;
 #: Ziemann et al. 2016): MARCH1 -> 1-Mar, SEPT2 -> 2-Sep, DEC1 -> 1-Dec, OCT4 -> 4-Oct.
@@ -56,6 +71,95 @@ DATE_PREFIXES = {
     "NOV": ("NOV",),
     "DEC": ("DEC",),
 }
+
+
+def _month_days(match: re.Match[str]) -> list[tuple[int, int]]:
+    """The (month, day) readings of one date string, in order of preference.
+
+    A numeric date is read month first and then day first: ``3/9`` is 9 March in US locales
+    (MARCH9) and 3 September elsewhere (SEPT3). HGNChelper's map (``mog_map.csv``) holds the
+    month-first reading only; both are kept here, since a spreadsheet's locale is not known
+    from the string, so such a string from two symbols is a tie, not a guess.
+    """
+    group = match.group
+    if group("m1") or group("m2"):
+        return [(_MONTHS.index((group("m1") or group("m2"))[:3]) + 1, int(group("d1") or group("d2")))]
+    if group("a"):
+        first, second = int(group("a")), int(group("b"))
+        return [(first, second), (second, first)]
+    if group("dd"):
+        return [(int(group("dm")), int(group("dd")))]
+    return [(int(group("im")), int(group("id")))]
+
+
+def date_candidates(keys: np.ndarray, arr: pa.Array | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every symbol a spreadsheet may have turned into each date-like key.
+
+    Returns ``(rows, candidates)``: positions into ``keys`` and the candidate symbols, every
+    reading of a key in order of preference (``1-MAR`` -> ``MARCH1``, ``MARC1``, ``MAR1``).
+    A cheap RE2 test picks the date-like keys (vectorized); only those are parsed one by one.
+    ``arr``: the same keys as an Arrow array, if at hand.
+    """
+    arr = pa.array(keys, type=pa.string()) if arr is None else arr
+    dates = np.flatnonzero(_matches(arr, _DATE.pattern))
+    rows, candidates = [], []
+    for i in dates:
+        seen = set()
+        for month, day in _month_days(_DATE.match(keys[i])):
+            if not (1 <= month <= 12 and 1 <= day <= 31):
+                continue
+            for prefix in DATE_PREFIXES[_MONTHS[month - 1]]:
+                name = f"{prefix}{day}"
+                if name not in seen:
+                    seen.add(name)
+                    rows.append(i)
+                    candidates.append(name)
+    return np.array(rows, dtype=np.int64), np.array(candidates, dtype=object)
+
+
+_SEPARATOR_NUMBER = r"[.\-]([0-9]{1,3})$"
+
+
+def separator_free(keys: np.ndarray, arr: pa.Array | None = None) -> np.ndarray:
+    """Each key with the separator before a final number removed (``PARP-1`` -> ``PARP1``); ``None`` where none."""
+    arr = pa.array(keys, type=pa.string()) if arr is None else arr
+    out = np.full(len(keys), None, dtype=object)
+    hit = np.flatnonzero(_matches(arr, r"[.\-][0-9]{1,3}$"))
+    if len(hit):
+        # a name (a letter before the separator), not a number or a date; no versioned Ensembl ID
+        sub = arr.take(pa.array(hit))
+        hit = hit[_matches(sub, r"[A-Z].*[.\-][0-9]{1,3}$") & ~_matches(sub, r"^ENS[A-Z]*[GTPE][0-9]{11}\.")]
+    if len(hit):
+        out[hit] = pc.replace_substring_regex(arr.take(pa.array(hit)), _SEPARATOR_NUMBER, r"\1").to_numpy(
+            zero_copy_only=False
+        )
+    return out
+
+
+def other_readings(keys: np.ndarray, arr: pa.Array | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rewrites of keys that may name another gene than the key as written (vectorized).
+
+    Every spreadsheet-date reading (:func:`date_candidates`) and the spelling without a
+    separator before a final number (``PARP-1`` -> ``PARP1``). The converter compares the
+    genes each reading reaches with those of the reading it took: readings that disagree
+    make a tie.
+
+    ``arr``: the same keys as an Arrow array, if at hand.
+
+    Returns
+    -------
+    ``(rows, keys, notes)``: positions into ``keys``, the rewritten keys and their parse notes.
+    """
+    arr = pa.array(keys, type=pa.string()) if arr is None else arr
+    rows, candidates = date_candidates(keys, arr)
+    joined = separator_free(keys, arr)
+    at = np.flatnonzero(joined != None)  # noqa: E711 - element-wise
+    return (
+        np.concatenate([rows, at]),
+        np.concatenate([candidates, joined[at]]).astype(object),
+        np.array(["date_repaired"] * len(rows) + ["separator_removed"] * len(at), dtype=object),
+    )
+
 
 #: Non-gene features: ERCC spike-ins, antibody capture (CITE-seq / TotalSeq), hashtags, CMOs.
 NOT_A_GENE = re.compile(
@@ -227,19 +331,12 @@ def reinterpret(
     if hit.any():
         assign(hit, entrez, "as_is")  # GeneID:7157 *is* Entrez 7157: nothing was repaired
 
-    dates = np.flatnonzero(todo & _matches(arr, _DATE.pattern))
-    if len(dates):
-        # every candidate symbol of every date in one lookup; the first known one per date wins
-        rows, candidates = [], []
-        for i in dates:
-            m = _DATE.match(keys[i])
-            day = int(m.group("d1") or m.group("d2"))
-            month = (m.group("m1") or m.group("m2"))[:3]
-            for prefix in DATE_PREFIXES[month]:
-                rows.append(i)
-                candidates.append(f"{prefix}{day}")
-        rows_arr = np.array(rows, dtype=np.int64)
-        cand_arr = np.array(candidates, dtype=object)
+    todo_at = np.flatnonzero(todo)
+    rows_arr, cand_arr = date_candidates(keys[todo_at])
+    if len(rows_arr):
+        # every candidate symbol of every date in one lookup; the first known one per date is
+        # the key (the converter compares the others: a string from two symbols is a tie)
+        rows_arr = todo_at[rows_arr]
         hit = known(cand_arr)
         first = np.unique(rows_arr[hit], return_index=True)[1]  # candidates are in preference order
         chosen = np.flatnonzero(hit)[first]
@@ -264,7 +361,7 @@ def reinterpret(
             stem_known = np.zeros(n, dtype=bool)
             stem_known[idx] = known(stems)
             # the ending as part of the name, written with a separator (ALK-3 for ALK3)
-            joined = np.array([re.sub(r"[.\-](\d{1,3})$", r"\1", k) for k in keys[idx]], dtype=object)
+            joined = separator_free(keys[idx])
             is_name = known(joined)
             # a copy of a name that is in the batch
             copy = stem_known[idx].copy()

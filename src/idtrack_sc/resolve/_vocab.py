@@ -43,6 +43,24 @@ REASONS = {
         "is no confident answer, since the others may have been replaced without a recorded successor "
         "(see lost_genes)"
     ),
+    # ties between readings (1:n): the query read two plausible ways names different genes
+    "separator_conflict": (
+        "the query as written and without the separator before its final number name different genes "
+        "(PARP-1: an alias of TIPARP; PARP1: an approved symbol); every candidate is kept"
+    ),
+    "date_conflict": (
+        "the query is a spreadsheet date that several symbols turn into (1-Mar from MARCH1 and MARC1; 3/9 read "
+        "month first and day first), or a date as well as a name; every candidate is kept"
+    ),
+    "case_conflict": (
+        "the query exactly as written (case included) is a name of another gene than the one its case-folded "
+        "spelling names (mouse AGT, an alias, beside Agt); every candidate is kept"
+    ),
+    "geneless_symbol_conflict": (
+        "the query is HGNC's approved symbol of a gene with no Ensembl gene and another gene's alias or former "
+        "name (AAVS1, also an alias of PPP1R12C); the other gene is a candidate, the gene-less one is listed "
+        "in lost_genes by its HGNC ID"
+    ),
     # failure (1:0)
     "retired": "the gene was retired with no successor by the target release (see retired_in)",
     "not_yet_created": "the gene did not exist yet at the (earlier) target release",
@@ -60,6 +78,10 @@ REASONS = {
     ),
     "no_target_name": "the gene exists at the target release but has no name in the target namespace",
     "not_found": "the identifier is not in the snapshot under any namespace or release",
+    "no_ensembl_gene": (
+        "the query is an approved HGNC symbol of a gene that has no Ensembl gene (a region, fragile site, many "
+        "pseudogenes and RNA genes), and no other gene's name"
+    ),
     "suffix_unconfirmed": (
         "the name ends in -N or .N after a known symbol (TBCE-1, ALK-1) and is not found as it is; nothing says "
         "whether it is a uniquified copy of that symbol or another name written with a separator (ALK-1 is an "
@@ -82,12 +104,14 @@ REASON_OUTCOMES = {
             "unknown_gene",
             "no_target_name",
             "not_found",
+            "no_ensembl_gene",
             "suffix_unconfirmed",
             "not_a_gene",
             "empty",
         )
         else "1:n"
-        if reason == "candidates_retired"
+        if reason
+        in ("candidates_retired", "separator_conflict", "date_conflict", "case_conflict", "geneless_symbol_conflict")
         else "1:1 or 1:n"
     )
     for reason in REASONS

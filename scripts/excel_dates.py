@@ -1,0 +1,85 @@
+"""Spreadsheet dates repaired: idtrack-sc beside stangene on HGNChelper's human map.
+
+HGNChelper (waldronlab/HGNChelper, ``inst/extdata/mog_map.csv``) lists, for each human
+symbol a spreadsheet turns into a date, every string it writes (``1-Mar``, ``3/1``,
+``03/01``, ``03-1``, ...; month first, as US locales write dates). Its symbols are current
+HGNC symbols (MARCHF1, SEPTIN7, MTARC1, ...). Each string is converted with
+``strategy="all"`` (release 114, target ``symbol``); a row is
+
+- *repaired* when the answer's candidates include the row's symbol (an Excel string that
+  several symbols give, such as ``1-Mar`` from MARCHF1 and MTARC1, is a tie of them all);
+- *exact* when, in addition, the candidates are exactly HGNChelper's symbols for the string.
+
+stangene is asked the same strings (``harmonize_anndata``); a row is repaired when its
+symbol's Ensembl gene is stangene's answer.
+
+Usage::
+
+    python scripts/excel_dates.py MOG_MAP_CSV [--no-stangene]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import numpy as np
+import pandas as pd
+
+
+def measure(mog_map: str, *, with_stangene: bool = True) -> dict:
+    import idtrack_sc as its
+
+    snap = its.fetch_snapshot("human")
+    table = pd.read_csv(mog_map, dtype=str).drop_duplicates()
+    strings = table["mogrified"].to_numpy(dtype=object)
+    out = its.convert(strings, snapshot=snap, to="symbol", release=114, strategy="all")
+    candidates = [set(t.split("|")) if t else set() for t in out["targets"]]
+    expected = table.groupby("mogrified")["original"].agg(set)
+    repaired = np.array([o in c for o, c in zip(table["original"], candidates, strict=True)])
+    exact = np.array([c == expected[m] for m, c in zip(strings, candidates, strict=True)])
+    result = {
+        "rows": len(table),
+        "strings": int(table["mogrified"].nunique()),
+        "idtrack-sc": {"repaired": int(repaired.sum()), "exact": int(exact.sum())},
+        "outcomes": out.groupby(["outcome", "reason"], observed=True).size().to_dict(),
+        "not_repaired": table.loc[~repaired].assign(targets=out.loc[~repaired, "targets"].to_numpy()),
+    }
+    if with_stangene:
+        import anndata as ad
+        import stangene as sg
+
+        for name in list(logging.root.manager.loggerDict):
+            if name.startswith("stangene"):
+                logging.getLogger(name).setLevel(logging.WARNING)
+        genes = its.convert(table["original"].to_numpy(dtype=object), snapshot=snap, release=114)["target"]
+        unique = pd.unique(pd.Series(strings, dtype=object))
+        mapped = sg.harmonize_anndata(ad.AnnData(var=pd.DataFrame(index=pd.Index(unique, dtype=object))), "human")
+        answer = dict(
+            zip(unique, mapped.mapping_table["gene_id_harmonized"].astype(object).fillna("").to_numpy(), strict=True)
+        )
+        ok = np.array([answer[m] == g and g != "" for m, g in zip(strings, genes, strict=True)])
+        result["stangene"] = {"repaired": int(ok.sum())}
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("mog_map")
+    parser.add_argument("--no-stangene", action="store_true")
+    args = parser.parse_args(argv)
+    result = measure(args.mog_map, with_stangene=not args.no_stangene)
+    rows = result["rows"]
+    print(f"HGNChelper human map: {rows} rows, {result['strings']} distinct strings")
+    for tool in ("idtrack-sc", "stangene"):
+        if tool in result:
+            counts = ", ".join(f"{k} {v} ({v / rows:.1%})" for k, v in result[tool].items())
+            print(f"  {tool}: {counts}")
+    print("  idtrack-sc outcomes:", result["outcomes"])
+    print(result["not_repaired"].to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

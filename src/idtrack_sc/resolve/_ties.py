@@ -1,0 +1,285 @@
+"""Ties between readings: one query, several plausible readings, different genes.
+
+A query is read one way to find its key (as written, or repaired by
+:func:`~idtrack_sc.resolve._parse.reinterpret`). Other readings may be just as plausible:
+the spelling without a separator (``PARP-1`` -> ``PARP1``), another symbol a spreadsheet
+turns into the same date (``1-Mar`` from MARCH1 and MARC1; ``3/9`` month first and day
+first), the name exactly as written where case folding found another gene's name (mouse
+``AGT``, an alias, beside ``Agt``), or an approved HGNC symbol of a gene without an Ensembl
+gene (``AAVS1``, also an alias of PPP1R12C). When the readings reach different genes, the
+answer is a tie (``1:n``) with every candidate and a reason naming the conflict;
+``strategy="best"`` takes a reading only when it ranks strictly first (:data:`STRENGTH`).
+
+Everything is vectorized over the whole batch; Python runs only over the (few) conflicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._index import real_names
+from ._parse import other_readings
+from ._snapshot_cache import cached_per_snapshot
+from ._vocab import PARSE_NOTES, REASON_CODE, REASONS
+
+if TYPE_CHECKING:
+    from ..snapshot import Snapshot
+    from ._resolution_index import ResolutionIndex
+
+#: How strongly a reading names its gene, from the reason of its answer (lower is stronger):
+#: a current primary name or an identifier, a primary name of another release, a previous
+#: symbol, an alias; anything reached only through history last. The approved symbol of a
+#: gene without an Ensembl gene counts as a current primary name.
+STRENGTH = {
+    "unchanged": 0,
+    "version_stripped": 0,
+    "par_y": 0,
+    "from_transcript": 0,
+    "from_protein": 0,
+    "renamed": 1,
+    "previous_symbol": 2,
+    "previous_id": 2,
+    "alias": 3,
+}
+_WEAKEST = 4
+_STRENGTH_OF_CODE = np.array([STRENGTH.get(reason, _WEAKEST) for reason in REASONS], dtype=np.int8)
+_KIND_STRENGTH = {"primary": 0, "previous": 2}  # anything else: an alias
+#: Conflict reason of each kind of reading.
+_CONFLICT = {
+    "date_repaired": "date_conflict",
+    "separator_removed": "separator_conflict",
+    "case": "case_conflict",
+    "geneless": "geneless_symbol_conflict",
+}
+_PARSE_CODE = {note: i for i, note in enumerate(PARSE_NOTES)}
+
+
+@cached_per_snapshot
+def case_readings(snapshot: Snapshot) -> pd.DataFrame:
+    """Symbols whose exact spelling names other genes than another spelling of the same letters.
+
+    Only keys (upper case) written in several ways whose strongest genes differ: mouse
+    ``Agt`` (primary) and ``AGT`` (an alias of another gene), human ``ACTL6`` (a previous
+    symbol) and ``Actl6`` (an alias). Indexed by the exact spelling; columns ``gene`` (one
+    row per gene) and ``strength`` (:data:`STRENGTH` of its strongest kind).
+    """
+    names = real_names(snapshot)
+    sym = names.loc[names["namespace"] == "symbol", ["value", "gene_id", "kind"]].drop_duplicates()
+    if sym.empty:
+        return pd.DataFrame({"gene": pd.Series(dtype=object), "strength": pd.Series(dtype=np.int8)})
+    value = sym["value"].astype(str).to_numpy(dtype=object)
+    strength = sym["kind"].map(_KIND_STRENGTH).fillna(STRENGTH["alias"]).to_numpy(dtype=np.int8)
+    frame = pd.DataFrame({"value": value, "gene": sym["gene_id"].to_numpy(dtype=object), "strength": strength})
+    frame["upper"] = frame["value"].str.upper()
+    # the strongest reading of each exact spelling
+    frame = frame[frame["strength"] == frame.groupby("value")["strength"].transform("min")]
+    spellings = frame.groupby("upper")["value"].nunique()
+    frame = frame[frame["upper"].isin(spellings.index[spellings > 1])]
+    genes = frame.sort_values("gene").groupby("value")["gene"].agg("|".join)
+    differs = frame.assign(genes=frame["value"].map(genes)).groupby("upper")["genes"].nunique()
+    frame = frame[frame["upper"].isin(differs.index[differs > 1])]
+    return frame.drop_duplicates(["value", "gene"]).set_index("value")[["gene", "strength"]].sort_index()
+
+
+@cached_per_snapshot
+def geneless_symbols(snapshot: Snapshot) -> pd.Series:
+    """HGNC ID by upper-case approved HGNC symbol, for genes without an Ensembl gene (manifest)."""
+    table = snapshot.manifest.get("geneless_symbols") or {}
+    symbols = pd.Index([str(symbol).upper() for symbol in table], dtype=object)
+    return pd.Series([str(hgnc_id) for hgnc_id in table.values()], index=symbols, dtype=object)
+
+
+@dataclass
+class Ties:
+    """Conflicting readings found in a batch.
+
+    ``picked``/``picked_rows``/``picked_parse``: queries whose conflict ``strategy="best"``
+    broke, with the index row and parse code of the reading taken. ``tied`` and the other
+    arrays: queries left ``1:n``, with their merged candidates.
+    """
+
+    picked: np.ndarray
+    picked_rows: np.ndarray
+    picked_parse: np.ndarray
+    tied: np.ndarray
+    n_targets: np.ndarray
+    targets: list[str]
+    genes: list[str]
+    lost: list[str]
+    reason: np.ndarray
+
+
+def _rows_of(index: ResolutionIndex, keys: pd.Index) -> np.ndarray:
+    """A flag per index row (and the not-found row): its key is one of ``keys``."""
+    flags = np.zeros(index.missing + 1, dtype=bool)
+    found = index.lookup(pd.unique(keys.to_numpy(dtype=object)))
+    flags[found[found >= 0]] = True
+    return flags
+
+
+def _split(value: str) -> list[str]:
+    return value.split("|") if value else []
+
+
+def find_ties(
+    snapshot: Snapshot,
+    index: ResolutionIndex,
+    keys: np.ndarray,
+    normalized: pa.Array,
+    given: pa.Array,
+    rows: np.ndarray,
+    as_written: np.ndarray,
+    strategy: str,
+) -> Ties:
+    """Compare every plausible reading of the queries with the one taken (see module doc).
+
+    Parameters
+    ----------
+    keys, normalized, given
+        The normalized keys (as NumPy and Arrow arrays) and the queries as given (case kept),
+        for all queries.
+    rows
+        The index row each query was answered from (``index.missing`` where not found).
+    as_written
+        Queries whose row is their key as written (no repair): case readings apply to those.
+    """
+    n_targets = index.n_targets
+    reached = np.flatnonzero((rows != index.missing) & (n_targets[rows] > 0))
+    # readings as (query position, index row, strength, kind); index.missing = no Ensembl gene
+    pos_parts, row_parts, strength_parts, kind_parts = [], [], [], []
+
+    alt_at, alt_keys, alt_notes = other_readings(keys[reached], normalized.take(pa.array(reached)))
+    if len(alt_at):
+        alt_rows = index.lookup(alt_keys)
+        pos = reached[alt_at]
+        ok = (alt_rows >= 0) & (alt_rows != rows[pos])
+        ok[ok] = n_targets[alt_rows[ok]] > 0
+        pos_parts.append(pos[ok])
+        row_parts.append(alt_rows[ok])
+        strength_parts.append(_STRENGTH_OF_CODE[index.reason[alt_rows[ok]]])
+        kind_parts.append(alt_notes[ok])
+
+    case = case_readings(snapshot)
+    written = reached[as_written[reached]]
+    if len(case) and len(written):
+        # a flag per index row first (few keys); only the queries on flagged rows are trimmed
+        # and compared as written
+        written = written[_rows_of(index, case.index.str.upper())[rows[written]]]
+        trimmed = pc.utf8_trim_whitespace(given.take(pa.array(written))).to_numpy(zero_copy_only=False)
+        asked = pd.DataFrame({"pos": written, "value": trimmed.astype(object)})
+        sub = asked.merge(case.reset_index(), on="value", how="inner", sort=False)
+        pos = sub["pos"].to_numpy(dtype=np.int64)
+        gene_rows = index.lookup(sub["gene"].str.upper().to_numpy(dtype=object))
+        ok = (gene_rows >= 0) & (gene_rows != rows[pos])
+        pos_parts.append(pos[ok])
+        row_parts.append(gene_rows[ok])
+        strength_parts.append(sub["strength"].to_numpy(dtype=np.int8)[ok])
+        kind_parts.append(np.full(int(ok.sum()), "case", dtype=object))
+
+    geneless = geneless_symbols(snapshot)
+    if len(geneless):
+        # an approved symbol without an Ensembl gene contests a weaker name of another gene
+        flagged = _rows_of(index, geneless.index)
+        hit = reached[flagged[rows[reached]]]
+        hit = hit[_STRENGTH_OF_CODE[index.reason[rows[hit]]] > 0]
+        pos_parts.append(hit)
+        row_parts.append(np.full(len(hit), index.missing, dtype=np.int64))
+        strength_parts.append(np.zeros(len(hit), dtype=np.int8))
+        kind_parts.append(np.full(len(hit), "geneless", dtype=object))
+
+    empty = np.zeros(0, dtype=np.int64)
+    if not pos_parts or not sum(len(p) for p in pos_parts):
+        return Ties(empty, empty, empty, empty, empty, [], [], [], empty)
+    pos = np.concatenate(pos_parts)
+    alt_row = np.concatenate(row_parts).astype(np.int64)
+    strength = np.concatenate(strength_parts).astype(np.int8)
+    kind = np.concatenate(kind_parts).astype(object)
+    # only readings that reach other genes conflict (SEPT7 and SEP7 both reach SEPTIN7)
+    involved = np.unique(np.concatenate([alt_row, rows[pos], [index.missing]]))
+    at = {int(r): i for i, r in enumerate(involved)}
+    gene_of = index.genes.take(pa.array(involved)).to_pylist()
+    target_of = index.targets.take(pa.array(involved)).to_pylist()
+    lost_of = index.lost.take(pa.array(involved)).to_pylist()
+    gene_code = pd.factorize(np.array(gene_of, dtype=object))[0]
+    code = pd.Series(np.arange(len(involved)), index=involved)
+    differ = (alt_row == index.missing) | (
+        gene_code[code.reindex(alt_row).to_numpy()] != gene_code[code.reindex(rows[pos]).to_numpy()]
+    )
+    pos, alt_row, strength, kind = pos[differ], alt_row[differ], strength[differ], kind[differ]
+    order = np.lexsort((strength, pos))
+    pos, alt_row, strength, kind = pos[order], alt_row[order], strength[order], kind[order]
+
+    picked, picked_rows, picked_parse = [], [], []
+    tied, tied_n, tied_targets, tied_genes, tied_lost, tied_reason = [], [], [], [], [], []
+    change = np.ones(len(pos), dtype=bool)
+    change[1:] = pos[1:] != pos[:-1]
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], len(pos))
+    for start, end in zip(starts, ends, strict=True):  # the conflicts only
+        p = int(pos[start])
+        first = int(rows[p])
+        readings = [(first, int(_STRENGTH_OF_CODE[index.reason[first]]), None)]
+        readings += [(int(alt_row[i]), int(strength[i]), kind[i]) for i in range(start, end)]
+        seen_genes = {frozenset(_split(gene_of[at[first]]))}
+        distinct = [readings[0]]
+        for reading in readings[1:]:
+            found = frozenset(_split(gene_of[at[reading[0]]])) if reading[0] != index.missing else None
+            if found is None or found not in seen_genes:
+                distinct.append(reading)
+                if found is not None:
+                    seen_genes.add(found)
+        if len(distinct) == 1:
+            continue
+        strengths = sorted(r[1] for r in distinct)
+        best = min(distinct, key=lambda r: r[1])
+        if (
+            strategy == "best"
+            and strengths[0] < strengths[1]
+            and best[0] != index.missing
+            and (n_targets[best[0]] == 1 or index.breakable[best[0]])
+        ):
+            picked.append(p)
+            picked_rows.append(best[0])
+            picked_parse.append(_PARSE_CODE.get(best[2], -1) if best[2] is not None else -1)
+            continue
+        pairs: dict[str, str] = {}
+        gone: list[str] = []
+        for row, _, _ in distinct:
+            if row == index.missing:
+                gone.append(str(geneless.get(keys[p], "")))
+                continue
+            for target, gene in zip(_split(target_of[at[row]]), _split(gene_of[at[row]]), strict=False):
+                pairs.setdefault(target, gene)
+            gone += [g for g in _split(lost_of[at[row]]) if g not in gone]
+        kinds = [r[2] for r in distinct[1:]]
+        tied.append(p)
+        tied_n.append(len(pairs))
+        tied_targets.append("|".join(pairs))
+        tied_genes.append("|".join(pairs.values()))
+        tied_lost.append("|".join(g for g in gone if g))
+        tied_reason.append(REASON_CODE[_CONFLICT[min(kinds, key=list(_CONFLICT).index)]])
+    return Ties(
+        np.array(picked, dtype=np.int64),
+        np.array(picked_rows, dtype=np.int64),
+        np.array(picked_parse, dtype=np.int64),
+        np.array(tied, dtype=np.int64),
+        np.array(tied_n, dtype=np.int64),
+        tied_targets,
+        tied_genes,
+        tied_lost,
+        np.array(tied_reason, dtype=np.int8),
+    )
+
+
+def geneless_not_found(snapshot: Snapshot, keys: np.ndarray) -> np.ndarray:
+    """Which of these (not found) keys are approved HGNC symbols without an Ensembl gene."""
+    geneless = geneless_symbols(snapshot)
+    if not len(geneless) or not len(keys):
+        return np.zeros(len(keys), dtype=bool)
+    return geneless.index.get_indexer(keys) >= 0

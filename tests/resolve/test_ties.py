@@ -67,6 +67,9 @@ def test_separator_rewrite_of_a_name_found_as_written_is_compared(human):
 def test_rewrites_that_reach_the_same_gene_agree(human):
     table = its.convert(["9/7", "7-Sep", "SEPT7", "TP53"], snapshot=human, to="symbol", strategy="all")
     assert table["target"].tolist() == ["SEPTIN7", "SEPTIN7", "SEPTIN7", "TP53"]
+    # an alias with a hyphen of the gene whose symbol it spells, alone in its batch
+    row = _row(human, "ABI-1", "all")
+    assert (row["target"], row["outcome"], row["reason"]) == ("ABI1", "1:1", "alias")
 
 
 def _with_hgnc_rows(snap, tmp_path, rows):

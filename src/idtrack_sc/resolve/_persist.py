@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ENV_INDEX_CACHE = "IDTRACK_SC_INDEX_CACHE"
-_FORMAT = 8  # 8: reasons added before "not_found" (their codes moved)
+_FORMAT = 7
 _ARRAYS = ("note", "query_namespace", "n_targets", "breakable", "reason", "found_first", "found_last", "retired_in")
 _STRINGS = ("targets", "top", "genes", "symbol", "lost")
 

@@ -220,7 +220,7 @@ def find_ties(
     change = np.ones(len(pos), dtype=bool)
     change[1:] = pos[1:] != pos[:-1]
     starts = np.flatnonzero(change)
-    ends = np.append(starts[1:], len(pos))
+    ends = np.append(starts[1:], len(pos)) if len(pos) else starts
     for start, end in zip(starts, ends, strict=True):  # the conflicts only
         p = int(pos[start])
         first = int(rows[p])

@@ -43,7 +43,33 @@ REASONS = {
         "is no confident answer, since the others may have been replaced without a recorded successor "
         "(see lost_genes)"
     ),
-    # ties between readings (1:n): the query read two plausible ways names different genes
+    # failure (1:0)
+    "retired": "the gene was retired with no successor by the target release (see retired_in)",
+    "not_yet_created": "the gene did not exist yet at the (earlier) target release",
+    "outside_table_scope": (
+        "the gene lies on a sequence region (assembly patch or alternate haplotype) that the target "
+        "release's table does not cover: it is not known to be retired, nor to exist there"
+    ),
+    "presence_undetermined": (
+        "the target release lies between two covered releases and the gene is in only one of them: "
+        "whether it existed at the target release is not known"
+    ),
+    "unknown_gene": (
+        "the query names an Ensembl gene that is in no release the snapshot covers "
+        "(e.g. only on alternate haplotypes, or newer than the snapshot)"
+    ),
+    "no_target_name": "the gene exists at the target release but has no name in the target namespace",
+    "not_found": "the identifier is not in the snapshot under any namespace or release",
+    "suffix_unconfirmed": (
+        "the name ends in -N or .N after a known symbol (TBCE-1, ALK-1) and is not found as it is; nothing says "
+        "whether it is a uniquified copy of that symbol or another name written with a separator (ALK-1 is an "
+        "alias of ACVRL1 as ALK1), so it is not guessed"
+    ),
+    "not_a_gene": "a non-gene feature: spike-in (ERCC), antibody capture tag, or similar",
+    "empty": "missing value (None, NaN or an empty string)",
+    # Added later, so kept last: the index stores reasons as codes in this order (persisted
+    # indexes and pinned digests stay valid). Ties between readings (1:n): the query read two
+    # plausible ways names different genes (see idtrack_sc.resolve._ties).
     "separator_conflict": (
         "the query as written and without the separator before its final number name different genes "
         "(PARP-1: an alias of TIPARP; PARP1: an approved symbol); every candidate is kept"
@@ -62,33 +88,10 @@ REASONS = {
         "in lost_genes by its HGNC ID"
     ),
     # failure (1:0)
-    "retired": "the gene was retired with no successor by the target release (see retired_in)",
-    "not_yet_created": "the gene did not exist yet at the (earlier) target release",
-    "outside_table_scope": (
-        "the gene lies on a sequence region (assembly patch or alternate haplotype) that the target "
-        "release's table does not cover: it is not known to be retired, nor to exist there"
-    ),
-    "presence_undetermined": (
-        "the target release lies between two covered releases and the gene is in only one of them: "
-        "whether it existed at the target release is not known"
-    ),
-    "unknown_gene": (
-        "the query names an Ensembl gene that is in no release the snapshot covers "
-        "(e.g. only on alternate haplotypes, or newer than the snapshot)"
-    ),
-    "no_target_name": "the gene exists at the target release but has no name in the target namespace",
-    "not_found": "the identifier is not in the snapshot under any namespace or release",
     "no_ensembl_gene": (
         "the query is an approved HGNC symbol of a gene that has no Ensembl gene (a region, fragile site, many "
         "pseudogenes and RNA genes), and no other gene's name"
     ),
-    "suffix_unconfirmed": (
-        "the name ends in -N or .N after a known symbol (TBCE-1, ALK-1) and is not found as it is; nothing says "
-        "whether it is a uniquified copy of that symbol or another name written with a separator (ALK-1 is an "
-        "alias of ACVRL1 as ALK1), so it is not guessed"
-    ),
-    "not_a_gene": "a non-gene feature: spike-in (ERCC), antibody capture tag, or similar",
-    "empty": "missing value (None, NaN or an empty string)",
 }
 
 #: Outcomes each reason comes with.

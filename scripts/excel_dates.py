@@ -8,7 +8,11 @@ HGNC symbols (MARCHF1, SEPTIN7, MTARC1, ...). Each string is converted with
 
 - *repaired* when the answer's candidates include the row's symbol (an Excel string that
   several symbols give, such as ``1-Mar`` from MARCHF1 and MTARC1, is a tie of them all);
-- *exact* when, in addition, the candidates are exactly HGNChelper's symbols for the string.
+- *exact* when, in addition, the candidates are exactly HGNChelper's symbols for the string
+  (idtrack-sc keeps more: the day-first reading, ``3/9`` also 3 September, and every symbol
+  family, ``MAR3`` an alias of RTL3 beside ``MARCH3``);
+- *best 1:1* when ``strategy="best"`` answers the row's symbol alone (a string HGNChelper
+  maps to one symbol only).
 
 stangene is asked the same strings (``harmonize_anndata``); a row is repaired when its
 symbol's Ensembl gene is stangene's answer.
@@ -39,10 +43,14 @@ def measure(mog_map: str, *, with_stangene: bool = True) -> dict:
     expected = table.groupby("mogrified")["original"].agg(set)
     repaired = np.array([o in c for o, c in zip(table["original"], candidates, strict=True)])
     exact = np.array([c == expected[m] for m, c in zip(strings, candidates, strict=True)])
+    best = its.convert(strings, snapshot=snap, to="symbol", release=114, strategy="best")
+    one = (best["outcome"] == "1:1").to_numpy() & (
+        best["target"].to_numpy(dtype=object) == table["original"].to_numpy()
+    )
     result = {
         "rows": len(table),
         "strings": int(table["mogrified"].nunique()),
-        "idtrack-sc": {"repaired": int(repaired.sum()), "exact": int(exact.sum())},
+        "idtrack-sc": {"repaired": int(repaired.sum()), "exact": int(exact.sum()), "best 1:1": int(one.sum())},
         "outcomes": out.groupby(["outcome", "reason"], observed=True).size().to_dict(),
         "not_repaired": table.loc[~repaired].assign(targets=out.loc[~repaired, "targets"].to_numpy()),
     }

@@ -64,6 +64,15 @@ def test_separator_rewrite_of_a_name_found_as_written_is_compared(human):
     )
 
 
+def test_name_found_as_written_beside_its_stem_is_also_a_copy(human):
+    alone = _row(human, "AAT-1", "all")  # an alias of CFAP91
+    assert (alone["target"], alone["outcome"]) == ("CFAP91", "1:1")
+    for strategy in ("best", "all"):  # beside AAT (an alias of SERPINA1) it may be its copy
+        table = its.convert(["AAT", "AAT-1"], snapshot=human, to="symbol", strategy=strategy)
+        row = table.iloc[1]
+        assert (row["outcome"], row["reason"], row["targets"]) == ("1:n", "suffix_conflict", "CFAP91|SERPINA1")
+
+
 def test_rewrites_that_reach_the_same_gene_agree(human):
     table = its.convert(["9/7", "7-Sep", "SEPT7", "TP53"], snapshot=human, to="symbol", strategy="all")
     assert table["target"].tolist() == ["SEPTIN7", "SEPTIN7", "SEPTIN7", "TP53"]

@@ -136,6 +136,16 @@ def separator_free(keys: np.ndarray, arr: pa.Array | None = None) -> np.ndarray:
     return out
 
 
+def suffix_stems(keys: np.ndarray, arr: pa.Array | None = None) -> np.ndarray:
+    """The stem of each key ending in a uniquifying ``-N`` / ``.N`` (``TBCE-1`` -> ``TBCE``); ``None`` where none."""
+    arr = pa.array(keys, type=pa.string()) if arr is None else arr
+    out = np.full(len(keys), None, dtype=object)
+    maybe = np.flatnonzero(_matches(arr, r"[.\-][0-9]{1,3}$"))
+    if len(maybe):
+        out[maybe] = _extract(arr.take(pa.array(maybe)), _UNIQUE_SUFFIX, "base")
+    return out
+
+
 def other_readings(keys: np.ndarray, arr: pa.Array | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rewrites of keys that may name another gene than the key as written (vectorized).
 

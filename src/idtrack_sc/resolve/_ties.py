@@ -2,7 +2,9 @@
 
 A query is read one way to find its key (as written, or repaired by
 :func:`~idtrack_sc.resolve._parse.reinterpret`). Other readings may be just as plausible:
-the spelling without a separator (``PARP-1`` -> ``PARP1``), another symbol a spreadsheet
+the spelling without a separator (``PARP-1`` -> ``PARP1``), a uniquified copy of a name in
+the same batch (a name found as written that ends in ``-N``, beside its stem), another
+symbol a spreadsheet
 turns into the same date (``1-Mar`` from MARCH1 and MARC1; ``3/9`` month first and day
 first), the name exactly as written where case folding found another gene's name (mouse
 ``AGT``, an alias, beside ``Agt``), or an approved HGNC symbol of a gene without an Ensembl
@@ -24,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._index import real_names
-from ._parse import other_readings
+from ._parse import other_readings, suffix_stems
 from ._snapshot_cache import cached_per_snapshot
 from ._vocab import PARSE_NOTES, REASON_CODE, REASONS
 
@@ -54,6 +56,7 @@ _KIND_STRENGTH = {"primary": 0, "previous": 2}  # anything else: an alias
 _CONFLICT = {
     "date_repaired": "date_conflict",
     "separator_removed": "separator_conflict",
+    "suffix_stripped": "suffix_conflict",
     "case": "case_conflict",
     "geneless": "geneless_symbol_conflict",
 }
@@ -165,8 +168,25 @@ def find_ties(
         strength_parts.append(_STRENGTH_OF_CODE[index.reason[alt_rows[ok]]])
         kind_parts.append(alt_notes[ok])
 
-    case = case_readings(snapshot)
     written = reached[as_written[reached]]
+    stems = suffix_stems(keys[written], normalized.take(pa.array(written)))
+    copies = np.flatnonzero(stems != None)  # noqa: E711 - element-wise
+    if len(copies):
+        # found as written, and also a uniquified copy of a name in the batch (anndata, Seurat
+        # and make.unique keep the first copy's name unchanged): TBCE-1 beside TBCE
+        present = np.zeros(index.missing + 1, dtype=bool)
+        present[rows[written]] = True
+        present[index.missing] = False
+        pos = written[copies]
+        stem_rows = index.lookup(stems[copies].astype(object))
+        ok = (stem_rows >= 0) & (stem_rows != rows[pos])
+        ok[ok] = present[stem_rows[ok]] & (n_targets[stem_rows[ok]] > 0)
+        pos_parts.append(pos[ok])
+        row_parts.append(stem_rows[ok])
+        strength_parts.append(_STRENGTH_OF_CODE[index.reason[stem_rows[ok]]])
+        kind_parts.append(np.full(int(ok.sum()), "suffix_stripped", dtype=object))
+
+    case = case_readings(snapshot)
     if len(case) and len(written):
         # a flag per index row first (few keys); only the queries on flagged rows are trimmed
         # and compared as written

@@ -74,6 +74,10 @@ REASONS = {
         "the query as written and without the separator before its final number name different genes "
         "(PARP-1: an alias of TIPARP; PARP1: an approved symbol); every candidate is kept"
     ),
+    "suffix_conflict": (
+        "the query is a name as written and also, ending in -N or .N, a uniquified copy of another gene's name "
+        "in the same batch; every candidate is kept"
+    ),
     "date_conflict": (
         "the query is a spreadsheet date that several symbols turn into (1-Mar from MARCH1 and MARC1; 3/9 read "
         "month first and day first), or a date as well as a name; every candidate is kept"
@@ -114,7 +118,14 @@ REASON_OUTCOMES = {
         )
         else "1:n"
         if reason
-        in ("candidates_retired", "separator_conflict", "date_conflict", "case_conflict", "geneless_symbol_conflict")
+        in (
+            "candidates_retired",
+            "separator_conflict",
+            "suffix_conflict",
+            "date_conflict",
+            "case_conflict",
+            "geneless_symbol_conflict",
+        )
         else "1:1 or 1:n"
     )
     for reason in REASONS

@@ -73,6 +73,15 @@ def test_name_found_as_written_beside_its_stem_is_also_a_copy(human):
         assert (row["outcome"], row["reason"], row["targets"]) == ("1:n", "suffix_conflict", "CFAP91|SERPINA1")
 
 
+def test_a_rewrite_wins_over_the_name_as_written_only_as_a_current_name(human):
+    # SC-35 is an alias of SRSF2; SC is ERMAP's previous symbol: as a copy of SC, SC-35 would
+    # name ERMAP through a previous symbol, which must not outrank the name as written
+    table = its.convert(["SC", "SC-35"], snapshot=human, to="symbol", strategy="best")
+    row = table.iloc[1]
+    assert (row["target"], row["outcome"], row["reason"]) == ("", "1:n", "suffix_conflict")
+    assert set(row["targets"].split("|")) == {"SRSF2", "ERMAP"}
+
+
 def test_rewrites_that_reach_the_same_gene_agree(human):
     table = its.convert(["9/7", "7-Sep", "SEPT7", "TP53"], snapshot=human, to="symbol", strategy="all")
     assert table["target"].tolist() == ["SEPTIN7", "SEPTIN7", "SEPTIN7", "TP53"]

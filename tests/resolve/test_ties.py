@@ -51,17 +51,20 @@ def test_every_excel_form_of_hgnchelpers_map_is_repaired(human):
     assert set(table["parse"]) == {"date_repaired"}
 
 
-def test_separator_rewrite_of_a_name_found_as_written_is_compared(human):
-    tie = _row(human, "PARP-1", "all")
-    assert (tie["outcome"], tie["reason"]) == ("1:n", "separator_conflict")
+@pytest.mark.parametrize("strategy", ["best", "all"])
+def test_separator_rewrite_of_a_name_found_as_written_is_compared(human, strategy):
+    # PARP-1 is an alias of TIPARP as written; PARP1 is PARP1's approved symbol. HGNC's hyphenated
+    # aliases of other genes (ADAMTS-2, ABCD-1) say the hyphen is no mere spelling: a tie
+    tie = _row(human, "PARP-1", strategy)
+    assert (tie["outcome"], tie["reason"], tie["target"]) == ("1:n", "separator_conflict", "")
     assert tie["targets"].split("|") == ["TIPARP", "PARP1"]  # the reading as written first
-    best = _row(human, "PARP-1", "best")  # PARP1's approved symbol outranks TIPARP's alias
-    assert (best["target"], best["outcome"], best["parse"], best["key"]) == (
-        "PARP1",
-        "1:1",
-        "separator_removed",
-        "PARP1",
-    )
+
+
+def test_best_keeps_the_name_as_written_when_it_is_strictly_strongest(human):
+    # 3-Mar: MARCH3, a former primary symbol of MARCHF3, before MAR3, an alias of RTL3
+    row = _row(human, "3-Mar", "best")
+    assert (row["target"], row["outcome"], row["parse"]) == ("MARCHF3", "1:1", "date_repaired")
+    assert _row(human, "3-Mar", "all")["targets"] == "MARCHF3|RTL3"
 
 
 def test_name_found_as_written_beside_its_stem_is_also_a_copy(human):

@@ -208,18 +208,11 @@ def convert(
     found = rows != index.missing
     parse = np.where(found & (parse == 0), index.note[rows], parse).astype(np.int8)
 
-    # other readings of the same query that reach other genes: a tie, or the strictly strongest
+    # other readings of the same query that reach other genes: a tie (see _ties)
     as_written = found & (parse == 0)
     if len(miss):
         as_written[miss] = False
     ties = find_ties(snapshot, index, keys, query_keys, given, rows, as_written, strategy)
-    if len(ties.picked):
-        rows[ties.picked] = ties.picked_rows
-        keep = ties.picked_parse >= 0
-        parse[ties.picked[keep]] = ties.picked_parse[keep]
-        mask = np.zeros(n, dtype=bool)
-        mask[ties.picked] = True
-        normalized = pc.replace_with_mask(normalized, pa.array(mask), index.keys.take(pa.array(ties.picked_rows)))
 
     n_targets = index.n_targets[rows]
     take = pa.array(rows)

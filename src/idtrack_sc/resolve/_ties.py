@@ -10,8 +10,8 @@ first), the name exactly as written where case folding found another gene's name
 ``AGT``, an alias, beside ``Agt``), or an approved HGNC symbol of a gene without an Ensembl
 gene (``AAVS1``, also an alias of PPP1R12C). When the readings reach different genes, the
 answer is a tie (``1:n``) with every candidate and a reason naming the conflict;
-``strategy="best"`` takes a reading only when it ranks strictly first (:data:`STRENGTH`),
-and a rewrite over the query's own reading only when it is a current name.
+``strategy="best"`` keeps the query's own reading only when it ranks strictly first
+(:data:`STRENGTH`); a rewrite never wins over it.
 
 Everything is vectorized over the whole batch; Python runs only over the (few) conflicts.
 """
@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from ._index import real_names
 from ._parse import other_readings, suffix_stems
 from ._snapshot_cache import cached_per_snapshot
-from ._vocab import PARSE_NOTES, REASON_CODE, REASONS
+from ._vocab import REASON_CODE, REASONS
 
 if TYPE_CHECKING:
     from ..snapshot import Snapshot
@@ -62,7 +62,6 @@ _CONFLICT = {
     "case": "case_conflict",
     "geneless": "geneless_symbol_conflict",
 }
-_PARSE_CODE = {note: i for i, note in enumerate(PARSE_NOTES)}
 
 
 @cached_per_snapshot
@@ -107,16 +106,8 @@ def geneless_symbols(snapshot: Snapshot) -> pd.Series:
 
 @dataclass
 class Ties:
-    """Conflicting readings found in a batch.
+    """Conflicting readings found in a batch: the queries left ``1:n`` (``tied``), with their merged candidates."""
 
-    ``picked``/``picked_rows``/``picked_parse``: queries whose conflict ``strategy="best"``
-    broke, with the index row and parse code of the reading taken. ``tied`` and the other
-    arrays: queries left ``1:n``, with their merged candidates.
-    """
-
-    picked: np.ndarray
-    picked_rows: np.ndarray
-    picked_parse: np.ndarray
     tied: np.ndarray
     n_targets: np.ndarray
     targets: list[str]
@@ -250,7 +241,7 @@ def find_ties(
 
     empty = np.zeros(0, dtype=np.int64)
     if not pos_parts or not sum(len(p) for p in pos_parts):
-        return Ties(empty, empty, empty, empty, empty, [], [], [], empty)
+        return Ties(empty, empty, [], [], [], empty)
     pos = np.concatenate(pos_parts)
     alt_row = np.concatenate(row_parts).astype(np.int64)
     strength = np.concatenate(strength_parts).astype(np.int8)
@@ -270,7 +261,6 @@ def find_ties(
     order = np.lexsort((strength, pos))
     pos, alt_row, strength, kind = pos[order], alt_row[order], strength[order], kind[order]
 
-    picked, picked_rows, picked_parse = [], [], []
     tied, tied_n, tied_targets, tied_genes, tied_lost, tied_reason = [], [], [], [], [], []
     change = np.ones(len(pos), dtype=bool)
     change[1:] = pos[1:] != pos[:-1]
@@ -311,16 +301,12 @@ def find_ties(
         if (
             strategy == "best"
             and strengths[0] < strengths[1]
-            # a rewrite outranks the query's own reading only as a current name (PARP-1 ->
-            # PARP1), never as a former or previous one (SC-35, SRSF2's alias, beside SC, ERMAP's
-            # previous symbol, is no copy of SC)
-            and (best is distinct[0] or best[1] == 0)
-            and best[0] != index.missing
-            and (n_targets[best[0]] == 1 or index.breakable[best[0]])
+            # only the query's own reading is kept, and only when strictly strongest: a rewrite
+            # never outranks the name as written, even as a current name (HGNC gives ADAMTS-2,
+            # ABCD-1, ADH-4 as aliases of other genes than ADAMTS2, ABCD1, ADH4)
+            and best is distinct[0]
+            and (n_targets[first] == 1 or index.breakable[first])
         ):
-            picked.append(p)
-            picked_rows.append(best[0])
-            picked_parse.append(_PARSE_CODE.get(best[2], -1) if best[2] is not None else -1)
             continue
         kinds = [r[2] for r in distinct[1:]]
         tied.append(p)
@@ -330,9 +316,6 @@ def find_ties(
         tied_lost.append("|".join(g for g in gone if g))
         tied_reason.append(REASON_CODE[_CONFLICT[min(kinds, key=list(_CONFLICT).index)]])
     return Ties(
-        np.array(picked, dtype=np.int64),
-        np.array(picked_rows, dtype=np.int64),
-        np.array(picked_parse, dtype=np.int64),
         np.array(tied, dtype=np.int64),
         np.array(tied_n, dtype=np.int64),
         tied_targets,

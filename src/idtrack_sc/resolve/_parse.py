@@ -73,62 +73,95 @@ DATE_PREFIXES = {
 }
 
 
-def _month_days(match: re.Match[str]) -> list[tuple[int, int]]:
-    """The (month, day) readings of one date string, in order of preference.
+#: Month number of every spelling a spreadsheet writes (``MARCH``, ``MAR``, ``SEPT``, ...).
+_MONTH_NUMBER = {spelling: _MONTHS.index(spelling[:3]) + 1 for spelling in _MONTH_SPELLINGS.split("|")}
+#: Candidate symbol prefixes per month number, as a (12 + 1) x 3 table ("" = none).
+_PREFIX_TABLE = np.array([["", "", ""]] + [[*DATE_PREFIXES[m], "", "", ""][:3] for m in _MONTHS], dtype=object)
+
+
+def _numbers(values: np.ndarray) -> np.ndarray:
+    """Digit strings as integers; ``""`` (a group that did not take part) as 0."""
+    out = np.zeros(len(values), dtype=np.int64)
+    has = values != ""
+    if has.any():
+        out[has] = values[has].astype(np.int64)
+    return out
+
+
+def _month_days(groups: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (month, day) readings of the date strings, in order of preference, as arrays.
 
     A numeric date is read month first and then day first: ``3/9`` is 9 March in US locales
     (MARCH9) and 3 September elsewhere (SEPT3). HGNChelper's map (``mog_map.csv``) holds the
     month-first reading only; both are kept here, since a spreadsheet's locale is not known
-    from the string, so such a string from two symbols is a tie, not a guess.
+    from the string, so such a string from two symbols is a tie, not a guess. Impossible
+    readings have month 0.
     """
-    group = match.group
-    if group("m1") or group("m2"):
-        return [(_MONTHS.index((group("m1") or group("m2"))[:3]) + 1, int(group("d1") or group("d2")))]
-    if group("a"):
-        first, second = int(group("a")), int(group("b"))
-        return [(first, second), (second, first)]
-    if group("dd"):
-        return [(int(group("dm")), int(group("dd")))]
-    return [(int(group("im")), int(group("id")))]
+    named = np.where(groups["m1"] != "", groups["m1"], groups["m2"])
+    month = pd.Series(named, dtype=object).map(_MONTH_NUMBER).fillna(0).to_numpy(dtype=np.int64)
+    day = _numbers(groups["d1"]) + _numbers(groups["d2"])
+    first, second = _numbers(groups["a"]), _numbers(groups["b"])
+    numeric = groups["a"] != ""
+    month = np.where(numeric, first, month) + _numbers(groups["dm"]) + _numbers(groups["im"])
+    day = np.where(numeric, second, day) + _numbers(groups["dd"]) + _numbers(groups["id"])
+    day_first_month = np.where(numeric, second, 0)  # the second reading exists for numeric dates only
+    return [(month, day), (day_first_month, np.where(numeric, first, 0))]
 
 
 def date_candidates(keys: np.ndarray, arr: pa.Array | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Every symbol a spreadsheet may have turned into each date-like key.
+    """Every symbol a spreadsheet may have turned into each date-like key (vectorized).
 
     Returns ``(rows, candidates)``: positions into ``keys`` and the candidate symbols, every
     reading of a key in order of preference (``1-MAR`` -> ``MARCH1``, ``MARC1``, ``MAR1``).
-    A cheap RE2 test picks the date-like keys (vectorized); only those are parsed one by one.
     ``arr``: the same keys as an Arrow array, if at hand.
     """
     arr = pa.array(keys, type=pa.string()) if arr is None else arr
     dates = np.flatnonzero(_matches(arr, _DATE.pattern))
-    rows, candidates = [], []
-    for i in dates:
-        seen = set()
-        for month, day in _month_days(_DATE.match(keys[i])):
-            if not (1 <= month <= 12 and 1 <= day <= 31):
-                continue
-            for prefix in DATE_PREFIXES[_MONTHS[month - 1]]:
-                name = f"{prefix}{day}"
-                if name not in seen:
-                    seen.add(name)
-                    rows.append(i)
-                    candidates.append(name)
-    return np.array(rows, dtype=np.int64), np.array(candidates, dtype=object)
+    if not len(dates):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    matched = pc.extract_regex(arr.take(pa.array(dates)), _DATE.pattern)
+    groups = {
+        # a group that did not take part matches "" in RE2 (null in other engines)
+        name: np.asarray(pc.fill_null(pc.struct_field(matched, name), "").to_numpy(zero_copy_only=False), dtype=object)
+        for name in _DATE.groupindex
+    }
+    rows, names, ranks = [], [], []
+    for reading, (month, day) in enumerate(_month_days(groups)):
+        ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+        for k in range(3):
+            prefix = _PREFIX_TABLE[np.where(ok, month, 0), k]
+            has = ok & (prefix != "")
+            if has.any():
+                rows.append(dates[has])
+                names.append(prefix[has] + day[has].astype(str).astype(object))
+                ranks.append(np.full(int(has.sum()), reading * 3 + k))
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    table = pd.DataFrame({"row": np.concatenate(rows), "name": np.concatenate(names), "rank": np.concatenate(ranks)})
+    table = table.sort_values(["row", "rank"], kind="stable").drop_duplicates(["row", "name"])
+    return table["row"].to_numpy(dtype=np.int64), table["name"].to_numpy(dtype=object)
 
 
 _SEPARATOR_NUMBER = r"[.\-]([0-9]{1,3})$"
 
 
-def separator_free(keys: np.ndarray, arr: pa.Array | None = None) -> np.ndarray:
-    """Each key with the separator before a final number removed (``PARP-1`` -> ``PARP1``); ``None`` where none."""
+def ends_in_number(arr: pa.Array) -> np.ndarray:
+    """Which keys end in a separator and a number of up to three digits (``TBCE-1``, ``PARP.2``)."""
+    return _matches(arr, _SEPARATOR_NUMBER)
+
+
+def separator_free(keys: np.ndarray, arr: pa.Array | None = None, ending: np.ndarray | None = None) -> np.ndarray:
+    """Each key with the separator before a final number removed (``PARP-1`` -> ``PARP1``); ``None`` where none.
+
+    ``arr``: the keys as an Arrow array, ``ending``: :func:`ends_in_number` of them, if at hand.
+    """
     arr = pa.array(keys, type=pa.string()) if arr is None else arr
     out = np.full(len(keys), None, dtype=object)
-    hit = np.flatnonzero(_matches(arr, r"[.\-][0-9]{1,3}$"))
+    hit = np.flatnonzero(ends_in_number(arr) if ending is None else ending)
     if len(hit):
         # a name (a letter before the separator), not a number or a date; no versioned Ensembl ID
         sub = arr.take(pa.array(hit))
-        hit = hit[_matches(sub, r"[A-Z].*[.\-][0-9]{1,3}$") & ~_matches(sub, r"^ENS[A-Z]*[GTPE][0-9]{11}\.")]
+        hit = hit[_matches(sub, "[A-Z]") & ~_matches(sub, r"^ENS[A-Z]*[GTPE][0-9]{11}\.")]
     if len(hit):
         out[hit] = pc.replace_substring_regex(arr.take(pa.array(hit)), _SEPARATOR_NUMBER, r"\1").to_numpy(
             zero_copy_only=False
@@ -136,17 +169,25 @@ def separator_free(keys: np.ndarray, arr: pa.Array | None = None) -> np.ndarray:
     return out
 
 
-def suffix_stems(keys: np.ndarray, arr: pa.Array | None = None) -> np.ndarray:
-    """The stem of each key ending in a uniquifying ``-N`` / ``.N`` (``TBCE-1`` -> ``TBCE``); ``None`` where none."""
+def suffix_stems(keys: np.ndarray, arr: pa.Array | None = None, ending: np.ndarray | None = None) -> np.ndarray:
+    """The stem of each key ending in a uniquifying ``-N`` / ``.N`` (``TBCE-1`` -> ``TBCE``); ``None`` where none.
+
+    The stem must hold a letter (as :data:`_UNIQUE_SUFFIX` requires). ``arr``, ``ending``: as
+    for :func:`separator_free`.
+    """
     arr = pa.array(keys, type=pa.string()) if arr is None else arr
     out = np.full(len(keys), None, dtype=object)
-    maybe = np.flatnonzero(_matches(arr, r"[.\-][0-9]{1,3}$"))
+    maybe = np.flatnonzero(ends_in_number(arr) if ending is None else ending)
     if len(maybe):
-        out[maybe] = _extract(arr.take(pa.array(maybe)), _UNIQUE_SUFFIX, "base")
+        stems = pc.replace_substring_regex(arr.take(pa.array(maybe)), _SEPARATOR_NUMBER, "")
+        named = _matches(stems, "[A-Z]")
+        out[maybe[named]] = stems.filter(pa.array(named)).to_numpy(zero_copy_only=False)
     return out
 
 
-def other_readings(keys: np.ndarray, arr: pa.Array | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def other_readings(
+    keys: np.ndarray, arr: pa.Array | None = None, ending: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rewrites of keys that may name another gene than the key as written (vectorized).
 
     Every spreadsheet-date reading (:func:`date_candidates`) and the spelling without a
@@ -154,7 +195,7 @@ def other_readings(keys: np.ndarray, arr: pa.Array | None = None) -> tuple[np.nd
     genes each reading reaches with those of the reading it took: readings that disagree
     make a tie.
 
-    ``arr``: the same keys as an Arrow array, if at hand.
+    ``arr``, ``ending``: as for :func:`separator_free`.
 
     Returns
     -------
@@ -162,7 +203,7 @@ def other_readings(keys: np.ndarray, arr: pa.Array | None = None) -> tuple[np.nd
     """
     arr = pa.array(keys, type=pa.string()) if arr is None else arr
     rows, candidates = date_candidates(keys, arr)
-    joined = separator_free(keys, arr)
+    joined = separator_free(keys, arr, ending)
     at = np.flatnonzero(joined != None)  # noqa: E711 - element-wise
     return (
         np.concatenate([rows, at]),

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._index import real_names
-from ._parse import other_readings, suffix_stems
+from ._parse import ends_in_number, other_readings, suffix_stems
 from ._snapshot_cache import cached_per_snapshot
 from ._vocab import REASON_CODE, REASONS
 
@@ -174,7 +174,9 @@ def find_ties(
     # of MIR509-1 is part of its approved symbol, not a spelling of MIR5091.
     reached_strength = _STRENGTH_OF_CODE[index.reason[rows[reached]]]
     open_to = reached[~as_written[reached] | (reached_strength > 0)]
-    alt_at, alt_keys, alt_notes = other_readings(keys[open_to], normalized.take(pa.array(open_to)))
+    open_keys = normalized.take(pa.array(open_to))
+    ending = ends_in_number(open_keys)
+    alt_at, alt_keys, alt_notes = other_readings(keys[open_to], open_keys, ending)
     if len(alt_at):
         alt_rows = index.lookup(alt_keys)
         pos = open_to[alt_at]
@@ -186,8 +188,10 @@ def find_ties(
         kind_parts.append(alt_notes[ok])
 
     written = reached[as_written[reached]]
-    weak = written[_STRENGTH_OF_CODE[index.reason[rows[written]]] > 0]
-    stems = suffix_stems(keys[weak], normalized.take(pa.array(weak)))
+    # the queries found as written among those open to other readings (a subset of open_to)
+    weak_at = np.flatnonzero(as_written[open_to])
+    weak = open_to[weak_at]
+    stems = suffix_stems(keys[weak], open_keys.take(pa.array(weak_at)), ending[weak_at])
     copies = np.flatnonzero(stems != None)  # noqa: E711 - element-wise
     if len(copies):
         # found as written, and also a uniquified copy of a name in the batch (anndata, Seurat
@@ -246,18 +250,16 @@ def find_ties(
     alt_row = np.concatenate(row_parts).astype(np.int64)
     strength = np.concatenate(strength_parts).astype(np.int8)
     kind = np.concatenate(kind_parts).astype(object)
-    # only readings that reach other genes conflict (SEPT7 and SEP7 both reach SEPTIN7)
+    # only readings that reach other genes conflict (SEPT7 and SEP7 both reach SEPTIN7):
+    # compared in Arrow, so that Python sees the (few) conflicting queries only
+    same = pc.equal(index.genes.take(pa.array(alt_row)), index.genes.take(pa.array(rows[pos])))
+    differ = (alt_row == index.missing) | ~pc.fill_null(same, False).to_numpy(zero_copy_only=False)
+    pos, alt_row, strength, kind = pos[differ], alt_row[differ], strength[differ], kind[differ]
     involved = np.unique(np.concatenate([alt_row, rows[pos], [index.missing]]))
-    at = {int(r): i for i, r in enumerate(involved)}
+    at = dict(zip(involved.tolist(), range(len(involved)), strict=True))
     gene_of = index.genes.take(pa.array(involved)).to_pylist()
     target_of = index.targets.take(pa.array(involved)).to_pylist()
     lost_of = index.lost.take(pa.array(involved)).to_pylist()
-    gene_code = pd.factorize(np.array(gene_of, dtype=object))[0]
-    code = pd.Series(np.arange(len(involved)), index=involved)
-    differ = (alt_row == index.missing) | (
-        gene_code[code.reindex(alt_row).to_numpy()] != gene_code[code.reindex(rows[pos]).to_numpy()]
-    )
-    pos, alt_row, strength, kind = pos[differ], alt_row[differ], strength[differ], kind[differ]
     order = np.lexsort((strength, pos))
     pos, alt_row, strength, kind = pos[order], alt_row[order], strength[order], kind[order]
 

@@ -58,6 +58,7 @@ def test_separator_rewrite_of_a_name_found_as_written_is_compared(human, strateg
     tie = _row(human, "PARP-1", strategy)
     assert (tie["outcome"], tie["reason"], tie["target"]) == ("1:n", "separator_conflict", "")
     assert tie["targets"].split("|") == ["TIPARP", "PARP1"]  # the reading as written first
+    assert "without its separator" in str(its.explain("PARP-1", snapshot=human, to="symbol", strategy=strategy))
 
 
 def test_best_keeps_the_name_as_written_when_it_is_strictly_strongest(human):

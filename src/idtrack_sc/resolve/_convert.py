@@ -63,9 +63,11 @@ def convert(
     """Convert identifiers to a target namespace at a target Ensembl release.
 
     Each query is parsed (whitespace, case, versions, ``_PAR_Y``, ``GeneID:`` prefixes,
-    spreadsheet dates, uniquifying suffixes, non-gene features), anchored to the gene(s) it
-    named when it was valid, followed through Ensembl's history to ``release``, and expressed
-    in ``to``.
+    spreadsheet dates in every form, uniquifying suffixes, non-gene features), anchored to the
+    gene(s) it named when it was valid, followed through Ensembl's history to ``release``, and
+    expressed in ``to``. Where two plausible readings of a query name different genes
+    (``PARP-1`` as written and as ``PARP1``; ``1-Mar`` from MARCH1 and MARC1), the answer is a
+    tie with a reason naming the conflict (see :doc:`/concepts`).
 
     Parameters
     ----------
@@ -145,11 +147,14 @@ def convert(
     --------
     >>> import idtrack_sc as its
     >>> snap = its.datasets.default_snapshot()
-    >>> its.convert(["TP53", "ENSG00000139618.17", "1-Mar"], snapshot=snap, to="symbol")[["query", "target", "reason"]]
-                    query   target            reason
-    0                TP53     TP53         unchanged
-    1  ENSG00000139618.17    BRCA2  version_stripped
-    2               1-Mar  MARCHF1           renamed
+    >>> its.convert(["TP53", "ENSG00000139618.17", "2-Sep", "1-Mar"], snapshot=snap, to="symbol")[
+    ...     ["query", "target", "targets", "reason"]
+    ... ]
+                    query   target         targets            reason
+    0                TP53     TP53            TP53         unchanged
+    1  ENSG00000139618.17    BRCA2           BRCA2  version_stripped
+    2               2-Sep  SEPTIN2         SEPTIN2           renamed
+    3               1-Mar           MARCHF1|MTARC1     date_conflict
     """
     _check_strategy(strategy)
     from ..registry import resolve_snapshot

@@ -89,6 +89,15 @@ def test_a_rewrite_wins_over_the_name_as_written_only_as_a_current_name(human):
     )
 
 
+def test_name_exactly_as_written_is_compared_with_its_case_folded_reading(human):
+    # HGNC writes "ski" (lower case) as an alias of HHAT; SKI is SKI's approved symbol
+    assert _row(human, "ski", "all")["reason"] == "case_conflict"
+    assert set(_row(human, "ski", "all")["targets"].split("|")) == {"SKI", "HHAT"}
+    assert _row(human, "SKI", "all")["target"] == "SKI"  # as written, the approved symbol
+    # best keeps the case-folded reading: a current symbol beats an alias
+    assert (_row(human, "ski", "best")["target"], _row(human, "ski", "best")["outcome"]) == ("SKI", "1:1")
+
+
 def test_rewrites_that_reach_the_same_gene_agree(human):
     table = its.convert(["9/7", "7-Sep", "SEPT7", "TP53"], snapshot=human, to="symbol", strategy="all")
     assert table["target"].tolist() == ["SEPTIN7", "SEPTIN7", "SEPTIN7", "TP53"]

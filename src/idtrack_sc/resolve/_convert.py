@@ -214,7 +214,7 @@ def convert(
     parse = np.where(found & (parse == 0), index.note[rows], parse).astype(np.int8)
 
     # other readings of the same query that reach other genes: a tie (see _ties)
-    as_written = found & (parse == 0)
+    as_written = found.copy()  # found as its own key (a versioned Ensembl ID too), not repaired
     if len(miss):
         as_written[miss] = False
     ties = find_ties(snapshot, index, keys, query_keys, given, rows, as_written, strategy)

@@ -967,6 +967,11 @@ def write_markdown(results: dict, path: Path) -> None:
                 _md_table(["set / spelling", "name", "ours", "HGNC's gene", "reason", "parse"], wrong_rows),
                 "",
             ]
+    if "excel_dates" in results:
+        sys.path.insert(0, str(HERE))
+        import excel_dates
+
+        out += excel_dates.markdown(results["excel_dates"])
     out += ["(validation-classes)=", "## 6. Every disagreement class, explained", ""]
     used = sorted(results["classes_used"])
     out += [_md_table(["class", "explanation"], [[f"`{c}`", EXPLANATIONS.get(c, "**UNEXPLAINED**")] for c in used]), ""]
@@ -1079,6 +1084,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--docs", type=Path, default=DOCS)
     parser.add_argument("--no-stangene", action="store_true", help="skip the peer comparison")
+    parser.add_argument(
+        "--mog-map", type=Path, help="HGNChelper's inst/extdata/mog_map.csv: measure spreadsheet-date repair too"
+    )
     args = parser.parse_args(argv)
 
     import idtrack_sc as its
@@ -1153,6 +1161,13 @@ def main(argv: list[str] | None = None) -> int:
 
         print("== alias precision (HGNC synonyms of exactly one gene)", flush=True)
         results["alias_precision"] = alias_precision.measure(args.work)
+        if args.mog_map is not None:
+            import excel_dates
+
+            print("== spreadsheet dates (HGNChelper's human map)", flush=True)
+            results["excel_dates"] = excel_dates.measure(
+                str(args.mog_map), snapshot=args.work / "homo_sapiens-114.idtrack.zip"
+            )
     results["classes_used"] = sorted(used)
     results["unexplained"] = sorted(c for c in used if c not in EXPLANATIONS)
     results["explanations"] = {c: EXPLANATIONS[c] for c in sorted(used) if c in EXPLANATIONS}

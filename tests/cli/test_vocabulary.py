@@ -74,10 +74,10 @@ def _tsv(text: str) -> pd.DataFrame:
 
 
 def test_convert_out_dash_is_stdout_and_formats_follow_the_extension(tmp_path, capsys):
-    argv = ["convert", "TP53", "1-Mar", "--snapshot", "default", "--to", "symbol"]
+    argv = ["convert", "TP53", "2-Sep", "--snapshot", "default", "--to", "symbol"]
     assert main([*argv, "-o", "-", "--summary"]) == 0
     captured = capsys.readouterr()
-    assert _tsv(captured.out)["target"].tolist() == ["TP53", "MARCHF1"]
+    assert _tsv(captured.out)["target"].tolist() == ["TP53", "SEPTIN2"]
     assert "outcome" in captured.err  # the summary goes to stderr: stdout stays a table
     for name, read in [
         ("t.csv", lambda p: pd.read_csv(p, dtype=str)),
@@ -86,7 +86,7 @@ def test_convert_out_dash_is_stdout_and_formats_follow_the_extension(tmp_path, c
         ("t.json", lambda p: pd.read_json(p, orient="records", dtype=False)),
     ]:
         assert main([*argv, "-o", str(tmp_path / name)]) == 0, name
-        assert read(tmp_path / name)["target"].tolist() == ["TP53", "MARCHF1"], name
+        assert read(tmp_path / name)["target"].tolist() == ["TP53", "SEPTIN2"], name
     assert main([*argv, "-o", str(tmp_path / "t.xlsx")]) == 2
     err = capsys.readouterr().err
     assert "t.xlsx: cannot tell the table format from the extension" in err

@@ -29,7 +29,7 @@ def harmonized(names, *, to_ensembl=False, **kw):
 def pair():
     return {
         "A": harmonized(["TP53", "BRCA1", "BRCA2", "BRAF", "KRAS"]),
-        "B": harmonized(["TP53", "ENSG00000141510", "BRCA1", "NOT_A_REAL_GENE", "ERCC-00002", "1-Mar", "SEPT1"]),
+        "B": harmonized(["TP53", "ENSG00000141510", "BRCA1", "NOT_A_REAL_GENE", "ERCC-00002", "2-Sep", "SEPT1"]),
     }
 
 
@@ -72,7 +72,7 @@ def test_small_categories_get_their_own_bar_with_count_and_examples(pair):
     assert details["B · 1:0 not found"].startswith("1 (14.3%)")
     assert "NOT_A_REAL_GENE" in details["B · 1:0 not found"]
     assert "ERCC-00002" in details["B · 1:0 not a gene / empty"]
-    assert details["B · 1:1 renamed"].startswith("2 (28.6%)   e.g. 1-Mar→MARCHF1, SEPT1→SEPTIN1")
+    assert details["B · 1:1 renamed"].startswith("2 (28.6%)   e.g. 2-Sep→SEPTIN2, SEPT1→SEPTIN1")
     assert not any(label.startswith("A ·") for label in details)  # A: all five unchanged
     assert axes["details"].get_xscale() == "log"
     # every bar is visible: at least half a decade wide on the log axis

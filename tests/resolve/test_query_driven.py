@@ -134,7 +134,7 @@ def test_nothing_is_written_to_the_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("IDTRACK_SC_CACHE", str(tmp_path))
     snap = load_snapshot(PACKAGE_DATA / "homo_sapiens-default.idtrack.zip")
     for to in ("ensembl_gene", "symbol", "entrez"):
-        table = its.convert(["TP53", "ENSG00000139618.17", "1-Mar"], snapshot=snap, to=to)
+        table = its.convert(["TP53", "ENSG00000139618.17", "2-Sep"], snapshot=snap, to=to)
         assert (table["outcome"] == "1:1").all()
     assert list(tmp_path.iterdir()) == []
 

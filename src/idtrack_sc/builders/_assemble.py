@@ -257,6 +257,9 @@ def assemble(
             "inferred_events": int((events["source"] == "inferred_lineage").sum()),
         },
     }
+    geneless = {symbol: hgnc for s in sources for symbol, hgnc in s.geneless_symbols.items()}
+    if geneless:
+        manifest["geneless_symbols"] = dict(sorted(geneless.items()))
     return tables, manifest
 
 

@@ -59,7 +59,9 @@ def read_hgnc(path: str | os.PathLike, *, name: str | None = None) -> SourceData
     Returns
     -------
     The parsed source (``kind="hgnc"``, ``organism="homo_sapiens"``). Entries without an
-    Ensembl gene ID are skipped and counted in ``notes["rows_without_ensembl_gene_id"]``.
+    Ensembl gene ID are skipped and counted in ``notes["rows_without_ensembl_gene_id"]``;
+    the approved symbols among them are kept in ``geneless_symbols`` (symbol -> HGNC ID),
+    which the snapshot's manifest records.
     """
     path = check_file(path, "HGNC")
     frame = read_text_table(path, sep="\t")
@@ -72,6 +74,17 @@ def read_hgnc(path: str | os.PathLike, *, name: str | None = None) -> SourceData
     if (~has_gene).any():
         notes["rows_without_ensembl_gene_id"] = int((~has_gene).sum())
         logger.info("%s: %d entries without an Ensembl gene ID skipped", path.name, int((~has_gene).sum()))
+    # approved symbols of genes without an Ensembl gene (AAVS1, fragile sites, many pseudogenes):
+    # no names of a gene, but kept so that such a symbol is not read as another gene's alias
+    status_col = find_column(columns, ("status",))
+    approved = ~has_gene.to_numpy()
+    if status_col is not None:
+        approved &= (frame[status_col].astype(STRING).str.strip() == "Approved").fillna(False).to_numpy(dtype=bool)
+    geneless = frame[approved]
+    symbols = geneless[find_column(columns, ("symbol",))].astype(STRING).str.strip()
+    ids = normalize_hgnc(geneless[find_column(columns, ("hgnc_id",))])
+    keep = (symbols.notna() & (symbols != "") & ids.notna()).to_numpy(dtype=bool)
+    geneless_symbols = dict(sorted(zip(symbols[keep].astype(str), ids[keep].astype(str), strict=True)))
     frame = frame[has_gene.to_numpy()]
     gene_ids = gene_ids[has_gene].str.replace(r"\.\d+$", "", regex=True)
     names = []
@@ -101,6 +114,7 @@ def read_hgnc(path: str | os.PathLike, *, name: str | None = None) -> SourceData
         organism="homo_sapiens",
         names=concat_rows(names, "names"),
         notes=notes,
+        geneless_symbols=geneless_symbols,
     )
     logger.info("%s: %d names of %d genes", path.name, len(data.names), int(gene_ids.nunique()))
     return data

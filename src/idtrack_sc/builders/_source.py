@@ -66,6 +66,9 @@ class SourceData:
     scope
         Which sequence regions the source describes (``"full"`` or ``"primary_assembly"``,
         ``idtrack_sc.builders._source.SCOPES``).
+    geneless_symbols
+        Approved symbols of genes that have no Ensembl gene (HGNC), symbol -> HGNC ID; the
+        manifest's ``geneless_symbols``.
     """
 
     name: str
@@ -84,6 +87,7 @@ class SourceData:
     loci: pd.DataFrame = field(default_factory=lambda: _empty("loci"))
     scope: str = "full"
     notes: dict[str, Any] = field(default_factory=dict)
+    geneless_symbols: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:

@@ -14,6 +14,7 @@ from ._key_index import key_index
 from ._non_names import case_only_words, missing_values, positional_integers
 from ._organism import foreign_ensembl_ids
 from ._parse import as_query_strings, normalize, reinterpret
+from ._ties import find_ties, geneless_not_found, keys_to_resolve
 from ._vocab import OUTCOMES, PARSE_NOTES, REASON_CODE, REASONS, canonical_namespace
 
 if TYPE_CHECKING:
@@ -65,9 +66,11 @@ def convert(
     """Convert identifiers to a target namespace at a target Ensembl release.
 
     Each query is parsed (whitespace, case, versions, ``_PAR_Y``, ``GeneID:`` prefixes,
-    spreadsheet dates, uniquifying suffixes, non-gene features), anchored to the gene(s) it
-    named when it was valid, followed through Ensembl's history to ``release``, and expressed
-    in ``to``.
+    spreadsheet dates in every form, uniquifying suffixes, non-gene features), anchored to the
+    gene(s) it named when it was valid, followed through Ensembl's history to ``release``, and
+    expressed in ``to``. Where two plausible readings of a query name different genes
+    (``PARP-1`` as written and as ``PARP1``; ``1-Mar`` from MARCH1 and MARC1), the answer is a
+    tie with a reason naming the conflict (see :doc:`/concepts`).
 
     Parameters
     ----------
@@ -155,11 +158,14 @@ def convert(
     --------
     >>> import idtrack_sc as its
     >>> snap = its.datasets.default_snapshot()
-    >>> its.convert(["TP53", "ENSG00000139618.17", "1-Mar"], snapshot=snap, to="symbol")[["query", "target", "reason"]]
-                    query   target            reason
-    0                TP53     TP53         unchanged
-    1  ENSG00000139618.17    BRCA2  version_stripped
-    2               1-Mar  MARCHF1           renamed
+    >>> its.convert(["TP53", "ENSG00000139618.17", "2-Sep", "1-Mar"], snapshot=snap, to="symbol")[
+    ...     ["query", "target", "targets", "reason"]
+    ... ]
+                    query   target         targets            reason
+    0                TP53     TP53            TP53         unchanged
+    1  ENSG00000139618.17    BRCA2           BRCA2  version_stripped
+    2               2-Sep  SEPTIN2         SEPTIN2           renamed
+    3               1-Mar           MARCHF1|MTARC1     date_conflict
     """
     _check_strategy(strategy)
     from ..registry import resolve_snapshot
@@ -174,14 +180,13 @@ def convert(
     raw = as_query_strings(queries)
     n = len(raw)
     given = pa.array(raw, type=pa.string(), from_pandas=True)
-    normalized = normalize(given)
+    normalized = query_keys = normalize(given)  # query_keys: as given, before any rewrite
     empty = pc.fill_null(pc.equal(normalized, ""), True).to_numpy(zero_copy_only=False)
     keys = normalized.to_numpy(zero_copy_only=False)
     codes = np.full(n, -1, dtype=np.int64)  # key codes (-1: not a key)
     missing_value = ~empty & missing_values(normalized)  # "nan", "NA", "nan-1": never looked up
     live = np.flatnonzero(~empty & ~missing_value)
     codes[live] = keyset.lookup(keys[live])
-    as_given = normalized  # the keys before any rewrite: a GeneID:1 rewritten to 1 is no bare integer
     parse = np.zeros(n, dtype=np.int8)  # codes into PARSE_NOTES
     not_a_gene = np.zeros(n, dtype=bool)
 
@@ -216,24 +221,46 @@ def convert(
             normalized = pc.replace_with_mask(
                 normalized, pa.array(mask), pa.array(new_keys[retry[ok]], type=pa.string())
             )
-    index, rows = resolved(snapshot, release, namespace, release if anchor is None else anchor, min_evidence).answer(
-        snapshot, codes
-    )
+    # the other readings find_ties compares are resolved in the same pass as the batch's keys
+    live_at = pa.array(live)
+    other = keys_to_resolve(snapshot, keys[live], query_keys.take(live_at), given.take(live_at))
+    other_codes = keyset.lookup(other) if len(other) else np.zeros(0, dtype=np.int64)
+    target = resolved(snapshot, release, namespace, release if anchor is None else anchor, min_evidence)
+    index, rows = target.answer(snapshot, np.concatenate([codes, other_codes[other_codes >= 0]]))
+    rows = rows[:n]
     # decided on the whole batch, from what its keys are: a numbering, or words in the wrong case
-    not_a_name = positional_integers(as_given, rows, index) | case_only_words(as_given, given, rows, index, snapshot)
+    not_a_name = positional_integers(query_keys, rows, index) | case_only_words(
+        query_keys, given, rows, index, snapshot
+    )
     rows[not_a_name] = index.missing
     found = (codes >= 0) & ~not_a_name
     parse = np.where(found & (parse == 0), index.note[rows], parse).astype(np.int8)
 
+    # other readings of the same query that reach other genes: a tie (see _ties)
+    as_written = found.copy()  # found as its own key (a versioned Ensembl ID too), not repaired
+    if len(miss):
+        as_written[miss] = False
+    ties = find_ties(snapshot, index, keys, query_keys, given, rows, as_written, strategy)
+
     n_targets = index.n_targets[rows]
     take = pa.array(rows)
     lost = index.lost.take(take)
+    tied = np.zeros(n, dtype=bool)
+    tied[ties.tied] = True
+    targets = index.targets.take(take)
+    genes = index.genes.take(take)
+    if len(ties.tied):
+        n_targets[ties.tied] = ties.n_targets
+        tie_mask = pa.array(tied)
+        targets = pc.replace_with_mask(targets, tie_mask, pa.array(ties.targets, type=pa.string()))
+        genes = pc.replace_with_mask(genes, tie_mask, pa.array(ties.genes, type=pa.string()))
+        lost = pc.replace_with_mask(lost, tie_mask, pa.array(ties.lost, type=pa.string()))
     has_lost = pc.not_equal(lost, "").to_numpy(zero_copy_only=False)
     single = n_targets == 1
     if strategy == "best":
         single |= (n_targets > 1) & index.breakable[rows]
-    single &= ~has_lost
-    outcome = np.where(single, 0, np.where((n_targets > 1) | has_lost, 1, 2)).astype(np.int8)
+    single &= ~has_lost & ~tied
+    outcome = np.where(single, 0, np.where((n_targets > 1) | has_lost | tied, 1, 2)).astype(np.int8)
 
     reason = index.reason[rows].copy()
     reason[empty] = REASON_CODE["empty"]
@@ -252,6 +279,9 @@ def convert(
     # "unchanged" says nothing more than how the query was read: report that instead
     reread = found & (reason == REASON_CODE["unchanged"]) & (parse != 0)
     reason[reread] = _PARSE_TO_REASON[parse[reread]]
+    reason[ties.tied] = ties.reason
+    nowhere = np.flatnonzero(~found & ~empty & ~not_a_gene & (reason == REASON_CODE["not_found"]))
+    reason[nowhere[geneless_not_found(snapshot, keys[nowhere])]] = REASON_CODE["no_ensembl_gene"]
 
     top = index.top.take(take)
     frame = pd.DataFrame(
@@ -259,13 +289,13 @@ def convert(
             "query": _strings(given),
             "target": _strings(pc.if_else(pa.array(single), top, "")),
             "n_targets": n_targets,
-            "targets": _strings(index.targets.take(take)),
+            "targets": _strings(targets),
             "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
             "reason": pd.Categorical.from_codes(reason, categories=list(REASONS)),
             "parse": pd.Categorical.from_codes(parse, categories=list(PARSE_NOTES)),
             "key": _strings(pc.if_else(pa.array(found), normalized, pa.scalar(None, pa.string()))),
             "query_namespace": pd.Categorical.from_codes(index.query_namespace[rows], categories=index.namespaces),
-            "gene_id": _strings(index.genes.take(take)),
+            "gene_id": _strings(genes),
             # a display symbol only for a single answer: for 1:n the first candidate's symbol
             # would read like the answer
             "symbol": _strings(pc.if_else(pa.array(single), index.symbol.take(take), "")),

@@ -24,6 +24,15 @@ from ._index import (
 from ._key_index import key_index
 from ._snapshot_cache import snapshot_cache
 
+#: Ties between readings, and what the other reading was.
+_TIE_REASONS = {
+    "separator_conflict": "the name without its separator before the final number",
+    "suffix_conflict": "a uniquified copy of a name in the batch",
+    "date_conflict": "another symbol a spreadsheet turns into the same date",
+    "case_conflict": "the name exactly as written, case included",
+    "geneless_symbol_conflict": "HGNC's approved symbol of a gene without an Ensembl gene",
+}
+
 if TYPE_CHECKING:
     import os
 
@@ -248,6 +257,11 @@ def explain(
             lookup = names_of(snapshot, namespace, release, row["gene_id"].split("|"))
             for gene in row["gene_id"].split("|"):
                 steps.append(f"{gene} is {lookup.get(gene, '?')!r} in {namespace} at release {release}.")
+        if str(row["reason"]) in _TIE_REASONS:
+            steps.append(
+                f"Another plausible reading of {query!r} names other genes ({row['reason']}: "
+                f"{_TIE_REASONS[str(row['reason'])]}): every candidate is kept, none is guessed."
+            )
         verdict = f"Outcome {row['outcome']} ({row['reason']})"
         if row["outcome"] == "1:1":
             verdict += f": {row['target']!r}."

@@ -39,8 +39,23 @@ _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
 _MONTH_SPELLINGS = (
     "JANUARY|FEBRUARY|MARCH|APRIL|MAY|JUNE|JULY|AUGUST|SEPTEMBER|SEPT|OCTOBER|NOVEMBER|DECEMBER|" + "|".join(_MONTHS)
 )
+_YEAR = r"(?:[-/ ](?:\d{2}|\d{4}))?"
+#: Every form a spreadsheet writes a date in, with a month name (``1-Mar``, ``01-Mar-24``,
+#: ``Mar-01``, ``1 March``) or in digits: month or day first (``3/1``, ``03/01``, ``03-1``,
+#: ``1/3/2024``: month-first in US locales, day-first in most others), ``1.3.2024`` (day first,
+#: as German locales write it) and ISO ``2024-03-01``. A separator is required: ``MAR1`` is a
+#: name, not a date.
 _DATE = re.compile(
-    r"^(?:(?P<d1>\d{1,2})-(?P<m1>" + _MONTH_SPELLINGS + r")|(?P<m2>" + _MONTH_SPELLINGS + r")-(?P<d2>\d{1,2}))$"
+    r"^(?:(?P<d1>\d{1,2})[-/ ](?P<m1>"
+    + _MONTH_SPELLINGS
+    + r")"
+    + _YEAR
+    + r"|(?P<m2>"
+    + _MONTH_SPELLINGS
+    + r")[-/ ](?P<d2>\d{1,2})"
+    + r"|(?P<a>\d{1,2})[-/](?P<b>\d{1,2})(?:[-/](?:\d{2}|\d{4}))?"
+    + r"|(?P<dd>\d{1,2})\.(?P<dm>\d{1,2})\.\d{4}"
+    + r"|\d{4}-(?P<im>\d{1,2})-(?P<id>\d{1,2}))$"
 )
 #: Symbol families that spreadsheets turn into dates, most likely first (Zeeberg et al. 2004;
 #: Ziemann et al. 2016): MARCH1 -> 1-Mar, SEPT2 -> 2-Sep, DEC1 -> 1-Dec, OCT4 -> 4-Oct.
@@ -58,6 +73,146 @@ DATE_PREFIXES = {
     "NOV": ("NOV",),
     "DEC": ("DEC",),
 }
+
+
+#: Month number of every spelling a spreadsheet writes (``MARCH``, ``MAR``, ``SEPT``, ...).
+_MONTH_NUMBER = {spelling: _MONTHS.index(spelling[:3]) + 1 for spelling in _MONTH_SPELLINGS.split("|")}
+#: Candidate symbol prefixes per month number, as a (12 + 1) x 3 table ("" = none).
+_PREFIX_TABLE = np.array([["", "", ""]] + [[*DATE_PREFIXES[m], "", "", ""][:3] for m in _MONTHS], dtype=object)
+
+
+def _numbers(values: np.ndarray) -> np.ndarray:
+    """Digit strings as integers; ``""`` (a group that did not take part) as 0."""
+    out = np.zeros(len(values), dtype=np.int64)
+    has = values != ""
+    if has.any():
+        out[has] = values[has].astype(np.int64)
+    return out
+
+
+def _month_days(groups: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (month, day) readings of the date strings, in order of preference, as arrays.
+
+    A numeric date is read month first and then day first: ``3/9`` is 9 March in US locales
+    (MARCH9) and 3 September elsewhere (SEPT3). HGNChelper's map (``mog_map.csv``) holds the
+    month-first reading only; both are kept here, since a spreadsheet's locale is not known
+    from the string, so such a string from two symbols is a tie, not a guess. Impossible
+    readings have month 0.
+    """
+    named = np.where(groups["m1"] != "", groups["m1"], groups["m2"])
+    month = pd.Series(named, dtype=object).map(_MONTH_NUMBER).fillna(0).to_numpy(dtype=np.int64)
+    day = _numbers(groups["d1"]) + _numbers(groups["d2"])
+    first, second = _numbers(groups["a"]), _numbers(groups["b"])
+    numeric = groups["a"] != ""
+    month = np.where(numeric, first, month) + _numbers(groups["dm"]) + _numbers(groups["im"])
+    day = np.where(numeric, second, day) + _numbers(groups["dd"]) + _numbers(groups["id"])
+    day_first_month = np.where(numeric, second, 0)  # the second reading exists for numeric dates only
+    return [(month, day), (day_first_month, np.where(numeric, first, 0))]
+
+
+def date_candidates(keys: np.ndarray, arr: pa.Array | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every symbol a spreadsheet may have turned into each date-like key (vectorized).
+
+    Returns ``(rows, candidates)``: positions into ``keys`` and the candidate symbols, every
+    reading of a key in order of preference (``1-MAR`` -> ``MARCH1``, ``MARC1``, ``MAR1``).
+    ``arr``: the same keys as an Arrow array, if at hand.
+    """
+    arr = pa.array(keys, type=pa.string()) if arr is None else arr
+    dates = np.flatnonzero(_matches(arr, _DATE.pattern))
+    if not len(dates):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    matched = pc.extract_regex(arr.take(pa.array(dates)), _DATE.pattern)
+    groups = {
+        # a group that did not take part matches "" in RE2 (null in other engines)
+        name: np.asarray(pc.fill_null(pc.struct_field(matched, name), "").to_numpy(zero_copy_only=False), dtype=object)
+        for name in _DATE.groupindex
+    }
+    rows, names, ranks = [], [], []
+    for reading, (month, day) in enumerate(_month_days(groups)):
+        ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+        for k in range(3):
+            prefix = _PREFIX_TABLE[np.where(ok, month, 0), k]
+            has = ok & (prefix != "")
+            if has.any():
+                rows.append(dates[has])
+                names.append(prefix[has] + day[has].astype(str).astype(object))
+                ranks.append(np.full(int(has.sum()), reading * 3 + k))
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    table = pd.DataFrame({"row": np.concatenate(rows), "name": np.concatenate(names), "rank": np.concatenate(ranks)})
+    table = table.sort_values(["row", "rank"], kind="stable").drop_duplicates(["row", "name"])
+    return table["row"].to_numpy(dtype=np.int64), table["name"].to_numpy(dtype=object)
+
+
+_SEPARATOR_NUMBER = r"[.\-]([0-9]{1,3})$"
+
+
+def ends_in_number(arr: pa.Array) -> np.ndarray:
+    """Which keys end in a separator and a number of up to three digits (``TBCE-1``, ``PARP.2``)."""
+    return _matches(arr, _SEPARATOR_NUMBER)
+
+
+def separator_free(keys: np.ndarray, arr: pa.Array | None = None, ending: np.ndarray | None = None) -> np.ndarray:
+    """Each key with the separator before a final number removed (``PARP-1`` -> ``PARP1``); ``None`` where none.
+
+    ``arr``: the keys as an Arrow array, ``ending``: :func:`ends_in_number` of them, if at hand.
+    """
+    arr = pa.array(keys, type=pa.string()) if arr is None else arr
+    out = np.full(len(keys), None, dtype=object)
+    hit = np.flatnonzero(ends_in_number(arr) if ending is None else ending)
+    if len(hit):
+        # a name (a letter before the separator), not a number or a date; no versioned Ensembl ID
+        sub = arr.take(pa.array(hit))
+        hit = hit[_matches(sub, "[A-Z]") & ~_matches(sub, r"^ENS[A-Z]*[GTPE][0-9]{11}\.")]
+    if len(hit):
+        out[hit] = pc.replace_substring_regex(arr.take(pa.array(hit)), _SEPARATOR_NUMBER, r"\1").to_numpy(
+            zero_copy_only=False
+        )
+    return out
+
+
+def suffix_stems(keys: np.ndarray, arr: pa.Array | None = None, ending: np.ndarray | None = None) -> np.ndarray:
+    """The stem of each key ending in a uniquifying ``-N`` / ``.N`` (``TBCE-1`` -> ``TBCE``); ``None`` where none.
+
+    The stem must hold a letter (as :data:`_UNIQUE_SUFFIX` requires). ``arr``, ``ending``: as
+    for :func:`separator_free`.
+    """
+    arr = pa.array(keys, type=pa.string()) if arr is None else arr
+    out = np.full(len(keys), None, dtype=object)
+    maybe = np.flatnonzero(ends_in_number(arr) if ending is None else ending)
+    if len(maybe):
+        stems = pc.replace_substring_regex(arr.take(pa.array(maybe)), _SEPARATOR_NUMBER, "")
+        named = _matches(stems, "[A-Z]")
+        out[maybe[named]] = stems.filter(pa.array(named)).to_numpy(zero_copy_only=False)
+    return out
+
+
+def other_readings(
+    keys: np.ndarray, arr: pa.Array | None = None, ending: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rewrites of keys that may name another gene than the key as written (vectorized).
+
+    Every spreadsheet-date reading (:func:`date_candidates`) and the spelling without a
+    separator before a final number (``PARP-1`` -> ``PARP1``). The converter compares the
+    genes each reading reaches with those of the reading it took: readings that disagree
+    make a tie.
+
+    ``arr``, ``ending``: as for :func:`separator_free`.
+
+    Returns
+    -------
+    ``(rows, keys, notes)``: positions into ``keys``, the rewritten keys and their parse notes.
+    """
+    arr = pa.array(keys, type=pa.string()) if arr is None else arr
+    rows, candidates = date_candidates(keys, arr)
+    joined = separator_free(keys, arr, ending)
+    at = np.flatnonzero(joined != None)  # noqa: E711 - element-wise
+    return (
+        np.concatenate([rows, at]),
+        np.concatenate([candidates, joined[at]]).astype(object),
+        np.array(["date_repaired"] * len(rows) + ["separator_removed"] * len(at), dtype=object),
+    )
+
 
 #: Non-gene features: ERCC spike-ins, antibody capture (CITE-seq / TotalSeq), hashtags, CMOs.
 NOT_A_GENE = re.compile(
@@ -232,19 +387,12 @@ def reinterpret(
     if hit.any():
         assign(hit, entrez, "as_is")  # GeneID:7157 *is* Entrez 7157: nothing was repaired
 
-    dates = np.flatnonzero(todo & _matches(arr, _DATE.pattern))
-    if len(dates):
-        # every candidate symbol of every date in one lookup; the first known one per date wins
-        rows, candidates = [], []
-        for i in dates:
-            m = _DATE.match(keys[i])
-            day = int(m.group("d1") or m.group("d2"))
-            month = (m.group("m1") or m.group("m2"))[:3]
-            for prefix in DATE_PREFIXES[month]:
-                rows.append(i)
-                candidates.append(f"{prefix}{day}")
-        rows_arr = np.array(rows, dtype=np.int64)
-        cand_arr = np.array(candidates, dtype=object)
+    todo_at = np.flatnonzero(todo)
+    rows_arr, cand_arr = date_candidates(keys[todo_at])
+    if len(rows_arr):
+        # every candidate symbol of every date in one lookup; the first known one per date is
+        # the key (the converter compares the others: a string from two symbols is a tie)
+        rows_arr = todo_at[rows_arr]
         hit = known(cand_arr)
         first = np.unique(rows_arr[hit], return_index=True)[1]  # candidates are in preference order
         chosen = np.flatnonzero(hit)[first]
@@ -269,7 +417,7 @@ def reinterpret(
             stem_known = np.zeros(n, dtype=bool)
             stem_known[idx] = known(stems)
             # the ending as part of the name, written with a separator (ALK-3 for ALK3)
-            joined = np.array([re.sub(r"[.\-](\d{1,3})$", r"\1", k) for k in keys[idx]], dtype=object)
+            joined = separator_free(keys[idx])
             is_name = known(joined)
             # a copy of a name that is in the batch
             copy = stem_known[idx].copy()

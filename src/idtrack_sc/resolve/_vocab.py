@@ -80,6 +80,35 @@ REASONS = {
         "common word (yes, no) that matches a symbol only in a case the dataset does not use"
     ),
     "other_organism": "an Ensembl ID of another organism (ENSMUSG… under a human snapshot): use that organism's snapshot",
+    # Added later, so kept last: the index stores reasons as codes in this order (the pinned
+    # digests stay valid). Ties between readings (1:n): the query read two
+    # plausible ways names different genes (see idtrack_sc.resolve._ties).
+    "separator_conflict": (
+        "the query as written and without the separator before its final number name different genes "
+        "(PARP-1: an alias of TIPARP; PARP1: an approved symbol); every candidate is kept"
+    ),
+    "suffix_conflict": (
+        "the query is a name as written and also, ending in -N or .N, a uniquified copy of another gene's name "
+        "in the same batch; every candidate is kept"
+    ),
+    "date_conflict": (
+        "the query is a spreadsheet date that several symbols turn into (1-Mar from MARCH1 and MARC1; 3/9 read "
+        "month first and day first), or a date as well as a name; every candidate is kept"
+    ),
+    "case_conflict": (
+        "the query exactly as written (case included) is a name of another gene than the one its case-folded "
+        "spelling names (mouse AGT, an alias, beside Agt); every candidate is kept"
+    ),
+    "geneless_symbol_conflict": (
+        "the query is HGNC's approved symbol of a gene with no Ensembl gene and another gene's alias or former "
+        "name (AAVS1, also an alias of PPP1R12C); the other gene is a candidate, the gene-less one is listed "
+        "in lost_genes by its HGNC ID"
+    ),
+    # failure (1:0)
+    "no_ensembl_gene": (
+        "the query is an approved HGNC symbol of a gene that has no Ensembl gene (a region, fragile site, many "
+        "pseudogenes and RNA genes), and no other gene's name"
+    ),
 }
 
 #: Outcomes each reason comes with.
@@ -95,6 +124,7 @@ REASON_OUTCOMES = {
             "unknown_gene",
             "no_target_name",
             "not_found",
+            "no_ensembl_gene",
             "suffix_unconfirmed",
             "not_a_gene",
             "empty",
@@ -104,7 +134,15 @@ REASON_OUTCOMES = {
             "other_organism",
         )
         else "1:n"
-        if reason == "candidates_retired"
+        if reason
+        in (
+            "candidates_retired",
+            "separator_conflict",
+            "suffix_conflict",
+            "date_conflict",
+            "case_conflict",
+            "geneless_symbol_conflict",
+        )
         else "1:1 or 1:n"
     )
     for reason in REASONS

@@ -416,11 +416,11 @@ def _(scratch):
     )
 
 
-@row("`SOD2` fails in one dataset (release 75: a retired gene) and maps in another (`to='symbol'`)")
+@row("`RN7SL1` fails in one dataset (release 75: a retired gene) and maps in another (`to='symbol'`)")
 def _(scratch):
     import idtrack_sc as its
 
-    today, old = _adata(["SOD2", "TP53"]), _adata(["SOD2", "TP53"])
+    today, old = _adata(["RN7SL1", "TP53"]), _adata(["RN7SL1", "TP53"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         merged = its.concat_harmonized(
@@ -432,10 +432,10 @@ def _(scratch):
         )
     var = merged.var
     apart = list(merged.uns["idtrack"]["kept_apart"]["name"])
-    ok = var.loc["SOD2", "idtrack_n_datasets"] == 1 and apart == ["SOD2~unmapped"] and "SOD2~unmapped" in var.index
+    ok = var.loc["RN7SL1", "idtrack_n_datasets"] == 1 and apart == ["RN7SL1~unmapped"] and "RN7SL1~unmapped" in var.index
     return (
-        f"two features: `SOD2` (1:1, {var.loc['SOD2', 'idtrack_n_datasets']} dataset) and `SOD2~unmapped` "
-        f"({var.loc['SOD2~unmapped', 'idtrack_outcome']}, {var.loc['SOD2~unmapped', 'idtrack_reason']})",
+        f"two features: `RN7SL1` (1:1, {var.loc['RN7SL1', 'idtrack_n_datasets']} dataset) and `RN7SL1~unmapped` "
+        f"({var.loc['RN7SL1~unmapped', 'idtrack_outcome']}, {var.loc['RN7SL1~unmapped', 'idtrack_reason']})",
         "`uns['idtrack']['kept_apart']` names it",
         ok,
     )

@@ -48,7 +48,7 @@ def test_to_symbol_release_and_strategy(capsys):
     table = _tsv(capsys.readouterr().out)
     assert table["outcome"].tolist() == ["1:n", "1:1"]
     assert table["targets"].tolist()[0].split("|") == ["S100A8", "S100A9"]
-    assert main(["convert", "ENSG00000002079", "--snapshot", "default"]) == 0  # retired by 114
+    assert main(["convert", "ENSG00000139656", "--snapshot", "default"]) == 0  # retired by 114
     table = _tsv(capsys.readouterr().out)
     assert (table["reason"].item(), table["retired_in"].item()) == ("retired", "114")
 

@@ -132,10 +132,10 @@ def test_no_target_falls_back_to_ensembl_gene(api):
 
 
 def test_retired_is_no_conversion(api):
-    res = api.convert_identifier("ENSG00000002079")  # retired by release 114
+    res = api.convert_identifier("ENSG00000139656")  # SMIM2's ID, retired by release 114 (no successor)
     assert (res["no_conversion"], res["no_corresponding"], res["target_id"]) == (True, False, [])
     assert res["reason"] == "retired"
-    assert api.convert_identifier("ENSG00000002079", to_release=110)["target_id"] == ["ENSG00000002079.14"]
+    assert api.convert_identifier("ENSG00000139656", to_release=110)["target_id"] == ["ENSG00000139656.8"]
     # versions are those of the target release; releases without versions give bare IDs
     assert api.convert_identifier("TP53", to_release=110)["target_id"] == [f"{TP53}.18"]
     assert api.convert_identifier("TP53", to_release=100)["target_id"] == [TP53]
@@ -153,7 +153,7 @@ def test_strategy_and_ambiguity(api):
 
 
 def test_classify_bins_like_the_reference(api):
-    ids = [*LEGACY, "60B8AG", "ENSG00000002079", TP53]
+    ids = [*LEGACY, "60B8AG", "ENSG00000139656", TP53]
     results = api.convert_identifier_multiple(ids, final_database="ensembl_gene", verbose=False)
     bins = api.classify_multiple_conversion(results)
     assert tuple(bins) == CLASSIFICATION_BINS

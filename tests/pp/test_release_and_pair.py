@@ -44,9 +44,10 @@ def test_auto_infers_the_release_and_records_it(pbmc, snapshot_default, tmp_path
         84,
     )
     assert adata.uns["idtrack"]["params"]["from_release"] == "auto"
-    # the gene the 2016 dataset measured as SOD2 has no recorded successor: no guess
+    # the gene the 2016 dataset measured as SOD2 reaches today's ID through its inferred successor
     sod2 = adata.var[adata.var[COLS["original"]] == "SOD2"].iloc[0]
-    assert sod2[COLS["reason"]] == "retired"
+    assert sod2[COLS["reason"]] == "inferred_successor"
+    assert sod2.name == "ENSG00000291237"
     adata.write_h5ad(tmp_path / "a.h5ad")
     back = ad.read_h5ad(tmp_path / "a.h5ad").uns["idtrack"]["release"]
     assert int(back["inferred"]["release"]) == expected
@@ -140,5 +141,7 @@ def test_concat_reads_each_dataset_in_its_own_release(pbmc, snapshot_default):
     # three names are too few to infer from: both datasets say so, and use the target meaning
     assert provenance["old"]["release"]["inferred"]["status"] == "undetermined"
     pinned = its.concat_harmonized({"old": old, "new": new}, snapshot=snapshot_default, join="outer", from_release=84)
-    assert "ENSG00000112096" not in pinned.var_names  # SOD2 of 84: retired, kept under its name
-    assert "SOD2" in pinned.var_names
+    # SOD2 of 84 and of today merge into today's ID (handover of ENSG00000112096 in 110)
+    assert "ENSG00000112096" not in pinned.var_names
+    assert list(pinned.var_names).count("ENSG00000291237") == 1
+    assert "SOD2" not in pinned.var_names

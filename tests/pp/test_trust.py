@@ -1,8 +1,8 @@
 """Nothing merged that should not be, nothing the user had lost (issues #19.5, #19.6, #20.2).
 
-Real identifiers of the embedded human snapshot: TP53, CD3E, BRCA1 and their Ensembl IDs; SOD2,
-whose name in release 75 belongs to a gene retired since (ENSG00000112096), while today's SOD2
-is ENSG00000291237.
+Real identifiers of the embedded human snapshot: TP53, CD3E, BRCA1 and their Ensembl IDs;
+RN7SL1, whose name in release 75 belongs to a gene retired since with no known successor,
+while today's RN7SL1 is another gene.
 """
 
 from __future__ import annotations
@@ -110,36 +110,36 @@ def test_cli_passes_pair_conflict(snapshot_default, tmp_path):
 
 # -- #19.6: a name that fails in one dataset and maps in another ------------------------------------
 def test_a_name_failing_in_one_dataset_is_not_joined_with_the_gene_it_names_in_another(snapshot_default):
-    today = ad.AnnData(np.full((2, 3), 1, dtype=np.float32), var=pd.DataFrame(index=["SOD2", "TP53", "BRCA1"]))
-    old = ad.AnnData(np.full((3, 3), 9, dtype=np.float32), var=pd.DataFrame(index=["SOD2", "TP53", "CD3E"]))
+    today = ad.AnnData(np.full((2, 3), 1, dtype=np.float32), var=pd.DataFrame(index=["RN7SL1", "TP53", "BRCA1"]))
+    old = ad.AnnData(np.full((3, 3), 9, dtype=np.float32), var=pd.DataFrame(index=["RN7SL1", "TP53", "CD3E"]))
     kwargs = {"snapshot": snapshot_default, "to": "symbol", "from_release": {"today": None, "old": 75}}
     with pytest.warns(UserWarning, match="another gene's name at the target release"):
         outer = its.concat_harmonized({"today": today, "old": old}, join="outer", **kwargs)
     var = outer.var
-    assert var.loc["SOD2", COLS["outcome"]] == "1:1"
-    assert var.loc["SOD2", "idtrack_n_datasets"] == 1  # today's SOD2 only
-    sod2 = np.asarray(outer.X)[:, outer.var_names.get_loc("SOD2")]
-    assert sod2[:2].tolist() == [1, 1]
-    assert np.isnan(sod2[2:]).all()  # the old dataset's counts (9) are not in today's SOD2
-    apart = var.loc["SOD2~unmapped"]
-    assert (apart[COLS["outcome"]], apart[COLS["reason"]], apart[COLS["original"]]) == ("1:0", "retired", "SOD2")
+    assert var.loc["RN7SL1", COLS["outcome"]] == "1:1"
+    assert var.loc["RN7SL1", "idtrack_n_datasets"] == 1  # today's RN7SL1 only
+    rn7sl1 = np.asarray(outer.X)[:, outer.var_names.get_loc("RN7SL1")]
+    assert rn7sl1[:2].tolist() == [1, 1]
+    assert np.isnan(rn7sl1[2:]).all()  # the old dataset's counts (9) are not in today's RN7SL1
+    apart = var.loc["RN7SL1~unmapped"]
+    assert (apart[COLS["outcome"]], apart[COLS["reason"]], apart[COLS["original"]]) == ("1:0", "retired", "RN7SL1")
     assert apart["idtrack_n_datasets"] == 1
     kept = outer.uns["idtrack"]["kept_apart"]
     assert pd.DataFrame(kept).to_dict("records") == [
-        {"id": "SOD2", "name": "SOD2~unmapped", "dataset": "old", "reason": "retired"}
+        {"id": "RN7SL1", "name": "RN7SL1~unmapped", "dataset": "old", "reason": "retired"}
     ]
-    assert "SOD2" not in set(outer.uns["idtrack"]["failed_consistent"]["id"])
+    assert "RN7SL1" not in set(outer.uns["idtrack"]["failed_consistent"]["id"])
     inner = quiet(its.concat_harmonized, {"today": today, "old": old}, **kwargs)
-    assert "SOD2" not in inner.var_names  # not measured as the same gene in both
+    assert "RN7SL1" not in inner.var_names  # not measured as the same gene in both
     assert list(inner.var_names) == ["TP53"]
 
 
 def test_a_name_failing_everywhere_is_still_one_feature(snapshot_default):
-    a = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["SOD2", "TP53"]))
-    b = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["SOD2", "TP53"]))
+    a = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["RN7SL1", "TP53"]))
+    b = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["RN7SL1", "TP53"]))
     merged = quiet(its.concat_harmonized, {"a": a, "b": b}, snapshot=snapshot_default, to="symbol", from_release=75)
-    assert merged.var.loc["SOD2~unmapped", "idtrack_n_datasets"] == 2
-    assert list(merged.uns["idtrack"]["failed_consistent"]["id"]) == ["SOD2"]
+    assert merged.var.loc["RN7SL1~unmapped", "idtrack_n_datasets"] == 2
+    assert list(merged.uns["idtrack"]["failed_consistent"]["id"]) == ["RN7SL1"]
 
 
 # -- #20.2: nothing the user had is lost ------------------------------------------------------------

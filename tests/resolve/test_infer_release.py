@@ -110,9 +110,9 @@ def test_a_symbol_means_what_it_meant_in_the_dataset_release(snapshot_default):
     assert today["outcome"] == "1:n"
     then = its.convert(["CAST"], snapshot=snapshot_default, from_release=84).iloc[0]
     assert (then["outcome"], then["target"]) == ("1:1", "ENSG00000153113")
-    # MYH16 moved to a new gene ID in 114; the 84 gene has no recorded successor: no guess
+    # MYH16 moved to a new gene ID in 114: the 84 gene's ID is handed over (inferred lineage)
     myh16 = its.convert(["MYH16"], snapshot=snapshot_default, from_release=84).iloc[0]
-    assert (myh16["outcome"], myh16["reason"]) == ("1:0", "retired")
+    assert (myh16["outcome"], myh16["reason"], myh16["target"]) == ("1:1", "inferred_successor", "ENSG00000293560")
     assert its.convert(["MYH16"], snapshot=snapshot_default).iloc[0]["target"] == "ENSG00000293560"
 
 
@@ -136,7 +136,8 @@ def test_explain_reads_names_in_the_dataset_release(snapshot_default):
     steps = str(its.explain("SOD2", snapshot=snapshot_default, from_release=84))
     assert "meaning at release 84" in steps
     assert "of gene ENSG00000112096" in steps
-    assert steps.endswith("Outcome 1:0 (retired).")
+    assert "handover" in steps
+    assert steps.endswith("Outcome 1:1 (inferred_successor): 'ENSG00000291237'.")
     today = str(its.explain("SOD2", snapshot=snapshot_default))
     assert "meaning at release" not in today
 

@@ -432,7 +432,9 @@ def _(scratch):
         )
     var = merged.var
     apart = list(merged.uns["idtrack"]["kept_apart"]["name"])
-    ok = var.loc["RN7SL1", "idtrack_n_datasets"] == 1 and apart == ["RN7SL1~unmapped"] and "RN7SL1~unmapped" in var.index
+    ok = (
+        var.loc["RN7SL1", "idtrack_n_datasets"] == 1 and apart == ["RN7SL1~unmapped"] and "RN7SL1~unmapped" in var.index
+    )
     return (
         f"two features: `RN7SL1` (1:1, {var.loc['RN7SL1', 'idtrack_n_datasets']} dataset) and `RN7SL1~unmapped` "
         f"({var.loc['RN7SL1~unmapped', 'idtrack_outcome']}, {var.loc['RN7SL1~unmapped', 'idtrack_reason']})",

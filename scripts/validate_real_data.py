@@ -104,6 +104,15 @@ EXPLANATIONS = {
         "old name of SF3B6 that HGNC never listed; readthrough or `…P`-pseudogene names NCBI "
         "had and Ensembl never annotated; mouse `Gm` models of pre-100 Ensembl releases)."
     ),
+    "fail:no_ensembl_gene": (
+        "An approved HGNC symbol of a gene Ensembl does not annotate (rRNA repeats such as `RNA45S5`, many "
+        "pseudogenes, readthroughs and antisense RNAs): HGNC's record says so, so it answers `no_ensembl_gene` "
+        "instead of `not_found`."
+    ),
+    "fail:outside_table_scope": (
+        "The symbol's gene lies on a patch or alternate haplotype (`HLA-DRB4`, `KIR2DS1`, `C4B_2`), which the "
+        "release 104-114 tables (GENCODE primary assembly) do not cover: absence there is no retirement."
+    ),
     "fail:retired": (
         "The gene the name pointed to was in an older release but is in no later gene table, "
         "and the snapshot (built from gene tables, without Ensembl's `stable_id_event`) has no "
@@ -1023,9 +1032,10 @@ and changed four rules; the figures above are those of the changed code.
    the release's gene is today's gene under the same name, nothing changes; where the name
    has moved (`MAFIP`, `C2orf81`, mouse `Ccdc121`) the answer is the gene of the data's
    release; where a name named two genes then, it is `1:n`; where the gene of the data's
-   release was replaced without a history event in this snapshot (`SOD2`: ENSG00000112096
-   → ENSG00000291237 in 110), the answer is `retired` — a failure instead of a silent
-   switch to another ID, which the snapshot cannot show to be the same gene.
+   release was replaced without a history event in this snapshot, the answer is `retired` —
+   a failure instead of a silent switch to another ID — unless an inferred link shows the
+   replacement (`SOD2`: ENSG00000112096 → ENSG00000291237 in 110, a `handover`: same symbol,
+   HGNC's record naming the new ID, overlapping locus; see lineage.md).
 8. **Entrez IDs of other genes (wrong genes; fixed in the snapshots).** The Entrez IDs came
    from Ensembl's cross-references in the release 84–100 gene tables, which link GeneIDs to
    genes many-to-many (CALM1, CALM2 and CALM3 each carried 801, 805 and 808): `CALM1`, `CALM2`,

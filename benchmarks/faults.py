@@ -204,7 +204,7 @@ def _(scratch):
     try:
         snap = its.load_snapshot(its.datasets.default_snapshot_path())
         tables = [
-            its.convert(["TP53", "p53", "BRCA2", "1-Mar"], snapshot=snap, to=to)
+            its.convert(["TP53", "p53", "BRCA2", "2-Sep"], snapshot=snap, to=to)
             for to in ("ensembl_gene", "symbol", "entrez")
         ]
     finally:

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..snapshot import upper_strings
 from ._index import real_names
 from ._parse import ends_in_number, other_readings, suffix_stems
 from ._snapshot_cache import cached_per_snapshot
@@ -76,6 +77,11 @@ def case_readings(snapshot: Snapshot) -> pd.DataFrame:
     """
     names = real_names(snapshot)
     sym = names.loc[names["namespace"] == "symbol", ["value", "gene_id", "kind", "last_release"]]
+    # only letters written in several ways can differ by case: keep those before grouping
+    spelled = pd.unique(sym["value"].astype(str).to_numpy(dtype=object))
+    folded = pd.Series(upper_strings(spelled))
+    several = set(spelled[folded.duplicated(keep=False).to_numpy()])
+    sym = sym[sym["value"].isin(several)]
     if sym.empty:
         return pd.DataFrame({"gene": pd.Series(dtype=object), "strength": pd.Series(dtype=np.int8)})
     value = sym["value"].astype(str).to_numpy(dtype=object)
@@ -85,7 +91,7 @@ def case_readings(snapshot: Snapshot) -> pd.DataFrame:
     former = (strength == 0) & ~np.isnan(last) & (last < snapshot.latest_release)
     strength = np.where(former, STRENGTH["renamed"], strength).astype(np.int8)
     frame = pd.DataFrame({"value": value, "gene": sym["gene_id"].to_numpy(dtype=object), "strength": strength})
-    frame["upper"] = frame["value"].str.upper()
+    frame["upper"] = upper_strings(frame["value"])
     # the strongest reading of each exact spelling
     frame = frame[frame["strength"] == frame.groupby("value")["strength"].transform("min")]
     spellings = frame.groupby("upper")["value"].nunique()

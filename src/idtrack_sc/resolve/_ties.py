@@ -27,8 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..snapshot import upper_strings
-from ._index import real_names
+from ..snapshot import fake_names, upper_array, upper_strings
 from ._parse import ends_in_number, other_readings, suffix_stems
 from ._snapshot_cache import cached_per_snapshot
 from ._vocab import REASON_CODE, REASONS
@@ -66,6 +65,23 @@ _CONFLICT = {
 
 
 @cached_per_snapshot
+def _spelled_several_ways(snapshot: Snapshot) -> pd.DataFrame:
+    """Symbol rows (``value, gene_id, kind, last_release``) whose letters the sources write in several ways.
+
+    Read in Arrow from the names table (no frame of every name): only such rows can differ by
+    case. Fake names (a value equal to its gene's own ID) are left out, as everywhere.
+    """
+    names = snapshot.arrow("names")
+    sym = names.filter(pc.equal(names["namespace"], "symbol")).select(["value", "gene_id", "kind", "last_release"])
+    sym = sym.filter(pa.array(~fake_names(sym)))
+    upper = upper_array(sym["value"])
+    pairs = pa.table({"upper": upper, "value": sym["value"]}).group_by(["upper", "value"]).aggregate([])
+    counts = pairs.group_by("upper").aggregate([("value", "count")])
+    several = counts.filter(pc.greater(counts["value_count"], 1))["upper"]
+    return sym.filter(pc.is_in(upper, value_set=several)).to_pandas()
+
+
+@cached_per_snapshot
 def case_readings(snapshot: Snapshot) -> pd.DataFrame:
     """Symbols whose exact spelling names other genes than another spelling of the same letters.
 
@@ -75,13 +91,7 @@ def case_readings(snapshot: Snapshot) -> pd.DataFrame:
     row per gene) and ``strength`` (:data:`STRENGTH` of its strongest kind; a primary name
     not current at the snapshot's newest release counts as a former one).
     """
-    names = real_names(snapshot)
-    sym = names.loc[names["namespace"] == "symbol", ["value", "gene_id", "kind", "last_release"]]
-    # only letters written in several ways can differ by case: keep those before grouping
-    spelled = pd.unique(sym["value"].astype(str).to_numpy(dtype=object))
-    folded = pd.Series(upper_strings(spelled))
-    several = set(spelled[folded.duplicated(keep=False).to_numpy()])
-    sym = sym[sym["value"].isin(several)]
+    sym = _spelled_several_ways(snapshot)
     if sym.empty:
         return pd.DataFrame({"gene": pd.Series(dtype=object), "strength": pd.Series(dtype=np.int8)})
     value = sym["value"].astype(str).to_numpy(dtype=object)

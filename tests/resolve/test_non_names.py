@@ -89,6 +89,15 @@ def test_a_short_numbering_by_position_is_no_entrez_column(queries):
     assert (integers["reason"] == "not_a_name").all()
 
 
+def test_a_numbering_does_not_depend_on_where_it_stands():
+    # found by hypothesis: '1' second in a batch of three was a row number, third it was A1BG
+    answers = {
+        tuple(order): its.convert(list(order), organism="human", to="symbol").set_index("query").loc["1", "reason"]
+        for order in (["TP53", "TP53", "1"], ["TP53", "1", "TP53"], ["1", "TP53", "TP53"])
+    }
+    assert set(answers.values()) == {"not_a_name"}
+
+
 def test_short_entrez_lists_not_numbered_by_position_stay_entrez():
     table = its.convert(["7157", "1", "672"], organism="human", to="symbol")
     assert table["target"].tolist() == ["TP53", "A1BG", "BRCA1"]

@@ -98,9 +98,9 @@ def positional_integers(keys: pa.Array, rows: np.ndarray, index: ResolutionIndex
 
     A batch's bare integers are *Entrez-like* (read as NCBI Gene IDs) when, with at least
     :data:`MIN_INTEGERS` of them, at least :data:`MIN_ENTREZ_FIT` (80 %) are Gene IDs the
-    snapshot knows, or, with fewer, none of them is ``0``, and they are not each their own
-    position in the batch (counted from 0 or 1: ``["1", "nan", "NA"]`` is a numbering, not
-    A1BG). Otherwise they are positional
+    snapshot knows, or, with fewer, none of them is ``0``, and they are not all small enough
+    to be positions in the batch (none above its length: ``["1", "nan", "NA"]`` is a
+    numbering, not A1BG). Otherwise they are positional
     names (``'0'`` … ``'n-1'``, or a filtered subset) or some other numbering, and none of
     them is read as a gene. ``0`` is never an Entrez ID (NCBI's numbering starts at 1).
 
@@ -120,7 +120,7 @@ def positional_integers(keys: pa.Array, rows: np.ndarray, index: ResolutionIndex
     at = np.flatnonzero(ints)
     values = keys.take(at)
     zero = pc.match_substring_regex(values, r"^0+$").to_numpy(zero_copy_only=False)
-    if _numbered_by_position(values, at):
+    if _numbered_by_position(values, len(keys)):
         entrez_like = False
     elif len(at) < MIN_INTEGERS:
         entrez_like = not zero.any()
@@ -133,16 +133,22 @@ def positional_integers(keys: pa.Array, rows: np.ndarray, index: ResolutionIndex
     return ints
 
 
-def _numbered_by_position(values: pa.Array, at: np.ndarray) -> bool:
-    """Whether every bare integer is its own position in the batch, counted from 0 or from 1.
+def _numbered_by_position(values: pa.Array, batch_length: int) -> bool:
+    """Whether every bare integer could be a position in the batch, counted from 0 or from 1.
 
     AnnData and pandas number unnamed features ``'0'`` … ``'n-1'``, R ``'1'`` … ``'n'``: such
     a column is a numbering even when it is short (``["1", "nan", "NA"]``), never Gene IDs.
+    The test looks at the values only, not at where they stand, so that the answers do not
+    depend on the order of the batch (``["TP53", "1"]`` and ``["1", "TP53"]`` agree): a batch
+    of ``n`` queries whose bare integers are all at most ``n`` is a numbering. Real Gene ID
+    columns of any size reach far beyond their length (NCBI's IDs run to the hundreds of
+    millions), so only tiny IDs in tiny batches (``["1", "2"]``) are given up, and those are
+    ambiguous anyway.
     """
-    if len(values) > 0 and max(len(v) for v in values.to_pylist()) > 18:  # beyond int64
+    if len(values) == 0 or pc.max(pc.utf8_length(values)).as_py() > 18:  # beyond int64
         return False
     numbers = pc.cast(values, pa.int64()).to_numpy(zero_copy_only=False)
-    return bool((numbers == at).all() or (numbers == at + 1).all())
+    return bool(numbers.max() <= batch_length)
 
 
 def case_only_words(

@@ -48,7 +48,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # 7-9: readers of the record, and the report above both of them
     ("get",),
     ("pl",),
-    ("report", "_report"),
+    ("report",),
     # 10: the compatibility layer and the command line, on top of everything
     ("compat", "cli"),
 )
@@ -120,6 +120,9 @@ def _imports(path: Path) -> list[Import]:
             rest = tuple(n for n in names if not _is_module(f"{module}.{n}"))
             if rest or not submodules:
                 targets.append((module, rest if module == PACKAGE else ()))
+        elif (dynamic := _dynamic_import(node)) is not None:
+            # importlib.import_module("idtrack_sc.x") / __import__("idtrack_sc.x"): an import too
+            targets = [(dynamic, ())]
         else:
             continue
         checking = _under_type_checking(node, parents)
@@ -127,6 +130,16 @@ def _imports(path: Path) -> list[Import]:
             if target == PACKAGE or target.startswith(PACKAGE + "."):
                 found.append(Import(file, node.lineno, source, target, tuple(names), checking))
     return found
+
+
+def _dynamic_import(node: ast.AST) -> str | None:
+    """The module a call ``importlib.import_module("…")`` or ``__import__("…")`` names, if any."""
+    if not isinstance(node, ast.Call) or not node.args or not isinstance(node.args[0], ast.Constant):
+        return None
+    name = ast.unparse(node.func)
+    if name in {"importlib.import_module", "import_module", "__import__"} and isinstance(node.args[0].value, str):
+        return node.args[0].value
+    return None
 
 
 def _unit(module: str) -> str | None:
@@ -208,13 +221,23 @@ def _cycles(imports: list[Import]) -> list[list[str]]:
     return cycles
 
 
-def test_every_unit_has_a_layer():
+def _units() -> set[str]:
+    """The package's units as the source tree has them: sub-packages and top-level modules."""
     units = {
         p.stem if p.is_file() else p.name for p in SRC.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file()
     }
-    units -= {"__init__"}
-    missing = sorted(units - set(LEVEL))
+    return units - {"__init__"}
+
+
+def test_every_unit_has_a_layer():
+    missing = sorted(_units() - set(LEVEL))
     assert not missing, f"place {missing} in LAYERS of tests/test_architecture.py (and in docs/architecture.md)"
+
+
+def test_every_layered_unit_exists():
+    """LAYERS names only units the tree has: a removed or renamed unit leaves no stale entry."""
+    stale = sorted(set(LEVEL) - _units())
+    assert not stale, f"remove {stale} from LAYERS of tests/test_architecture.py (no such module or package)"
 
 
 def test_imports_point_down_the_layers():
@@ -244,6 +267,8 @@ def test_no_import_circles_inside_a_package():
         ("from ..builders import build_snapshot", {"same-level"}),
         ("from idtrack_sc import convert", {"root"}),
         ("from .. import __version__\nfrom ..snapshot import Snapshot\nfrom . import _registry", set()),
+        ("import importlib\ndef f():\n    return importlib.import_module('idtrack_sc.pp')", {"down"}),
+        ("def f():\n    return __import__('idtrack_sc.resolve._index')", {"down", "private"}),
     ],
 )
 def test_the_rules_catch_what_they_name(tmp_path, monkeypatch, code, rules):

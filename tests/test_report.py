@@ -133,18 +133,6 @@ def test_report_of_concat_result(tmp_path):
     assert "failed_consistent" in (folder / "index.html").read_text()
 
 
-def test_get_forwards_to_report():
-    """``idtrack_sc.get.write_report`` / ``report_summary`` (where they used to live) still work."""
-    import idtrack_sc.get
-    import idtrack_sc.report
-
-    assert its.get.write_report is idtrack_sc.report.write_report
-    assert its.get.report_summary is idtrack_sc.report.report_summary
-    assert {"write_report", "report_summary"} <= set(dir(idtrack_sc.get))
-    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        idtrack_sc.get.nothing  # noqa: B018
-
-
 def test_report_of_datasets_named_like_math_text(tmp_path, data):
     """Dataset and feature names are the user's: a ``$`` in them is text, not matplotlib math."""
     name = "$\\frac{a}{$"

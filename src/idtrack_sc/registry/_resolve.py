@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     SnapshotLike = Snapshot | str | os.PathLike
 
-#: Names that select the small 860-gene human subset embedded for demos and quick tests.
+#: Names that select the small human subset (875 genes) embedded for demos and quick tests.
 EMBEDDED_NAMES = ("default", "embedded", "demo")
 
 

@@ -1,9 +1,12 @@
 """The resolver: any identifier, any release, any namespace — whole batches, explained.
 
-Stages (DESIGN §3.3): :mod:`._parse` reads query strings into keys; :mod:`._index`
-precomputes, per snapshot, release and namespace, the answer for every key the snapshot knows
-(anchor → time travel → target → classify); :mod:`._convert` answers a batch by hash lookup;
-:mod:`._explain` shows the path behind one answer.
+Stages (``docs/architecture.md``): :mod:`._parse` reads query strings into keys;
+:mod:`._key_index` finds the rows of the snapshot's key table a batch reaches;
+:mod:`._index` resolves those rows, per release and namespace (anchor → time travel → target
+→ classify; its ``build_index`` does the same for every key, as a reference);
+:mod:`._ties` and :mod:`._non_names` turn conflicting readings into ties and non-names into
+explicit failures; :mod:`._convert` answers a batch; :mod:`._explain` shows the path behind
+one answer.
 
 Besides the public functions, this is what the layers above use (``pp``, ``compat``, the
 command line; see ``docs/architecture.md``): argument checks (``check_from_release``,

@@ -61,6 +61,13 @@ ENSEMBL_PREFIXES = {
 }
 #: An Ensembl stable ID of any species: its species code and feature type.
 ENSEMBL_ID = r"^ENS(?P<code>[A-Z]*?)(?P<type>[GTPE])\d{11}(?:\.\d+)?(?:_PAR_Y)?$"
+#: Gene, transcript, protein and transposable-element IDs of the model-organism databases whose
+#: IDs Ensembl uses as its own (FlyBase ``FBgn0000008``, ``FBtr…``, ``FBpp…``, ``FBti…``; WormBase
+#: ``WBGene00000003``), upper-cased as keys are; the "code" of such an ID is the database's name.
+MOD_IDS = {
+    "FlyBase": (r"^FB(?:GN|TR|PP|TI)\d{7}$", "drosophila_melanogaster", "FBgn"),
+    "WormBase": (r"^WBGENE\d{8}$", "caenorhabditis_elegans", "WBGene"),
+}
 #: How each organism's nomenclature writes symbols: ``"upper"`` (HGNC) or ``"mixed"`` (MGI, RGD).
 CASE_STYLE = {"homo_sapiens": "upper", "mus_musculus": "mixed", "rattus_norvegicus": "mixed"}
 #: Names sampled (evenly spaced, so the check is deterministic and cheap).
@@ -80,10 +87,26 @@ class OrganismMismatchError(ValueError):
     """The identifiers fit another organism's snapshot far better than the one requested."""
 
 
-def species_codes(keys: pa.Array) -> np.ndarray:
-    """The Ensembl species code of each key (``None`` where the key is no Ensembl ID)."""
+def _codes(keys: pa.Array) -> pa.Array:
+    """The species code of each upper-cased key: Ensembl's, or a :data:`MOD_IDS` database name; else null."""
     codes = pc.struct_field(pc.extract_regex(keys, ENSEMBL_ID), "code")
-    return codes.to_numpy(zero_copy_only=False)
+    for code, (pattern, _, _) in MOD_IDS.items():
+        hit = pc.fill_null(pc.match_substring_regex(keys, pattern), False)
+        codes = pc.if_else(hit, pa.scalar(code, pa.string()), codes)
+    return codes
+
+
+def species_codes(keys: pa.Array) -> np.ndarray:
+    """The species code of each key: Ensembl's (``"DAR"`` for ``ENSDARG…``) or ``"FlyBase"`` / ``"WormBase"``.
+
+    ``None`` where the key is no gene ID of a known pattern.
+    """
+    return _codes(keys).to_numpy(zero_copy_only=False)
+
+
+def id_prefix(code: str) -> str:
+    """How gene IDs of a species code begin, for messages: ``ENSDARG…``, ``FBgn…``."""
+    return f"{MOD_IDS[code][2]}…" if code in MOD_IDS else f"ENS{code}G…"
 
 
 @cached_per_snapshot
@@ -100,13 +123,15 @@ def foreign_ensembl_ids(keys: pa.Array, snapshot: Snapshot) -> np.ndarray:
     own = own_codes(snapshot)
     if not own or len(keys) == 0:
         return np.zeros(len(keys), dtype=bool)
-    codes = pc.struct_field(pc.extract_regex(keys, ENSEMBL_ID), "code")
+    codes = _codes(keys)
     foreign = pc.and_(pc.is_valid(codes), pc.invert(pc.is_in(codes, value_set=pa.array(sorted(own)))))
     return pc.fill_null(foreign, False).to_numpy(zero_copy_only=False)
 
 
 def organism_of_code(code: str) -> str:
-    """The organism an Ensembl species code belongs to (or a description of the prefix)."""
+    """The organism a species code belongs to (or a description of the prefix)."""
+    if code in MOD_IDS:
+        return MOD_IDS[code][1]
     return ENSEMBL_PREFIXES.get(code, f"the organism of Ensembl prefix ENS{code}")
 
 
@@ -242,9 +267,9 @@ def check_organism(names: object, snapshot: Snapshot, *, label: str = "The ident
             code = foreign.value_counts().index[0]
             organism = organism_of_code(code)
             msg = (
-                f"{label}: {len(foreign):,} of {int(is_id.sum()):,} sampled Ensembl IDs are IDs of {organism} "
-                f"(ENS{code}G…), but the snapshot is for {snapshot.organism} (ENS{'|'.join(sorted(own))}G…). "
-                + advice(organism)
+                f"{label}: {len(foreign):,} of {int(is_id.sum()):,} sampled gene IDs are IDs of {organism} "
+                f"({id_prefix(code)}), but the snapshot is for {snapshot.organism} "
+                f"({', '.join(id_prefix(c) for c in sorted(own))}). " + advice(organism)
             )
             raise OrganismMismatchError(msg)
     symbols = sample[~is_id]

@@ -434,9 +434,9 @@ def test_fetch_from_mirror_folder_and_env(built, own_registry, tmp_path, monkeyp
 
 
 def test_fetch_unknown_organism_lists_registry(own_registry, capsys):
-    assert main(["snapshot", "fetch", "zebrafish", "--registry", str(own_registry)]) == 1
+    assert main(["snapshot", "fetch", "chicken", "--registry", str(own_registry)]) == 1
     line = _one_error_line(capsys.readouterr().err)
-    assert "No snapshot of organism 'zebrafish'" in line
+    assert "No snapshot of organism 'chicken'" in line
     assert "homo_sapiens: default, 114" in line
 
 

@@ -25,7 +25,7 @@ from idtrack_sc.registry import (
     registry_line,
     select_entry,
 )
-from idtrack_sc.snapshot import file_sha256
+from idtrack_sc.snapshot import file_sha256, load_snapshot
 
 HUMAN_114 = "homo_sapiens-114.idtrack.zip"
 
@@ -343,7 +343,17 @@ def test_embedded_snapshot_with_other_checksum_is_not_used(published, server, wr
 # -- listing --------------------------------------------------------------------------------------
 def test_list_snapshots(human_registry, published, isolated):
     table = list_snapshots(human_registry)
-    assert list(table.columns) == ["organism", "release", "file", "sha256", "url", "size", "cached"]
+    assert list(table.columns) == [
+        "organism",
+        "release",
+        "file",
+        "sha256",
+        "url",
+        "size",
+        "cached",
+        "releases",
+        "sources",
+    ]
     table = table[table["organism"] == "homo_sapiens"]
     assert isinstance(table, pd.DataFrame)
     ours = table[table["file"].isin([HUMAN_110, HUMAN_114])]
@@ -356,9 +366,13 @@ def test_list_snapshots(human_registry, published, isolated):
     assert table["file"].tolist() == [DEFAULT, HUMAN_110, HUMAN_114]  # variants, then releases ascending
 
     fetch_snapshot("human", 110, registry=human_registry, progressbar=False)
-    cached = list_snapshots(human_registry).set_index("file")["cached"]
+    listed = list_snapshots(human_registry).set_index("file")
+    cached = listed["cached"]
     assert cached[HUMAN_110]
     assert not cached[HUMAN_114]
+    # what a snapshot available offline covers is read from its manifest; nothing for the others
+    assert listed.loc[HUMAN_110, "releases"] == ",".join(str(r) for r in load_snapshot(published[HUMAN_110]).releases)
+    assert listed.loc[HUMAN_114, "releases"] is None
 
     mirrored = list_snapshots(human_registry, mirror="https://mirror.example.org/idtrack")
     assert set(mirrored["url"]) == {f"https://mirror.example.org/idtrack/{f}" for f in mirrored["file"]}

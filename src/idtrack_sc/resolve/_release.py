@@ -53,10 +53,15 @@ _BARE_ID = r"^(?:ENS[A-Z]*G\d{11}|FBGN\d{7}|WBGENE\d{8})$"
 
 
 def assembly_of(snapshot: Snapshot, release: int) -> str | None:
-    """The genome assembly of ``release`` for the snapshot's organism (its own assembly if unknown)."""
+    """The genome assembly of ``release`` for the snapshot's organism (its own assembly if unknown).
+
+    Human and mouse: Ensembl's assembly history; other organisms: the assembly the snapshot's
+    manifest records for the release.
+    """
     table = _ASSEMBLIES.get(snapshot.organism)
-    if table is None:
-        return snapshot.assembly
+    if table is None:  # the assembly the snapshot's sources name for the release (rat: mRatBN7.2 at 113)
+        named = (snapshot.manifest.get("release_assemblies") or {}).get(str(int(release)))
+        return named or snapshot.assembly
     name = None
     for first, assembly in table:
         if release >= first:

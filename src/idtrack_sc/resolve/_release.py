@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..snapshot import upper_array
-from ._organism import foreign_ensembl_ids, id_prefix, organism_of_code, species_codes
+from ._organism import foreign_ensembl_ids, id_kind, id_prefix, organism_of_code, species_codes
 from ._parse import as_query_strings, normalize
 from ._snapshot_cache import snapshot_cache
 
@@ -350,7 +350,7 @@ def _with_foreign_ids(result: ReleaseInference, identifiers: np.ndarray, snapsho
         return result
     code = pd.Series(species_codes(keys)[foreign]).value_counts().index[0]
     result.reason = (
-        f"{int(foreign.sum())} of {len(identifiers)} names are gene IDs of {organism_of_code(code)} "
+        f"{int(foreign.sum())} of {len(identifiers)} names are {id_kind(code)} of {organism_of_code(code)} "
         f"({id_prefix(code)}), not of the snapshot's organism ({snapshot.organism}): use that organism's snapshot "
         f"({result.reason})"
     )

@@ -120,6 +120,13 @@ def round_trips(organism: str) -> dict:
         "symbol_to_id_1to1": int(((outcome == "1:1") & back).sum()),
         "symbol_to_id_tie": int(tie.sum()),
         "symbol_to_id_other": int(n - ((outcome == "1:1") & back).sum() - tie.sum()),
+        "symbol_to_id_other_cases": sorted(
+            f"{q}: {t or '-'} ({reason})"
+            for q, t, reason, ok in zip(
+                values, to_id["target"], to_id["reason"], ((outcome == "1:1") & back) | tie, strict=True
+            )
+            if not ok
+        )[:10],
     }
 
 
@@ -128,13 +135,19 @@ def _pct(a: int, b: int) -> str:
 
 
 def _other_sentence(results: dict) -> str:
-    others = {o: r["symbol_to_id_other"] for o, r in results["organisms"].items() if r["symbol_to_id_other"]}
-    if not others:
-        return "No name converts to another gene alone."
-    listed = ", ".join(f"{o} {n:,}" for o, n in others.items())
+    cases = {
+        o: r.get("symbol_to_id_other_cases", []) for o, r in results["organisms"].items() if r["symbol_to_id_other"]
+    }
+    if not cases:
+        return "Every name converts to its gene or to a tie including it."
+    listed = "; ".join(f"{o}: " + ", ".join(f"`{c}`" for c in found) for o, found in cases.items())
     return (
-        f"Names that convert neither to their gene nor to a tie including it ({listed}): a name that the "
-        "snapshot's other sources (HGNC, MGI) give another gene, or that a later source moved."
+        f"Names that convert neither to their gene nor to a tie including it ({listed}). Fly's `na` "
+        "(narrow abdomen) and `nan` (nanchung) and worm's `inf-1` are spelled as missing values are "
+        "written (`nan`, `NA`, `inf` made unique): they get `missing_value` under every snapshot, on "
+        "purpose (a dataset's missing names are far more common than these genes, and a wrong gene is "
+        "worse than none); their gene IDs convert. The others are human and mouse gene-table names "
+        "that the curated nomenclature (HGNC, MGI) assigns to another gene (see `its.explain`)."
     )
 
 

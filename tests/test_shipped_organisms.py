@@ -81,6 +81,10 @@ def test_fly_and_worm_ids_are_their_organisms_gene_ids(offline):
     assert fly["target"].tolist()[:2] == ["Art6", "Art6"]
     assert fly["query_namespace"].iloc[0] == "ensembl_gene"
     assert fly["reason"].tolist()[2:] == ["other_organism", "other_organism"]
+    # nanchung's symbol is spelled as pandas writes a missing name: never read as the gene, its ID is
+    nan = its.convert(["nan", "FBgn0036414"], organism="fruit fly", to="symbol")
+    assert nan["reason"].tolist() == ["missing_value", "unchanged"]
+    assert nan["target"].tolist() == ["", "nan"]
     worm = its.convert(["WBGene00000003", "aat-2", "FBgn0038189"], organism="C. elegans", to="ensembl_gene")
     assert worm["target"].tolist() == ["WBGene00000003", "WBGene00000003", ""]
     assert worm["reason"].iloc[-1] == "other_organism"

@@ -234,7 +234,7 @@ def organism_fit(names: object, snapshot: Snapshot, *, others: list[Snapshot] | 
         The requested snapshot.
     others
         Snapshots to compare with; default the newest of every other organism available
-        without network among :data:`COMPARED` (the shipped human and mouse snapshots).
+        without network among the human and mouse snapshots (both ship with the package).
 
     Returns
     -------

@@ -183,7 +183,7 @@ def resolve_organism(name: str | int) -> str:
     ------
     ValueError
         If the name matches no organism, or several (``"macaque"``:
-        :class:`AmbiguousOrganismError`); the message lists the known organisms.
+        :class:`~idtrack_sc.snapshot.AmbiguousOrganismError`); the message lists the known organisms.
     """
     if isinstance(name, bool) or not isinstance(name, (str, int)):
         msg = f"An organism is a name or an NCBI taxonomy ID, not {type(name).__name__} {name!r}."

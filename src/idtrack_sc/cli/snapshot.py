@@ -67,7 +67,10 @@ def add_parser(subparsers: Any) -> None:
         epilog=_BUILD_EPILOG,
     )
     build.add_argument(
-        "--organism", required=True, metavar="NAME", help="organism name or alias (human, mouse, homo_sapiens, 9606, …)"
+        "--organism",
+        required=True,
+        metavar="NAME",
+        help="organism: Latin name, common name or taxonomy ID (human, zebrafish, danio_rerio, 7955, …)",
     )
     add_out_option(build, required=True, help="snapshot file to write (….idtrack.zip)")
     build.add_argument(
@@ -150,7 +153,9 @@ def add_parser(subparsers: Any) -> None:
         epilog=_FETCH_EPILOG,
     )
     fetch.add_argument("organism_arg", nargs="?", metavar="ORGANISM", help="organism (the same as --organism)")
-    fetch.add_argument("--organism", metavar="NAME", help="organism name or alias (human, mouse, …)")
+    fetch.add_argument(
+        "--organism", metavar="NAME", help="organism name, alias or taxonomy ID (human, zebrafish, 7955, …)"
+    )
     add_release_option(
         fetch, type=str, help="Ensembl release (default: the newest in the registry) or variant name (default)"
     )
@@ -329,6 +334,13 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _common_name(organism: str) -> str:
+    from idtrack_sc.snapshot import ORGANISMS
+
+    known = ORGANISMS.get(organism)
+    return known.common_name if known is not None else "-"
+
+
 def _list(args: argparse.Namespace) -> int:
     from idtrack_sc.registry import list_snapshots
 
@@ -352,5 +364,9 @@ def _list(args: argparse.Namespace) -> int:
     shown["release"] = table["release"].astype("string").fillna("-")
     shown["sha256"] = [s[:12] for s in table["sha256"]]
     shown["cached"] = ["yes" if c else "no" for c in table["cached"]]
-    print(shown[["organism", "release", "file", "cached", "sha256", "url"]].to_string(index=False))
+    shown["name"] = [_common_name(o) for o in table["organism"]]
+    shown["releases"] = table["releases"].fillna("-")
+    shown["sources"] = table["sources"].fillna("-")
+    columns = ["organism", "release", "file", "cached", "sha256", "name", "releases", "sources", "url"]
+    print(shown[columns].to_string(index=False))
     return 0

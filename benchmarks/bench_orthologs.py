@@ -66,7 +66,14 @@ def named_genes(snap: its.Snapshot) -> pd.DataFrame:
     genes = snap.genes
     present = genes.loc[genes["last_release"].isna() | (genes["last_release"] >= 114), "gene_id"].unique()
     symbols = symbols[symbols.index.isin(present)]
-    return pd.DataFrame({"gene_id": symbols.index.to_numpy(dtype=object), "symbol": symbols.to_numpy(dtype=object)})
+    biotype = genes.drop_duplicates("gene_id", keep="last").set_index("gene_id")["biotype"]
+    return pd.DataFrame(
+        {
+            "gene_id": symbols.index.to_numpy(dtype=object),
+            "symbol": symbols.to_numpy(dtype=object),
+            "protein_coding": (biotype.reindex(symbols.index).astype(str) == "protein_coding").to_numpy(),
+        }
+    )
 
 
 def coverage(snap: its.Snapshot, human: its.Snapshot) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
@@ -82,6 +89,10 @@ def coverage(snap: its.Snapshot, human: its.Snapshot) -> tuple[dict, pd.DataFram
         "1:n": int((outcome == "1:n").sum()),
         "none": int((outcome == "1:0").sum()),
         **{f"none: {r}": int(n) for r, n in table.loc[outcome == "1:0", "reason"].value_counts().sort_index().items()},
+        "protein-coding": int(genes["protein_coding"].sum()),
+        "p-c 1:1": int((outcome[genes["protein_coding"].to_numpy()] == "1:1").sum()),
+        "p-c 1:n": int((outcome[genes["protein_coding"].to_numpy()] == "1:n").sum()),
+        "p-c none": int((outcome[genes["protein_coding"].to_numpy()] == "1:0").sum()),
         "seconds": round(seconds, 2),
     }
     return row, genes, table
@@ -128,6 +139,14 @@ def upper_casing(genes: pd.DataFrame, table: pd.DataFrame, human: its.Snapshot) 
     return row, examples
 
 
+def markdown(frame: pd.DataFrame) -> str:
+    """A markdown table (no optional dependency)."""
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(" --- " for _ in cols) + "|"]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     import tempfile
 
@@ -152,11 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     for col in cov.columns[1:]:
         if col != "seconds":
             cov[col] = cov[col].astype(int)
-    print(cov.to_markdown(index=False))
+    print(markdown(cov))
     print()
-    print(pd.Series(upper).to_frame("genes").to_markdown())
+    print(markdown(pd.Series(upper).rename_axis("mouse genes").reset_index(name="count")))
     print()
-    print(examples[["kind", "mouse", "upper_cased", "homologene", "reason"]].to_markdown(index=False))
+    print(markdown(examples[["kind", "mouse", "upper_cased", "homologene", "reason"]]))
     result = {"coverage": rows, "upper_casing": upper, "examples": examples.astype(str).to_dict("records")}
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

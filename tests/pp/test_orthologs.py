@@ -122,3 +122,26 @@ def test_mudata_modality():
     assert sorted(mdata.mod["rna"].var_names) == ["CD3E", "DSG1", "TP53"]
     assert mdata.mod["prot"].var_names.tolist() == ["CD3", "CD4"]
     assert set(mdata.var_names) == {"CD3E", "DSG1", "TP53", "CD3", "CD4"}
+
+
+def test_concat_datasets_of_two_organisms(snapshot_default):
+    rng = np.random.default_rng(1)
+    human = ad.AnnData(
+        X=sparse.csr_matrix(rng.integers(0, 9, size=(4, 3)).astype(np.float32)),
+        var=pd.DataFrame(index=["TP53", "CD3E", "KRAS"]),
+    )
+    mouse = mouse_adata()
+    mouse.uns["organism"] = "Mus musculus"  # refused without dataset_organisms
+    with pytest.raises(ValueError, match="mus_musculus"):
+        its.concat_harmonized({"h": human, "m": mouse}, organism="human", to="symbol")
+    with pytest.raises(NoOrthologSourceError):
+        its.concat_harmonized({"h": human, "m": mouse}, organism="human", dataset_organisms={"m": "pig"})
+    merged = its.concat_harmonized(
+        {"h": human, "m": mouse}, organism="human", to="symbol", join="outer", dataset_organisms={"m": "mouse"}
+    )
+    assert {"TP53", "CD3E", "KRAS", "DSG1"} <= set(merged.var_names)
+    tp53 = np.asarray(merged.X[4:, merged.var_names.get_loc("TP53")].todense()).ravel()
+    assert (tp53 == column(mouse, "Trp53")).all()  # the mouse cells' Trp53 counts, under TP53
+    rec = merged.uns["idtrack"]["orthologs"]["m"]
+    assert (rec["orthologs"]["name"], rec["orthologs"]["organism"]) == ("NCBI HomoloGene", "mus_musculus")
+    assert "Gm10000" in rec["dropped_ids"]

@@ -25,7 +25,7 @@ import pandas as pd
 from ..snapshot import ORGANISMS
 from ..snapshot import resolve_organism as _production_name
 from ._convert import convert
-from ._index import names_at
+from ._index import alive_at, names_at, real_names
 
 if TYPE_CHECKING:
     import os
@@ -283,26 +283,51 @@ def _has_entrez(snapshot: Snapshot) -> bool:
     return bool((snapshot.names["namespace"] == "entrez").any())
 
 
+def _symbol_keys(snapshot: Snapshot, release: int) -> pd.DataFrame:
+    """Which gene of ``release`` each symbol names (``gene_id``, ``key``, ``shared``), for HomoloGene's symbols.
+
+    Symbols are compared ignoring case within the organism (Ensembl 114 names some zebrafish
+    genes "TP53" where ZFIN and HomoloGene write "tp53"). HomoloGene's names are of 2014, so a
+    gene's primary symbols of every covered release count, as the resolver ranks them: a
+    symbol that is one gene's name at ``release`` names that gene only (``Lim2`` is today's
+    Lim2, not the gene that bore the name in release 100); otherwise the genes that bore it
+    in an earlier release. Several genes alike in that rank: ``shared`` (no link).
+    """
+    names = real_names(snapshot)
+    alive = alive_at(snapshot, release)
+    primary = names.loc[(names["namespace"] == "symbol") & (names["kind"] == "primary"), ["gene_id", "value"]]
+    primary = primary.loc[primary["gene_id"].isin(alive)]
+    current = names_at(snapshot, "symbol", release)
+    current = current[current.index.isin(alive)]
+    frames = []
+    for rank, (gene_ids, values) in enumerate(
+        ((current.index.to_numpy(dtype=object), current.to_numpy(dtype=object)),
+         (primary["gene_id"].to_numpy(dtype=object), primary["value"].to_numpy(dtype=object)))
+    ):  # fmt: skip
+        key = pd.Series(values, dtype=object).astype(str).str.upper().to_numpy(dtype=object)
+        frames.append(pd.DataFrame({"gene_id": gene_ids, "key": key, "rank": rank}))
+    keys = pd.concat(frames, ignore_index=True).drop_duplicates(["gene_id", "key"])  # a gene's best rank first
+    best = keys.groupby("key", sort=False)["rank"].transform("min")
+    keys = keys.loc[keys["rank"] == best]
+    keys["shared"] = keys["key"].duplicated(keep=False)
+    return keys[["gene_id", "key", "shared"]]
+
+
 def _groups_of(snapshot: Snapshot, genes: pd.DataFrame, rows: pd.DataFrame, release: int) -> pd.DataFrame:
     """Query genes (``qi``, ``gene``) -> HomoloGene groups (``qi``, ``homology_id``, ``link``).
 
     By NCBI gene ID where the gene has one in the snapshot that HomoloGene knows, else by its
-    symbol at ``release``;
-    a symbol that several genes of the snapshot bear at that release links none of them
+    symbols (:func:`_symbol_keys`); a symbol that several genes bear alike links none of them
     (``link`` is ``"ambiguous"``, without a group): which is HomoloGene's member cannot be told.
     """
     names = snapshot.names
     entrez = names.loc[names["namespace"] == "entrez", ["gene_id", "value"]].drop_duplicates()
     by_id = genes.merge(entrez, left_on="gene", right_on="gene_id").merge(rows, left_on="value", right_on="entrez")
     rest = genes.loc[~genes["gene"].isin(set(by_id["gene"]))]
-    # symbols are compared ignoring case within the organism (Ensembl 114 names some zebrafish
-    # genes "TP53" where ZFIN and HomoloGene write "tp53"); a key two genes share links neither
-    at = names_at(snapshot, "symbol", release)
-    symbols = pd.DataFrame({"gene_id": at.index.to_numpy(dtype=object), "key": at.astype(str).str.upper().to_numpy()})
+    symbols = _symbol_keys(snapshot, release)
     members = rows.assign(key=rows["symbol"].astype(str).str.upper())
     by_symbol = rest.merge(symbols, left_on="gene", right_on="gene_id").merge(members, on="key")
-    shared_values = set(symbols.loc[symbols["key"].duplicated(keep=False), "key"])
-    ambiguous = by_symbol["key"].isin(shared_values).to_numpy()
+    ambiguous = by_symbol["shared"].to_numpy(dtype=bool)
     out = pd.concat(
         [
             by_id.assign(link="entrez"),

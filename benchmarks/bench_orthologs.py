@@ -61,11 +61,11 @@ def cellxgene_snapshot(organism: str, wheel: Path, tmp: Path) -> its.Snapshot:
 def named_genes(snap: its.Snapshot) -> pd.DataFrame:
     """Gene ID and symbol of every gene named at 114."""
     from idtrack_sc.resolve import names_at
+    from idtrack_sc.resolve._index import alive_at  # the genes of a release (no public helper)
 
     symbols = names_at(snap, "symbol", 114)
     genes = snap.genes
-    present = genes.loc[genes["last_release"].isna() | (genes["last_release"] >= 114), "gene_id"].unique()
-    symbols = symbols[symbols.index.isin(present)]
+    symbols = symbols[symbols.index.isin(alive_at(snap, 114))]
     biotype = genes.drop_duplicates("gene_id", keep="last").set_index("gene_id")["biotype"]
     return pd.DataFrame(
         {

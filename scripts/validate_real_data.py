@@ -985,6 +985,9 @@ def write_markdown(results: dict, path: Path) -> None:
     used = sorted(results["classes_used"])
     out += [_md_table(["class", "explanation"], [[f"`{c}`", EXPLANATIONS.get(c, "**UNEXPLAINED**")] for c in used]), ""]
     out += [results["findings_md"], ""]
+    orthologs = HERE.parent / "benchmarks" / "results" / "orthologs.md"  # benchmarks/bench_orthologs.py writes it
+    if orthologs.is_file():
+        out += [orthologs.read_text(encoding="utf-8").rstrip("\n"), ""]
     path.write_text("\n".join(out).rstrip("\n") + "\n", encoding="utf-8")  # one final newline (pre-commit)
 
 

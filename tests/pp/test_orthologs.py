@@ -9,6 +9,8 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import sparse
 
 import idtrack_sc as its
@@ -145,3 +147,37 @@ def test_concat_datasets_of_two_organisms(snapshot_default):
     rec = merged.uns["idtrack"]["orthologs"]["m"]
     assert (rec["orthologs"]["name"], rec["orthologs"]["organism"]) == ("NCBI HomoloGene", "mus_musculus")
     assert "Gm10000" in rec["dropped_ids"]
+
+
+POOL = [*GENES, "Hba-a1", "Hba-a2", "Actb", "Kras", "Ctsl", "Adam1b", "ENSMUSG00000059552", "NotAGene", "Septin1"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    genes=st.lists(st.sampled_from(POOL), min_size=2, max_size=10, unique=True),
+    one_to_many=st.sampled_from(["drop", "all"]),
+    many_to_one=st.sampled_from(["sum", "first", "make_unique", "drop"]),
+    unmapped=st.sampled_from(["drop", "keep"]),
+)
+def test_nothing_is_lost_and_sums_keep_the_counts(genes, one_to_many, many_to_one, unmapped):
+    adata = mouse_adata(genes)
+    refused = ""
+    try:
+        out = its.pp.convert_orthologs(
+            adata, organism="mouse", to="symbol", one_to_many=one_to_many, many_to_one=many_to_one,
+            unmapped=unmapped, copy=True,
+        )  # fmt: skip
+    except ValueError as err:
+        refused = str(err)
+    if refused:  # every feature dropped: said so, nothing changed
+        assert "no feature would remain" in refused
+        assert adata.var_names.tolist() == genes
+        return
+    rec = out.uns["idtrack"]
+    kept = {o for joined in out.var["idtrack_original"] for o in joined.split("|")}
+    assert kept | set(rec["dropped_ids"]) == set(genes)  # every original findable
+    assert not kept & set(rec["dropped_ids"]) or one_to_many == "all"
+    if one_to_many == "drop" and many_to_one == "sum":  # sums move counts, never make or lose them
+        gone = [g for g in genes if g in set(rec["dropped_ids"])]
+        expected = adata.X.sum() - sum(column(adata, g).sum() for g in gone)
+        assert out.X.sum() == expected

@@ -26,6 +26,7 @@ from ..snapshot import ORGANISMS
 from ..snapshot import resolve_organism as _production_name
 from ._convert import convert
 from ._index import alive_at, names_at, real_names
+from ._snapshot_cache import cached_per_snapshot
 
 if TYPE_CHECKING:
     import os
@@ -181,10 +182,18 @@ def _split(frame: pd.DataFrame, column: str, into: str) -> pd.DataFrame:
 def _joined(frame: pd.DataFrame, n: int, column: str) -> np.ndarray:
     """``|``-joined unique values per query index ``qi`` (first-seen order), ``""`` where none."""
     out = np.full(n, "", dtype=object)
-    if len(frame):
-        unique = frame[["qi", column]].drop_duplicates()
-        grouped = unique.groupby("qi", sort=False)[column].agg(lambda v: "|".join(map(str, v)))
-        out[grouped.index.to_numpy()] = grouped.to_numpy()
+    if not len(frame):
+        return out
+    unique = frame[["qi", column]].drop_duplicates()
+    qi = unique["qi"].to_numpy()
+    values = unique[column].astype(str).to_numpy(dtype=object)
+    order = np.argsort(qi, kind="stable")  # first-seen order kept within each query
+    qi, values = qi[order], values[order]
+    starts = np.flatnonzero(np.r_[True, qi[1:] != qi[:-1]])
+    sizes = np.diff(np.r_[starts, len(qi)])
+    out[qi[starts]] = values[starts]
+    for start, size in zip(starts[sizes > 1], sizes[sizes > 1], strict=True):  # only queries with several
+        out[qi[start]] = "|".join(values[start : start + size])
     return out
 
 
@@ -280,9 +289,17 @@ def convert_orthologs(
 
 def _has_entrez(snapshot: Snapshot) -> bool:
     """Whether the snapshot names genes by NCBI gene ID at all (symbol-only gene tables do not)."""
-    return bool((snapshot.names["namespace"] == "entrez").any())
+    return len(_entrez_names(snapshot)) > 0
 
 
+@cached_per_snapshot
+def _entrez_names(snapshot: Snapshot) -> pd.DataFrame:
+    """Every (gene, NCBI gene ID) pair of the snapshot."""
+    names = snapshot.names
+    return names.loc[names["namespace"] == "entrez", ["gene_id", "value"]].drop_duplicates()
+
+
+@cached_per_snapshot
 def _symbol_keys(snapshot: Snapshot, release: int) -> pd.DataFrame:
     """Which gene of ``release`` each symbol names (``gene_id``, ``key``, ``shared``), for HomoloGene's symbols.
 
@@ -320,8 +337,7 @@ def _groups_of(snapshot: Snapshot, genes: pd.DataFrame, rows: pd.DataFrame, rele
     symbols (:func:`_symbol_keys`); a symbol that several genes bear alike links none of them
     (``link`` is ``"ambiguous"``, without a group): which is HomoloGene's member cannot be told.
     """
-    names = snapshot.names
-    entrez = names.loc[names["namespace"] == "entrez", ["gene_id", "value"]].drop_duplicates()
+    entrez = _entrez_names(snapshot)
     by_id = genes.merge(entrez, left_on="gene", right_on="gene_id").merge(rows, left_on="value", right_on="entrez")
     rest = genes.loc[~genes["gene"].isin(set(by_id["gene"]))]
     symbols = _symbol_keys(snapshot, release)

@@ -134,7 +134,7 @@ def test_concat_datasets_of_two_organisms(snapshot_default):
     )
     mouse = mouse_adata()
     mouse.uns["organism"] = "Mus musculus"  # refused without dataset_organisms
-    with pytest.raises(ValueError, match="mus_musculus"):
+    with pytest.raises(ValueError, match="mus_musculus.*dataset_organisms"):
         its.concat_harmonized({"h": human, "m": mouse}, organism="human", to="symbol")
     with pytest.raises(NoOrthologSourceError):
         its.concat_harmonized({"h": human, "m": mouse}, organism="human", dataset_organisms={"m": "pig"})

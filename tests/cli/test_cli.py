@@ -434,9 +434,9 @@ def test_fetch_from_mirror_folder_and_env(built, own_registry, tmp_path, monkeyp
 
 
 def test_fetch_unknown_organism_lists_registry(own_registry, capsys):
-    assert main(["snapshot", "fetch", "zebrafish", "--registry", str(own_registry)]) == 1
+    assert main(["snapshot", "fetch", "chicken", "--registry", str(own_registry)]) == 1
     line = _one_error_line(capsys.readouterr().err)
-    assert "No snapshot of organism 'zebrafish'" in line
+    assert "No snapshot of organism 'chicken'" in line
     assert "homo_sapiens: default, 114" in line
 
 
@@ -455,7 +455,8 @@ def test_list_table_and_json(built, own_registry, capsys):
     capsys.readouterr()
     assert main(["snapshot", "list", "--registry", str(own_registry)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["organism", "release", "file", "cached", "sha256", "url"]
+    header = ["organism", "release", "file", "cached", "sha256", "name", "releases", "sources", "url"]
+    assert out[0].split() == header
     row = next(line for line in out if built.name in line).split()
     assert row[:4] == ["homo_sapiens", "114", built.name, "no"]
     assert row[4] == file_sha256(built)[:12]
@@ -464,6 +465,9 @@ def test_list_table_and_json(built, own_registry, capsys):
     capsys.readouterr()
     assert main(["snapshot", "list", "--json", "--registry", str(own_registry)]) == 0
     records = {r["file"]: r for r in json.loads(capsys.readouterr().out)}
+    # available offline: the releases and sources its manifest names
+    assert records[built.name].pop("releases") == ",".join(str(r) for r in load_snapshot(built).releases)
+    assert records[built.name].pop("sources") == "gene_table, hgnc"
     assert records[built.name] == {
         "organism": "homo_sapiens",
         "release": 114,

@@ -286,12 +286,12 @@ def test_build_graph_refuses_mismatches(tmp_path):
 def test_embedded_snapshot_is_never_a_silent_fallback(tmp_path, monkeypatch):
     monkeypatch.delenv("IDTRACK_SC_REGISTRY", raising=False)
     api = API(tmp_path)
-    with pytest.raises(ValueError, match="rattus_norvegicus"):
-        api.build_graph(organism_name="rat")
+    with pytest.raises(ValueError, match="gallus_gallus"):
+        api.build_graph(organism_name="chicken")
     assert api.snapshot is None
     # never a release of None: a clear error that says how to get a snapshot
-    with pytest.raises(ValueError, match="No snapshot of rattus_norvegicus.*snapshot build"):
-        api.resolve_organism("rat")
+    with pytest.raises(ValueError, match="No snapshot of gallus_gallus.*snapshot build"):
+        api.resolve_organism("chicken")
 
 
 def test_local_repository_files_are_found(tmp_path, monkeypatch):

@@ -25,7 +25,7 @@ from idtrack_sc.registry import (
     registry_line,
     select_entry,
 )
-from idtrack_sc.snapshot import file_sha256
+from idtrack_sc.snapshot import file_sha256, load_snapshot
 
 HUMAN_114 = "homo_sapiens-114.idtrack.zip"
 
@@ -159,8 +159,8 @@ def test_select_newest_release_by_alias(human_registry, organism):
 
 def test_unknown_organism_lists_registry(human_registry):
     with pytest.raises(ValueError, match=r"homo_sapiens: default, 110, 114") as info:
-        fetch_snapshot("zebrafish", registry=human_registry)
-    assert "'zebrafish'" in str(info.value)
+        fetch_snapshot("chicken", registry=human_registry)
+    assert "'chicken'" in str(info.value)
     with pytest.raises(ValueError, match="homo_sapiens: default, 110, 114"):
         fetch_snapshot("no-such-beast", registry=human_registry)
 
@@ -179,9 +179,9 @@ def test_named_variant_is_never_the_newest_release(published, write_registry):
     assert select_entry("human", "DEFAULT").file == DEFAULT
     # the package's newest numbered human snapshot, never the demo subset
     assert select_entry("human").release is not None
-    only_named = write_registry([("danio_rerio-demo.idtrack.zip", file_sha256(published[HUMAN_110]), None)])
-    with pytest.raises(ValueError, match="no numbered release of danio_rerio, only demo; ask for release 'demo'"):
-        select_entry("zebrafish", registry=only_named)
+    only_named = write_registry([("gallus_gallus-demo.idtrack.zip", file_sha256(published[HUMAN_110]), None)])
+    with pytest.raises(ValueError, match="no numbered release of gallus_gallus, only demo; ask for release 'demo'"):
+        select_entry("chicken", registry=only_named)
     reg = write_registry([(HUMAN_110, file_sha256(published[HUMAN_110]), None)])
     assert select_entry("human", 110, registry=reg).file == HUMAN_110
 
@@ -343,7 +343,17 @@ def test_embedded_snapshot_with_other_checksum_is_not_used(published, server, wr
 # -- listing --------------------------------------------------------------------------------------
 def test_list_snapshots(human_registry, published, isolated):
     table = list_snapshots(human_registry)
-    assert list(table.columns) == ["organism", "release", "file", "sha256", "url", "size", "cached"]
+    assert list(table.columns) == [
+        "organism",
+        "release",
+        "file",
+        "sha256",
+        "url",
+        "size",
+        "cached",
+        "releases",
+        "sources",
+    ]
     table = table[table["organism"] == "homo_sapiens"]
     assert isinstance(table, pd.DataFrame)
     ours = table[table["file"].isin([HUMAN_110, HUMAN_114])]
@@ -356,9 +366,13 @@ def test_list_snapshots(human_registry, published, isolated):
     assert table["file"].tolist() == [DEFAULT, HUMAN_110, HUMAN_114]  # variants, then releases ascending
 
     fetch_snapshot("human", 110, registry=human_registry, progressbar=False)
-    cached = list_snapshots(human_registry).set_index("file")["cached"]
+    listed = list_snapshots(human_registry).set_index("file")
+    cached = listed["cached"]
     assert cached[HUMAN_110]
     assert not cached[HUMAN_114]
+    # what a snapshot available offline covers is read from its manifest; nothing for the others
+    assert listed.loc[HUMAN_110, "releases"] == ",".join(str(r) for r in load_snapshot(published[HUMAN_110]).releases)
+    assert listed.loc[HUMAN_114, "releases"] is None
 
     mirrored = list_snapshots(human_registry, mirror="https://mirror.example.org/idtrack")
     assert set(mirrored["url"]) == {f"https://mirror.example.org/idtrack/{f}" for f in mirrored["file"]}

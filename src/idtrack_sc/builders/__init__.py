@@ -19,6 +19,7 @@ Each ``read_*`` function parses one source into a :class:`SourceData`;
 """
 
 from ._assemble import SourceConflictError, assemble, build_snapshot
+from ._cellxgene import read_cellxgene_gene_table
 from ._ensembl import read_ensembl_dump
 from ._ensembl_ftp import (
     ENSEMBL_FTP,
@@ -50,6 +51,7 @@ __all__ = [
     "assemble",
     "build_snapshot",
     "describe_file",
+    "read_cellxgene_gene_table",
     "read_ensembl_dump",
     "read_gene_table",
     "read_gtf",

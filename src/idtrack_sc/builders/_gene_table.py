@@ -32,6 +32,7 @@ from ._source import SourceData, describe_file
 
 if TYPE_CHECKING:
     import os
+    from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -126,11 +127,32 @@ def read_gene_table(
         not an integer, or one gene has two versions in the file.
     """
     path = check_file(path, "Gene table")
-    release = int(release)
-    frame = read_header_table(path)
+    return _gene_table_source(
+        read_header_table(path),
+        path,
+        release=int(release),
+        name=name,
+        assembly=assembly,
+        coordinates=coordinates,
+        scope=scope,
+    )
+
+
+def _gene_table_source(
+    frame: pd.DataFrame,
+    path: Path,
+    *,
+    release: int,
+    name: str | None,
+    assembly: str | None,
+    coordinates: str | None,
+    scope: str,
+    notes: dict[str, int | str] | None = None,
+) -> SourceData:
+    """The source of a gene table read into ``frame`` (every cell a string) from ``path``."""
     columns = list(frame.columns)
     id_col = require_column(path, columns, "gene ID", GENE_ID_COLUMNS)
-    notes: dict[str, int] = {}
+    notes = dict(notes or {})
     ids = split_gene_ids(frame[id_col].str.strip().mask(frame[id_col].str.strip() == ""))
     version = ids["version"]
     ver_col = find_column(columns, VERSION_COLUMNS)

@@ -329,6 +329,13 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _common_name(organism: str) -> str:
+    from idtrack_sc.snapshot import ORGANISMS
+
+    known = ORGANISMS.get(organism)
+    return known.common_name if known is not None else "-"
+
+
 def _list(args: argparse.Namespace) -> int:
     from idtrack_sc.registry import list_snapshots
 
@@ -352,5 +359,9 @@ def _list(args: argparse.Namespace) -> int:
     shown["release"] = table["release"].astype("string").fillna("-")
     shown["sha256"] = [s[:12] for s in table["sha256"]]
     shown["cached"] = ["yes" if c else "no" for c in table["cached"]]
-    print(shown[["organism", "release", "file", "cached", "sha256", "url"]].to_string(index=False))
+    shown["name"] = [_common_name(o) for o in table["organism"]]
+    shown["releases"] = table["releases"].fillna("-")
+    shown["sources"] = table["sources"].fillna("-")
+    columns = ["organism", "release", "file", "cached", "sha256", "name", "releases", "sources", "url"]
+    print(shown[columns].to_string(index=False))
     return 0

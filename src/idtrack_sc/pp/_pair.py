@@ -55,11 +55,11 @@ PAIR_CONFLICTS = {
     "id": "the ID column's answer is used",
     "symbol": "the symbol column's answer is used",
 }
-_ID_LIKE = r"^(?:ENS[A-Z]*[GTP]\d{11}(?:\.\d+)?(?:_PAR_Y)?|HGNC:\d+|MGI:\d+|(?:GENEID|ENTREZ|NCBIGENE)[:_]?\d+|\d+)$"
+_ID_LIKE = r"^(?:ENS[A-Z]*[GTP]\d{11}(?:\.\d+)?(?:_PAR_Y)?|FB(?:GN|TR|PP)\d{7}|WBGENE\d{8}|HGNC:\d+|MGI:\d+|(?:GENEID|ENTREZ|NCBIGENE)[:_]?\d+|\d+)$"
 
 
 def looks_like_ids(values: np.ndarray) -> np.ndarray:
-    """Whether each value is an accession (Ensembl, HGNC, MGI, Entrez ID), not a symbol."""
+    """Whether each value is an accession (Ensembl, FlyBase, WormBase, HGNC, MGI, Entrez ID), not a symbol."""
     arr = pa.array(as_query_strings(values), type=pa.string(), from_pandas=True)
     upper = pc.utf8_upper(pc.utf8_trim_whitespace(arr))
     return pc.fill_null(pc.match_substring_regex(upper, _ID_LIKE), False).to_numpy(zero_copy_only=False)

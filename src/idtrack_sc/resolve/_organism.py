@@ -10,8 +10,11 @@ Lookups ignore case, and many gene symbols are shared between organisms up to ca
   ``C1orf112``), MGI and RGD write mouse and rat symbols with lower-case letters (``Cd3e``,
   ``4732440D04Rik``). A sample written in the snapshot organism's style passes with no lookup.
 * **Hit rates** of a sample (at most :data:`SAMPLE` names, evenly spaced) against the names
-  of each snapshot that is available without network (the human and mouse snapshots ship
-  with the package), written exactly as the sources write them and ignoring case. Another
+  of the human and mouse snapshots (:data:`COMPARED`: the organisms whose names datasets are
+  most often mistaken for; both ship with the package), written exactly as the sources write
+  them and ignoring case. The other shipped organisms are not read for the check: the
+  symbols of primates, pig and rabbit are HGNC's (no sample tells them from human), and reading
+  thirteen snapshots would cost seconds on every first call. Another
   organism *fits far better* when it is ahead on both: by at least :data:`MIN_EXACT_GAIN` of
   the sample written exactly as its sources write them, and by at least
   :data:`MIN_ANY_CASE_GAIN` ignoring case (so mouse symbols written in upper case, which
@@ -61,8 +64,37 @@ ENSEMBL_PREFIXES = {
 }
 #: An Ensembl stable ID of any species: its species code and feature type.
 ENSEMBL_ID = r"^ENS(?P<code>[A-Z]*?)(?P<type>[GTPE])\d{11}(?:\.\d+)?(?:_PAR_Y)?$"
+#: Gene, transcript, protein and transposable-element IDs of the model-organism databases whose
+#: IDs Ensembl uses as its own (FlyBase ``FBgn0000008``, ``FBtr…``, ``FBpp…``, ``FBti…``; WormBase
+#: ``WBGene00000003``), upper-cased as keys are; the "code" of such an ID is the database's name.
+MOD_IDS = {
+    "FlyBase": (r"^FB(?:GN|TR|PP|TI)\d{7}$", "drosophila_melanogaster", "FBgn"),
+    "WormBase": (r"^WBGENE\d{8}$", "caenorhabditis_elegans", "WBGene"),
+}
 #: How each organism's nomenclature writes symbols: ``"upper"`` (HGNC) or ``"mixed"`` (MGI, RGD).
-CASE_STYLE = {"homo_sapiens": "upper", "mus_musculus": "mixed", "rattus_norvegicus": "mixed"}
+#: Measured on the shipped Ensembl 114 names: below 3 % of the primates', pig's and rabbit's
+#: lettered symbols have a lower-case letter (HGNC-style names), 87 % of rat's, 99.7 % of mouse's;
+#: zebrafish, fly and worm mix both (57-62 %) and have no style.
+CASE_STYLE = {
+    "homo_sapiens": "upper",
+    "mus_musculus": "mixed",
+    "rattus_norvegicus": "mixed",
+    **dict.fromkeys(
+        (
+            "callithrix_jacchus",
+            "gorilla_gorilla",
+            "macaca_fascicularis",
+            "macaca_mulatta",
+            "microcebus_murinus",
+            "oryctolagus_cuniculus",
+            "pan_troglodytes",
+            "sus_scrofa",
+        ),
+        "upper",
+    ),
+}
+#: Organisms whose snapshots a sample is compared with (when available without network).
+COMPARED = ("homo_sapiens", "mus_musculus")
 #: Names sampled (evenly spaced, so the check is deterministic and cheap).
 SAMPLE = 1000
 #: Fewer sampled names than this (of a kind): not enough to judge; not checked.
@@ -80,10 +112,26 @@ class OrganismMismatchError(ValueError):
     """The identifiers fit another organism's snapshot far better than the one requested."""
 
 
-def species_codes(keys: pa.Array) -> np.ndarray:
-    """The Ensembl species code of each key (``None`` where the key is no Ensembl ID)."""
+def _codes(keys: pa.Array) -> pa.Array:
+    """The species code of each upper-cased key: Ensembl's, or a :data:`MOD_IDS` database name; else null."""
     codes = pc.struct_field(pc.extract_regex(keys, ENSEMBL_ID), "code")
-    return codes.to_numpy(zero_copy_only=False)
+    for code, (pattern, _, _) in MOD_IDS.items():
+        hit = pc.fill_null(pc.match_substring_regex(keys, pattern), False)
+        codes = pc.if_else(hit, pa.scalar(code, pa.string()), codes)
+    return codes
+
+
+def species_codes(keys: pa.Array) -> np.ndarray:
+    """The species code of each key: Ensembl's (``"DAR"`` for ``ENSDARG…``) or ``"FlyBase"`` / ``"WormBase"``.
+
+    ``None`` where the key is no gene ID of a known pattern.
+    """
+    return _codes(keys).to_numpy(zero_copy_only=False)
+
+
+def id_prefix(code: str) -> str:
+    """How gene IDs of a species code begin, for messages: ``ENSDARG…``, ``FBgn…``."""
+    return f"{MOD_IDS[code][2]}…" if code in MOD_IDS else f"ENS{code}G…"
 
 
 @cached_per_snapshot
@@ -100,13 +148,15 @@ def foreign_ensembl_ids(keys: pa.Array, snapshot: Snapshot) -> np.ndarray:
     own = own_codes(snapshot)
     if not own or len(keys) == 0:
         return np.zeros(len(keys), dtype=bool)
-    codes = pc.struct_field(pc.extract_regex(keys, ENSEMBL_ID), "code")
+    codes = _codes(keys)
     foreign = pc.and_(pc.is_valid(codes), pc.invert(pc.is_in(codes, value_set=pa.array(sorted(own)))))
     return pc.fill_null(foreign, False).to_numpy(zero_copy_only=False)
 
 
 def organism_of_code(code: str) -> str:
-    """The organism an Ensembl species code belongs to (or a description of the prefix)."""
+    """The organism a species code belongs to (or a description of the prefix)."""
+    if code in MOD_IDS:
+        return MOD_IDS[code][1]
     return ENSEMBL_PREFIXES.get(code, f"the organism of Ensembl prefix ENS{code}")
 
 
@@ -145,7 +195,7 @@ def _in_style(names: np.ndarray, style: str) -> bool | None:
 
 
 def _other_snapshots(snapshot: Snapshot) -> list[Snapshot]:
-    """The newest snapshot of every other organism that is available without network."""
+    """The newest snapshot of each other organism of :data:`COMPARED` that is available without network."""
     from ..registry import fetch_snapshot, list_snapshots
 
     try:
@@ -153,7 +203,9 @@ def _other_snapshots(snapshot: Snapshot) -> list[Snapshot]:
     except (OSError, ValueError) as err:  # pragma: no cover - an unreadable user registry
         logger.info("organism check: no registry to compare with (%s)", err)
         return []
-    listed = listed[listed["release"].notna() & (listed["organism"] != snapshot.organism)]
+    listed = listed[
+        listed["release"].notna() & (listed["organism"] != snapshot.organism) & listed["organism"].isin(COMPARED)
+    ]
     out = []
     for organism, rows in listed.groupby("organism", sort=True):
         newest = rows.loc[rows["release"].idxmax()]
@@ -177,7 +229,7 @@ def organism_fit(names: object, snapshot: Snapshot, *, others: list[Snapshot] | 
         The requested snapshot.
     others
         Snapshots to compare with; default the newest of every other organism available
-        without network (the shipped human and mouse snapshots).
+        without network among :data:`COMPARED` (the shipped human and mouse snapshots).
 
     Returns
     -------
@@ -242,9 +294,9 @@ def check_organism(names: object, snapshot: Snapshot, *, label: str = "The ident
             code = foreign.value_counts().index[0]
             organism = organism_of_code(code)
             msg = (
-                f"{label}: {len(foreign):,} of {int(is_id.sum()):,} sampled Ensembl IDs are IDs of {organism} "
-                f"(ENS{code}G…), but the snapshot is for {snapshot.organism} (ENS{'|'.join(sorted(own))}G…). "
-                + advice(organism)
+                f"{label}: {len(foreign):,} of {int(is_id.sum()):,} sampled gene IDs are IDs of {organism} "
+                f"({id_prefix(code)}), but the snapshot is for {snapshot.organism} "
+                f"({', '.join(id_prefix(c) for c in sorted(own))}). " + advice(organism)
             )
             raise OrganismMismatchError(msg)
     symbols = sample[~is_id]

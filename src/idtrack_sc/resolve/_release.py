@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..snapshot import upper_array
-from ._organism import foreign_ensembl_ids, organism_of_code, species_codes
+from ._organism import foreign_ensembl_ids, id_prefix, organism_of_code, species_codes
 from ._parse import as_query_strings, normalize
 from ._snapshot_cache import snapshot_cache
 
@@ -49,7 +49,7 @@ _ASSEMBLIES = {
     "mus_musculus": ((0, "NCBIM37"), (68, "GRCm38"), (103, "GRCm39")),
 }
 _VERSIONED = r"^(?P<id>ENS[A-Z]*G\d{11})\.(?P<v>\d+)(?:_PAR_Y)?$"
-_BARE_ID = r"^ENS[A-Z]*G\d{11}$"
+_BARE_ID = r"^(?:ENS[A-Z]*G\d{11}|FBGN\d{7}|WBGENE\d{8})$"
 
 
 def assembly_of(snapshot: Snapshot, release: int) -> str | None:
@@ -345,8 +345,8 @@ def _with_foreign_ids(result: ReleaseInference, identifiers: np.ndarray, snapsho
         return result
     code = pd.Series(species_codes(keys)[foreign]).value_counts().index[0]
     result.reason = (
-        f"{int(foreign.sum())} of {len(identifiers)} names are Ensembl IDs of {organism_of_code(code)} "
-        f"(ENS{code}G…), not of the snapshot's organism ({snapshot.organism}): use that organism's snapshot "
+        f"{int(foreign.sum())} of {len(identifiers)} names are gene IDs of {organism_of_code(code)} "
+        f"({id_prefix(code)}), not of the snapshot's organism ({snapshot.organism}): use that organism's snapshot "
         f"({result.reason})"
     )
     return result

@@ -22,6 +22,10 @@ import re
 from typing import NamedTuple
 
 
+class AmbiguousOrganismError(ValueError):
+    """An organism name that stands for several organisms (``"macaque"``)."""
+
+
 class Organism(NamedTuple):
     """One organism: its names, NCBI taxonomy ID and the prefixes of its gene IDs."""
 
@@ -172,8 +176,8 @@ def resolve_organism(name: str | int) -> str:
     Raises
     ------
     ValueError
-        If the name matches no organism or several (``"macaque"``); the message lists the
-        known organisms.
+        If the name matches no organism, or several (``"macaque"``:
+        :class:`AmbiguousOrganismError`); the message lists the known organisms.
     """
     if isinstance(name, bool) or not isinstance(name, (str, int)):
         msg = f"An organism is a name or an NCBI taxonomy ID, not {type(name).__name__} {name!r}."
@@ -187,7 +191,7 @@ def resolve_organism(name: str | int) -> str:
             f"Organism {name!r} is ambiguous: it may mean {choices}. Name one of them "
             f"(a Latin name, common name or taxonomy ID). Known organisms: {known_organisms()}."
         )
-        raise ValueError(msg)
+        raise AmbiguousOrganismError(msg)
     msg = (
         f"Unknown organism {name!r}. Known organisms (Latin name, common name, NCBI taxonomy ID; "
         f"any of them is accepted): {known_organisms()}."

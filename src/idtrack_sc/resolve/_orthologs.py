@@ -148,7 +148,7 @@ def homologene() -> pd.DataFrame:
 
     Returns
     -------
-    One row per gene in a HomoloGene group, for the organisms of :data:`HOMOLOGENE_TAXA`
+    One row per gene in a HomoloGene group, for the organisms of :data:`~idtrack_sc.resolve.HOMOLOGENE_TAXA`
     (human 9606, mouse 10090, rat 10116, zebrafish 7955, fruit fly 7227, C. elegans 6239,
     chimpanzee 9598, rhesus macaque 9544); ``attrs`` carry the source and the file's SHA-256.
     Do not modify it (it is cached).
@@ -208,11 +208,13 @@ def convert_orthologs(
     release: int | None = None,
     to_release: int | None = None,
 ) -> pd.DataFrame:
-    """Convert identifiers of one organism to their orthologs in another (mouse ↔ human).
+    """Convert identifiers of one organism to their orthologs in another (mouse → human, human → zebrafish, …).
 
     Each query is resolved in ``snapshot`` (its own organism; any namespace and release, as
     :func:`~idtrack_sc.convert` does), its gene(s) are linked to NCBI HomoloGene's ortholog
-    groups by NCBI gene ID (by symbol where the snapshot has no NCBI ID for the gene), and the
+    groups by NCBI gene ID (by symbol where the snapshot has no NCBI ID for the gene: compared
+    ignoring case within the organism, a current name before a former one; a symbol several
+    genes bear alike links none, reason ``ortholog_link_ambiguous``), and the
     target organism's members of those groups are resolved in ``to_snapshot`` at
     ``to_release``, in namespace ``to``. One ortholog is 1:1, several 1:n (HomoloGene does
     not rank them), none 1:0 with the reason.
@@ -232,7 +234,12 @@ def convert_orthologs(
     organism
         Instead of ``snapshot``: the source organism, whose newest registered snapshot to use.
     to_organism
-        The target organism (``"human"``, ``"mouse"``, …); human and mouse are covered.
+        The target organism (``"human"``, ``"mouse"``, …): any two of
+        :data:`~idtrack_sc.resolve.HOMOLOGENE_TAXA` (human, mouse, rat, zebrafish, fruit
+        fly, C. elegans, chimpanzee, rhesus macaque) are linked. An organism HomoloGene has
+        no group for (pig, gorilla, marmoset, mouse lemur, rabbit, crab-eating macaque), as
+        source or target, raises :class:`~idtrack_sc.resolve.NoOrthologSourceError` before
+        any work.
     to_snapshot
         The target organism's snapshot, a snapshot file, or ``"default"`` (the small human
         snapshot embedded in the package); default :func:`~idtrack_sc.fetch_snapshot` of

@@ -16,7 +16,7 @@ Usage::
     python benchmarks/bench_orthologs.py [--wheel-dir scripts/work/wheels] [--json out.json]
 
 Prints markdown tables and writes them, with their reading, to ``--section`` (default
-``benchmarks/results/orthologs.md``): section 8 of ``docs/validation.md``, which
+``benchmarks/results/orthologs.md``): section 9 of ``docs/validation.md``, which
 ``scripts/validate_real_data.py`` appends when it regenerates that page.
 """
 
@@ -159,7 +159,7 @@ def upper_numbers(upper: dict) -> dict:
 
 
 SECTION = """(validation-orthologs)=
-## 8. Orthologs to human, beside upper-casing
+## 9. Orthologs to human, beside upper-casing
 
 Every gene named in an organism's Ensembl 114 gene set, converted to human (Ensembl 114
 symbols) with `its.convert_orthologs` through NCBI HomoloGene (build 68, 2014, shipped as

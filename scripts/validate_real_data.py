@@ -985,6 +985,9 @@ def write_markdown(results: dict, path: Path) -> None:
     used = sorted(results["classes_used"])
     out += [_md_table(["class", "explanation"], [[f"`{c}`", EXPLANATIONS.get(c, "**UNEXPLAINED**")] for c in used]), ""]
     out += [results["findings_md"], ""]
+    organisms = HERE.parent / "benchmarks" / "results" / "organisms.md"  # written by benchmarks/organisms.py
+    if organisms.is_file():
+        out += [organisms.read_text(encoding="utf-8").rstrip("\n"), ""]
     orthologs = HERE.parent / "benchmarks" / "results" / "orthologs.md"  # benchmarks/bench_orthologs.py writes it
     if orthologs.is_file():
         out += [orthologs.read_text(encoding="utf-8").rstrip("\n"), ""]

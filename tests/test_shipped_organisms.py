@@ -136,3 +136,12 @@ def test_snapshot_list_shows_every_organism(offline, capsys):
     out = capsys.readouterr().out
     for organism in FURTHER:
         assert organism in out
+
+
+def test_release_inference_names_the_releases_own_assembly(offline):
+    _shipped("rattus_norvegicus")
+    rat = its.fetch_snapshot("rat")
+    names = rat.names[(rat.names["namespace"] == "symbol") & (rat.names["last_release"].astype("Int64") == 113)]
+    found = its.infer_release(names["value"].astype(str).head(300).tolist(), snapshot=rat)
+    assert found.release == 113
+    assert "(mRatBN7.2)" in str(found)  # rat's assembly at 113, not the snapshot's GRCr8

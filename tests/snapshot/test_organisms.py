@@ -12,7 +12,7 @@ CELLXGENE = {
     "callithrix_jacchus": 9483,
     "danio_rerio": 7955,
     "drosophila_melanogaster": 7227,
-    "gorilla_gorilla": 9593,
+    "gorilla_gorilla": 9595,  # CELLxGENE's NCBITaxon:9595 (Gorilla gorilla gorilla), as Ensembl's
     "macaca_fascicularis": 9541,
     "macaca_mulatta": 9544,
     "microcebus_murinus": 30608,
@@ -55,6 +55,7 @@ def test_every_cellxgene_organism_is_known_with_its_taxonomy_id():
         ("rabbit", "oryctolagus_cuniculus"),
         ("pig", "sus_scrofa"),
         ("gorilla", "gorilla_gorilla"),
+        (9593, "gorilla_gorilla"),  # the species
         ("Norway rat", "rattus_norvegicus"),
         (" Homo sapiens ", "homo_sapiens"),
         ("h.sapiens", "homo_sapiens"),

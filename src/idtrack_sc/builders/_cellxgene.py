@@ -16,7 +16,8 @@ Two conventions of these tables are undone, never passed on as names:
 
 * An unnamed gene's ``gene_name`` is its own ID (about 36,000 genes at release 114: a third of
   the primate tables): no symbol is recorded for it.
-* 4.0.0 and 5.x made a repeated name unique as ``NAME_<gene id>`` (``Y_RNA_ENSG00000201098``):
+* 4.0.0 made repeated names unique as ``NAME_<gene id>`` (``Y_RNA_ENSG00000201098``), and
+  5.3.x wrote many names so (``U6_ENSMMUG00000036181``; 23,502 of rhesus macaque's 35,432):
   the name recorded is ``NAME``.
 """
 

@@ -193,13 +193,13 @@ def add_snapshot_options(parser: Any, *, title: str = "snapshot") -> None:
     group.add_argument(
         "--snapshot",
         metavar="FILE",
-        help="snapshot file, an organism (human, mouse), or 'default' for the small human demo subset",
+        help="snapshot file, an organism (human, zebrafish, 7955, …), or 'default' for the small human demo subset",
     )
     group.add_argument(
         "--organism",
         metavar="NAME",
-        help="organism (human, mouse, homo_sapiens, 9606, …): without --snapshot, use its newest snapshot "
-        "(human and mouse ship with the package; others from the registry); with --snapshot, check it",
+        help="organism (human, zebrafish, danio_rerio, 7955, …): without --snapshot, use its newest snapshot "
+        "(the 14 organisms CELLxGENE pins ship with the package; others from the registry); with --snapshot, check it",
     )
     add_registry_options(group)
 
@@ -254,7 +254,10 @@ def snapshot_from_args(args: argparse.Namespace, *, release: int | str | None = 
     from idtrack_sc.registry import fetch_snapshot, resolve_snapshot
 
     if args.snapshot is None and args.organism is None:
-        msg = "give --organism NAME (human and mouse ship with the package), --snapshot FILE, or --snapshot default"
+        msg = (
+            "give --organism NAME (the 14 organisms CELLxGENE pins ship with the package), --snapshot FILE, "
+            "or --snapshot default"
+        )
         raise UsageError(msg)
     if args.organism is not None:
         organism_name(args.organism)  # an unknown organism is a usage error

@@ -67,7 +67,10 @@ def add_parser(subparsers: Any) -> None:
         epilog=_BUILD_EPILOG,
     )
     build.add_argument(
-        "--organism", required=True, metavar="NAME", help="organism name or alias (human, mouse, homo_sapiens, 9606, …)"
+        "--organism",
+        required=True,
+        metavar="NAME",
+        help="organism: Latin name, common name or taxonomy ID (human, zebrafish, danio_rerio, 7955, …)",
     )
     add_out_option(build, required=True, help="snapshot file to write (….idtrack.zip)")
     build.add_argument(
@@ -150,7 +153,9 @@ def add_parser(subparsers: Any) -> None:
         epilog=_FETCH_EPILOG,
     )
     fetch.add_argument("organism_arg", nargs="?", metavar="ORGANISM", help="organism (the same as --organism)")
-    fetch.add_argument("--organism", metavar="NAME", help="organism name or alias (human, mouse, …)")
+    fetch.add_argument(
+        "--organism", metavar="NAME", help="organism name, alias or taxonomy ID (human, zebrafish, 7955, …)"
+    )
     add_release_option(
         fetch, type=str, help="Ensembl release (default: the newest in the registry) or variant name (default)"
     )

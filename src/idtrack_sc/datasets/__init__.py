@@ -1,6 +1,6 @@
 """Data shipped with idtrack-sc: the small demo snapshot.
 
-The full human and mouse snapshots ship with the package too (``organism="human"``,
+The full snapshots of the 14 organisms CELLxGENE pins ship with the package too (``organism="human"``,
 :func:`idtrack_sc.fetch_snapshot`). Beside them, one small, real subset makes examples,
 tutorials and tests fast: ``homo_sapiens-default.idtrack.zip``, every row of 875 human genes
 taken unchanged from the full human snapshot built from public tables (the GRCh37 gene set

@@ -68,8 +68,8 @@ def resolve_snapshot(
     snapshot
         A :class:`~idtrack_sc.Snapshot`; a snapshot file; an organism name (``"human"``,
         ``"mouse"``, ``"homo_sapiens"``, …) for that organism's newest snapshot in the
-        registry (the real human and mouse snapshots ship inside the package, so these work
-        offline); ``"sha256:<hex>"`` for the registered file with that checksum (this pins a
+        registry (the snapshots of the 14 organisms CELLxGENE pins ship inside the package, so
+        these work offline); ``"sha256:<hex>"`` for the registered file with that checksum (this pins a
         snapshot: the shipped one even when your registry replaces it, or yours); or
         ``"default"`` for the small human subset embedded for demos and tests.
     organism

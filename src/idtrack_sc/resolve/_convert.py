@@ -86,15 +86,18 @@ def convert(
         as Entrez IDs when the batch's bare integers are Entrez-like as a whole (fewer than 20
         and no ``0`` among them, or at least 80 % of them Gene IDs the snapshot knows);
         otherwise, as for AnnData's positional default names ``'0'`` … ``'n-1'``, they get
-        reason ``not_a_name``. Ensembl IDs of another organism get ``other_organism``.
+        reason ``not_a_name``. Gene IDs of another organism (Ensembl's ``ENS…``, FlyBase's
+        ``FBgn…``, WormBase's ``WBGene…``) get ``other_organism``.
     snapshot
         The organism's snapshot: a :class:`~idtrack_sc.Snapshot`
         (:func:`~idtrack_sc.load_snapshot`, :func:`~idtrack_sc.fetch_snapshot`), a snapshot
         file, an organism name, or ``"default"`` for the small embedded demo subset (see
         :func:`idtrack_sc.registry.resolve_snapshot`).
     organism
-        Instead of ``snapshot``: the organism (``"human"``, ``"mouse"``, …) whose newest
-        registered snapshot to use; the human and mouse snapshots ship with the package.
+        Instead of ``snapshot``: the organism whose newest registered snapshot to use, by
+        Latin name, common name or NCBI taxonomy ID (``"human"``, ``"zebrafish"``,
+        ``"danio_rerio"``, ``7955``); the snapshots of the 14 organisms CELLxGENE pins ship
+        with the package.
     to
         Target namespace: ``"ensembl_gene"``, ``"symbol"``, ``"hgnc_id"``, ``"entrez"`` or any
         other the snapshot holds (:attr:`Snapshot.namespaces`); the reference tool's names

@@ -129,6 +129,11 @@ def species_codes(keys: pa.Array) -> np.ndarray:
     return _codes(keys).to_numpy(zero_copy_only=False)
 
 
+def id_kind(code: str) -> str:
+    """What IDs of a species code are, for messages: ``"Ensembl IDs"``, ``"FlyBase IDs"``."""
+    return f"{code} IDs" if code in MOD_IDS else "Ensembl IDs"
+
+
 def id_prefix(code: str) -> str:
     """How gene IDs of a species code begin, for messages: ``ENSDARG…``, ``FBgn…``."""
     return f"{MOD_IDS[code][2]}…" if code in MOD_IDS else f"ENS{code}G…"
@@ -294,7 +299,7 @@ def check_organism(names: object, snapshot: Snapshot, *, label: str = "The ident
             code = foreign.value_counts().index[0]
             organism = organism_of_code(code)
             msg = (
-                f"{label}: {len(foreign):,} of {int(is_id.sum()):,} sampled gene IDs are IDs of {organism} "
+                f"{label}: {len(foreign):,} of {int(is_id.sum()):,} sampled gene IDs are {id_kind(code)} of {organism} "
                 f"({id_prefix(code)}), but the snapshot is for {snapshot.organism} "
                 f"({', '.join(id_prefix(c) for c in sorted(own))}). " + advice(organism)
             )

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..snapshot import upper_array
-from ._organism import foreign_ensembl_ids, id_prefix, organism_of_code, species_codes
+from ._organism import foreign_ensembl_ids, id_kind, id_prefix, organism_of_code, species_codes
 from ._parse import as_query_strings, normalize
 from ._snapshot_cache import snapshot_cache
 
@@ -53,10 +53,15 @@ _BARE_ID = r"^(?:ENS[A-Z]*G\d{11}|FBGN\d{7}|WBGENE\d{8})$"
 
 
 def assembly_of(snapshot: Snapshot, release: int) -> str | None:
-    """The genome assembly of ``release`` for the snapshot's organism (its own assembly if unknown)."""
+    """The genome assembly of ``release`` for the snapshot's organism (its own assembly if unknown).
+
+    Human and mouse: Ensembl's assembly history; other organisms: the assembly the snapshot's
+    manifest records for the release.
+    """
     table = _ASSEMBLIES.get(snapshot.organism)
-    if table is None:
-        return snapshot.assembly
+    if table is None:  # the assembly the snapshot's sources name for the release (rat: mRatBN7.2 at 113)
+        named = (snapshot.manifest.get("release_assemblies") or {}).get(str(int(release)))
+        return named or snapshot.assembly
     name = None
     for first, assembly in table:
         if release >= first:
@@ -345,7 +350,7 @@ def _with_foreign_ids(result: ReleaseInference, identifiers: np.ndarray, snapsho
         return result
     code = pd.Series(species_codes(keys)[foreign]).value_counts().index[0]
     result.reason = (
-        f"{int(foreign.sum())} of {len(identifiers)} names are gene IDs of {organism_of_code(code)} "
+        f"{int(foreign.sum())} of {len(identifiers)} names are {id_kind(code)} of {organism_of_code(code)} "
         f"({id_prefix(code)}), not of the snapshot's organism ({snapshot.organism}): use that organism's snapshot "
         f"({result.reason})"
     )

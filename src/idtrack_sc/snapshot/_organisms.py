@@ -78,7 +78,13 @@ ORGANISMS: dict[str, Organism] = {
             7227,
             ("FBgn", "FBti"),
         ),
-        _o("gorilla_gorilla", ("gorilla", "western gorilla", "ggorilla"), 9593, ("ENSGGOG",)),
+        # Ensembl's and CELLxGENE's gorilla is the western lowland subspecies (9595); the species is 9593
+        _o(
+            "gorilla_gorilla",
+            ("gorilla", "western gorilla", "western lowland gorilla", "ggorilla", "9593"),
+            9595,
+            ("ENSGGOG",),
+        ),
         _o(
             "macaca_fascicularis",
             (

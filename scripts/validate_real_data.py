@@ -988,6 +988,9 @@ def write_markdown(results: dict, path: Path) -> None:
     organisms = HERE.parent / "benchmarks" / "results" / "organisms.md"  # written by benchmarks/organisms.py
     if organisms.is_file():
         out += [organisms.read_text(encoding="utf-8").rstrip("\n"), ""]
+    orthologs = HERE.parent / "benchmarks" / "results" / "orthologs.md"  # benchmarks/bench_orthologs.py writes it
+    if orthologs.is_file():
+        out += [orthologs.read_text(encoding="utf-8").rstrip("\n"), ""]
     path.write_text("\n".join(out).rstrip("\n") + "\n", encoding="utf-8")  # one final newline (pre-commit)
 
 

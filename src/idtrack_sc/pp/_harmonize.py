@@ -410,23 +410,51 @@ def harmonize_var_names(
         "check_organism": check_organism,
     }
 
+    return run_on_data(
+        data,
+        mod=mod,
+        copy=copy,
+        key_added=key_added,
+        run=lambda adata, **kw: _harmonize_anndata(adata, **kw, **kwargs),
+        again="convert again",
+    )
+
+
+def run_on_data(
+    data: AnnData | MuData,
+    *,
+    mod: str | Sequence[str] | None,
+    copy: bool,
+    key_added: str,
+    run: Callable[..., dict[str, Any]],
+    again: str,
+) -> AnnData | MuData | None:
+    """Run a per-AnnData step on an AnnData, or on a MuData's modalities, as scanpy's ``pp`` do.
+
+    ``run(adata, label=..., positions=...)`` changes one AnnData in place and returns its
+    counts (``positions`` as for :func:`_harmonize_anndata`). An AnnData view is copied (with
+    a warning); an AnnData or modality already done under ``key_added`` is left alone (with a
+    warning; ``again`` says how to do it anyway). A MuData's modalities (``mod``, default
+    those holding genes) are each done on a detached twin first, so an error in any of them
+    leaves the container as it was; then the container is updated.
+    """
     if isinstance(data, AnnData):
         if mod is not None:
             msg = "mod= is for MuData; an AnnData has no modalities."
             raise ValueError(msg)
         adata = data.copy() if copy else data
         if adata.is_view:
-            warnings.warn("Received a view of an AnnData; making a copy.", UserWarning, stacklevel=2)
+            warnings.warn("Received a view of an AnnData; making a copy.", UserWarning, stacklevel=3)
             replace_contents(adata, adata.copy())
         if is_harmonized(adata, key_added):
             warnings.warn(
                 f"The features were already harmonized (uns[{key_added!r}] exists); nothing done. "
-                "Use another key_added to convert again, from var[f'{key_added}_original'] via id_key.",
+                f"Use another key_added to {again}, from var[f'{key_added}_original'] via id_key.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             return adata if copy else None
-        _harmonize_anndata(adata, label="AnnData", **kwargs)
+        run(adata, label="AnnData")
         return adata if copy else None
 
     from mudata import MuData
@@ -450,11 +478,11 @@ def harmonize_var_names(
     per_mod = {}
     for name in dict.fromkeys(mods):
         if is_harmonized(mdata.mod[name], key_added):
-            warnings.warn(f"Modality {name!r} was already harmonized; skipped.", UserWarning, stacklevel=2)
+            warnings.warn(f"Modality {name!r} was already harmonized; skipped.", UserWarning, stacklevel=3)
             continue
         twin = detached(mdata.mod[name])
         positions: dict[str, np.ndarray] = {}
-        per_mod[name] = _harmonize_anndata(twin, label=f"modality {name!r}", positions=positions, **kwargs)
+        per_mod[name] = run(twin, label=f"modality {name!r}", positions=positions)
         done[name] = (twin, positions["kept"])
     if done:
         replace_modalities(mdata, done)

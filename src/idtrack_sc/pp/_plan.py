@@ -185,6 +185,57 @@ def plan_features(
             pair_conflict=pair_conflict,
             label=label,
         )
+    return plan_from_table(
+        table,
+        originals,
+        var_names,
+        snap=snap,
+        release=int(release),
+        namespace=namespace,
+        strategy=strategy,
+        release_record=release_record,
+        ambiguous=ambiguous,
+        min_evidence=min_evidence,
+        unmapped=unmapped,
+        duplicates=duplicates,
+        label=label,
+        keep_only=keep_only,
+        reserved=reserved,
+        pair=(pair_col, paired, pair_status, pair_genes),
+    )
+
+
+def plan_from_table(
+    table: pd.DataFrame,
+    originals: np.ndarray,
+    var_names: np.ndarray,
+    *,
+    snap: Snapshot,
+    release: int,
+    namespace: str,
+    strategy: str,
+    release_record: dict[str, Any],
+    ambiguous: str,
+    min_evidence: str,
+    unmapped: str,
+    duplicates: str,
+    label: str,
+    keep_only: Collection[str] | None = None,
+    reserved: Collection[str] | None = None,
+    pair: tuple[Any, Any, Any, Any] = (None, None, None, None),
+    policy_text: str | None = None,
+) -> FeaturePlan:
+    """The plan for features whose conversion ``table`` is made (the policies applied, names decided).
+
+    ``table`` has one row per old feature, with the columns of :func:`idtrack_sc.convert`
+    that the policies read (``outcome``, ``target``, ``targets``, ``reason``, ``symbol``,
+    ``gene_id``); its targets are names in ``namespace`` of ``snap`` at ``release``. Shared
+    by :func:`plan_features` and the ortholog step (whose table comes from
+    :func:`idtrack_sc.convert_orthologs`). ``duplicates`` may also be ``"drop"`` (every
+    feature of a merge is left out), which only the ortholog step offers; ``policy_text``
+    names its policies in the error raised when no feature would remain.
+    """
+    pair_col, paired, pair_status, pair_genes = pair
     plan, dropped_at, dropped_by = _policy_rows(
         table,
         originals,
@@ -196,9 +247,10 @@ def plan_features(
         reserved=reserved,
     )
     if len(plan) == 0:
+        policies = policy_text or f"ambiguous={ambiguous!r}, unmapped={unmapped!r}"
         msg = (
-            f"{label}: no feature would remain ({len(dropped_at)} dropped by ambiguous={ambiguous!r}, "
-            f"unmapped={unmapped!r}). Check the organism, the id_key, or use unmapped='keep'."
+            f"{label}: no feature would remain ({len(dropped_at)} dropped by {policies}). "
+            "Check the organism, the id_key, or use unmapped='keep'."
         )
         raise ValueError(msg)
 
@@ -369,8 +421,8 @@ def _policy_rows(
         alone = non_name[plan["src"].to_numpy()]
         key[alone] = key[alone] + "\x00" + plan["src"][alone].astype(str)
         plan["group"] = pd.factorize(key, sort=False)[0]
-        if duplicates == "first":
-            plan = plan[~plan["group"].duplicated()].copy()
+        if duplicates in ("first", "drop"):
+            plan = plan[~plan["group"].duplicated(keep="first" if duplicates == "first" else False)].copy()
             plan["group"] = pd.factorize(plan["group"], sort=False)[0]
     kept = np.zeros(n, dtype=bool)
     kept[plan["src"].to_numpy()] = True

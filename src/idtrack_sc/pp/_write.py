@@ -170,11 +170,12 @@ def plan_record(
     params: dict[str, Any],
     environment: bool,
     label: str,
+    function: str = "idtrack_sc.pp.harmonize_var_names",
 ) -> dict[str, Any]:
     """The ``uns[key_added]`` record of :func:`~idtrack_sc.pp.harmonize_var_names` (without ``.raw``/``uns`` renames)."""
     table = plan.table
     rec = make_record(
-        function="idtrack_sc.pp.harmonize_var_names",
+        function=function,
         params=params,
         snapshot=snap,
         counts=counts,

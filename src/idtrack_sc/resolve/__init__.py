@@ -21,7 +21,15 @@ from ._explain import Explanation, explain
 from ._graph import assembly_number, history_graph, versioned_ids
 from ._index import DEFAULT_MIN_EVIDENCE, ResolutionIndex, check_min_evidence, get_index, names_at
 from ._organism import OrganismMismatchError, check_organism, organism_fit
-from ._orthologs import ORTHOLOG_REASONS, convert_orthologs, homologene
+from ._orthologs import (
+    HOMOLOGENE_TAXA,
+    NO_ORTHOLOG_SOURCE,
+    ORTHOLOG_REASONS,
+    NoOrthologSourceError,
+    check_ortholog_pair,
+    convert_orthologs,
+    homologene,
+)
 from ._parse import as_query_strings
 from ._release import MIN_FIT, ReleaseInference, assembly_of, infer_release
 from ._snapshot_cache import snapshot_cache
@@ -30,7 +38,9 @@ from ._vocab import NON_NAME_REASONS, OUTCOMES, PARSE_NOTES, REASON_OUTCOMES, RE
 __all__ = [
     "COLUMNS",
     "DEFAULT_MIN_EVIDENCE",
+    "HOMOLOGENE_TAXA",
     "MIN_FIT",
+    "NO_ORTHOLOG_SOURCE",
     "NON_NAME_REASONS",
     "ORTHOLOG_REASONS",
     "OUTCOMES",
@@ -38,6 +48,7 @@ __all__ = [
     "REASONS",
     "REASON_OUTCOMES",
     "Explanation",
+    "NoOrthologSourceError",
     "OrganismMismatchError",
     "ReleaseInference",
     "ResolutionIndex",
@@ -47,6 +58,7 @@ __all__ = [
     "canonical_namespace",
     "check_from_release",
     "check_min_evidence",
+    "check_ortholog_pair",
     "check_organism",
     "convert",
     "convert_orthologs",

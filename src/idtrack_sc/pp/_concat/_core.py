@@ -50,6 +50,7 @@ from ._diagnostics import _Diagnostics, _log_summary, _summary
 from ._in_memory import _concat_in_memory
 from ._inputs import _check_dataset, _datasets, _from_releases, _load, _survey
 from ._on_disk import MAX_LOADED_ELEMS, _check_out_file
+from ._orthologs import to_common_organism
 from ._union import VAR_MERGE, _FeatureUnion, _with_columns
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ def concat_harmonized(
     pair_conflict: PairConflict = "tie",
     check_organism: bool = True,
     out: str | os.PathLike | None = None,
+    dataset_organisms: Mapping[str, Any] | None = None,
 ) -> AnnData | None:
     """Harmonize several datasets with one snapshot and one policy, then concatenate them.
 
@@ -220,10 +222,22 @@ def concat_harmonized(
     {doc_pair_conflict}
     {doc_check_organism}
         Every dataset is checked before any is harmonized: datasets of different organisms
-        are refused (concatenating them needs their genes mapped to one organism first,
-        with :func:`~idtrack_sc.convert_orthologs`).
+        are refused, unless named in ``dataset_organisms`` (their orthologs first).
     out
         Deprecated name of ``out_file``.
+    dataset_organisms
+        Datasets of other organisms than the common one (``snapshot``/``organism``): a
+        mapping from dataset name to its organism (``"mouse"``, ``"zebrafish"``, …) or its
+        snapshot. Each is first expressed as the common organism's orthologs, on a copy, by
+        :func:`~idtrack_sc.pp.convert_orthologs` (NCBI HomoloGene; ``ambiguous="all"`` copies
+        one-to-many orthologs, otherwise they are dropped; ``duplicates`` merges many-to-one
+        orthologs; features without an ortholog are dropped), in the namespace ``to`` at
+        ``release``, then harmonized and concatenated like the others. Every pair is checked
+        before any work (an organism HomoloGene has no group for is refused,
+        ``no_ortholog_source``). The ortholog records are in
+        ``uns[key_added]['orthologs']`` (per dataset) and the original identifiers in
+        ``var['{key_added}_orthologs_original']`` of those datasets' features. In memory only
+        (not with ``out_file``).
 
     Returns
     -------
@@ -282,6 +296,19 @@ def concat_harmonized(
     snap = resolve_snapshot(snapshot, organism)
     release = snap.check_release(release)
     min_evidence = check_min_evidence(min_evidence)
+    if dataset_organisms and out_file is not None:
+        msg = "dataset_organisms works in memory only: convert those datasets with its.pp.convert_orthologs first."
+        raise ValueError(msg)
+    datasets, ortholog_records = to_common_organism(
+        datasets,
+        dataset_organisms,
+        snap=snap,
+        release=release,
+        to=to,
+        ambiguous=ambiguous,
+        duplicates=duplicates,
+        key_added=key_added,
+    )
     from_releases = _from_releases(from_release, datasets, snap)
 
     # pass 1: identifiers only (no matrices): checks, the identifiers in every dataset, and
@@ -291,8 +318,10 @@ def concat_harmonized(
     surveys = {}
     for ds in datasets:
         survey = _survey(ds, id_key=id_key, key_added=key_added)
+        if ds.name in ortholog_records:  # its features are the common organism's orthologs now
+            survey.organism_hints = []
         _check_dataset(ds, survey, snap, key_added)
-        if check_organism:
+        if check_organism and ds.name not in ortholog_records:
             refuse_other_organism(survey.identifiers, snap, label=ds.label, hint=_OTHER_ORGANISM_HINT)
         ids = {str(v) for v in survey.identifiers if v is not None and not (isinstance(v, float) and np.isnan(v))}
         common = ids if common is None else common & ids
@@ -400,6 +429,8 @@ def concat_harmonized(
         idtrack_var = union.var(result.var_names)
         result.var = _with_columns(result.var, idtrack_var)
         result.uns[key_added] = _summary(diag, union, result.n_vars, snap=snap, params=params)
+        if ortholog_records:
+            result.uns[key_added]["orthologs"] = ortholog_records
         _log_summary(result.uns[key_added])
         _replace_inputs(pending, key_added)
         return result
@@ -445,12 +476,12 @@ def _replace_inputs(pending: list[tuple[AnnData, AnnData, dict[str, Any]]], key_
         source.uns[key_added] = rec
 
 
-#: How to proceed when a dataset of another organism is refused (concat has no ortholog option).
+#: How to proceed when a dataset of another organism is refused.
 _OTHER_ORGANISM_HINT = (
     "Datasets of different organisms cannot share one gene namespace: harmonize this one with "
-    "organism={organism!r}, or map its genes to {target} first (idtrack_sc.convert_orthologs; concat_harmonized "
-    "has no ortholog option) and concatenate the results; pass check_organism=False only if these names really "
-    "are {target} genes."
+    "organism={organism!r}, or have its genes expressed as {target} orthologs first (dataset_organisms="
+    "{{name: {organism!r}}}, or idtrack_sc.pp.convert_orthologs); pass check_organism=False only if these names "
+    "really are {target} genes."
 )
 
 

@@ -220,8 +220,9 @@ def _check_dataset(ds: _Dataset, survey: _Survey, snap: Snapshot, key_added: str
         if organism != snap.organism:
             msg = (
                 f"{ds.label} is from {organism} ({where} = {value!r}), but the snapshot is for {snap.organism}. "
-                "Datasets of different organisms cannot share one gene namespace: harmonize and concatenate "
-                "them separately (or map orthologs first)."
+                "Datasets of different organisms cannot share one gene namespace: give "
+                f"dataset_organisms={{{ds.name!r}: {organism!r}}} to have its genes expressed as {snap.organism} "
+                "orthologs first, or harmonize and concatenate them separately."
             )
             raise ValueError(msg)
 

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from .._atomic import write_atomically
 from ._keys import KEYS_DICTIONARY_COLUMNS, build_key_table
+from ._pages import plain_text_bytes
 from ._schema import ADDED_IN_2, DERIVED_TABLES, FORMAT_NAME, OPTIONAL_TABLES, SCHEMA_VERSION, SORT_KEYS, TABLES
 
 #: Every member table: the snapshot's own, then the derived ones.
@@ -105,6 +106,29 @@ def with_optional_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.Dat
     return out
 
 
+#: A text column is dictionary-encoded when it has at most this fraction of distinct values
+#: (namespaces, kinds, sources, a gene ID repeated over its names); a column of mostly
+#: distinct values (keys, feature IDs, names) is written PLAIN: read as it is, bounded by its
+#: pages (:mod:`._pages`), without building a dictionary of every value on load.
+DICTIONARY_MAX_DISTINCT = 0.25
+#: Dictionary pages may hold a whole column's distinct values: a column that falls back to
+#: PLAIN half way would be read dictionary-encoded value by value.
+_DICTIONARY_PAGE_LIMIT = 256 << 20
+
+
+def dictionary_columns(table: pa.Table) -> list[str]:
+    """The columns :func:`write_snapshot` dictionary-encodes: text with few distinct values, and every non-text column."""
+    import pyarrow.compute as pc
+
+    out = []
+    for field in table.schema:
+        distinct = pa.types.is_string(field.type) and table.num_rows
+        if distinct and pc.count_distinct(table[field.name]).as_py() > DICTIONARY_MAX_DISTINCT * table.num_rows:
+            continue
+        out.append(field.name)
+    return out
+
+
 def _parquet_bytes(table: pa.Table) -> bytes:
     sink = io.BytesIO()
     pq.write_table(
@@ -112,7 +136,8 @@ def _parquet_bytes(table: pa.Table) -> bytes:
         sink,
         compression="zstd",
         compression_level=9,
-        use_dictionary=True,
+        use_dictionary=dictionary_columns(table),
+        dictionary_pagesize_limit=_DICTIONARY_PAGE_LIMIT,
         write_statistics=False,
         store_schema=True,
     )
@@ -291,25 +316,42 @@ def _check_member_size(zf: zipfile.ZipFile, path: Path, member: str, declared: M
 
 
 def _text(meta: pq.FileMetaData) -> list[str]:
-    """The file's text columns, read dictionary-encoded so their decoded size is known first."""
+    """The file's text columns."""
     schema = meta.schema.to_arrow_schema()
     return [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
 
 
+def _plain_text(data: bytes, meta: pq.FileMetaData, text: list[str]) -> dict[str, int]:
+    """The text columns whose pages are all PLAIN, with the bytes those pages decode to (:mod:`._pages`)."""
+    names = [meta.schema.column(i).path for i in range(meta.num_columns)]
+    out: dict[str, int] = {}
+    for column in text:
+        if names.count(column) != 1:
+            continue
+        at = names.index(column)
+        sizes = [plain_text_bytes(data, meta.row_group(g).column(at)) for g in range(meta.num_row_groups)]
+        if all(size is not None for size in sizes):
+            out[column] = sum(sizes)
+    return out
+
+
 def _read_bounded(
-    parquet: pq.ParquetFile, path: Path, name: str, size: int, *, keep_dictionary: tuple[str, ...] = ()
+    data: bytes, meta: pq.FileMetaData, path: Path, name: str, size: int, *, keep_dictionary: tuple[str, ...] = ()
 ) -> pa.Table:
     """Read a Parquet member whose decoded size stays within :data:`MAX_DECODED_RATIO` of ``size``.
 
-    Row counts × type widths are bounded from the metadata before anything is read; text
-    columns are then read dictionary-encoded (their distinct values only, which the encoded
-    pages bound) and the length of every cell is summed before the text is expanded
-    (columns in ``keep_dictionary`` stay dictionary-encoded).
+    Row counts × type widths are bounded from the metadata before anything is read. A text
+    column whose pages are all PLAIN (:mod:`._pages`) is bounded by what its pages hold and
+    read as it is; any other text column is read dictionary-encoded (its distinct values
+    only, which the encoded pages bound) and the length of every cell is summed before the
+    text is expanded (columns in ``keep_dictionary`` stay dictionary-encoded).
     """
     limit = MAX_DECODED_RATIO * size + _DECODED_SLACK
-    schema = parquet.schema_arrow
-    rows = parquet.metadata.num_rows
-    text = [f.name for f in schema if pa.types.is_dictionary(f.type)]
+    schema = meta.schema.to_arrow_schema()
+    rows = meta.num_rows
+    text = _text(meta)
+    plain_text = _plain_text(data, meta, text)
+    encoded = [c for c in text if c not in plain_text]
     plain = (pa.types.is_primitive, pa.types.is_null)
     nested = [f"{f.name} ({f.type})" for f in schema if not (any(t(f.type) for t in plain) or f.name in text)]
     if nested:  # lists, structs, binary: no snapshot column has them, and their size is unbounded here
@@ -317,6 +359,7 @@ def _read_bounded(
         raise SnapshotFormatError(msg)
     widths = sum(max(f.type.bit_width // 8, 1) for f in schema if pa.types.is_primitive(f.type))
     decoded = rows * (widths + 20 * len(text))  # offsets + what each text cell costs in pandas
+    decoded += sum(plain_text.values())
 
     def refuse(amount: int) -> None:
         msg = (
@@ -327,16 +370,16 @@ def _read_bounded(
 
     if decoded > limit:
         refuse(decoded)
-    table = parquet.read()
+    table = pq.ParquetFile(pa.BufferReader(data), read_dictionary=encoded).read()
     import pyarrow.compute as pc
 
-    for column in text:
+    for column in encoded:
         for chunk in table[column].chunks:
             lengths = pc.binary_length(chunk.dictionary)
             decoded += pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0
             if decoded > limit:
                 refuse(decoded)
-    for column in (c for c in text if c not in keep_dictionary):
+    for column in (c for c in encoded if c not in keep_dictionary):
         index = table.schema.get_field_index(column)
         table = table.set_column(index, column, table[column].cast(table.schema.field(index).type.value_type))
     return table
@@ -376,8 +419,7 @@ def read_table(
             raise SnapshotFormatError(msg)
         # the key table's few-valued columns stay dictionaries: a fraction of the memory
         keep = KEYS_DICTIONARY_COLUMNS if name == "keys" else ()
-        parquet = pq.ParquetFile(pa.BufferReader(data), read_dictionary=_text(meta))
-        table = _read_bounded(parquet, path, name, size, keep_dictionary=keep)
+        table = _read_bounded(data, meta, path, name, size, keep_dictionary=keep)
     except (pa.ArrowInvalid, OSError) as err:
         msg = f"{path}: snapshot member {member} is not valid Parquet ({err})."
         raise SnapshotFormatError(msg) from None
@@ -462,7 +504,15 @@ def check_table_contents(table: pa.Table, name: str, releases: tuple[int, ...], 
         ),
         pc.is_valid(table["first_release"]),
     )
-    dated = table.filter(keep).select(["gene_id", "namespace", "value", "first_release", "last_release"]).to_pandas()
+    dated = table.filter(keep).select(["gene_id", "namespace", "value", "first_release", "last_release"])
+    # only a gene with several values in a namespace can have two at one release: the others
+    # are left out in Arrow first (the same rows stay, in the same order)
+    values = dated.group_by(["gene_id", "namespace"]).aggregate([("value", "count_distinct")])
+    several = values.filter(pc.greater(values["value_count_distinct"], 1)).select(["gene_id", "namespace"])
+    if several.num_rows == 0:
+        return
+    flagged = pc.is_in(dated["gene_id"], value_set=pc.unique(several["gene_id"]))
+    dated = dated.filter(flagged).to_pandas()
     first, last = dated["first_release"].to_numpy(), dated["last_release"].to_numpy()
     for release in sorted(releases):
         at = dated[(first <= release) & (last >= release)].drop_duplicates(["gene_id", "namespace", "value"])

@@ -47,8 +47,8 @@ KEYS = pa.schema(
 )
 
 
-#: Columns of the key table with a handful of distinct values (read as Arrow dictionaries).
-KEYS_DICTIONARY_COLUMNS = ("namespace", "kind", "note", "from_table")
+#: Columns of the key table with few distinct values (kept as Arrow dictionaries once read).
+KEYS_DICTIONARY_COLUMNS = ("namespace", "gene_id", "kind", "note", "from_table")
 
 
 #: Letters that matching ignores the case of: ASCII and the Greek small letters (``α`` to

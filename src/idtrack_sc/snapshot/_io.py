@@ -505,14 +505,10 @@ def check_table_contents(table: pa.Table, name: str, releases: tuple[int, ...], 
         pc.is_valid(table["first_release"]),
     )
     dated = table.filter(keep).select(["gene_id", "namespace", "value", "first_release", "last_release"])
-    # only a gene with several values in a namespace can have two at one release: the others
-    # are left out in Arrow first (the same rows stay, in the same order)
-    values = dated.group_by(["gene_id", "namespace"]).aggregate([("value", "count_distinct")])
-    several = values.filter(pc.greater(values["value_count_distinct"], 1)).select(["gene_id", "namespace"])
-    if several.num_rows == 0:
+    if not _spans_overlap(dated):
         return
-    flagged = pc.is_in(dated["gene_id"], value_set=pc.unique(several["gene_id"]))
-    dated = dated.filter(flagged).to_pandas()
+    # a gene has two names at a release: found again release by release, to say where
+    dated = dated.to_pandas()
     first, last = dated["first_release"].to_numpy(), dated["last_release"].to_numpy()
     for release in sorted(releases):
         at = dated[(first <= release) & (last >= release)].drop_duplicates(["gene_id", "namespace", "value"])
@@ -526,6 +522,57 @@ def check_table_contents(table: pa.Table, name: str, releases: tuple[int, ...], 
                 "(damaged or tampered file)."
             )
             raise SnapshotFormatError(msg)
+
+
+def _spans_overlap(dated: pa.Table) -> bool:
+    """Whether two spans of different values of one (gene, namespace) overlap (vectorized).
+
+    The spans of one value are merged first (a value may come from several sources); then any
+    overlap left is between different values. Spans are compared by their first release,
+    sorted, against the largest last release before them in the group.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if dated.num_rows < 2:
+        return False
+
+    def codes(column: str) -> np.ndarray:
+        encoded = pc.dictionary_encode(dated[column].combine_chunks())
+        return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    n_ns = max(int(codes("namespace").max()) + 2, 2)
+    group = (codes("gene_id") + 1) * n_ns + codes("namespace") + 1
+    value = codes("value")
+    first = dated["first_release"].to_numpy().astype(np.int64)
+    last = dated["last_release"].to_numpy().astype(np.int64)
+    span = int(max(last.max(), first.max()) - min(last.min(), first.min())) + 2
+    base = int(min(last.min(), first.min()))
+    first, last = first - base, last - base
+
+    def cummax_before(keys: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """Per sorted row, the largest ``last`` of the rows before it with the same key (``-1`` if none)."""
+        k = keys[order]
+        lifted = k * span + last[order]
+        before = np.empty(len(order), dtype=np.int64)
+        before[0] = -1
+        before[1:] = np.maximum.accumulate(lifted)[:-1]
+        same = np.zeros(len(order), dtype=bool)
+        same[1:] = k[1:] == k[:-1]
+        return np.where(same, before - k * span, -1)
+
+    # merge the spans of each (group, value)
+    pair = group * (int(value.max()) + 2) + value + 1
+    order = np.lexsort((first, pair))
+    starts = first[order] > cummax_before(pair, order)
+    begin = np.flatnonzero(starts)
+    merged_first = first[order][begin]
+    merged_last = np.maximum.reduceat(last[order], begin)
+    merged_group = group[order][begin]
+    # then any overlap within a group is between different values
+    order = np.lexsort((merged_first, merged_group))
+    first, last = merged_first, merged_last  # cummax_before reads `last`
+    return bool((first[order] <= cummax_before(merged_group, order)).any())
 
 
 def check_key_table(table: pa.Table, where: object) -> None:

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..snapshot import fake_names, upper_array, upper_strings
+from ..snapshot import upper_strings
 from ._parse import ends_in_number, other_readings, suffix_stems
 from ._snapshot_cache import cached_per_snapshot
 from ._vocab import REASON_CODE, REASONS
@@ -68,17 +68,10 @@ _CONFLICT = {
 def _spelled_several_ways(snapshot: Snapshot) -> pd.DataFrame:
     """Symbol rows (``value, gene_id, kind, last_release``) whose letters the sources write in several ways.
 
-    Read in Arrow from the names table (no frame of every name): only such rows can differ by
-    case. Fake names (a value equal to its gene's own ID) are left out, as everywhere.
+    The snapshot's ``spellings`` table (stored by the writer, schema 4; computed from the
+    names table for older files): only such rows can differ by case.
     """
-    names = snapshot.arrow("names")
-    sym = names.filter(pc.equal(names["namespace"], "symbol")).select(["value", "gene_id", "kind", "last_release"])
-    sym = sym.filter(pa.array(~fake_names(sym)))
-    upper = upper_array(sym["value"])
-    pairs = pa.table({"upper": upper, "value": sym["value"]}).group_by(["upper", "value"]).aggregate([])
-    counts = pairs.group_by("upper").aggregate([("value", "count")])
-    several = counts.filter(pc.greater(counts["value_count"], 1))["upper"]
-    return sym.filter(pc.is_in(upper, value_set=several)).to_pandas()
+    return snapshot.spellings().to_pandas()
 
 
 @cached_per_snapshot

@@ -7,7 +7,9 @@ are compressed themselves) with fixed timestamps and a fixed member order:
 - ``genes.parquet``, ``events.parquet``, ``names.parquet``, ``features.parquet``,
   ``loci.parquet`` (schema 2; a schema-1 file has no loci and reads as if the table were empty);
 - ``keys.parquet`` (schema 3): the derived key table (:mod:`idtrack_sc.snapshot._keys`),
-  written from the tables above; older files have none and get it computed when needed.
+  written from the tables above; older files have none and get it computed when needed;
+- ``spellings.parquet`` (schema 4): the derived table of symbols written in several ways
+  (:func:`~idtrack_sc.snapshot._keys.build_spellings`), the same.
 
 Any ZIP tool and any Parquet reader open it; no code of this package is needed.
 """
@@ -24,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .._atomic import write_atomically
-from ._keys import KEYS_DICTIONARY_COLUMNS, build_key_table
+from ._keys import KEYS_DICTIONARY_COLUMNS, build_key_table, build_spellings
 from ._pages import plain_text_bytes
 from ._schema import ADDED_IN_2, DERIVED_TABLES, FORMAT_NAME, OPTIONAL_TABLES, SCHEMA_VERSION, SORT_KEYS, TABLES
 
@@ -171,6 +173,7 @@ def write_snapshot(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, An
         raise ValueError(msg)
     arrow = {name: to_arrow(name, tables[name]) for name in TABLES}
     arrow["keys"] = build_key_table(arrow)
+    arrow["spellings"] = build_spellings(arrow["names"])
     data = {name: _parquet_bytes(table) for name, table in arrow.items()}
     declared = {name: {"bytes": len(data[name]), "rows": arrow[name].num_rows} for name in ALL_TABLES}
     manifest = {**manifest, "format": FORMAT_NAME, "schema_version": SCHEMA_VERSION, "tables": declared}

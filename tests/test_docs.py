@@ -19,8 +19,7 @@ import pytest
 from idtrack_sc.datasets import default_snapshot, default_snapshot_path
 from idtrack_sc.resolve import OUTCOMES, PARSE_NOTES, REASONS
 from idtrack_sc.snapshot import TABLES
-from idtrack_sc.snapshot._schema import DERIVED_TABLES
-from idtrack_sc.snapshot._schema import ADDED_IN_2
+from idtrack_sc.snapshot._schema import ADDED_IN_2, DERIVED_TABLES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="docs/ is not part of this checkout")

@@ -373,7 +373,11 @@ def _read_bounded(
 
     if decoded > limit:
         refuse(decoded)
-    table = pq.ParquetFile(pa.BufferReader(data), read_dictionary=encoded).read()
+    # one column at a time, on this thread: the decoding buffers of one column are reused for
+    # the next (reading every column at once on the thread pool took more time and memory)
+    parquet = pq.ParquetFile(pa.BufferReader(data), read_dictionary=encoded)
+    columns = [parquet.read(columns=[c], use_threads=False).column(0) for c in parquet.schema_arrow.names]
+    table = pa.Table.from_arrays(columns, schema=parquet.schema_arrow.remove_metadata())
     import pyarrow.compute as pc
 
     for column in encoded:

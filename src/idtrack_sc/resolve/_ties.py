@@ -106,6 +106,12 @@ def case_readings(snapshot: Snapshot) -> pd.DataFrame:
 
 
 @cached_per_snapshot
+def _case_values(snapshot: Snapshot) -> pa.Array:
+    """The spellings of :func:`case_readings`, as an Arrow array (unique)."""
+    return pa.array(pd.unique(case_readings(snapshot).index.to_numpy(dtype=object)), type=pa.string())
+
+
+@cached_per_snapshot
 def geneless_symbols(snapshot: Snapshot) -> pd.Series:
     """HGNC ID by upper-case approved HGNC symbol, for genes without an Ensembl gene (manifest)."""
     table = snapshot.manifest.get("geneless_symbols") or {}
@@ -189,9 +195,13 @@ def keys_to_resolve(
     parts = [np.asarray(alt_keys, dtype=object), stems[stems != None].astype(object)]  # noqa: E711 - element-wise
     case = case_readings(snapshot)
     if len(case):
-        written = _trimmed(given, np.arange(len(given)))
-        genes = case.loc[case.index.intersection(pd.Index(pd.unique(written.astype(object)))), "gene"]
-        parts.append(genes.str.upper().to_numpy(dtype=object))
+        # the few spellings with case readings, looked for in Arrow: only those in the batch come out
+        trimmed = pc.utf8_trim_whitespace(given)
+        present = trimmed.filter(pc.fill_null(pc.is_in(trimmed, value_set=_case_values(snapshot)), False))
+        if len(present):
+            written = pd.Index(np.asarray(pc.unique(present).to_numpy(zero_copy_only=False), dtype=object))
+            genes = case.loc[case.index.intersection(written), "gene"]
+            parts.append(genes.str.upper().to_numpy(dtype=object))
     wanted = np.concatenate(parts) if parts else np.zeros(0, dtype=object)
     wanted = pd.unique(wanted[pd.notna(wanted)]).astype(object)
     if positions is None:

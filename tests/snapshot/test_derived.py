@@ -47,3 +47,45 @@ def test_case_conflict_answered_the_same_from_the_stored_table(written):
     before = its.convert(values, snapshot=original, to="symbol")[cols]
     after = its.convert(values, snapshot=again, to="symbol")[cols]
     assert before.equals(after)
+
+
+def test_forged_spellings_refused(written, tmp_path):
+    """A spellings table naming a symbol written one way only would make a tie out of nothing."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from idtrack_sc.snapshot import SnapshotFormatError
+
+    _, path = written
+    table = its.load_snapshot(path).spellings()
+    forged = pa.concat_tables(
+        [
+            table,
+            pa.table(
+                {
+                    "value": ["TP53"],
+                    "gene_id": ["ENSG00000141510"],
+                    "kind": ["alias"],
+                    "last_release": pa.array([None], pa.int32()),
+                },
+                schema=table.schema,
+            ),
+        ]
+    )
+    sink = io.BytesIO()
+    pq.write_table(forged, sink)
+    out = tmp_path / "forged.idtrack.zip"
+    with zipfile.ZipFile(path) as zf, zipfile.ZipFile(out, "w") as new:
+        for info in zf.infolist():
+            data = sink.getvalue() if info.filename == "spellings.parquet" else zf.read(info)
+            if info.filename == "manifest.json":
+                import json
+
+                manifest = json.loads(data)
+                manifest.pop("tables")
+                data = json.dumps(manifest).encode()
+            new.writestr(info.filename, data)
+    with pytest.raises(SnapshotFormatError, match=r"spellings lists \['TP53'\] written in one way only"):
+        its.convert(["TP53"], snapshot=its.load_snapshot(out))

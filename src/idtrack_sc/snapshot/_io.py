@@ -593,3 +593,30 @@ def check_key_table(table: pa.Table, where: object) -> None:
         if ordered is not True:
             msg = f"{where}: table keys is not sorted by key (damaged or tampered file)."
             raise SnapshotFormatError(msg)
+
+
+def check_spellings(table: pa.Table, where: object) -> None:
+    """Refuse a stored spellings table whose rows are not symbols written in several ways.
+
+    Every row needs a value and a gene, and its value's letters (upper-cased as matching
+    does) must be written in at least two ways among the table's rows: the property the case
+    readings rely on (:func:`~idtrack_sc.snapshot._keys.build_spellings`).
+    """
+    import pyarrow.compute as pc
+
+    from ._keys import upper_array
+
+    if table.num_rows == 0:
+        return
+    if table["value"].null_count or table["gene_id"].null_count:
+        msg = f"{where}: table spellings has rows without a value or a gene (damaged or tampered file)."
+        raise SnapshotFormatError(msg)
+    pairs = pa.table({"upper": upper_array(table["value"]), "value": table["value"]})
+    ways = pairs.group_by(["upper", "value"]).aggregate([]).group_by("upper").aggregate([("value", "count")])
+    if pc.min(ways["value_count"]).as_py() < 2:
+        once = ways.filter(pc.less(ways["value_count"], 2))["upper"].to_pylist()[:5]
+        msg = (
+            f"{where}: table spellings lists {once} written in one way only; it holds symbols the sources write "
+            "in several ways (damaged or tampered file)."
+        )
+        raise SnapshotFormatError(msg)

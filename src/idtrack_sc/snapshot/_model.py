@@ -16,6 +16,7 @@ import numpy as np
 from ._io import (
     SnapshotFormatError,
     check_key_table,
+    check_spellings,
     check_table_contents,
     check_table_releases,
     read_manifest,
@@ -148,6 +149,7 @@ class Snapshot:
                 with zipfile.ZipFile(self.path) as zf:
                     table = read_table(zf, self.path, "spellings", self.manifest)
                 if table is not None:
+                    check_spellings(table, self.path)
                     check_table_releases(table, "spellings", self.releases, self.path)
             if table is None:
                 table = build_spellings(self.arrow("names"))

@@ -19,7 +19,7 @@ import pytest
 from idtrack_sc.datasets import default_snapshot, default_snapshot_path
 from idtrack_sc.resolve import OUTCOMES, PARSE_NOTES, REASONS
 from idtrack_sc.snapshot import TABLES
-from idtrack_sc.snapshot._schema import ADDED_IN_2
+from idtrack_sc.snapshot._schema import ADDED_IN_2, DERIVED_TABLES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="docs/ is not part of this checkout")
@@ -64,12 +64,12 @@ def _format_section(text: str, table: str) -> str:
     return text[start : end if end >= 0 else None]
 
 
-@pytest.mark.parametrize("table", list(TABLES))
+@pytest.mark.parametrize("table", [*TABLES, *DERIVED_TABLES])
 def test_snapshot_format_lists_every_column_with_its_type(table):
     text = (DOCS / "snapshot-format.md").read_text(encoding="utf-8")
     section = _format_section(text, table)
     documented = re.findall(r"^\| `([a-z_]+)` \| `([a-z0-9]+)` \|", section, flags=re.MULTILINE)
-    expected = [(field.name, str(field.type)) for field in TABLES[table]]
+    expected = [(field.name, str(field.type)) for field in {**TABLES, **DERIVED_TABLES}[table]]
     assert documented == expected
 
 

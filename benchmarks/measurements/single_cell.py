@@ -16,7 +16,11 @@ import pandas as pd
 from context import RELEASE
 from registry import Result, Table, measurement, resolve_object
 
-HARMONIZE_TARGET_S = 2.0
+#: Issue #23: ``harmonize_var_names`` on pbmc68k-sized data in at most half a second.
+HARMONIZE_TARGET_S = 0.5
+#: pbmc68k (10x Genomics, "Fresh 68k PBMCs (Donor A)"): 68,579 cells x 32,738 genes, a median
+#: of 525 genes per cell; 2 % density (about 650 per cell) stands for its long tail.
+PBMC68K = (68_579, 32_738, 0.02)
 SEED = 7
 
 
@@ -136,7 +140,7 @@ def call_kwargs(func, snapshot_path, **wanted) -> dict:
 @measurement(
     "single_cell",
     "harmonize_var_names",
-    "harmonize_var_names with duplicate summing (50k cells × 30k genes; --quick: 5k)",
+    "harmonize_var_names with duplicate summing (pbmc68k-sized: 68,579 cells × 32,738 genes; --quick: 5k cells)",
     requires="idtrack_sc.pp.harmonize_var_names",
 )
 def harmonize_var_names(ctx) -> Result:
@@ -144,9 +148,10 @@ def harmonize_var_names(ctx) -> Result:
     import anndata as ad
 
     harmonize = resolve_object("idtrack_sc.pp.harmonize_var_names")
-    n_obs, n_vars = (5_000, 30_000) if ctx.quick else (50_000, 30_000)
+    n_obs, n_vars, density = PBMC68K
+    n_obs = 5_000 if ctx.quick else n_obs
     names, kinds = realistic_var_names(ctx.data_work, n_vars)
-    X = synthetic_counts(n_obs, n_vars)
+    X = synthetic_counts(n_obs, n_vars, density)
     base = ad.AnnData(X=X, var=pd.DataFrame(index=pd.Index(names, dtype=object)))
     kwargs = call_kwargs(
         harmonize,
@@ -167,7 +172,7 @@ def harmonize_var_names(ctx) -> Result:
     median = ctx.median(times)
     table = Table(
         "harmonize_var_names (index already built; median of runs)",
-        ["cells", "genes in", "non-zeros", "genes out", "median (s)", "target ≤ 2 s"],
+        ["cells", "genes in", "non-zeros", "genes out", "median (s)", f"target ≤ {HARMONIZE_TARGET_S} s"],
         [[n_obs, n_vars, X.nnz, shapes[0][1], median, "✓" if median <= HARMONIZE_TARGET_S else "✗"]],
         note=f"var_names kinds: {kinds}. Call: harmonize_var_names(adata, {', '.join(kwargs)}).",
     )

@@ -226,7 +226,7 @@ def convert(
             )
     # the other readings find_ties compares are resolved in the same pass as the batch's keys
     live_at = pa.array(live)
-    other = keys_to_resolve(snapshot, keys[live], query_keys.take(live_at), given.take(live_at))
+    other, readings = keys_to_resolve(snapshot, keys[live], query_keys.take(live_at), given.take(live_at), live)
     other_codes = keyset.lookup(other) if len(other) else np.zeros(0, dtype=np.int64)
     target = resolved(snapshot, release, namespace, release if anchor is None else anchor, min_evidence)
     index, rows = target.answer(snapshot, np.concatenate([codes, other_codes[other_codes >= 0]]))
@@ -243,7 +243,7 @@ def convert(
     as_written = found.copy()  # found as its own key (a versioned Ensembl ID too), not repaired
     if len(miss):
         as_written[miss] = False
-    ties = find_ties(snapshot, index, keys, query_keys, given, rows, as_written, strategy)
+    ties = find_ties(snapshot, index, keys, query_keys, given, rows, as_written, strategy, readings)
 
     n_targets = index.n_targets[rows]
     take = pa.array(rows)

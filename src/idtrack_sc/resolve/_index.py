@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from ..snapshot import SOURCE_PRIORITY, fake_names, upper_strings
 from ._key_index import key_index
 from ._resolution_index import ResolutionIndex, hash_keys
-from ._snapshot_cache import cached_per_snapshot
+from ._snapshot_cache import cached_per_snapshot, snapshot_cache
 from ._vocab import PARSE_NOTES, REASON_CODE
 
 if TYPE_CHECKING:
@@ -158,13 +158,24 @@ def real_names(snapshot: Snapshot) -> pd.DataFrame:
     return names[~fake] if fake.any() else names
 
 
+_EXACT_CALLS = ("is_exact_symbol", "calls")
+_EXACT_LOCK = threading.Lock()
+
+
 def is_exact_symbol(snapshot: Snapshot, values: np.ndarray) -> np.ndarray:
     """Per value, whether it is a symbol exactly as the snapshot's sources write it (case included).
 
-    The same as membership in :func:`exact_names`, read from the names rows of these values only.
+    The same as membership in :func:`exact_names`: on a session's first call read from the
+    names rows of these values only (one scan, no index of every symbol); from the second
+    call on, looked up in :func:`exact_names` (built then, once).
     """
     if len(values) == 0:
         return np.zeros(0, dtype=bool)
+    cache = snapshot_cache(snapshot)
+    with _EXACT_LOCK:
+        cache[_EXACT_CALLS] = calls = cache.get(_EXACT_CALLS, 0) + 1
+    if calls > 1:
+        return exact_names(snapshot).get_indexer(np.asarray(values, dtype=object)) >= 0
     asked = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
     names = snapshot.arrow("names").select(["gene_id", "namespace", "value"])
     names = names.filter(

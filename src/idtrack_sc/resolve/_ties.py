@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..snapshot import fake_names, upper_array, upper_strings
+from ..snapshot import upper_strings
 from ._parse import ends_in_number, other_readings, suffix_stems
 from ._snapshot_cache import cached_per_snapshot
 from ._vocab import REASON_CODE, REASONS
@@ -68,17 +68,10 @@ _CONFLICT = {
 def _spelled_several_ways(snapshot: Snapshot) -> pd.DataFrame:
     """Symbol rows (``value, gene_id, kind, last_release``) whose letters the sources write in several ways.
 
-    Read in Arrow from the names table (no frame of every name): only such rows can differ by
-    case. Fake names (a value equal to its gene's own ID) are left out, as everywhere.
+    The snapshot's ``spellings`` table (stored by the writer, schema 4; computed from the
+    names table for older files): only such rows can differ by case.
     """
-    names = snapshot.arrow("names")
-    sym = names.filter(pc.equal(names["namespace"], "symbol")).select(["value", "gene_id", "kind", "last_release"])
-    sym = sym.filter(pa.array(~fake_names(sym)))
-    upper = upper_array(sym["value"])
-    pairs = pa.table({"upper": upper, "value": sym["value"]}).group_by(["upper", "value"]).aggregate([])
-    counts = pairs.group_by("upper").aggregate([("value", "count")])
-    several = counts.filter(pc.greater(counts["value_count"], 1))["upper"]
-    return sym.filter(pc.is_in(upper, value_set=several)).to_pandas()
+    return snapshot.spellings().to_pandas()
 
 
 @cached_per_snapshot
@@ -110,6 +103,12 @@ def case_readings(snapshot: Snapshot) -> pd.DataFrame:
     differs = frame.assign(genes=frame["value"].map(genes)).groupby("upper")["genes"].nunique()
     frame = frame[frame["upper"].isin(differs.index[differs > 1])]
     return frame.drop_duplicates(["value", "gene"]).set_index("value")[["gene", "strength"]].sort_index()
+
+
+@cached_per_snapshot
+def _case_values(snapshot: Snapshot) -> pa.Array:
+    """The spellings of :func:`case_readings`, as an Arrow array (unique)."""
+    return pa.array(pd.unique(case_readings(snapshot).index.to_numpy(dtype=object)), type=pa.string())
 
 
 @cached_per_snapshot
@@ -159,25 +158,55 @@ def _split(value: str) -> list[str]:
     return value.split("|") if value else []
 
 
-def keys_to_resolve(snapshot: Snapshot, keys: np.ndarray, normalized: pa.Array, given: pa.Array) -> np.ndarray:
-    """Every other key :func:`find_ties` may look up for these queries (unique; some unknown).
+@dataclass
+class Readings:
+    """The other readings of a batch's queries, computed once (:func:`keys_to_resolve`) and read by :func:`find_ties`.
+
+    ``live``: the batch positions of the queries they were computed for (ascending); ``at``,
+    ``keys``, ``notes``: batch position, key and parse note of every rewrite (date and
+    separator readings, in :func:`~idtrack_sc.resolve._parse.other_readings` order);
+    ``stems`` and ``ending``: per query of ``live``, the stem of a uniquified copy (or
+    ``None``) and whether the key ends in a number.
+    """
+
+    live: np.ndarray
+    at: np.ndarray
+    keys: np.ndarray
+    notes: np.ndarray
+    stems: np.ndarray
+    ending: np.ndarray
+
+
+def keys_to_resolve(
+    snapshot: Snapshot, keys: np.ndarray, normalized: pa.Array, given: pa.Array, positions: np.ndarray | None = None
+) -> tuple[np.ndarray, Readings | None]:
+    """Every other key :func:`find_ties` may look up for these queries (unique; some unknown), and the readings.
 
     Resolution is query-driven: the answers :func:`find_ties` compares must be resolved with
     the batch's own keys, in the same pass. A superset is fine (every rewrite of every query,
     the stem of every copy, the genes of every case reading); keys the snapshot does not know
-    cost nothing.
+    cost nothing. ``positions``: where these queries stand in the batch (ascending); with
+    it, the readings are returned for :func:`find_ties` (element-wise, so the same as
+    computed there for any subset of the queries).
     """
     ending = ends_in_number(normalized)
-    _, alt_keys, _ = other_readings(keys, normalized, ending)
+    alt_at, alt_keys, alt_notes = other_readings(keys, normalized, ending)
     stems = suffix_stems(keys, normalized, ending)
     parts = [np.asarray(alt_keys, dtype=object), stems[stems != None].astype(object)]  # noqa: E711 - element-wise
     case = case_readings(snapshot)
     if len(case):
-        written = _trimmed(given, np.arange(len(given)))
-        genes = case.loc[case.index.intersection(pd.Index(pd.unique(written.astype(object)))), "gene"]
-        parts.append(genes.str.upper().to_numpy(dtype=object))
+        # the few spellings with case readings, looked for in Arrow: only those in the batch come out
+        trimmed = pc.utf8_trim_whitespace(given)
+        present = trimmed.filter(pc.fill_null(pc.is_in(trimmed, value_set=_case_values(snapshot)), False))
+        if len(present):
+            written = pd.Index(np.asarray(pc.unique(present).to_numpy(zero_copy_only=False), dtype=object))
+            genes = case.loc[case.index.intersection(written), "gene"]
+            parts.append(genes.str.upper().to_numpy(dtype=object))
     wanted = np.concatenate(parts) if parts else np.zeros(0, dtype=object)
-    return pd.unique(wanted[pd.notna(wanted)]).astype(object)
+    wanted = pd.unique(wanted[pd.notna(wanted)]).astype(object)
+    if positions is None:
+        return wanted, None
+    return wanted, Readings(positions, positions[alt_at], np.asarray(alt_keys, dtype=object), alt_notes, stems, ending)
 
 
 def find_ties(
@@ -189,6 +218,7 @@ def find_ties(
     rows: np.ndarray,
     as_written: np.ndarray,
     strategy: str,
+    readings: Readings | None = None,
 ) -> Ties:
     """Compare every plausible reading of the queries with the one taken (see module doc).
 
@@ -201,6 +231,8 @@ def find_ties(
         The index row each query was answered from (``index.missing`` where not found).
     as_written
         Queries whose row is their key as written (no repair): case readings apply to those.
+    readings
+        The batch's other readings from :func:`keys_to_resolve` (computed here when ``None``).
     """
     n_targets = index.n_targets
     reached = np.flatnonzero((rows != index.missing) & (n_targets[rows] > 0))
@@ -212,11 +244,21 @@ def find_ties(
     reached_strength = _STRENGTH_OF_CODE[index.reason[rows[reached]]]
     open_to = reached[~as_written[reached] | (reached_strength > 0)]
     open_keys = normalized.take(pa.array(open_to))
-    ending = ends_in_number(open_keys)
-    alt_at, alt_keys, alt_notes = other_readings(keys[open_to], open_keys, ending)
-    if len(alt_at):
+    if readings is None:
+        ending = ends_in_number(open_keys)
+        alt_at, alt_keys, alt_notes = other_readings(keys[open_to], open_keys, ending)
+        alt_pos = open_to[alt_at]
+    else:  # computed once for the batch: the readings of the queries open to them
+        at_live = np.full(len(keys), -1, dtype=np.int64)
+        at_live[readings.live] = np.arange(len(readings.live))
+        ending = readings.ending[at_live[open_to]]
+        is_open = np.zeros(len(keys), dtype=bool)
+        is_open[open_to] = True
+        sel = is_open[readings.at]
+        alt_pos, alt_keys, alt_notes = readings.at[sel], readings.keys[sel], readings.notes[sel]
+    if len(alt_pos):
         alt_rows = index.lookup(alt_keys)
-        pos = open_to[alt_at]
+        pos = alt_pos
         ok = (alt_rows >= 0) & (alt_rows != rows[pos])
         ok[ok] = n_targets[alt_rows[ok]] > 0
         pos_parts.append(pos[ok])
@@ -228,7 +270,10 @@ def find_ties(
     # the queries found as written among those open to other readings (a subset of open_to)
     weak_at = np.flatnonzero(as_written[open_to])
     weak = open_to[weak_at]
-    stems = suffix_stems(keys[weak], open_keys.take(pa.array(weak_at)), ending[weak_at])
+    if readings is None:
+        stems = suffix_stems(keys[weak], open_keys.take(pa.array(weak_at)), ending[weak_at])
+    else:
+        stems = readings.stems[at_live[weak]]
     copies = np.flatnonzero(stems != None)  # noqa: E711 - element-wise
     if len(copies):
         # found as written, and also a uniquified copy of a name in the batch (anndata, Seurat

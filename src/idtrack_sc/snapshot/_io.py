@@ -7,7 +7,9 @@ are compressed themselves) with fixed timestamps and a fixed member order:
 - ``genes.parquet``, ``events.parquet``, ``names.parquet``, ``features.parquet``,
   ``loci.parquet`` (schema 2; a schema-1 file has no loci and reads as if the table were empty);
 - ``keys.parquet`` (schema 3): the derived key table (:mod:`idtrack_sc.snapshot._keys`),
-  written from the tables above; older files have none and get it computed when needed.
+  written from the tables above; older files have none and get it computed when needed;
+- ``spellings.parquet`` (schema 4): the derived table of symbols written in several ways
+  (:func:`~idtrack_sc.snapshot._keys.build_spellings`), the same.
 
 Any ZIP tool and any Parquet reader open it; no code of this package is needed.
 """
@@ -24,7 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .._atomic import write_atomically
-from ._keys import KEYS_DICTIONARY_COLUMNS, build_key_table
+from ._keys import KEYS_DICTIONARY_COLUMNS, build_key_table, build_spellings
+from ._pages import plain_text_bytes
 from ._schema import ADDED_IN_2, DERIVED_TABLES, FORMAT_NAME, OPTIONAL_TABLES, SCHEMA_VERSION, SORT_KEYS, TABLES
 
 #: Every member table: the snapshot's own, then the derived ones.
@@ -105,6 +108,29 @@ def with_optional_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.Dat
     return out
 
 
+#: A text column is dictionary-encoded when it has at most this fraction of distinct values
+#: (namespaces, kinds, sources, a gene ID repeated over its names); a column of mostly
+#: distinct values (keys, feature IDs, names) is written PLAIN: read as it is, bounded by its
+#: pages (:mod:`._pages`), without building a dictionary of every value on load.
+DICTIONARY_MAX_DISTINCT = 0.25
+#: Dictionary pages may hold a whole column's distinct values: a column that falls back to
+#: PLAIN half way would be read dictionary-encoded value by value.
+_DICTIONARY_PAGE_LIMIT = 256 << 20
+
+
+def dictionary_columns(table: pa.Table) -> list[str]:
+    """The columns :func:`write_snapshot` dictionary-encodes: text with few distinct values, and every non-text column."""
+    import pyarrow.compute as pc
+
+    out = []
+    for field in table.schema:
+        distinct = pa.types.is_string(field.type) and table.num_rows
+        if distinct and pc.count_distinct(table[field.name]).as_py() > DICTIONARY_MAX_DISTINCT * table.num_rows:
+            continue
+        out.append(field.name)
+    return out
+
+
 def _parquet_bytes(table: pa.Table) -> bytes:
     sink = io.BytesIO()
     pq.write_table(
@@ -112,7 +138,8 @@ def _parquet_bytes(table: pa.Table) -> bytes:
         sink,
         compression="zstd",
         compression_level=9,
-        use_dictionary=True,
+        use_dictionary=dictionary_columns(table),
+        dictionary_pagesize_limit=_DICTIONARY_PAGE_LIMIT,
         write_statistics=False,
         store_schema=True,
     )
@@ -146,6 +173,7 @@ def write_snapshot(tables: Mapping[str, pd.DataFrame], manifest: Mapping[str, An
         raise ValueError(msg)
     arrow = {name: to_arrow(name, tables[name]) for name in TABLES}
     arrow["keys"] = build_key_table(arrow)
+    arrow["spellings"] = build_spellings(arrow["names"])
     data = {name: _parquet_bytes(table) for name, table in arrow.items()}
     declared = {name: {"bytes": len(data[name]), "rows": arrow[name].num_rows} for name in ALL_TABLES}
     manifest = {**manifest, "format": FORMAT_NAME, "schema_version": SCHEMA_VERSION, "tables": declared}
@@ -291,25 +319,42 @@ def _check_member_size(zf: zipfile.ZipFile, path: Path, member: str, declared: M
 
 
 def _text(meta: pq.FileMetaData) -> list[str]:
-    """The file's text columns, read dictionary-encoded so their decoded size is known first."""
+    """The file's text columns."""
     schema = meta.schema.to_arrow_schema()
     return [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
 
 
+def _plain_text(data: bytes, meta: pq.FileMetaData, text: list[str]) -> dict[str, int]:
+    """The text columns whose pages are all PLAIN, with the bytes those pages decode to (:mod:`._pages`)."""
+    names = [meta.schema.column(i).path for i in range(meta.num_columns)]
+    out: dict[str, int] = {}
+    for column in text:
+        if names.count(column) != 1:
+            continue
+        at = names.index(column)
+        sizes = [plain_text_bytes(data, meta.row_group(g).column(at)) for g in range(meta.num_row_groups)]
+        if all(size is not None for size in sizes):
+            out[column] = sum(sizes)
+    return out
+
+
 def _read_bounded(
-    parquet: pq.ParquetFile, path: Path, name: str, size: int, *, keep_dictionary: tuple[str, ...] = ()
+    data: bytes, meta: pq.FileMetaData, path: Path, name: str, size: int, *, keep_dictionary: tuple[str, ...] = ()
 ) -> pa.Table:
     """Read a Parquet member whose decoded size stays within :data:`MAX_DECODED_RATIO` of ``size``.
 
-    Row counts × type widths are bounded from the metadata before anything is read; text
-    columns are then read dictionary-encoded (their distinct values only, which the encoded
-    pages bound) and the length of every cell is summed before the text is expanded
-    (columns in ``keep_dictionary`` stay dictionary-encoded).
+    Row counts × type widths are bounded from the metadata before anything is read. A text
+    column whose pages are all PLAIN (:mod:`._pages`) is bounded by what its pages hold and
+    read as it is; any other text column is read dictionary-encoded (its distinct values
+    only, which the encoded pages bound) and the length of every cell is summed before the
+    text is expanded (columns in ``keep_dictionary`` stay dictionary-encoded).
     """
     limit = MAX_DECODED_RATIO * size + _DECODED_SLACK
-    schema = parquet.schema_arrow
-    rows = parquet.metadata.num_rows
-    text = [f.name for f in schema if pa.types.is_dictionary(f.type)]
+    schema = meta.schema.to_arrow_schema()
+    rows = meta.num_rows
+    text = _text(meta)
+    plain_text = _plain_text(data, meta, text)
+    encoded = [c for c in text if c not in plain_text]
     plain = (pa.types.is_primitive, pa.types.is_null)
     nested = [f"{f.name} ({f.type})" for f in schema if not (any(t(f.type) for t in plain) or f.name in text)]
     if nested:  # lists, structs, binary: no snapshot column has them, and their size is unbounded here
@@ -317,6 +362,7 @@ def _read_bounded(
         raise SnapshotFormatError(msg)
     widths = sum(max(f.type.bit_width // 8, 1) for f in schema if pa.types.is_primitive(f.type))
     decoded = rows * (widths + 20 * len(text))  # offsets + what each text cell costs in pandas
+    decoded += sum(plain_text.values())
 
     def refuse(amount: int) -> None:
         msg = (
@@ -327,16 +373,20 @@ def _read_bounded(
 
     if decoded > limit:
         refuse(decoded)
-    table = parquet.read()
+    # one column at a time, on this thread: the decoding buffers of one column are reused for
+    # the next (reading every column at once on the thread pool took more time and memory)
+    parquet = pq.ParquetFile(pa.BufferReader(data), read_dictionary=encoded)
+    columns = [parquet.read(columns=[c], use_threads=False).column(0) for c in parquet.schema_arrow.names]
+    table = pa.Table.from_arrays(columns, schema=parquet.schema_arrow.remove_metadata())
     import pyarrow.compute as pc
 
-    for column in text:
+    for column in encoded:
         for chunk in table[column].chunks:
             lengths = pc.binary_length(chunk.dictionary)
             decoded += pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0
             if decoded > limit:
                 refuse(decoded)
-    for column in (c for c in text if c not in keep_dictionary):
+    for column in (c for c in encoded if c not in keep_dictionary):
         index = table.schema.get_field_index(column)
         table = table.set_column(index, column, table[column].cast(table.schema.field(index).type.value_type))
     return table
@@ -376,8 +426,7 @@ def read_table(
             raise SnapshotFormatError(msg)
         # the key table's few-valued columns stay dictionaries: a fraction of the memory
         keep = KEYS_DICTIONARY_COLUMNS if name == "keys" else ()
-        parquet = pq.ParquetFile(pa.BufferReader(data), read_dictionary=_text(meta))
-        table = _read_bounded(parquet, path, name, size, keep_dictionary=keep)
+        table = _read_bounded(data, meta, path, name, size, keep_dictionary=keep)
     except (pa.ArrowInvalid, OSError) as err:
         msg = f"{path}: snapshot member {member} is not valid Parquet ({err})."
         raise SnapshotFormatError(msg) from None
@@ -462,7 +511,11 @@ def check_table_contents(table: pa.Table, name: str, releases: tuple[int, ...], 
         ),
         pc.is_valid(table["first_release"]),
     )
-    dated = table.filter(keep).select(["gene_id", "namespace", "value", "first_release", "last_release"]).to_pandas()
+    dated = table.filter(keep).select(["gene_id", "namespace", "value", "first_release", "last_release"])
+    if not _spans_overlap(dated):
+        return
+    # a gene has two names at a release: found again release by release, to say where
+    dated = dated.to_pandas()
     first, last = dated["first_release"].to_numpy(), dated["last_release"].to_numpy()
     for release in sorted(releases):
         at = dated[(first <= release) & (last >= release)].drop_duplicates(["gene_id", "namespace", "value"])
@@ -478,6 +531,57 @@ def check_table_contents(table: pa.Table, name: str, releases: tuple[int, ...], 
             raise SnapshotFormatError(msg)
 
 
+def _spans_overlap(dated: pa.Table) -> bool:
+    """Whether two spans of different values of one (gene, namespace) overlap (vectorized).
+
+    The spans of one value are merged first (a value may come from several sources); then any
+    overlap left is between different values. Spans are compared by their first release,
+    sorted, against the largest last release before them in the group.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if dated.num_rows < 2:
+        return False
+
+    def codes(column: str) -> np.ndarray:
+        encoded = pc.dictionary_encode(dated[column].combine_chunks())
+        return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    n_ns = max(int(codes("namespace").max()) + 2, 2)
+    group = (codes("gene_id") + 1) * n_ns + codes("namespace") + 1
+    value = codes("value")
+    first = dated["first_release"].to_numpy().astype(np.int64)
+    last = dated["last_release"].to_numpy().astype(np.int64)
+    span = int(max(last.max(), first.max()) - min(last.min(), first.min())) + 2
+    base = int(min(last.min(), first.min()))
+    first, last = first - base, last - base
+
+    def cummax_before(keys: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """Per sorted row, the largest ``last`` of the rows before it with the same key (``-1`` if none)."""
+        k = keys[order]
+        lifted = k * span + last[order]
+        before = np.empty(len(order), dtype=np.int64)
+        before[0] = -1
+        before[1:] = np.maximum.accumulate(lifted)[:-1]
+        same = np.zeros(len(order), dtype=bool)
+        same[1:] = k[1:] == k[:-1]
+        return np.where(same, before - k * span, -1)
+
+    # merge the spans of each (group, value)
+    pair = group * (int(value.max()) + 2) + value + 1
+    order = np.lexsort((first, pair))
+    starts = first[order] > cummax_before(pair, order)
+    begin = np.flatnonzero(starts)
+    merged_first = first[order][begin]
+    merged_last = np.maximum.reduceat(last[order], begin)
+    merged_group = group[order][begin]
+    # then any overlap within a group is between different values
+    order = np.lexsort((merged_first, merged_group))
+    first, last = merged_first, merged_last  # cummax_before reads `last`
+    return bool((first[order] <= cummax_before(merged_group, order)).any())
+
+
 def check_key_table(table: pa.Table, where: object) -> None:
     """Refuse a stored key table that is not sorted by key (the resolver relies on it)."""
     import pyarrow.compute as pc
@@ -489,3 +593,30 @@ def check_key_table(table: pa.Table, where: object) -> None:
         if ordered is not True:
             msg = f"{where}: table keys is not sorted by key (damaged or tampered file)."
             raise SnapshotFormatError(msg)
+
+
+def check_spellings(table: pa.Table, where: object) -> None:
+    """Refuse a stored spellings table whose rows are not symbols written in several ways.
+
+    Every row needs a value and a gene, and its value's letters (upper-cased as matching
+    does) must be written in at least two ways among the table's rows: the property the case
+    readings rely on (:func:`~idtrack_sc.snapshot._keys.build_spellings`).
+    """
+    import pyarrow.compute as pc
+
+    from ._keys import upper_array
+
+    if table.num_rows == 0:
+        return
+    if table["value"].null_count or table["gene_id"].null_count:
+        msg = f"{where}: table spellings has rows without a value or a gene (damaged or tampered file)."
+        raise SnapshotFormatError(msg)
+    pairs = pa.table({"upper": upper_array(table["value"]), "value": table["value"]})
+    ways = pairs.group_by(["upper", "value"]).aggregate([]).group_by("upper").aggregate([("value", "count")])
+    if pc.min(ways["value_count"]).as_py() < 2:
+        once = ways.filter(pc.less(ways["value_count"], 2))["upper"].to_pylist()[:5]
+        msg = (
+            f"{where}: table spellings lists {once} written in one way only; it holds symbols the sources write "
+            "in several ways (damaged or tampered file)."
+        )
+        raise SnapshotFormatError(msg)

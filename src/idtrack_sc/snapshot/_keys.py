@@ -47,8 +47,19 @@ KEYS = pa.schema(
 )
 
 
-#: Columns of the key table with a handful of distinct values (read as Arrow dictionaries).
-KEYS_DICTIONARY_COLUMNS = ("namespace", "kind", "note", "from_table")
+#: spellings (schema 4): derived from ``names``; see :func:`build_spellings`.
+SPELLINGS = pa.schema(
+    [
+        ("value", pa.string()),
+        ("gene_id", pa.string()),
+        ("kind", pa.string()),
+        ("last_release", _release),
+    ]
+)
+
+
+#: Columns of the key table with few distinct values (kept as Arrow dictionaries once read).
+KEYS_DICTIONARY_COLUMNS = ("namespace", "gene_id", "kind", "note", "from_table")
 
 
 #: Letters that matching ignores the case of: ASCII and the Greek small letters (``α`` to
@@ -180,3 +191,20 @@ def build_key_table(tables: Mapping[str, pa.Table]) -> pa.Table:
     uniques = uniques.take(pc.array_sort_indices(uniques))
     codes = pc.index_in(table["key"], value_set=uniques).to_numpy(zero_copy_only=False)
     return table.take(pa.array(np.argsort(codes, kind="stable")))
+
+
+def build_spellings(names: pa.Table) -> pa.Table:
+    """The symbol rows (``value, gene_id, kind, last_release``) whose letters the sources write in several ways.
+
+    Only such symbols can name other genes when the case of a query is kept (mouse ``Agt``
+    and ``AGT``): the resolver's case readings start from them. Fake names (a value equal to
+    its gene's own ID) are left out, as everywhere; rows keep the order of ``names``.
+    """
+    sym = names.filter(pc.equal(names["namespace"], "symbol")).select(["value", "gene_id", "kind", "last_release"])
+    sym = sym.filter(pa.array(~fake_names(sym)))
+    upper = upper_array(sym["value"])
+    pairs = pa.table({"upper": upper, "value": sym["value"]}).group_by(["upper", "value"]).aggregate([])
+    counts = pairs.group_by("upper").aggregate([("value", "count")])
+    several = counts.filter(pc.greater(counts["value_count"], 1))["upper"]
+    out = sym.filter(pc.fill_null(pc.is_in(upper, value_set=several), False))
+    return pa.Table.from_arrays([out[f.name].combine_chunks().cast(f.type) for f in SPELLINGS], schema=SPELLINGS)

@@ -16,6 +16,7 @@ import numpy as np
 from ._io import (
     SnapshotFormatError,
     check_key_table,
+    check_spellings,
     check_table_contents,
     check_table_releases,
     read_manifest,
@@ -23,7 +24,7 @@ from ._io import (
     to_arrow,
     with_optional_tables,
 )
-from ._keys import build_key_table
+from ._keys import build_key_table, build_spellings
 from ._schema import SCHEMA_VERSION, TABLES
 
 if TYPE_CHECKING:
@@ -135,6 +136,25 @@ class Snapshot:
                 logger.debug("key table of %s: %d rows in %.2f s", where, table.num_rows, time.perf_counter() - start)
             self._arrow["keys"] = table
         return self._arrow["keys"]
+
+    def spellings(self) -> pa.Table:
+        """Symbols the sources write in several ways (:func:`~idtrack_sc.snapshot._keys.build_spellings`).
+
+        Read from the file when it holds the table (schema 4), else computed from ``names``
+        once per session.
+        """
+        if "spellings" not in self._arrow:
+            table = None
+            if self.path is not None:
+                with zipfile.ZipFile(self.path) as zf:
+                    table = read_table(zf, self.path, "spellings", self.manifest)
+                if table is not None:
+                    check_spellings(table, self.path)
+                    check_table_releases(table, "spellings", self.releases, self.path)
+            if table is None:
+                table = build_spellings(self.arrow("names"))
+            self._arrow["spellings"] = table
+        return self._arrow["spellings"]
 
     def table(self, name: str) -> pd.DataFrame:
         """One table as :class:`pandas.DataFrame` (cached)."""

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ._keys import KEYS
+from ._keys import KEYS, SPELLINGS
 
 #: Version of the on-disk layout. Readers refuse files with a newer version. Version 2 added
 #: the ``loci`` table and the ``evidence`` and ``detail`` columns of ``events``; version 1
 #: files still load (no loci, every event Ensembl's own). Version 3 added the derived ``keys``
 #: table (:mod:`idtrack_sc.snapshot._keys`); older files get it computed when first needed.
-SCHEMA_VERSION = 3
+#: Version 4 added the derived ``spellings`` table (symbols written in several ways), the same.
+SCHEMA_VERSION = 4
 
 #: Magic string in ``manifest.json`` that identifies a snapshot file.
 FORMAT_NAME = "idtrack-sc snapshot"
@@ -127,9 +128,9 @@ TABLES: dict[str, pa.Schema] = {
     "loci": LOCI,
 }
 
-#: Derived tables (schema 3): computed from the tables above by the writer, stored beside them
+#: Derived tables (schema 3 and 4): computed from the tables above by the writer, stored beside them
 #: and covered by the same checksum; a file without them gets them computed on first use.
-DERIVED_TABLES: dict[str, pa.Schema] = {"keys": KEYS}
+DERIVED_TABLES: dict[str, pa.Schema] = {"keys": KEYS, "spellings": SPELLINGS}
 
 #: Tables and columns added after schema version 1: files without them read as empty / null.
 ADDED_IN_2 = {"loci": None, "events": ("evidence", "detail")}

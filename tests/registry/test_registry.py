@@ -343,7 +343,7 @@ def test_embedded_snapshot_with_other_checksum_is_not_used(published, server, wr
 # -- listing --------------------------------------------------------------------------------------
 def test_list_snapshots(human_registry, published, isolated):
     table = list_snapshots(human_registry)
-    assert list(table.columns) == ["organism", "release", "file", "sha256", "url", "size", "cached"]
+    assert list(table.columns) == ["organism", "release", "file", "sha256", "url", "size", "shipped", "cached"]
     table = table[table["organism"] == "homo_sapiens"]
     assert isinstance(table, pd.DataFrame)
     ours = table[table["file"].isin([HUMAN_110, HUMAN_114])]
@@ -355,10 +355,13 @@ def test_list_snapshots(human_registry, published, isolated):
     assert not table.set_index("file")["cached"][[HUMAN_110, HUMAN_114]].any()
     assert table["file"].tolist() == [DEFAULT, HUMAN_110, HUMAN_114]  # variants, then releases ascending
 
+    assert not table["shipped"].any()  # no embedded data here (the CLI test lists a shipped file)
+
     fetch_snapshot("human", 110, registry=human_registry, progressbar=False)
-    cached = list_snapshots(human_registry).set_index("file")["cached"]
-    assert cached[HUMAN_110]
-    assert not cached[HUMAN_114]
+    listed = list_snapshots(human_registry).set_index("file")
+    assert listed.loc[HUMAN_110, "cached"]
+    assert not listed.loc[HUMAN_110, "shipped"]
+    assert not listed.loc[HUMAN_114, "cached"]
 
     mirrored = list_snapshots(human_registry, mirror="https://mirror.example.org/idtrack")
     assert set(mirrored["url"]) == {f"https://mirror.example.org/idtrack/{f}" for f in mirrored["file"]}

@@ -725,8 +725,9 @@ def list_snapshots(
     One row per snapshot, sorted by organism and release, with columns ``organism``,
     ``release`` (nullable integer; missing for a named variant such as ``default``, see
     the ``file`` name), ``file``, ``sha256``, ``url``, ``size`` (bytes, when the entry gives
-    it) and ``cached`` (the file ships inside the package with this checksum, or is in the
-    cache folder, where its checksum is verified when fetched): such snapshots need no network.
+    it), ``shipped`` (the file ships inside the package with this checksum) and ``cached``
+    (shipped, or in the cache folder, where its checksum is verified when fetched): such
+    snapshots need no network.
     """
     import pandas as pd
 
@@ -740,11 +741,15 @@ def list_snapshots(
         "sha256": [e.sha256 for e in entries],
         "url": [_url(e, base) for e in entries],
         "size": [e.size for e in entries],
-        "cached": [(cache / e.file).is_file() or _verified(PACKAGE_DATA / e.file, e) for e in entries],
+        "shipped": [_verified(PACKAGE_DATA / e.file, e) for e in entries],
     }
+    rows["cached"] = [
+        shipped or (cache / e.file).is_file() for shipped, e in zip(rows["shipped"], entries, strict=True)
+    ]
     frame = pd.DataFrame(rows)
     frame["release"] = pd.array(frame["release"].tolist(), dtype="Int64")
     frame["size"] = pd.array(frame["size"].tolist(), dtype="Int64")
+    frame["shipped"] = frame["shipped"].astype(bool)
     frame["cached"] = frame["cached"].astype(bool)
     return frame
 

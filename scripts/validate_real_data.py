@@ -775,6 +775,7 @@ def write_markdown(results: dict, path: Path) -> None:
                 f"release {RELEASE}'s: " + ", ".join(f"`{x}`" for x in reading["examples"]) + ".",
                 "",
             ]
+
     def inferred(name: str) -> str:
         r = results["datasets"].get(name, {}).get("release", {})
         return f"{r['release']} ({r['assembly']})" if r.get("release") is not None else "undetermined"

@@ -66,6 +66,23 @@ def versions() -> dict:
     return out
 
 
+def _portable(arg: str) -> str:
+    """An argument as the results page shows it: no path of the machine it ran on.
+
+    A path inside the repository is shown relative to it; another absolute path by its name.
+    """
+    option, eq, value = arg.partition("=")
+    if eq and option.startswith("--"):
+        return f"{option}={_portable(value)}"
+    if not Path(arg).is_absolute():
+        return arg
+    path = Path(arg).resolve()
+    try:
+        return str(path.relative_to(REPO.resolve()))
+    except ValueError:
+        return f"<{path.name}>"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -93,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ctx.work.mkdir(parents=True, exist_ok=True)
     given = argv if argv is not None else sys.argv[1:]
-    command = shlex.join(["python", "benchmarks/run.py", *given])
+    command = shlex.join(["python", "benchmarks/run.py", *map(_portable, given)])
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     t0 = time.perf_counter()
     records = []

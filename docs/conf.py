@@ -2,8 +2,10 @@
 
 Build locally, warnings as errors (what Read the Docs does)::
 
-    pip install -e '.[doc]'
-    python -m sphinx -W --keep-going -b html docs docs/_build/html
+    pip install '.[doc]'
+    python -m sphinx -E -W --keep-going -b html docs docs/_build/html
+
+(``.ci/run docs`` does exactly that in a fresh virtual environment.)
 
 Every cross-reference must resolve (``nitpicky = True``), and intersphinx links to the
 Python, NumPy, pandas, AnnData, scanpy, … docs are always on. Offline, their inventories
@@ -89,12 +91,15 @@ suppress_warnings = ["sphinx_autodoc_typehints.forward_reference", "sphinx_autod
 myst_enable_extensions = ["colon_fence", "deflist", "dollarmath", "substitution", "fieldlist"]
 myst_heading_anchors = 3
 myst_url_schemes = ("http", "https", "mailto")
-# Nothing is executed by default. The tutorials (docs/tutorials/*.md, MyST-NB text
-# notebooks) opt in per page in their front matter (`mystnb: execution_mode: cache`,
-# `execution_in_temp: true`): they are fast (seconds), offline (the embedded snapshot and
-# scanpy's bundled pbmc68k_reduced), and their outputs are cached in the build folder
-# (jupyter-cache), so only edited tutorials are re-run. tests/test_tutorials.py runs the
-# same code cells in the test suite, without a kernel.
+# Nothing is executed by default. The quickstart and the tutorials (docs/quickstart.md,
+# docs/tutorials/*.md, MyST-NB text notebooks) opt in per page in their front matter
+# (`mystnb: execution_mode: cache`, `execution_in_temp: true`), so every output they show is
+# what the code printed: they are offline (the shipped snapshots and scanpy's bundled
+# pbmc68k_reduced), take seconds (atlas-scale.md about a minute: a local Dask cluster), and
+# their outputs are cached next to the build folder (jupyter-cache), so only edited pages are
+# re-run; `-E` with a fresh build folder (Read the Docs, .ci/run's docs leg) runs them all.
+# A failing cell fails the build. tests/test_tutorials.py runs the same code cells without
+# a kernel and checks that these pages hold no hand-typed output.
 nb_execution_mode = "off"
 nb_execution_raise_on_error = True
 nb_output_stderr = "remove"

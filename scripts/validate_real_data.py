@@ -775,11 +775,19 @@ def write_markdown(results: dict, path: Path) -> None:
                 f"release {RELEASE}'s: " + ", ".join(f"`{x}`" for x in reading["examples"]) + ".",
                 "",
             ]
+
+    def inferred(name: str) -> str:
+        r = results["datasets"].get(name, {}).get("release", {})
+        return f"{r['release']} ({r['assembly']})" if r.get("release") is not None else "undetermined"
+
+    # the inferred releases are read from the results: the text cannot disagree with the table
     out += [
-        "pbmc68k_reduced and the 10x features file were aligned to Cell Ranger's GRCh38-1.2.0 reference, "
-        "which is Ensembl 84: both are inferred as 84 and nothing else fits as well. Where a gene of 84 was "
-        "given a new ID later, this snapshot (gene tables only, no Ensembl history) has no link to it, and the "
-        "answer is `retired` or `candidates_retired` instead of today's gene of the same name: no guess.",
+        f"pbmc68k_reduced is inferred as {inferred('pbmc68k_reduced')}: the 68k PBMCs were aligned to hg19, "
+        f"whose gene set the snapshot holds as release 75. The 10x features file is inferred as "
+        f"{inferred('tenx_features')}: it follows Cell Ranger's GRCh38-1.2.0 reference, which is Ensembl 84. "
+        "Where a gene of an older release was given a new ID later, a snapshot of gene tables only (no Ensembl "
+        "history) links it only through inferred lineage; without one, the answer is `retired` or "
+        "`candidates_retired` instead of today's gene of the same name: no guess.",
         "",
         f"## 2. Names → Ensembl {RELEASE}",
         "",

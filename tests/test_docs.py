@@ -81,6 +81,14 @@ def _read_snippet() -> str:
     return match.group(1)
 
 
+def _shown_output() -> str:
+    text = (DOCS / "snapshot-format.md").read_text(encoding="utf-8")
+    after = text[text.index("% test: read-without-package") :]
+    match = re.search(r"this prints[^\n]*:\n\n```text\n(.*?)```", after, flags=re.DOTALL)
+    assert match is not None
+    return match.group(1).strip()
+
+
 def test_read_without_package_snippet(tmp_path):
     code = _read_snippet()
     assert "idtrack_sc" not in code
@@ -101,7 +109,10 @@ def test_read_without_package_snippet(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "TP53" in done.stdout
-    result = json.loads(done.stdout.split("RESULT ", 1)[1])
+    printed, _, tail = done.stdout.partition("RESULT ")
+    # the page shows what the snippet prints, not an output typed once and left to go stale
+    assert printed.strip() == _shown_output(), "docs/snapshot-format.md: update the output shown after the snippet"
+    result = json.loads(tail)
     snap = default_snapshot()
     assert result["manifest"] == snap.manifest
     # a schema-1 file has no loci member and events without the columns schema 2 added
@@ -145,3 +156,14 @@ def test_offline_docs_exempt_only_projects_without_an_inventory(monkeypatch, tmp
     assert not exempt("pandas.DataFrame")  # its inventory is cached: checked
     assert not exempt("idtrack_sc.resolve.REASONS")  # our own references are always checked
     assert not exempt("Snapshot")
+
+
+#: Pages written by scripts from measured results (benchmarks/run.py, scripts/validate_real_data.py).
+GENERATED = ("benchmarks/results.md", "validation.md")
+
+
+@pytest.mark.parametrize("page", GENERATED)
+def test_generated_pages_show_no_path_of_the_machine_they_ran_on(page):
+    text = (DOCS / page).read_text(encoding="utf-8")
+    found = re.findall(r"(?<![\w.~-])/(?:work|home|root|tmp|Users|opt|mnt|private|var/folders)/[^\s`|)]*", text)
+    assert not found, f"{page} shows paths of the machine it was generated on: {found[:5]}"

@@ -434,10 +434,42 @@ def test_fetch_from_mirror_folder_and_env(built, own_registry, tmp_path, monkeyp
 
 
 def test_fetch_unknown_organism_lists_registry(own_registry, capsys):
-    assert main(["snapshot", "fetch", "chicken", "--registry", str(own_registry)]) == 1
+    assert main(["snapshot", "fetch", "chicken", "--registry", str(own_registry)]) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert "No snapshot of organism 'chicken'" in line
     assert "homo_sapiens: default, 114" in line
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["snapshot", "fetch", "zebrafish"],
+        ["snapshot", "fetch", "human", "--release", "99"],
+        ["snapshot", "info", "--organism", "zebrafish"],
+        ["convert", "TP53", "--organism", "zebrafish"],
+        ["convert", "TP53", "--organism", "human", "--release", "60"],  # outside the snapshot's range
+        ["harmonize", "{h5ad}", "-o", "{out}", "--organism", "zebrafish"],
+    ],
+)
+def test_a_snapshot_or_release_that_does_not_exist_is_bad_usage_everywhere(argv, own_registry, tmp_path, capsys):
+    import anndata as ad
+    import numpy as np
+    import pandas as pd
+
+    h5ad = tmp_path / "in.h5ad"
+    ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["TP53", "BRCA1"])).write_h5ad(h5ad)
+    argv = [a.format(h5ad=h5ad, out=tmp_path / "out.h5ad") for a in argv]
+    assert main([*argv, "--registry", str(own_registry)]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "zebrafish" in line or "release" in line  # the message says what was asked and what exists
+
+
+def test_a_damaged_download_is_a_failure_not_bad_usage(built, tmp_path, capsys):
+    reg = tmp_path / "wrong.txt"
+    reg.write_text(f"{built.name} sha256:{'0' * 64} {built}\n")
+    argv = ["convert", "TP53", "--organism", "human", "--release", "114", "--registry", str(reg)]
+    assert main(argv) == 1
+    assert "Checksum mismatch" in _one_error_line(capsys.readouterr().err)
 
 
 def test_fetch_checksum_mismatch(built, tmp_path, capsys, isolated):
@@ -455,7 +487,7 @@ def test_list_table_and_json(built, own_registry, capsys):
     capsys.readouterr()
     assert main(["snapshot", "list", "--registry", str(own_registry)]) == 0
     out = capsys.readouterr().out.splitlines()
-    header = ["organism", "release", "file", "cached", "sha256", "name", "releases", "sources", "url"]
+    header = ["organism", "release", "file", "local", "sha256", "name", "releases", "sources", "url"]
     assert out[0].split() == header
     row = next(line for line in out if built.name in line).split()
     assert row[:4] == ["homo_sapiens", "114", built.name, "no"]
@@ -475,10 +507,74 @@ def test_list_table_and_json(built, own_registry, capsys):
         "sha256": file_sha256(built),
         "url": built.resolve().as_uri(),
         "size": None,  # the registry line gives no size
+        "shipped": False,
         "cached": True,
     }
     assert records["homo_sapiens-default.idtrack.zip"]["release"] is None
     assert records["homo_sapiens-default.idtrack.zip"]["size"] > 0
+    assert main(["snapshot", "list", "--registry", str(own_registry)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if built.name in line).split()
+    assert row[3] == "cache"
+
+
+def test_list_says_which_files_ship_inside_the_package(built, own_registry, tmp_path, monkeypatch, capsys):
+    package = tmp_path / "package-data"
+    package.mkdir()
+    shutil.copy(built, package / built.name)
+    monkeypatch.setattr(_registry, "PACKAGE_DATA", package)
+    capsys.readouterr()
+    assert main(["snapshot", "list", "--registry", str(own_registry)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if built.name in line).split()
+    assert row[3] == "package"  # not "cached": nothing was ever downloaded
+    assert main(["snapshot", "list", "--json", "--registry", str(own_registry)]) == 0
+    record = {r["file"]: r for r in json.loads(capsys.readouterr().out)}[built.name]
+    assert (record["shipped"], record["cached"]) == (True, True)
+
+
+def _help_examples(parser, name="idtrack-sc"):
+    """``(command, example lines)`` of every parser's ``examples:`` epilog section."""
+    import argparse
+
+    epilog = parser.epilog or ""
+    if "examples:" in epilog:
+        section = epilog.split("examples:", 1)[1].splitlines()[1:]
+        lines = []
+        for line in section:
+            if line and not line[0].isspace():
+                break
+            if line.strip():
+                lines.append(line)
+        yield name, lines
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _help_examples(sub, f"{name} {sub_name}")
+
+
+def test_help_examples_are_commands_that_parse():
+    import shlex
+
+    examples = list(_help_examples(cli.build_parser()))
+    assert any(name == "idtrack-sc snapshot build" for name, _ in examples)
+    for name, lines in examples:
+        commands, current = [], ""
+        for line in lines:
+            stripped = line.strip()
+            if current:  # a continuation: indented deeper than a command
+                assert line.startswith("      "), f"{name}: {line!r} follows a continued line but is not indented"
+            else:
+                assert stripped.startswith(("idtrack-sc ", "cut ", "cat ")), f"{name}: {line!r} is not a command"
+            # a backslash that ate its newline leaves a run of spaces in the middle of a command
+            assert "   " not in stripped, f"{name}: {line!r} holds a broken line continuation"
+            current += " " + stripped.removesuffix("\\")
+            if not stripped.endswith("\\"):
+                commands.append(current.strip())
+                current = ""
+        assert not current, f"{name}: the last example ends with a continuation"
+        for command in commands:
+            words = shlex.split(command.split("|")[-1])
+            assert words[0] == "idtrack-sc", command
+            cli.build_parser().parse_args(words[1:])  # raises UsageError on a broken example
 
 
 # -- the installed console script -----------------------------------------------------------------

@@ -138,8 +138,9 @@ def test_usage_errors(capsys, argv, match):
         (["--to", "uniprot_trembl"], "can convert to"),
     ],
 )
-def test_failures_are_one_line(capsys, extra, match):
-    assert main(["convert", "TP53", "--snapshot", "default", *extra]) == 1
+def test_what_the_snapshot_lacks_is_bad_usage_in_one_line(capsys, extra, match):
+    # like an organism the registry lacks: exit 2, and the message says what there is
+    assert main(["convert", "TP53", "--snapshot", "default", *extra]) == 2
     err = capsys.readouterr().err
     assert match in err
     assert len(err.strip().splitlines()) == 1

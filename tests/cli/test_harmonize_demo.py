@@ -127,19 +127,43 @@ def test_harmonize_several_files(tmp_path, files, capsys, out_of_core, join, gen
 
 def test_demo(capsys):
     assert main(["demo"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    # the showcase data give no warning: a dataset too small to infer its release is not a problem
+    assert captured.err == ""
+    out = captured.out
     assert "union (join='outer'):        110 cells x 5:" in out
     assert "intersection (join='inner'): 110 cells x 2: TP53 BRCA1" in out
     assert "TP53 and ENSG00000141510 are one gene -> TP53" in out
     assert "NOT_A_REAL_GENE failed (not found)" in out
     # the shipped human snapshot covers the GRCh37 gene set (as 75): 68k PBMCs were processed on hg19,
     # and symbols alone are read in the best-fitting GRCh38 release
-    assert "annotated with Ensembl 75 (GRCh37), inferred from its own names" in out
-    assert "read as they were meant in Ensembl 84, the best-fitting release of the target's assembly" in out
+    # one line says both, and why they differ
+    (line,) = [line for line in out.splitlines() if "Ensembl 75 (GRCh37)" in line]
+    assert "its names fit Ensembl 75 (GRCh37) best" in line
+    assert "symbols carry no assembly, so they are read as in Ensembl 84, the best-fitting GRCh38 release" in line
     assert "renamed: " in out
+    # a tie is not "renamed": its line names the features, kept under their old names
+    (ties,) = [line.strip() for line in out.splitlines() if line.strip().startswith("1:n")]
+    assert "ties between candidates, kept under their old names: " in ties
+    assert "AC084018.1" in ties
+    assert "renamed" not in ties
     # C9orf142's gene got a new ID in 114 at the same locus: an inferred successor
     assert "inferred successor: C9orf142 -> PAXX" in out
     assert "retired" in out
+
+
+def test_demo_verbose_logs_each_inference_once(capsys):
+    assert main(["-v", "demo"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert not [line for line in err if "WARNING" in line]
+    # pbmc68k_reduced's X and .raw: one line each on the release their names are read at
+    inferred = [line for line in err if "inferred release 75" in line or "Ensembl release 75" in line]
+    assert len(inferred) == 2, inferred
+    assert sum("AnnData .raw:" in line for line in inferred) == 1
+    # the toy datasets are too small to infer a release: an info line each time they are harmonized
+    small = [line for line in err if "too few to infer the annotation release" in line]
+    assert small
+    assert all(": INFO: " in line for line in small)
 
 
 def test_demo_writes_files(tmp_path, capsys):

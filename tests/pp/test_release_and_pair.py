@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -76,12 +78,30 @@ def test_explicit_release_and_bad_release(snapshot_default):
     assert "idtrack" not in untouched.uns
 
 
-def test_short_list_is_undetermined_and_said_so(snapshot_default):
+def test_short_list_is_undetermined_and_said_so(snapshot_default, caplog):
     adata = make(["TP53", "BRCA2"])
-    its.pp.harmonize_var_names(adata, snapshot=snapshot_default)
+    with caplog.at_level(logging.INFO, logger="idtrack_sc"):
+        its.pp.harmonize_var_names(adata, snapshot=snapshot_default)
     how = adata.uns["idtrack"]["release"]
     assert how["inferred"]["status"] == "undetermined"
     assert how["anchor_release"] == 114
+    # two names say nothing about a release: one info line, no warning
+    said = [r for r in caplog.records if "annotation release" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.INFO]
+    assert "2 names with evidence are too few" in said[0].getMessage()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_inference_is_logged_once(snapshot_default, caplog):
+    names = its.resolve.names_at(snapshot_default, "symbol", 114)
+    adata = make(sorted(set(names.dropna().astype(str)))[:60])
+    with caplog.at_level(logging.INFO, logger="idtrack_sc"):
+        its.pp.harmonize_var_names(adata, snapshot=snapshot_default)
+    assert adata.uns["idtrack"]["release"]["inferred"]["status"] == "determined"
+    said = [r.getMessage() for r in caplog.records if "release" in r.getMessage() and "AnnData" in r.getMessage()]
+    about = [r.getMessage() for r in caplog.records if "inferred release" in r.getMessage()]
+    assert len(said) == 1, said
+    assert not [m for m in about if not m.startswith("AnnData")]
 
 
 def test_symbols_and_ids_used_together(snapshot_default):

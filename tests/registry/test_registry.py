@@ -350,6 +350,7 @@ def test_list_snapshots(human_registry, published, isolated):
         "sha256",
         "url",
         "size",
+        "shipped",
         "cached",
         "releases",
         "sources",
@@ -365,11 +366,13 @@ def test_list_snapshots(human_registry, published, isolated):
     assert not table.set_index("file")["cached"][[HUMAN_110, HUMAN_114]].any()
     assert table["file"].tolist() == [DEFAULT, HUMAN_110, HUMAN_114]  # variants, then releases ascending
 
+    assert not table["shipped"].any()  # no embedded data here (the CLI test lists a shipped file)
+
     fetch_snapshot("human", 110, registry=human_registry, progressbar=False)
     listed = list_snapshots(human_registry).set_index("file")
-    cached = listed["cached"]
-    assert cached[HUMAN_110]
-    assert not cached[HUMAN_114]
+    assert listed.loc[HUMAN_110, "cached"]
+    assert not listed.loc[HUMAN_110, "shipped"]
+    assert not listed.loc[HUMAN_114, "cached"]
     # what a snapshot available offline covers is read from its manifest; nothing for the others
     assert listed.loc[HUMAN_110, "releases"] == ",".join(str(r) for r in load_snapshot(published[HUMAN_110]).releases)
     assert listed.loc[HUMAN_114, "releases"] is None

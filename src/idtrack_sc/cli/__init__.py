@@ -8,8 +8,10 @@ r"""The ``idtrack-sc`` command line.
     $ idtrack-sc snapshot fetch human --release 114
     $ idtrack-sc snapshot list
 
-Exit codes: 0 success, 1 the command failed, 2 bad usage, 130 interrupted. Errors are one
-line on stderr; ``--debug`` adds the traceback, ``-v``/``-vv`` log progress.
+Exit codes (the same in every command, listed in ``docs/cli.md``): 0 success, 1 the command
+failed (a missing file, a failed download or checksum), 2 bad usage (an unknown option,
+organism or namespace, a snapshot or release that does not exist), 130 interrupted. Errors
+are one line on stderr; ``--debug`` adds the traceback, ``-v``/``-vv`` log progress.
 
 Adding a command group: write ``idtrack_sc/cli/<group>.py`` with ``add_parser(subparsers)``
 (see :mod:`idtrack_sc.cli._base`) and add its module name to :data:`COMMANDS`.

@@ -273,11 +273,41 @@ def snapshot_from_args(args: argparse.Namespace, *, release: int | str | None = 
             msg = f"--organism {args.organism} does not match the snapshot, which is for {snap.organism}"
             raise UsageError(msg)
         return snap
+    if args.snapshot is None and release is not None:
+        return registry_lookup(fetch_snapshot, args.organism, release, **registry_kw)
+    return registry_lookup(resolve_snapshot, args.snapshot, args.organism, **registry_kw)
+
+
+def registry_lookup(fetch: Any, *args: Any, **kwargs: Any) -> Snapshot:
+    """``fetch(*args, **kwargs)``; a snapshot the registry does not have is a :class:`UsageError`.
+
+    Asking for an organism, release or variant the registry has no snapshot of is bad usage
+    (exit 2, the message says what it has), in every command; a snapshot that cannot be
+    downloaded or fails its checksum is a failed run (exit 1).
+    """
+    from idtrack_sc.registry import SnapshotChecksumError
+
     try:
-        if args.snapshot is None and release is not None:
-            return fetch_snapshot(args.organism, release, **registry_kw)
-        return resolve_snapshot(args.snapshot, args.organism, **registry_kw)
+        return fetch(*args, **kwargs)
+    except SnapshotChecksumError:
+        raise
     except ValueError as err:  # no such organism, release or variant: say what exists
+        raise UsageError(str(err)) from None
+
+
+def check_target(snap: Snapshot, *, release: int | None, to: str | None = None) -> None:
+    """A target release ``snap`` does not cover, or a namespace it cannot convert to, is a :class:`UsageError`.
+
+    The message says what the snapshot covers: like an organism the registry has no snapshot
+    of (:func:`registry_lookup`), it is bad usage (exit 2), not a failed run.
+    """
+    from idtrack_sc.resolve import canonical_namespace
+
+    try:
+        snap.check_release(release)
+        if to is not None:
+            canonical_namespace(to, snap.namespaces)
+    except ValueError as err:
         raise UsageError(str(err)) from None
 
 

@@ -14,6 +14,7 @@ from ._base import (
     add_out_option,
     add_release_option,
     add_snapshot_options,
+    check_target,
     deprecated_alias,
     snapshot_from_args,
     table_format,
@@ -213,6 +214,7 @@ def _convert(args: argparse.Namespace) -> int:
         msg = "no identifiers: give them as arguments, with -i FILE, or with -i - on stdin"
         raise UsageError(msg)
     snap = snapshot_from_args(args)
+    check_target(snap, release=args.release, to=args.to)  # what the snapshot lacks is bad usage
     table = None
     if queries or not args.explain:
         table = convert(queries, snapshot=snap, **_resolution(args))

@@ -34,11 +34,12 @@ def add_parser(subparsers: Any) -> None:
     parser = add_command(
         subparsers,
         "demo",
-        help="run the toy example and rescue scanpy's pbmc68k_reduced, offline, in a few seconds",
+        help="run the toy example and rescue scanpy's pbmc68k_reduced, offline (about ten seconds)",
         description=(
             "Harmonize two toy datasets to symbols and concatenate them, then bring scanpy's bundled "
-            "pbmc68k_reduced (2016-era symbols) to Ensembl 114 gene IDs, on the full human snapshot shipped "
-            "with the package. Prints what happened; nothing is downloaded."
+            "pbmc68k_reduced (2016-era symbols) to gene IDs of the snapshot's newest release (Ensembl 114 "
+            "for the full human snapshot shipped with the package, the default). Prints what happened; "
+            "nothing is downloaded."
         ),
     )
     parser.add_argument(
@@ -200,22 +201,20 @@ def _pbmc(snap: Any, args: argparse.Namespace) -> None:
     inferred = how.get("inferred", {})
     anchor = int(how.get("anchor_release", release))
     if inferred.get("status") == "determined":
-        print(
-            f"   annotated with Ensembl {inferred['release']} ({inferred['assembly']}), inferred from its own names "
-            f"(confidence {float(inferred['confidence']):.3f})"
-        )
-        if anchor != int(inferred["release"]):
-            print(
-                f"   symbols alone carry no assembly: read as they were meant in Ensembl {anchor}, the best-fitting "
-                "release of the target's assembly"
-            )
-        else:
-            print("   symbols are read as they were meant then")
+        print(f"   {_annotation_line(inferred, anchor, snap)}")
     print(f"   {adata.n_obs} cells x {len(table):,} features:")
     for outcome in ("1:1", "1:n", "1:0"):
-        if outcomes[outcome]:
+        if not outcomes[outcome]:
+            continue
+        if outcome == "1:n":  # a tie has candidates, not one reason to show: name the features
+            names = list(table.loc[table["outcome"] == "1:n", "original"])
+            shown = ", ".join(names[:N_EXAMPLES]) + (
+                f", … ({len(names) - N_EXAMPLES} more)" if len(names) > N_EXAMPLES else ""
+            )
+            detail = f"ties between candidates, kept under their old names: {shown}"
+        else:
             detail = _reasons_text(by[outcome]) if by[outcome] is not None else ""
-            print(f"     {outcome}  {outcomes[outcome]:>4,}" + (f"  ({detail})" if detail else ""))
+        print(f"     {outcome}  {outcomes[outcome]:>4,}" + (f"  ({detail})" if detail else ""))
     changed = table[(table["outcome"] == "1:1") & (table["original"] != table["symbol"])]
     reasons = ("renamed", "previous_symbol", "alias", "suffix_stripped", "date_repaired", "history_successor")
     for reason in (*reasons, "inferred_successor"):
@@ -241,6 +240,23 @@ def _pbmc(snap: Any, args: argparse.Namespace) -> None:
         from idtrack_sc.report import write_report
 
         write_report(adata, args.report / "pbmc68k_reduced", title="idtrack-sc demo: pbmc68k_reduced")
+
+
+def _annotation_line(inferred: dict, anchor: int, snap: Any) -> str:
+    """One line: the release the names were inferred to come from, and the release they are read at."""
+    from idtrack_sc.resolve import assembly_of
+
+    release, assembly = int(inferred["release"]), inferred["assembly"]
+    found = f"its names fit Ensembl {release} ({assembly}) best (confidence {float(inferred['confidence']):.3f})"
+    if anchor == release:
+        return f"{found}: they are read as they were meant then"
+    evidence = inferred.get("evidence", {})
+    fits = dict(zip((int(r) for r in evidence.get("release", ())), evidence.get("fit", ()), strict=True))
+    fit = f", where {float(fits[anchor]):.0%} of them are valid" if anchor in fits else ""
+    return (
+        f"{found}; symbols carry no assembly, so they are read as in Ensembl {anchor}, "
+        f"the best-fitting {assembly_of(snap, anchor)} release{fit}"
+    )
 
 
 def _why(row: Any, release: int) -> str:

@@ -14,6 +14,7 @@ from ._base import (
     add_release_option,
     add_snapshot_options,
     check_suffix,
+    check_target,
     snapshot_from_args,
 )
 
@@ -248,6 +249,7 @@ def _harmonize(args: argparse.Namespace) -> int:
         raise UsageError(msg)
     names = dataset_names(list(args.inputs), args.keys)
     snapshot = {"snapshot": snapshot_from_args(args)}
+    check_target(snapshot["snapshot"], release=args.release, to=args.to)  # what the snapshot lacks is bad usage
     several = len(args.inputs) > 1
     if not several and (args.label or args.keys or args.out_of_core):
         logger.warning("--label, --keys and --out-of-core only apply to several files; ignored")

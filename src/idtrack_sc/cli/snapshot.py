@@ -18,6 +18,7 @@ from ._base import (
     check_suffix,
     optional_release_path,
     organism_name,
+    registry_lookup,
     required_release_path,
     snapshot_from_args,
     write_table,
@@ -36,7 +37,7 @@ examples:
   idtrack-sc snapshot build --organism mouse --out mus_musculus-114.idtrack.zip \\
       --ensembl-dump https://ftp.ensembl.org/pub/release-114/mysql/mus_musculus_core_114_39/ \\
       --gtf Mus_musculus.GRCm39.110.gtf.gz
-  idtrack-sc snapshot build --organism human --from-ensembl 115 --hgnc hgnc_complete_set.txt \
+  idtrack-sc snapshot build --organism human --from-ensembl 115 --hgnc hgnc_complete_set.txt \\
       --out homo_sapiens-115.idtrack.zip
 """
 
@@ -164,7 +165,10 @@ def add_parser(subparsers: Any) -> None:
     fetch.set_defaults(handler=_fetch)
 
     list_ = add_command(
-        commands, "list", help="list the snapshots the registry knows and which are cached", epilog=_FETCH_EPILOG
+        commands,
+        "list",
+        help="list the snapshots the registry knows, and which are local (in the package or the cache)",
+        epilog=_FETCH_EPILOG,
     )
     list_.add_argument("--organism", metavar="NAME", help="only this organism's snapshots")
     add_registry_options(list_)
@@ -322,7 +326,8 @@ def _fetch(args: argparse.Namespace) -> int:
     organism = args.organism or args.organism_arg
     organism_name(organism)  # an unknown name is bad usage
     progressbar = not args.no_progress and sys.stderr.isatty()
-    snap = fetch_snapshot(
+    snap = registry_lookup(
+        fetch_snapshot,
         organism,
         args.release,
         registry=args.registry,
@@ -352,7 +357,12 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     if args.json:
         records = [
-            {**row, "release": None if row["release"] is None else int(row["release"]), "cached": bool(row["cached"])}
+            {
+                **row,
+                "release": None if row["release"] is None else int(row["release"]),
+                "shipped": bool(row["shipped"]),
+                "cached": bool(row["cached"]),
+            }
             for row in table.astype(object).where(table.notna(), None).to_dict(orient="records")
         ]
         print(json.dumps(records, indent=2))
@@ -363,10 +373,14 @@ def _list(args: argparse.Namespace) -> int:
     shown = table.astype(object).copy()
     shown["release"] = table["release"].astype("string").fillna("-")
     shown["sha256"] = [s[:12] for s in table["sha256"]]
-    shown["cached"] = ["yes" if c else "no" for c in table["cached"]]
+    # where the file is read from: inside the package, the cache folder, or still to download
+    shown["local"] = [
+        "package" if shipped else "cache" if cached else "no"
+        for shipped, cached in zip(table["shipped"], table["cached"], strict=True)
+    ]
     shown["name"] = [_common_name(o) for o in table["organism"]]
     shown["releases"] = table["releases"].fillna("-")
     shown["sources"] = table["sources"].fillna("-")
-    columns = ["organism", "release", "file", "cached", "sha256", "name", "releases", "sources", "url"]
+    columns = ["organism", "release", "file", "local", "sha256", "name", "releases", "sources", "url"]
     print(shown[columns].to_string(index=False))
     return 0

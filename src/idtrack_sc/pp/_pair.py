@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..record import PAIR_CONFLICT, as_str
-from ..resolve import as_query_strings, check_from_release, convert, infer_release
+from ..resolve import MIN_EVIDENCE, as_query_strings, check_from_release, convert, infer_release
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -112,7 +112,9 @@ def choose_anchor(
 
     ``"auto"`` infers the dataset's release; names are then read in its meaning, unless
     the inference is undetermined or the target release fits as well (then the target's
-    meaning is the same answer).
+    meaning is the same answer). One log line per dataset says how its names are read: a
+    warning when its names fit no release, an info line when it is too small to tell (a
+    handful of names says nothing about a release) or when the inference succeeded.
     """
     if from_release is None:
         return None, {"from_release": "target"}
@@ -120,17 +122,28 @@ def choose_anchor(
         inference = infer_release(originals, snapshot=snap, paired=paired)
         record = {"from_release": "auto", "inferred": inference.to_dict()}
         if not inference.determined:
-            logger.warning(
-                "%s: the annotation release is undetermined (%s); names are read in the meaning of release %d.",
-                label,
-                inference.reason,
-                release,
-            )
             record["anchor_release"] = int(release)
+            if inference.n_with_evidence < MIN_EVIDENCE:
+                logger.info(
+                    "%s: %d names with evidence are too few to infer the annotation release (%d needed); "
+                    "names are read in the meaning of release %d.",
+                    label,
+                    inference.n_with_evidence,
+                    MIN_EVIDENCE,
+                    release,
+                )
+            else:
+                logger.warning(
+                    "%s: the annotation release is undetermined (%s); names are read in the meaning of release %d.",
+                    label,
+                    inference.reason,
+                    release,
+                )
             return None, record
         anchor = None if release in inference.releases else inference.release
         anchor = _same_assembly(snap, inference, release, anchor, record, label)
-        logger.info("%s: %s", label, inference)
+        if "assembly_note" not in record:  # else the note is the line
+            logger.info("%s: %s", label, inference)
         record["anchor_release"] = int(release if anchor is None else anchor)
         return anchor, record
     if isinstance(from_release, str):

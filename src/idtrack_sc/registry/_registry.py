@@ -727,24 +727,22 @@ def list_snapshots(
     One row per snapshot, sorted by organism and release, with columns ``organism``,
     ``release`` (nullable integer; missing for a named variant such as ``default``, see
     the ``file`` name), ``file``, ``sha256``, ``url``, ``size`` (bytes, when the entry gives
-    it) and ``cached`` (the file ships inside the package with this checksum, or is in the
-    cache folder, where its checksum is verified when fetched): such snapshots need no network.
-    For those, ``releases`` (the Ensembl releases the snapshot covers, ``"113,114"``) and
-    ``sources`` (its sources: the package each table came from, or the kinds of source) are
-    read from the file's manifest; ``None`` for snapshots not available without network.
+    it), ``shipped`` (the file ships inside the package with this checksum) and ``cached``
+    (shipped, or in the cache folder, where its checksum is verified when fetched): such
+    snapshots need no network. For those, ``releases`` (the Ensembl releases the snapshot
+    covers, ``"113,114"``) and ``sources`` (its sources: the package each table came from, or
+    the kinds of source) are read from the file's manifest; ``None`` for snapshots not
+    available without network.
     """
     import pandas as pd
 
     entries = sorted(load_registry(registry).values(), key=_order)
     cache = _cache_dir(cache_dir)
     base = _mirror(mirror)
+    shipped = [_verified(PACKAGE_DATA / e.file, e) for e in entries]
     local = [
-        cache / e.file
-        if (cache / e.file).is_file()
-        else PACKAGE_DATA / e.file
-        if _verified(PACKAGE_DATA / e.file, e)
-        else None
-        for e in entries
+        cache / e.file if (cache / e.file).is_file() else PACKAGE_DATA / e.file if ok else None
+        for e, ok in zip(entries, shipped, strict=True)
     ]
     facts = [_manifest_facts(path) if path is not None else (None, None) for path in local]
     rows = {
@@ -754,6 +752,7 @@ def list_snapshots(
         "sha256": [e.sha256 for e in entries],
         "url": [_url(e, base) for e in entries],
         "size": [e.size for e in entries],
+        "shipped": shipped,
         "cached": [path is not None for path in local],
         "releases": [f[0] for f in facts],
         "sources": [f[1] for f in facts],
@@ -761,6 +760,7 @@ def list_snapshots(
     frame = pd.DataFrame(rows)
     frame["release"] = pd.array(frame["release"].tolist(), dtype="Int64")
     frame["size"] = pd.array(frame["size"].tolist(), dtype="Int64")
+    frame["shipped"] = frame["shipped"].astype(bool)
     frame["cached"] = frame["cached"].astype(bool)
     return frame
 

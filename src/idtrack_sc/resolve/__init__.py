@@ -13,7 +13,7 @@ command line; see ``docs/architecture.md``): argument checks (``check_from_relea
 ``check_min_evidence``, ``DEFAULT_MIN_EVIDENCE``), query parsing
 (``as_query_strings``), the organism check (``check_organism``, ``organism_fit``,
 ``OrganismMismatchError``), the reasons of non-names (``NON_NAME_REASONS``), assembly facts (``assembly_of``, ``assembly_number``,
-``MIN_FIT``), ``versioned_ids`` and the per-snapshot cache (``snapshot_cache``).
+``MIN_FIT``, ``MIN_EVIDENCE``), ``versioned_ids`` and the per-snapshot cache (``snapshot_cache``).
 """
 
 from ._convert import COLUMNS, check_from_release, convert, summarize
@@ -31,7 +31,7 @@ from ._orthologs import (
     homologene,
 )
 from ._parse import as_query_strings
-from ._release import MIN_FIT, ReleaseInference, assembly_of, infer_release
+from ._release import MIN_EVIDENCE, MIN_FIT, ReleaseInference, assembly_of, infer_release
 from ._snapshot_cache import snapshot_cache
 from ._vocab import NON_NAME_REASONS, OUTCOMES, PARSE_NOTES, REASON_OUTCOMES, REASONS, canonical_namespace
 
@@ -39,6 +39,7 @@ __all__ = [
     "COLUMNS",
     "DEFAULT_MIN_EVIDENCE",
     "HOMOLOGENE_TAXA",
+    "MIN_EVIDENCE",
     "MIN_FIT",
     "NO_ORTHOLOG_SOURCE",
     "NON_NAME_REASONS",

@@ -927,7 +927,7 @@ def get_index(
     ``anchor``: read names in their meaning at this release (default: the target
     ``release``). Built in memory once per snapshot and session (several seconds for a full
     snapshot). :func:`~idtrack_sc.convert` does not need it: it resolves only the keys its
-    queries reach (:func:`resolved`), with the same answers.
+    queries reach (``Resolved``), with the same answers.
     """
     min_evidence = check_min_evidence(min_evidence)
     anchor = release if anchor is None else int(anchor)

@@ -229,7 +229,7 @@ def organism_fit(names: object, snapshot: Snapshot, *, others: list[Snapshot] | 
     Parameters
     ----------
     names
-        Feature names (any sequence); at most :data:`SAMPLE` of them, evenly spaced, are used.
+        Feature names (any sequence); at most ``SAMPLE`` of them (a module constant), evenly spaced, are used.
     snapshot
         The requested snapshot.
     others

@@ -465,6 +465,6 @@ def _infer(
         n,
         n_evidence,
     )
-    if not strip_versions:
-        logger.info("inferred release: %s", result)
+    if not strip_versions:  # debug: harmonize_var_names logs it once, with the dataset's name
+        logger.debug("inferred release: %s", result)
     return result

@@ -111,7 +111,7 @@ class Snapshot:
         return self._arrow[name]
 
     def key_table(self) -> pa.Table:
-        """The key table (:mod:`idtrack_sc.snapshot._keys`): every upper-cased key with its anchor rows.
+        """The key table (``idtrack_sc.snapshot._keys``): every upper-cased key with its anchor rows.
 
         Read from the file when it holds one (schema 3), else computed from the other tables
         once per session (older or hand-written files; a log line says so).

@@ -443,12 +443,12 @@ def test_fetch_unknown_organism_lists_registry(own_registry, capsys):
 @pytest.mark.parametrize(
     "argv",
     [
-        ["snapshot", "fetch", "zebrafish"],
+        ["snapshot", "fetch", "chicken"],
         ["snapshot", "fetch", "human", "--release", "99"],
-        ["snapshot", "info", "--organism", "zebrafish"],
-        ["convert", "TP53", "--organism", "zebrafish"],
+        ["snapshot", "info", "--organism", "chicken"],
+        ["convert", "TP53", "--organism", "chicken"],
         ["convert", "TP53", "--organism", "human", "--release", "60"],  # outside the snapshot's range
-        ["harmonize", "{h5ad}", "-o", "{out}", "--organism", "zebrafish"],
+        ["harmonize", "{h5ad}", "-o", "{out}", "--organism", "chicken"],
     ],
 )
 def test_a_snapshot_or_release_that_does_not_exist_is_bad_usage_everywhere(argv, own_registry, tmp_path, capsys):
@@ -461,7 +461,7 @@ def test_a_snapshot_or_release_that_does_not_exist_is_bad_usage_everywhere(argv,
     argv = [a.format(h5ad=h5ad, out=tmp_path / "out.h5ad") for a in argv]
     assert main([*argv, "--registry", str(own_registry)]) == 2
     line = _one_error_line(capsys.readouterr().err)
-    assert "zebrafish" in line or "release" in line  # the message says what was asked and what exists
+    assert "chicken" in line or "release" in line  # the message says what was asked and what exists
 
 
 def test_a_damaged_download_is_a_failure_not_bad_usage(built, tmp_path, capsys):

@@ -220,6 +220,7 @@ def test_verbose_summaries_agree_and_name_their_dataset(tmp_path, caplog):
     text = caplog.text
     line = re.search(r"a: 3 identifiers -> HGNC Symbol at release 114: 1→1 (\d+), 1→n (\d+), 1→0 (\d+)", text)
     binned = re.search(r"summary of dataset 'a':\n.*\n  1→0: (\d+) .*\n  1→1: (\d+) ", text)
-    assert line and binned
+    assert line
+    assert binned
     assert (line[3], line[1]) == (binned[1], binned[2]) == ("1", "2")
     assert not any(r.getMessage() == "a" for r in caplog.records)  # no bare dataset-name line

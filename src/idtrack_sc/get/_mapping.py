@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..record import FAILURE_REASONS, OUTCOME_ORDER, as_str, collect, var_columns
+from ..record import AMBIGUOUS_EXPANDED, FAILURE_REASONS, OUTCOME_ORDER, as_str, collect, var_columns
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -81,6 +81,15 @@ def _dataset_table(ds: Dataset, key: str) -> pd.DataFrame:
         split = [o.split("|") if o else [""] for o in originals]
         repeats = np.array([len(s) for s in split], dtype=np.int64)
         rows = np.repeat(np.arange(n), repeats)
+        reason = column(cols["reason"])[rows]
+        if cols["original_reason"] in var.columns:  # each original's own reason, where recorded
+            own = [r.split("|") for r in as_str(var[cols["original_reason"]])]
+            own_flat = np.array(
+                [w for s, o in zip(split, own, strict=True) for w in (o if len(o) == len(s) else [""] * len(s))],
+                dtype=object,
+            )
+            expanded = reason == AMBIGUOUS_EXPANDED
+            reason = np.where((own_flat != "") & ~expanded, own_flat, reason)
         parts.append(
             pd.DataFrame(
                 {
@@ -88,7 +97,7 @@ def _dataset_table(ds: Dataset, key: str) -> pd.DataFrame:
                     "name": as_str(var.index)[rows],
                     "kept": np.ones(len(rows), dtype=bool),
                     "outcome": column(cols["outcome"])[rows],
-                    "reason": column(cols["reason"])[rows],
+                    "reason": reason,
                     "targets": column(cols["targets"])[rows],
                     "gene_id": column(cols["gene_id"])[rows],
                     "symbol": column(symbol_key)[rows],
@@ -157,8 +166,10 @@ def mapping_table(data: AnnData | MuData | Mapping[str, AnnData], *, key: str = 
         imply, or ``"dropped"`` when several were possible.
     ``reason``
         See :data:`idtrack_sc.resolve.REASONS`; ``ambiguous_expanded`` for copies made by
-        ``ambiguous="all"``. For merged features, the reason of the first one; ``""`` when
-        not recorded (dropped identifiers).
+        ``ambiguous="all"``. Each original identifier's own reason, also within a merged
+        feature (``TP53`` ``unchanged``, ``ENSG00000141510.19`` ``version_stripped``); for
+        results written before ``var['{key}_original_reason']`` existed, the reason of the
+        merged feature's first member. ``""`` when not recorded.
     ``targets``, ``gene_id``, ``symbol``
         All candidates (``|``-joined), the Ensembl gene and the display symbol.
     ``n_merged``

@@ -107,6 +107,9 @@ def write_var(
     var[cols["original"]] = text(plan.joined)
     var[cols["outcome"]] = pd.Categorical(plan.outcome, categories=OUTCOMES)
     var[cols["reason"]] = text(plan.reason)
+    # each original identifier's own reason, aligned with the joined originals (a merged
+    # feature's reason is its first member's: ``TP53|ENSG00000141510.19`` is unchanged|version_stripped)
+    var[cols["original_reason"]] = text(plan.joined_members(as_str(table["reason"])))
     var[cols["targets"]] = text(as_str(table["targets"])[plan.first_src])
     var[cols["gene_id"]] = text(plan.genes)
     var[cols["n_merged"]] = plan.n_merged

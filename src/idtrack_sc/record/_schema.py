@@ -55,6 +55,7 @@ def var_columns(key_added: str) -> dict[str, str]:
         "original": f"{key_added}_original",
         "outcome": f"{key_added}_outcome",
         "reason": f"{key_added}_reason",
+        "original_reason": f"{key_added}_original_reason",
         "targets": f"{key_added}_targets",
         "gene_id": f"{key_added}_gene_id",
         "n_merged": f"{key_added}_n_merged",

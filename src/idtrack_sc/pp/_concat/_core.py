@@ -237,9 +237,10 @@ def concat_harmonized(
         report; ``datasets`` and ``sources`` (names, and paths or ``""``); ``counts``
         (per-dataset arrays aligned with ``datasets``: cells, features before and after, per
         outcome, dropped, kept, collapsed); ``provenance`` (each dataset's harmonization
-        record); ``failed`` (per dataset: ``id`` and ``reason`` of every dropped
-        identifier); ``failed_consistent`` (failed identifiers present in every dataset, kept
-        under their original names); ``ambiguous`` (``1:n`` identifiers: candidates, the one
+        record); ``failed`` (per dataset: ``id``, ``outcome`` and ``reason`` of every dropped
+        identifier, in the resolver's vocabulary); ``failed_consistent`` (``id``, ``outcome``
+        and ``reason`` of failed identifiers present in every dataset, kept under their
+        original names); ``ambiguous`` (``1:n`` identifiers: candidates, the one
         chosen, how they were handled, which datasets hold them); ``collapsed`` (per dataset:
         new ``name`` and the ``originals`` merged into it); ``n_vars`` (``union``,
         ``intersection`` and ``result`` widths); ``kept_apart`` (``id``, ``name``,

@@ -3,7 +3,8 @@
 - ``.. idtrack-outcomes::``: every outcome of :data:`idtrack_sc.resolve.OUTCOMES`;
 - ``.. idtrack-reasons::``: every reason of :data:`idtrack_sc.resolve.REASONS`, with the
   outcomes it comes with;
-- ``.. idtrack-parse-notes::``: every value of the conversion table's ``parse`` column.
+- ``.. idtrack-parse-notes::``: every value of the conversion table's ``parse`` column;
+- ``.. idtrack-pair-statuses::``: every value of ``var['{key_added}_pair']``.
 
 Also: ``.. argparse::`` as a plain ``--help`` dump when sphinx-argparse is not installed.
 """
@@ -56,6 +57,11 @@ class ReasonsDirective(_TableDirective):
 class ParseNotesDirective(_TableDirective):
     def lines(self) -> list[str]:
         return idtrack_tables.list_table(("parse", "meaning"), idtrack_tables.parse_note_rows())
+
+
+class PairStatusDirective(_TableDirective):
+    def lines(self) -> list[str]:
+        return idtrack_tables.list_table(("pair", "meaning"), idtrack_tables.pair_status_rows())
 
 
 class HelpDumpDirective(SphinxDirective):
@@ -111,6 +117,7 @@ def setup(app):
     app.add_directive("idtrack-outcomes", OutcomesDirective)
     app.add_directive("idtrack-reasons", ReasonsDirective)
     app.add_directive("idtrack-parse-notes", ParseNotesDirective)
+    app.add_directive("idtrack-pair-statuses", PairStatusDirective)
     try:
         import sphinxarg  # noqa: F401
     except ImportError:

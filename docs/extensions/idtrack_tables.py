@@ -38,6 +38,13 @@ def parse_note_rows() -> list[tuple[str, str]]:
     return out
 
 
+def pair_status_rows() -> list[tuple[str, str]]:
+    """``(status, meaning)`` for every value of ``var['{key_added}_pair']``."""
+    from idtrack_sc.record import PAIR_STATUS
+
+    return list(PAIR_STATUS.items())
+
+
 def column_type(name: str, column: str) -> str:
     """Arrow type of one snapshot column, as pyarrow prints it (``string``, ``int32``, …)."""
     from idtrack_sc.snapshot import TABLES

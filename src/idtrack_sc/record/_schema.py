@@ -25,6 +25,20 @@ AMBIGUOUS_EXPANDED = "ambiguous_expanded"
 #: Reason of a feature whose two identifier columns name different genes, kept as a tie of both
 #: (``pair_conflict="tie"`` of :func:`~idtrack_sc.pp.harmonize_var_names`; outcome ``1:n``).
 PAIR_CONFLICT = "pair_conflict"
+#: Per-feature agreement of the two columns (``var['{key_added}_pair']``).
+PAIR_STATUS = {
+    "agree": "both columns name the same gene(s)",
+    "disagree": "both name genes, different ones: a conflict, handled by pair_conflict (default: a tie of both)",
+    "tie_broken": "the ID is ambiguous; the symbol names one of its candidates, which is used",
+    "id_only": "only the ID column names a gene at the target release (used); the symbol names none",
+    "symbol_only": (
+        "only the symbol column names a gene; used when the ID is unknown to the snapshot, "
+        "otherwise the ID's failure stands"
+    ),
+    "symbol_missing": "the symbol column is empty for this feature; the ID's answer (or failure) is used",
+    "id_missing": "the ID column is empty for this feature; the symbol's answer (or failure) is used",
+    "neither": "neither column names a gene",
+}
 #: Appended by :func:`~idtrack_sc.concat_harmonized` to the name of a feature kept unmapped whose
 #: identifier is a valid target name of another gene (``SOD2`` read in release 75 names a retired
 #: gene; today's ``SOD2`` is another): the two are kept as separate features.

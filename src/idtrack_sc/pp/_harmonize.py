@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from anndata import AnnData
 
-from ..record import is_harmonized
+from ..record import already_harmonized, is_harmonized
 from ..registry import resolve_snapshot
 from ..resolve import DEFAULT_MIN_EVIDENCE, check_from_release, check_min_evidence
 from ._apply import apply_plan, matrices_to_sum, replace_contents
@@ -414,18 +414,12 @@ def harmonize_var_names(
         if mod is not None:
             msg = "mod= is for MuData; an AnnData has no modalities."
             raise ValueError(msg)
+        if is_harmonized(data, key_added):
+            raise already_harmonized("The AnnData", key_added)
         adata = data.copy() if copy else data
         if adata.is_view:
             warnings.warn("Received a view of an AnnData; making a copy.", UserWarning, stacklevel=2)
             replace_contents(adata, adata.copy())
-        if is_harmonized(adata, key_added):
-            warnings.warn(
-                f"The features were already harmonized (uns[{key_added!r}] exists); nothing done. "
-                "Use another key_added to convert again, from var[f'{key_added}_original'] via id_key.",
-                UserWarning,
-                stacklevel=2,
-            )
-            return adata if copy else None
         _harmonize_anndata(adata, label="AnnData", **kwargs)
         return adata if copy else None
 
@@ -434,29 +428,34 @@ def harmonize_var_names(
     if not isinstance(data, MuData):
         msg = f"data must be an AnnData or MuData, got {type(data).__name__}."
         raise TypeError(msg)
-    mdata = data.copy() if copy else data
-    mods = [mod] if isinstance(mod, str) else list(mod) if mod is not None else gene_modalities(mdata)
-    unknown = [m for m in mods if m not in mdata.mod]
+    mods = [mod] if isinstance(mod, str) else list(mod) if mod is not None else gene_modalities(data)
+    unknown = [m for m in mods if m not in data.mod]
     if unknown or not mods:
         msg = (
-            f"MuData modalities {unknown} do not exist; it has {list(mdata.mod)}."
+            f"MuData modalities {unknown} do not exist; it has {list(data.mod)}."
             if unknown
-            else f"No modality of this MuData holds genes; choose with mod= among {list(mdata.mod)}."
+            else f"No modality of this MuData holds genes; choose with mod= among {list(data.mod)}."
         )
         raise ValueError(msg)
+    for name in dict.fromkeys(mods):  # before anything (a copy too) is made
+        if is_harmonized(data.mod[name], key_added):
+            raise already_harmonized(f"Modality {name!r}", key_added)
+    mdata = data.copy() if copy else data
     # Every modality is harmonized on a detached twin first (sharing its arrays, no copy), so
     # an error in any of them leaves the container exactly as it was; only then is it changed.
     done: dict[str, tuple[AnnData, np.ndarray]] = {}
     per_mod = {}
     for name in dict.fromkeys(mods):
-        if is_harmonized(mdata.mod[name], key_added):
-            warnings.warn(f"Modality {name!r} was already harmonized; skipped.", UserWarning, stacklevel=2)
-            continue
         twin = detached(mdata.mod[name])
         positions: dict[str, np.ndarray] = {}
         per_mod[name] = _harmonize_anndata(twin, label=f"modality {name!r}", positions=positions, **kwargs)
         done[name] = (twin, positions["kept"])
     if done:
         replace_modalities(mdata, done)
-    mdata.uns[key_added] = {"modalities": list(per_mod), "counts": per_mod}
+    # modalities harmonized by an earlier call (mod="rna", then mod="atac") stay listed
+    earlier = mdata.uns.get(key_added)
+    earlier = earlier if hasattr(earlier, "get") else {}
+    listed = [str(m) for m in earlier.get("modalities", []) if str(m) not in per_mod and str(m) in mdata.mod]
+    counts = {m: earlier.get("counts", {})[m] for m in listed if m in earlier.get("counts", {})}
+    mdata.uns[key_added] = {"modalities": [*listed, *per_mod], "counts": {**counts, **per_mod}}
     return mdata if copy else None

@@ -15,6 +15,7 @@ from ..resolve import REASON_OUTCOMES
 
 if TYPE_CHECKING:
     from anndata import AnnData
+    from mudata import MuData
 
 #: Outcomes in the order they are reported: mapped, ambiguous, failed.
 OUTCOME_ORDER = ("1:1", "1:n", "1:0")
@@ -84,9 +85,33 @@ def n_datasets_column(key_added: str) -> str:
     return f"{key_added}_n_datasets"
 
 
-def is_harmonized(adata: AnnData, key_added: str = "idtrack") -> bool:
-    """Whether ``adata`` was already harmonized under ``key_added``."""
-    return key_added in adata.uns and var_columns(key_added)["original"] in adata.var.columns
+def is_harmonized(data: AnnData | MuData, key_added: str = "idtrack") -> bool:
+    """Whether ``data`` was already harmonized under ``key_added``.
+
+    An AnnData is when it holds the record (``uns[key_added]``) and the original identifiers
+    (``var['{key_added}_original']``); a MuData when its record lists harmonized modalities and
+    every one of them is.
+    """
+    mods = getattr(data, "mod", None)
+    if mods is not None:  # a MuData (not imported here)
+        record = data.uns.get(key_added)
+        names = [str(m) for m in record.get("modalities", [])] if hasattr(record, "get") else []
+        return bool(names) and all(m in mods and is_harmonized(mods[m], key_added) for m in names)
+    return key_added in data.uns and var_columns(key_added)["original"] in data.var.columns
+
+
+def already_harmonized(label: str, key_added: str) -> ValueError:
+    """The one error for harmonizing data again under the same ``key_added`` (every entry point raises it).
+
+    Never a silent no-op: the new arguments (another release, namespace or policy) would be
+    ignored while the data stayed as they were.
+    """
+    msg = (
+        f"{label} was already harmonized (uns[{key_added!r}] exists); nothing was changed. To convert it "
+        f"again, convert from its original identifiers with id_key='{key_added}_original' and another "
+        "key_added; to treat other data the same way, use idtrack_sc.pp.apply_record with its record."
+    )
+    return ValueError(msg)
 
 
 def uns_key(name: object) -> str:

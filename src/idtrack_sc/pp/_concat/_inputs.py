@@ -19,7 +19,7 @@ import pandas as pd
 from anndata import AnnData
 from anndata.io import read_elem
 
-from ...record import is_harmonized, var_columns
+from ...record import already_harmonized, is_harmonized, var_columns
 from ...resolve import check_from_release
 from ...snapshot import resolve_organism
 from .._plan import identifiers
@@ -205,11 +205,7 @@ def _check_dataset(ds: _Dataset, survey: _Survey, snap: Snapshot, key_added: str
         msg = f"{ds.label} has no cells (n_obs == 0); remove it from the datasets to concatenate."
         raise ValueError(msg)
     if survey.harmonized:
-        msg = (
-            f"{ds.label} was already harmonized (uns[{key_added!r}] exists). Give the original dataset, or "
-            f"convert again from its original identifiers with id_key='{key_added}_original' and another key_added."
-        )
-        raise ValueError(msg)
+        raise already_harmonized(ds.label, key_added)
     for where, value in survey.organism_hints:
         raw = value.removeprefix("NCBITaxon:").strip()
         try:

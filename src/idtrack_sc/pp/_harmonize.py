@@ -415,7 +415,8 @@ def harmonize_var_names(
             msg = "mod= is for MuData; an AnnData has no modalities."
             raise ValueError(msg)
         if is_harmonized(data, key_added):
-            raise already_harmonized("The AnnData", key_added)
+            label = "The AnnData"
+            raise already_harmonized(label, key_added)
         adata = data.copy() if copy else data
         if adata.is_view:
             warnings.warn("Received a view of an AnnData; making a copy.", UserWarning, stacklevel=2)
@@ -439,7 +440,8 @@ def harmonize_var_names(
         raise ValueError(msg)
     for name in dict.fromkeys(mods):  # before anything (a copy too) is made
         if is_harmonized(data.mod[name], key_added):
-            raise already_harmonized(f"Modality {name!r}", key_added)
+            label = f"Modality {name!r}"
+            raise already_harmonized(label, key_added)
     mdata = data.copy() if copy else data
     # Every modality is harmonized on a detached twin first (sharing its arrays, no copy), so
     # an error in any of them leaves the container exactly as it was; only then is it changed.

@@ -10,6 +10,7 @@ the compatibility layer and the command line). Outcomes and reasons are the reso
 Layering: above :mod:`idtrack_sc.resolve` (whose vocabulary it uses), below ``pp``.
 """
 
+from ._identifiers import MAPPING_COLUMNS, MAPPING_OUTCOMES, MERGED, identifier_table
 from ._read import Dataset, Harmonized, as_str, collect, json_safe, outcome_reason_counts, spreadsheet_safe
 from ._schema import (
     AMBIGUOUS_EXPANDED,
@@ -34,6 +35,9 @@ __all__ = [
     "CONCAT_KEYS",
     "FAILURE_REASONS",
     "KEPT_APART_SUFFIX",
+    "MAPPING_COLUMNS",
+    "MAPPING_OUTCOMES",
+    "MERGED",
     "OUTCOMES",
     "OUTCOME_ORDER",
     "PAIR_CONFLICT",
@@ -46,6 +50,7 @@ __all__ = [
     "clean",
     "collect",
     "is_harmonized",
+    "identifier_table",
     "json_safe",
     "make_record",
     "n_datasets_column",

@@ -4,8 +4,11 @@ from ..record import is_harmonized, var_columns
 from ._concat import check_inputs as check_concat_inputs
 from ._concat import concat_harmonized
 from ._harmonize import harmonize_var_names, on_harmonized
+from ._reproduce import apply_record, check_record
 
 __all__ = [
+    "apply_record",
+    "check_record",
     "check_concat_inputs",
     "concat_harmonized",
     "harmonize_var_names",

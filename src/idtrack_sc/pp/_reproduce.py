@@ -19,7 +19,7 @@ from anndata import AnnData
 from scipy import sparse
 
 from .._provenance import package_versions
-from ..record import MAPPING_COLUMNS, Dataset, collect, identifier_table, var_columns
+from ..record import MAPPING_COLUMNS, RECORD_PARAMS, Dataset, collect, identifier_table, var_columns
 from ..registry import resolve_snapshot
 from ._harmonize import harmonize_var_names
 
@@ -36,19 +36,7 @@ logger = logging.getLogger(__name__)
 HARMONIZE = "idtrack_sc.pp.harmonize_var_names"
 #: ``params`` of a record passed back to :func:`~idtrack_sc.pp.harmonize_var_names` (the
 #: ``strategy`` follows from ``ambiguous``).
-APPLIED_PARAMS = (
-    "to",
-    "release",
-    "id_key",
-    "ambiguous",
-    "min_evidence",
-    "unmapped",
-    "duplicates",
-    "symbol_key",
-    "from_release",
-    "pair_key",
-    "pair_conflict",
-)
+APPLIED_PARAMS = tuple(p for p in RECORD_PARAMS if p != "strategy")
 #: Columns of :func:`check_record`'s table of differences (``dataset`` first for a MuData).
 CHECK_COLUMNS = ("original", "field", "recorded", "recomputed")
 #: Per original identifier, what :func:`check_record` compares.
@@ -213,9 +201,24 @@ def apply_record(
         raise ValueError(msg)
     # each modality with its own record: one call per modality (each verified before any runs)
     for name, rec in records.items():
-        harmonize_var_names(out, snapshot=snaps[name], key_added=key_added, mod=name, **params[name])
+        mod_params = _pair_for(out.mod[name], params[name], f"modality {name!r}")
+        harmonize_var_names(out, snapshot=snaps[name], key_added=key_added, mod=name, **mod_params)
         out.mod[name].uns[key_added]["applied_record"] = _applied(rec)
     return out if copy else None
+
+
+def _pair_for(adata: AnnData, params: dict[str, Any], label: str = "this AnnData") -> dict[str, Any]:
+    """``params``, without the record's second identifier column if ``adata`` does not have it (with a warning)."""
+    pair = params.get("pair_key")
+    if pair is None or pair in adata.var.columns:
+        return params
+    warnings.warn(
+        f"The record paired the identifiers with var[{pair!r}], which {label} does not have: its identifiers are "
+        "resolved alone (pair_key=None); every other parameter is the record's.",
+        UserWarning,
+        stacklevel=4,
+    )
+    return dict(params, pair_key=None)
 
 
 def _applied(record: Mapping[str, Any]) -> dict[str, str]:
@@ -230,7 +233,7 @@ def _applied(record: Mapping[str, Any]) -> dict[str, str]:
 def _apply_one(
     adata: AnnData, params: dict[str, Any], snap: Snapshot, record: Mapping[str, Any], *, key_added: str
 ) -> None:
-    harmonize_var_names(adata, snapshot=snap, key_added=key_added, **params)
+    harmonize_var_names(adata, snapshot=snap, key_added=key_added, **_pair_for(adata, params))
     adata.uns[key_added]["applied_record"] = _applied(record)
 
 

@@ -50,6 +50,55 @@ TEXT = pd.Series(["x"]).dtype
 #: Categories of ``var['{key_added}_outcome']``.
 OUTCOMES = pd.Index(list(OUTCOME_ORDER), dtype=TEXT)
 
+#: Keys of the record :func:`~idtrack_sc.pp.harmonize_var_names` writes to ``uns[key_added]``,
+#: with their content; those marked "when" are written only then. ``tests/record`` checks a
+#: real record against this table, and the docs render it (``docs/reproducibility.md``).
+RECORD_KEYS: dict[str, str] = {
+    "function": "the function that wrote the record: `idtrack_sc.pp.harmonize_var_names`",
+    "params": "every argument that shaped the result (see the next table)",
+    "snapshot": "the snapshot's identity: organism, assembly, covered releases, newest release, schema version, "
+    "SHA-256, file name and the idtrack-sc version that built it",
+    "counts": "features before and after; per outcome, reason and outcome-and-reason; dropped (and by which "
+    "policy), kept unmapped, copies of ambiguous features, merged groups and features, names made unique; "
+    "per pair status with two identifier columns",
+    "versions": "versions of idtrack-sc and of the packages that shape the result",
+    "date": "when the record was written (UTC, ISO 8601)",
+    "environment": "a session-info report: Python, platform, packages",
+    "release": "how names were read: `from_release` as given, the inferred annotation release with its "
+    "evidence (`inferred`), and `anchor_release`, the release whose meaning was used",
+    "dropped_ids": "the identifiers of the features left out",
+    "dropped_outcomes": "their outcomes",
+    "dropped_reasons": "their reasons",
+    "dropped_targets": "their candidates, `|`-joined",
+    "dropped_by": "the policy that left each out: `ambiguous`, `unmapped` or `duplicates`",
+    "dtype_promoted": "matrices whose merged features were summed in a wider dtype (`int32 -> int64`)",
+    "raw": "what became of `.raw`: `none`, `harmonized` or `unchanged`",
+    "raw_counts": "when `.raw` was harmonized: its counts, as `counts`",
+    "raw_dropped_ids": "when `.raw` was harmonized: its dropped identifiers",
+    "uns_updated": "`uns` entries whose feature names were renamed (`entry`, `renamed`, `absent`)",
+    "pair_disagreements": "with two identifier columns: every feature whose columns name different genes "
+    "(`original`, `paired`, `gene_id`, `pair_gene_id`)",
+    "kept_apart": "when a kept failed identifier is another gene's name: `original`, `name`, `reason`",
+    "applied_record": "when written by `apply_record`: the function, date and idtrack-sc version of the record applied",
+}
+#: Keys of :data:`RECORD_KEYS` written only in some cases.
+OPTIONAL_RECORD_KEYS = ("raw_counts", "raw_dropped_ids", "pair_disagreements", "kept_apart", "applied_record")
+#: ``params`` of a record, with their meaning.
+RECORD_PARAMS: dict[str, str] = {
+    "to": "the target namespace",
+    "release": "the target release",
+    "id_key": 'the `var` column the identifiers were read from (`""`: `var_names`)',
+    "ambiguous": "the policy for `1:n` features",
+    "unmapped": "the policy for `1:0` features",
+    "duplicates": "the policy for features meeting on one name",
+    "symbol_key": "the `var` column of the display symbols",
+    "strategy": "the ranking strategy that follows from `ambiguous`: `best` or `all`",
+    "min_evidence": "the weakest inferred-lineage evidence followed",
+    "from_release": 'the annotation release as given: `auto`, a release, or `""` (none)',
+    "pair_key": 'the second identifier column used (`""`: none)',
+    "pair_conflict": "the policy for features whose two columns name different genes",
+}
+
 #: Keys of a :func:`~idtrack_sc.concat_harmonized` record beyond those of every record.
 CONCAT_KEYS = (
     "datasets",

@@ -91,7 +91,8 @@ def _escape(text: str) -> str:
         if i % 2:  # between backticks
             out.append(f"``{part}``")
             continue
+        plain = part
         for char in ("\\", "*", "`", "|", "_"):
-            part = part.replace(char, "\\" + char)
-        out.append(part)
+            plain = plain.replace(char, "\\" + char)
+        out.append(plain)
     return "".join(out)

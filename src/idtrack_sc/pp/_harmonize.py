@@ -10,7 +10,6 @@ MuData path is in :mod:`._mudata`.
 from __future__ import annotations
 
 import logging
-import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from anndata import AnnData
 
+from .._userwarn import warn
 from ..record import already_harmonized, is_harmonized
 from ..registry import resolve_snapshot
 from ..resolve import DEFAULT_MIN_EVIDENCE, check_from_release, check_min_evidence
@@ -419,7 +419,7 @@ def harmonize_var_names(
             raise already_harmonized(label, key_added)
         adata = data.copy() if copy else data
         if adata.is_view:
-            warnings.warn("Received a view of an AnnData; making a copy.", UserWarning, stacklevel=2)
+            warn("Received a view of an AnnData; making a copy.", UserWarning)
             replace_contents(adata, adata.copy())
         _harmonize_anndata(adata, label="AnnData", **kwargs)
         return adata if copy else None

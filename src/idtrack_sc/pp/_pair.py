@@ -10,7 +10,6 @@ feature's agreement is reported.
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._userwarn import warn
 from ..record import PAIR_CONFLICT, as_str
 from ..resolve import as_query_strings, check_from_release, convert, infer_release
 
@@ -244,13 +244,12 @@ def combine(
     combined.attrs = table.attrs
     if conflict.any():
         first = int(np.flatnonzero(conflict)[0])
-        warnings.warn(
+        warn(
             f"{label}: {int(conflict.sum())} feature(s) whose two identifier columns name different genes "
             f"(e.g. {originals[first]!r} beside {paired[first]!r}: {a_genes[first]} vs {s_genes[first]}); "
             f"pair_conflict={pair_conflict!r}: {PAIR_CONFLICTS[pair_conflict]}. They are marked 'disagree' "
             "in var['<key_added>_pair'] and listed in uns['<key_added>']['pair_disagreements'].",
             UserWarning,
-            stacklevel=2,
         )
     return combined, status, other_genes
 

@@ -19,6 +19,7 @@ from anndata import AnnData
 from scipy import sparse
 
 from .._provenance import package_versions
+from .._userwarn import warn
 from ..record import MAPPING_COLUMNS, RECORD_PARAMS, Dataset, collect, identifier_table, var_columns
 from ..registry import resolve_snapshot
 from ._harmonize import harmonize_var_names
@@ -212,11 +213,10 @@ def _pair_for(adata: AnnData, params: dict[str, Any], label: str = "this AnnData
     pair = params.get("pair_key")
     if pair is None or pair in adata.var.columns:
         return params
-    warnings.warn(
+    warn(
         f"The record paired the identifiers with var[{pair!r}], which {label} does not have: its identifiers are "
         "resolved alone (pair_key=None); every other parameter is the record's.",
         UserWarning,
-        stacklevel=4,
     )
     return dict(params, pair_key=None)
 

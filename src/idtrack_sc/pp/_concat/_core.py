@@ -16,13 +16,13 @@ the cross-dataset rule for failed identifiers, the feature annotations of the un
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..._userwarn import warn
 from ...registry import resolve_snapshot
 from ...resolve import DEFAULT_MIN_EVIDENCE, check_min_evidence, convert
 from ...resolve import check_organism as refuse_other_organism
@@ -273,7 +273,7 @@ def concat_harmonized(
         if out_file is not None:
             msg = "Give out_file only (out is its deprecated name)."
             raise TypeError(msg)
-        warnings.warn("concat_harmonized(out=...) is deprecated; use out_file=.", FutureWarning, stacklevel=2)
+        warn("concat_harmonized(out=...) is deprecated; use out_file=.", FutureWarning)
         out_file = out
     used_engine = None
     if out_file is not None:

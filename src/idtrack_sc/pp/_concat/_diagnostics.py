@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..._userwarn import warn
 from ...record import make_record, uns_key, var_columns
 
 if TYPE_CHECKING:
@@ -128,12 +128,11 @@ class _Diagnostics:
         rows = list(zip(_strings(apart["original"]), _strings(apart["name"]), _strings(apart["reason"]), strict=True))
         self.kept_apart += [(o, n, ds.name, r) for o, n, r in rows]
         o, n, r = rows[0]
-        warnings.warn(
+        warn(
             f"{ds.label}: {len(rows)} identifier(s) failing here are another gene's name at the target release "
             f"(e.g. {o!r}: {r} in this dataset's reading); kept apart as {n!r}, never joined with that gene. "
             f"Listed in uns[{self.key_added!r}]['kept_apart'].",
             UserWarning,
-            stacklevel=2,
         )
 
     def _note_ambiguous(self, name: str, query: str, candidates: str, chosen: str, handling: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import pandas as pd
 from anndata import AnnData
 from anndata.io import read_elem
 
+from ..._userwarn import warn
 from ...record import already_harmonized, is_harmonized, var_columns
 from ...resolve import check_from_release
 from ...snapshot import resolve_organism
@@ -255,6 +255,6 @@ def _load(ds: _Dataset, *, copy_inputs: bool) -> AnnData:
         return adata.to_memory()
     if copy_inputs or adata.is_view:
         if adata.is_view and not copy_inputs:
-            warnings.warn(f"{ds.label} is a view; harmonizing a copy of it.", UserWarning, stacklevel=4)
+            warn(f"{ds.label} is a view; harmonizing a copy of it.", UserWarning)
         return adata.copy()
     return adata

@@ -154,6 +154,27 @@ def test_dask_out_file_equals_in_memory(snapshot_default, datasets, tmp_path, jo
     assert "NOT_A_REAL_GENE" in on_disk.var_names  # failed in every dataset: kept
 
 
+def test_zarr_out_file_reads_no_deprecated_anndata_setting(snapshot_default, datasets, tmp_path):
+    # anndata 0.13 deprecates settings.zarr_write_format (0.14 removes it): the store is made
+    # in the format anndata itself writes, without touching the setting there
+    import warnings
+    from importlib.metadata import version
+
+    from idtrack_sc.pp._concat._dask import zarr_write_format
+
+    paths = write_all(tmp_path, datasets)
+    out = tmp_path / "atlas.zarr"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*zarr_write_format.*")
+        warnings.filterwarnings("error", category=DeprecationWarning, module="anndata")
+        with scheduler("sync"):
+            its.concat_harmonized(paths, snapshot=snapshot_default, out_file=out, engine="dask", **KWARGS)
+    assert read(out).n_vars > 0
+    major, minor = (int(p) for p in version("anndata").split(".")[:2])
+    if (major, minor) >= (0, 13):
+        assert zarr_write_format() == 3
+
+
 def test_dask_on_local_cluster_equals_in_memory(snapshot_default, datasets, tmp_path, cluster):
     paths = write_all(tmp_path, datasets)
     in_memory = its.concat_harmonized(datasets, snapshot=snapshot_default, join="outer", **KWARGS)

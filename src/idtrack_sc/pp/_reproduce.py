@@ -277,7 +277,7 @@ def _compare(recorded: pd.DataFrame, recomputed: pd.DataFrame) -> pd.DataFrame:
         return table.set_index(["original", "_n"])[list(CHECKED_FIELDS)]
 
     left, right = keyed(recorded), keyed(recomputed)
-    both = left.join(right, how="outer", lsuffix="_rec", rsuffix="_new")
+    both = left.add_suffix("_rec").join(right.add_suffix("_new"), how="outer")
     out = []
     for field in CHECKED_FIELDS:
         a = both[f"{field}_rec"].fillna("(absent)")

@@ -39,3 +39,19 @@ def test_harmonize_and_concat_warnings_point_at_the_users_line():
         caught = _caught(func, *args, snapshot="default", release=114)
         assert caught, func
         assert {w.filename for w in caught} == {__file__}, [(w.filename, w.lineno) for w in caught]
+
+
+def test_anndatas_own_concat_warning_points_at_the_users_line():
+    # anndata warns from ad.concat, called by idtrack-sc: re-emitted at the user's line
+    def data(raw):
+        adata = ad.AnnData(np.ones((2, 2), dtype=np.float32), var=pd.DataFrame(index=["TP53", "BRCA2"]))
+        if raw:
+            adata.raw = adata.copy()
+        return adata
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        its.concat_harmonized({"a": data(True), "b": data(False)}, snapshot="default", release=114)
+    raw = [w for w in caught if "raw" in str(w.message)]
+    assert raw
+    assert {w.filename for w in raw} == {__file__}

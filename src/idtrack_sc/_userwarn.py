@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _PACKAGE = __name__.split(".")[0]
+#: Modules between two frames of the package (a ``with`` block's exit runs in contextlib).
+_PASS_THROUGH = frozenset({"contextlib"})
 
 
 def warn(message: str, category: type[Warning] = UserWarning) -> None:
@@ -22,8 +29,27 @@ def warn(message: str, category: type[Warning] = UserWarning) -> None:
     while caller is not None:
         level += 1
         name = caller.f_globals.get("__name__", "")
-        if name != _PACKAGE and not name.startswith(f"{_PACKAGE}."):
+        if name != _PACKAGE and not name.startswith(f"{_PACKAGE}.") and name not in _PASS_THROUGH:
             break
         caller = caller.f_back
     del frame, caller
     warnings.warn(message, category, stacklevel=level)
+
+
+@contextmanager
+def attributed_to_caller() -> Iterator[None]:
+    """Re-emit the warnings another library raises within the block with :func:`warn`.
+
+    A library's warning points at the line that called it, a line of idtrack-sc
+    (``ad.concat``'s "Only some AnnData objects have `.raw`"); re-emitted, it points at the
+    user's line and the user's filters decide whether it shows. Filters set within the block
+    (to silence one known message) apply first.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            pending = list(caught)
+    for item in pending:
+        warn(str(item.message), item.category)

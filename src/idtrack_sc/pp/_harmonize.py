@@ -340,6 +340,12 @@ def harmonize_var_names(
     copy
         Return a harmonized copy instead of modifying ``data``.
 
+    Data already harmonized under ``key_added`` (an AnnData, or any modality ``mod`` names)
+    are refused with an error that changes nothing, as :func:`~idtrack_sc.concat_harmonized`
+    refuses them: convert again from ``var['{key_added}_original']`` with ``id_key`` and
+    another ``key_added``, or treat other data as a saved record says with
+    :func:`~idtrack_sc.pp.apply_record`.
+
     Returns
     -------
     ``None``, or the harmonized copy if ``copy=True``. Sets
@@ -351,7 +357,11 @@ def harmonize_var_names(
     ``var['{key_added}_original_var_name']``
         With ``id_key``: the old ``var_names``, ``|``-joined like the originals.
     ``var['{key_added}_outcome']``, ``var['{key_added}_reason']``, ``var['{key_added}_targets']``
-        Outcome, reason and all candidates (see :data:`idtrack_sc.resolve.REASONS`).
+        Outcome, reason and all candidates (see :data:`idtrack_sc.resolve.REASONS`); a
+        merged feature's are its first member's.
+    ``var['{key_added}_original_reason']``
+        Each original identifier's own reason, ``|``-joined like the originals
+        (``unchanged|version_stripped`` for ``TP53|ENSG00000141510.19``).
     ``var['{key_added}_gene_id']``, ``var['{key_added}_n_merged']``, ``var[symbol_key]``
         Ensembl gene, number of merged features, display symbol.
     ``var['{key_added}_pair']``, ``var['{key_added}_pair_gene_id']``

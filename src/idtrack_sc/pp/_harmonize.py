@@ -300,6 +300,12 @@ def harmonize_var_names(
     The recommended practice is Ensembl gene IDs as names (stable, unique) and symbols for
     display (``var[symbol_key]``).
 
+    Data already harmonized under ``key_added`` (an AnnData, or any modality ``mod`` names)
+    are refused with an error that changes nothing, as :func:`~idtrack_sc.concat_harmonized`
+    refuses them: convert again from ``var['{key_added}_original']`` with ``id_key`` and
+    another ``key_added``, or treat other data as a saved record says with
+    :func:`~idtrack_sc.pp.apply_record`.
+
     Parameters
     ----------
     data
@@ -339,12 +345,6 @@ def harmonize_var_names(
     {doc_check_organism}
     copy
         Return a harmonized copy instead of modifying ``data``.
-
-    Data already harmonized under ``key_added`` (an AnnData, or any modality ``mod`` names)
-    are refused with an error that changes nothing, as :func:`~idtrack_sc.concat_harmonized`
-    refuses them: convert again from ``var['{key_added}_original']`` with ``id_key`` and
-    another ``key_added``, or treat other data as a saved record says with
-    :func:`~idtrack_sc.pp.apply_record`.
 
     Returns
     -------

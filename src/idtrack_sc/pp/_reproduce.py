@@ -300,7 +300,7 @@ def check_record(
     harmonized again with the record's snapshot (verified by its SHA-256; ``snapshot=None``
     finds it in the registry) and parameters, and what became of each is compared with what
     the object says: its new name, whether it was kept, outcome, reason, candidates, gene and
-    symbol (:data:`CHECKED_FIELDS`).
+    symbol.
 
     Parameters
     ----------

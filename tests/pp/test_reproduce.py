@@ -123,3 +123,27 @@ def test_mudata_records_apply_and_check_per_modality(tmp_path):
     assert other.mod["rna"].var_names.tolist() == ["SEPTIN2", "TP53"]
     assert other.mod["prot"].var_names.tolist() == ["CD3_TotalSeqB", "CD4_TotalSeqB"]
     assert other.mod["rna"].uns["idtrack"]["params"] == back.mod["rna"].uns["idtrack"]["params"]
+
+
+@pytest.mark.parametrize(
+    ("ambiguous", "unmapped", "duplicates", "to"),
+    [
+        ("all", "keep", "sum", "symbol"),  # copies of a tie: one original feature each
+        ("best", "drop", "first", "ensembl_gene"),
+        ("drop", "keep", "make_unique", "symbol"),
+    ],
+)
+def test_check_record_reproduces_every_policy(ambiguous, unmapped, duplicates, to):
+    adata = make([*GENES, "TP53", "MARCH1"])
+    quiet(
+        its.pp.harmonize_var_names,
+        adata,
+        snapshot="default",
+        release=114,
+        to=to,
+        ambiguous=ambiguous,
+        unmapped=unmapped,
+        duplicates=duplicates,
+    )
+    diff = quiet(its.pp.check_record, adata)
+    assert diff.empty, diff

@@ -20,7 +20,7 @@ from scipy import sparse
 
 from .._provenance import package_versions
 from .._userwarn import warn
-from ..record import MAPPING_COLUMNS, RECORD_PARAMS, Dataset, collect, identifier_table, var_columns
+from ..record import AMBIGUOUS_EXPANDED, MAPPING_COLUMNS, RECORD_PARAMS, Dataset, collect, identifier_table, var_columns
 from ..registry import resolve_snapshot
 from ._harmonize import harmonize_var_names
 
@@ -248,6 +248,12 @@ def _stand_in(ds: Dataset, key: str, params: dict[str, Any]) -> tuple[AnnData, d
     feature's row gives its value to every member).
     """
     rows = identifier_table(ds, key)
+    # ambiguous="all" copied a feature to each candidate: one original feature, not several
+    copy = rows["reason"].astype(str).to_numpy() == AMBIGUOUS_EXPANDED
+    originals = rows["original"].astype(str)
+    plain = set(originals[~copy])
+    first_copy = copy & ~originals.duplicated().to_numpy() & ~originals.isin(plain).to_numpy()
+    rows = rows[~copy | first_copy].reset_index(drop=True)
     n = len(rows)
     column = "__idtrack_original__"
     var = pd.DataFrame({column: rows["original"].astype(object).to_numpy()}, index=[f"f{i}" for i in range(n)])

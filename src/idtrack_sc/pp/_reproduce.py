@@ -182,9 +182,14 @@ def apply_record(
     """
     records = _records_of(record, key_added)
     is_mudata = hasattr(data, "mod") and not isinstance(data, AnnData)
-    if not is_mudata and list(records) != [""]:
-        msg = "record holds the records of several modalities (a MuData); pass one modality's record for an AnnData."
+    if not is_mudata and len(records) > 1:
+        msg = (
+            f"record holds the records of several modalities ({', '.join(records)}); pass one modality's record "
+            "for an AnnData."
+        )
         raise ValueError(msg)
+    if not is_mudata:
+        records = {"": next(iter(records.values()))}  # a MuData's one harmonized modality
     snaps = {name: record_snapshot(rec, snapshot) for name, rec in records.items()}
     params = {name: recorded_params(rec) for name, rec in records.items()}
     out = data.copy() if copy else data

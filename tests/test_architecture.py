@@ -32,7 +32,7 @@ PACKAGE = "idtrack_sc"
 #: The layers, lowest first. A unit is a sub-package or a top-level module of idtrack_sc.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # 0: plumbing every layer may use: cache folder, atomic writes, dependency check, environment
-    ("_cache", "_atomic", "_requirements", "_provenance"),
+    ("_cache", "_atomic", "_requirements", "_provenance", "_userwarn"),
     # 1: the snapshot file format and its in-memory model
     ("snapshot",),
     # 2: the small demo snapshot shipped in the package (read by the registry's "default")

@@ -48,6 +48,26 @@ def test_outcome_and_parse_tables_cover_the_vocabulary():
     assert sum(line.startswith("   * - ``") for line in lines) == len(REASONS)
 
 
+def test_generated_vocabulary_tables_cover_the_code():
+    from idtrack_sc.record import PAIR_STATUS, RECORD_KEYS, RECORD_PARAMS
+
+    tables = _tables_module()
+    assert [k for k, _ in tables.record_key_rows()] == list(RECORD_KEYS)
+    assert [k for k, _ in tables.record_param_rows()] == list(RECORD_PARAMS)
+    assert [k for k, _ in tables.pair_status_rows()] == list(PAIR_STATUS)
+    concepts = (DOCS / "concepts.md").read_text(encoding="utf-8")
+    assert "```{idtrack-pair-statuses}" in concepts
+    page = (DOCS / "reproducibility.md").read_text(encoding="utf-8")
+    for directive in ("idtrack-record-keys", "idtrack-record-params"):
+        assert f"```{{{directive}}}" in page
+    assert "Maintainer" not in page
+    for name in ("apply_record", "check_record"):
+        assert f"its.pp.{name}(" in page
+    # backticks in a description become literals, everything else stays literal text
+    assert tables._escape("a `x_y` b_c | d") == "a ``x_y`` b\\_c \\| d"
+    assert tables._escape("one ` alone") == "one \\` alone"
+
+
 def test_concepts_page_renders_and_explains_every_reason():
     text = (DOCS / "concepts.md").read_text(encoding="utf-8")
     for directive in ("idtrack-outcomes", "idtrack-reasons", "idtrack-parse-notes"):

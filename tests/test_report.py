@@ -156,3 +156,34 @@ def test_mapping_tsv_cells_never_run_as_formulas(tmp_path):
     table = pd.read_csv(folder / "mapping.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert sorted(table["original"]) == sorted(["TP53", "'=1+1", "'@SUM(A1)", "'-2+3"])
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in table.to_numpy().ravel())
+
+
+def _changed_rows(html):
+    section = html.split("<h2>Changed identifiers", 1)[1].split("<h2>", 1)[0]
+    return section
+
+
+@pytest.mark.parametrize("concat", [False, True])
+def test_changed_identifiers_give_each_identifier_its_own_reason(tmp_path, concat):
+    # TP53 and its versioned Ensembl ID meet on one gene: the versioned ID is version_stripped
+    # (not "changed"), MARCH1 is renamed; an ambiguous drop (P40, an alias of ten genes) keeps
+    # the resolver's reason in every table
+    def make(names):
+        return ad.AnnData(np.ones((3, len(names)), dtype=np.float32), var=pd.DataFrame(index=names))
+
+    a, b = make(["TP53", "MARCH1", "P40"]), make(["ENSG00000141510.19", "BRCA2"])
+    if concat:
+        data = its.concat_harmonized({"A": a, "B": b}, snapshot="default", release=114, ambiguous="drop", join="outer")
+    else:
+        data = make(["TP53", "ENSG00000141510.19", "MARCH1", "P40"])
+        its.pp.harmonize_var_names(data, snapshot="default", release=114, ambiguous="drop")
+    table = its.get.mapping_table(data).set_index("original")
+    assert table.loc["TP53", "reason"] == "unchanged"
+    assert table.loc["ENSG00000141510.19", "reason"] == "version_stripped"
+    assert (table.loc["P40", "outcome"], table.loc["P40", "reason"]) == ("1:n", "alias")
+    html = (write_report(data, tmp_path / "r") / "index.html").read_text()
+    changed = _changed_rows(html)
+    assert "MARCH1" in changed
+    assert "renamed" in changed
+    assert "ENSG00000141510.19" not in changed
+    assert "unchanged" not in changed

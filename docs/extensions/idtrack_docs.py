@@ -3,7 +3,10 @@
 - ``.. idtrack-outcomes::``: every outcome of :data:`idtrack_sc.resolve.OUTCOMES`;
 - ``.. idtrack-reasons::``: every reason of :data:`idtrack_sc.resolve.REASONS`, with the
   outcomes it comes with;
-- ``.. idtrack-parse-notes::``: every value of the conversion table's ``parse`` column.
+- ``.. idtrack-parse-notes::``: every value of the conversion table's ``parse`` column;
+- ``.. idtrack-pair-statuses::``: every value of ``var['{key_added}_pair']``;
+- ``.. idtrack-record-keys::``, ``.. idtrack-record-params::``: every key of a harmonization
+  record and of its ``params``.
 
 Also: ``.. argparse::`` as a plain ``--help`` dump when sphinx-argparse is not installed.
 """
@@ -56,6 +59,21 @@ class ReasonsDirective(_TableDirective):
 class ParseNotesDirective(_TableDirective):
     def lines(self) -> list[str]:
         return idtrack_tables.list_table(("parse", "meaning"), idtrack_tables.parse_note_rows())
+
+
+class PairStatusDirective(_TableDirective):
+    def lines(self) -> list[str]:
+        return idtrack_tables.list_table(("pair", "meaning"), idtrack_tables.pair_status_rows())
+
+
+class RecordKeysDirective(_TableDirective):
+    def lines(self) -> list[str]:
+        return idtrack_tables.list_table(("key", "content"), idtrack_tables.record_key_rows())
+
+
+class RecordParamsDirective(_TableDirective):
+    def lines(self) -> list[str]:
+        return idtrack_tables.list_table(("params key", "content"), idtrack_tables.record_param_rows())
 
 
 class HelpDumpDirective(SphinxDirective):
@@ -111,6 +129,9 @@ def setup(app):
     app.add_directive("idtrack-outcomes", OutcomesDirective)
     app.add_directive("idtrack-reasons", ReasonsDirective)
     app.add_directive("idtrack-parse-notes", ParseNotesDirective)
+    app.add_directive("idtrack-pair-statuses", PairStatusDirective)
+    app.add_directive("idtrack-record-keys", RecordKeysDirective)
+    app.add_directive("idtrack-record-params", RecordParamsDirective)
     try:
         import sphinxarg  # noqa: F401
     except ImportError:

@@ -38,6 +38,30 @@ def parse_note_rows() -> list[tuple[str, str]]:
     return out
 
 
+def pair_status_rows() -> list[tuple[str, str]]:
+    """``(status, meaning)`` for every value of ``var['{key_added}_pair']``."""
+    from idtrack_sc.record import PAIR_STATUS
+
+    return list(PAIR_STATUS.items())
+
+
+def record_key_rows() -> list[tuple[str, str]]:
+    """``(key, content)`` for every key of a harmonization record (``uns[key_added]``)."""
+    from idtrack_sc.record import OPTIONAL_RECORD_KEYS, RECORD_KEYS
+
+    return [
+        (key, content + (" (only in some records)" if key in OPTIONAL_RECORD_KEYS else ""))
+        for key, content in RECORD_KEYS.items()
+    ]
+
+
+def record_param_rows() -> list[tuple[str, str]]:
+    """``(param, meaning)`` for every key of a record's ``params``."""
+    from idtrack_sc.record import RECORD_PARAMS
+
+    return list(RECORD_PARAMS.items())
+
+
 def column_type(name: str, column: str) -> str:
     """Arrow type of one snapshot column, as pyarrow prints it (``string``, ``int32``, …)."""
     from idtrack_sc.snapshot import TABLES
@@ -59,7 +83,16 @@ def list_table(header: tuple[str, ...], rows: list[tuple[str, ...]], *, literal_
 
 
 def _escape(text: str) -> str:
-    # descriptions are plain text: keep rST markup characters literal
-    for char in ("\\", "*", "`", "|", "_"):
-        text = text.replace(char, "\\" + char)
-    return text
+    # descriptions are plain text, where `code` is the one markup kept (as rST literals)
+    paired = text.count("`") % 2 == 0
+    parts = text.split("`") if paired else [text]
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:  # between backticks
+            out.append(f"``{part}``")
+            continue
+        plain = part
+        for char in ("\\", "*", "`", "|", "_"):
+            plain = plain.replace(char, "\\" + char)
+        out.append(plain)
+    return "".join(out)

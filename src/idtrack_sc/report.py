@@ -40,10 +40,14 @@ def _failed(table: pd.DataFrame) -> pd.DataFrame:
     return failed[cols].reset_index(drop=True)
 
 
+#: Reasons of identifiers that are the target gene's own identifier, only spelled differently
+#: (a version or ``_PAR_Y`` suffix removed): not listed as changed.
+SAME_IDENTIFIER = ("unchanged", "version_stripped", "par_y")
+
+
 def _changed(table: pd.DataFrame) -> pd.DataFrame:
-    changed = table[
-        table["kept"] & (table["outcome"] == "1:1") & (table["original"].astype(str) != table["symbol"].astype(str))
-    ]
+    """Kept ``1:1`` identifiers that now name their gene differently: renamed, aliases, repairs, history."""
+    changed = table[table["kept"] & (table["outcome"] == "1:1") & ~table["reason"].astype(str).isin(SAME_IDENTIFIER)]
     cols = [c for c in ("dataset", "original", "symbol", "name", "reason") if c in changed.columns]
     return changed[cols].reset_index(drop=True)
 
@@ -353,8 +357,9 @@ def render_html(summary: dict[str, Any], table: pd.DataFrame, png: bytes, *, tit
     parts.append(f"<h2>Changed identifiers ({len(changed):,})</h2>")
     if len(changed):
         parts.append(
-            '<p class="note">Identifiers whose display symbol at the target release differs from the name in '
-            "the data.</p>"
+            '<p class="note">Identifiers converted through a change: a rename, an alias, a repair or '
+            "Ensembl's history (the reason says which). The gene's own identifiers in another namespace or "
+            "with a version suffix removed are not listed.</p>"
         )
         parts.append(_frame_table(changed))
 

@@ -204,3 +204,23 @@ def test_repeated_feature_names_are_a_clear_error(tmp_path):
     )
     with pytest.raises(ValueError, match=r"dataset 'A': features \['TP53'\].*var_names_make_unique"):
         hf.unify_multiple_anndatas()
+
+
+def test_verbose_summaries_agree_and_name_their_dataset(tmp_path, caplog):
+    # a gene without a symbol at 114 (ENSG00000260000) is the reference tool's 1→1 with its
+    # Ensembl gene standing in: the one-line count and the binned summary say the same
+    import logging
+    import re
+
+    a, _ = make(["TP53", "ENSG00000260000", "NOT_A_REAL_GENE"], 20, seed=0, prefix="a")
+    path = tmp_path / "a.h5ad"
+    a.write_h5ad(path)
+    with caplog.at_level(logging.INFO, logger="idtrack_sc"):
+        HarmonizeFeatures("toy", {"a": str(path)}, tmp_path / "p", tmp_path / "c", 114, verbose_level=2)
+    text = caplog.text
+    line = re.search(r"a: 3 identifiers -> HGNC Symbol at release 114: 1→1 (\d+), 1→n (\d+), 1→0 (\d+)", text)
+    binned = re.search(r"summary of dataset 'a':\n.*\n  1→0: (\d+) .*\n  1→1: (\d+) ", text)
+    assert line
+    assert binned
+    assert (line[3], line[1]) == (binned[1], binned[2]) == ("1", "2")
+    assert not any(r.getMessage() == "a" for r in caplog.records)  # no bare dataset-name line

@@ -193,3 +193,29 @@ def test_concat_result(pair):
     assert [t.get_text().split("\n")[0] for t in axes["outcomes"].get_yticklabels()] == ["A", "B"]
     assert [float(x) for x, _ in axes["widths"].collections[-1].get_offsets()][-2:] == [2, 1]
     assert "NOT_A_REAL_GENE" in _details(axes["details"])["B · 1:0 not found"]
+
+
+def test_absolute_path_string_saves_to_that_file(tmp_path, pair, scanpy_settings):
+    # scanpy would append the string to the name under figdir; an absolute path is the file
+    scanpy_settings.figdir = tmp_path / "figures"
+    its.pl.harmonization_summary(pair, save=str(tmp_path / "qc.png"), show=False)
+    assert (tmp_path / "qc.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (tmp_path / "figures").exists()
+
+
+def test_log_axis_labels_every_decade_it_draws(pair):
+    axes = its.pl.harmonization_summary(pair, show=False)
+    ax = axes["details"]
+    ax.figure.canvas.draw()
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in ax.xaxis.get_major_ticks() if lo <= t.get_loc() <= hi and t.tick1line.get_visible()]
+    labels = [t.label1.get_text() for t in ticks]
+    assert labels
+    assert all(labels), labels  # no tick without its count
+    assert not [t for t in ax.xaxis.get_minor_ticks() if lo <= t.get_loc() <= hi]
+    top = max(p.get_x() + p.get_width() for p in ax.patches)
+    last = max(t.get_loc() for t in ticks)
+    assert top <= last < 10 * top  # the labelled decades end at the first one past the longest bar
+    # the axis line stops there too: the room right of it holds the bars' labels
+    assert ax.spines["bottom"].get_bounds()[1] == last
+    plt.close("all")

@@ -120,7 +120,9 @@ def test_consistent_failures(snapshot_default):
     assert sorted(merged.var_names) == ["BRCA1", "NOT_A_REAL_GENE", "P40", "TP53"]
     uns = merged.uns["idtrack"]
     assert uns["failed_consistent"]["id"].tolist() == ["NOT_A_REAL_GENE", "P40"]
-    assert uns["failed_consistent"]["reason"].tolist() == ["not_found", "ambiguous"]
+    # the resolver's outcome and reason (P40 is an alias of ten genes), not a word of their own
+    assert uns["failed_consistent"]["outcome"].tolist() == ["1:0", "1:n"]
+    assert uns["failed_consistent"]["reason"].tolist() == ["not_found", "alias"]
     assert uns["failed"]["a"]["id"].tolist() == ["ONLY_IN_A"]
     assert uns["failed"]["c"]["id"].tolist() == ["ONLY_IN_C"]
     assert uns["failed"]["b"]["id"].tolist() == []

@@ -154,6 +154,35 @@ def test_dask_out_file_equals_in_memory(snapshot_default, datasets, tmp_path, jo
     assert "NOT_A_REAL_GENE" in on_disk.var_names  # failed in every dataset: kept
 
 
+def test_zarr_out_file_reads_no_deprecated_anndata_setting(snapshot_default, datasets, tmp_path):
+    # anndata 0.13 deprecates settings.zarr_write_format (0.14 removes it: reading it would
+    # fail there): the store is made in the format anndata itself writes, without the setting
+    # on anndata >= 0.13, and in the setting's format before
+    import warnings
+    from importlib.metadata import version
+
+    import zarr
+
+    from idtrack_sc.pp._concat._dask import zarr_write_format
+
+    with warnings.catch_warnings():
+        # anndata 0.13's warning on reading the setting: "This setting will be removed in 0.14 …"
+        warnings.filterwarnings("error", message=r".*(zarr_write_format|setting will be removed).*")
+        expected = zarr_write_format()
+    major, minor = (int(p) for p in version("anndata").split(".")[:2])
+    if (major, minor) >= (0, 13):
+        assert expected == 3
+    else:
+        assert expected == ad.settings.zarr_write_format
+    paths = write_all(tmp_path, datasets)
+    out = tmp_path / "atlas.zarr"
+    with scheduler("sync"):
+        its.concat_harmonized(paths, snapshot=snapshot_default, out_file=out, engine="dask", **KWARGS)
+    if int(zarr.__version__.split(".")[0]) >= 3:
+        assert zarr.open_group(str(out), mode="r").metadata.zarr_format == expected
+    assert read(out).n_vars > 0
+
+
 def test_dask_on_local_cluster_equals_in_memory(snapshot_default, datasets, tmp_path, cluster):
     paths = write_all(tmp_path, datasets)
     in_memory = its.concat_harmonized(datasets, snapshot=snapshot_default, join="outer", **KWARGS)

@@ -149,13 +149,39 @@ def test_copy_leaves_input_untouched(snapshot_default):
     assert out.var_names.tolist() == ["ENSG00000141510"]
 
 
-def test_second_run_is_detected(snapshot_default):
+def test_already_harmonized_input_is_refused_everywhere(snapshot_default):
+    # one behaviour for every entry point: an error that changes nothing (a warning with a
+    # no-op would let release=110 pass silently on data harmonized at 114)
+    mudata = pytest.importorskip("mudata")
     adata, _ = make(["TP53", "BRCA1"])
-    its.pp.harmonize_var_names(adata, snapshot=snapshot_default)
+    its.pp.harmonize_var_names(adata, snapshot=snapshot_default, release=114)
     before = adata.var_names.tolist()
-    with pytest.warns(UserWarning, match="already harmonized"):
-        its.pp.harmonize_var_names(adata, snapshot=snapshot_default)
+    with pytest.raises(ValueError, match="already harmonized.*nothing was changed"):
+        its.pp.harmonize_var_names(adata, snapshot=snapshot_default, release=110)
     assert adata.var_names.tolist() == before
+    assert adata.uns["idtrack"]["params"]["release"] == 114
+    with pytest.raises(ValueError, match="already harmonized.*nothing was changed"):
+        its.concat_harmonized({"A": adata, "B": make(["TP53"])[0]}, snapshot=snapshot_default)
+
+    rna, _ = make(["TP53", "BRCA1"])
+    rna.var["feature_types"] = "Gene Expression"
+    prot, _ = make(["CD3_TotalSeqB"])
+    prot.var["feature_types"] = "Antibody Capture"
+    mdata = mudata.MuData({"rna": rna, "prot": prot})
+    assert not its.pp.is_harmonized(mdata)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        its.pp.harmonize_var_names(mdata, snapshot=snapshot_default)
+        assert its.pp.is_harmonized(mdata)
+        assert its.pp.is_harmonized(mdata.mod["rna"])
+        with pytest.raises(ValueError, match="Modality 'rna' was already harmonized"):
+            its.pp.harmonize_var_names(mdata, snapshot=snapshot_default)
+        with pytest.raises(ValueError, match="already harmonized"):
+            its.pp.harmonize_var_names(mdata, snapshot=snapshot_default, copy=True)
+        # another modality later: both stay listed
+        its.pp.harmonize_var_names(mdata, snapshot=snapshot_default, mod="prot", unmapped="keep")
+    assert list(mdata.uns["idtrack"]["modalities"]) == ["rna", "prot"]
+    assert its.pp.is_harmonized(mdata)
 
 
 def test_id_key_reads_a_var_column(snapshot_default):

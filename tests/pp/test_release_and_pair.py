@@ -104,6 +104,29 @@ def test_inference_is_logged_once(snapshot_default, caplog):
     assert not [m for m in about if not m.startswith("AnnData")]
 
 
+def test_an_empty_id_is_not_a_resolved_id(snapshot_default):
+    # 10x style, symbols beside IDs: an empty ID cell is `id_missing` (the symbol decides, its
+    # failure too), never `id_only`, which says the ID resolved and the symbol did not
+    from idtrack_sc.record import PAIR_STATUS
+
+    names = ["TP53", "BRCA2", "NOT_A_SYMBOL", "NOT_A_SYMBOL_EITHER", "KRAS"]
+    ids = ["ENSG00000141510", "", "ENSG00000012048", "", "ENSG00000133703"]
+    adata = make(names, gene_ids=ids)
+    its.pp.harmonize_var_names(adata, snapshot=snapshot_default, to="symbol", from_release=None)
+    status = dict(zip(adata.var[COLS["original"]], adata.var[COLS["pair"]], strict=True))
+    assert status == {
+        "TP53": "agree",
+        "BRCA2": "id_missing",
+        "NOT_A_SYMBOL": "id_only",
+        "NOT_A_SYMBOL_EITHER": "id_missing",
+        "KRAS": "agree",
+    }
+    reason = dict(zip(adata.var[COLS["original"]], adata.var[COLS["reason"]], strict=True))
+    assert reason["NOT_A_SYMBOL_EITHER"] == "not_found"  # the symbol's failure, not "empty"
+    assert "BRCA2" in adata.var_names
+    assert set(status.values()) <= set(PAIR_STATUS)
+
+
 def test_symbols_and_ids_used_together(snapshot_default):
     # 10x style: symbols as var_names, Ensembl IDs in var["gene_ids"]
     names = ["TP53", "BRCA2", "KRAS", "NOT_A_SYMBOL", "BRCA1"]

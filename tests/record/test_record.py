@@ -115,3 +115,28 @@ def test_concat_record_is_read_per_dataset(snapshot_default):
     for ds in found.datasets:
         assert list(ds.record["dropped_ids"]) == ["NOT_A_REAL_GENE"]
         assert list(ds.record["dropped_outcomes"]) == ["1:0"]
+
+
+def test_written_records_have_exactly_the_documented_keys(tmp_path):
+    # the key table of docs/reproducibility.md is generated from RECORD_KEYS: a key written but
+    # not described there (or described but never written) fails here
+    import warnings
+
+    from idtrack_sc.record import OPTIONAL_RECORD_KEYS, RECORD_KEYS, RECORD_PARAMS
+
+    names = ["TP53", "BRCA1", "KRAS", "P40", "NOT_A_REAL_GENE"]
+    ids = ["ENSG00000141510", "ENSG00000141510", "ENSG00000133703", "", "ENSG00000012048"]
+    adata = ad.AnnData(np.ones((3, len(names)), dtype=np.float32), var=pd.DataFrame({"gene_ids": ids}, index=names))
+    adata.raw = adata.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        its.pp.harmonize_var_names(adata, snapshot="default", ambiguous="drop")
+        other = ad.AnnData(np.ones((3, 1), dtype=np.float32), var=pd.DataFrame(index=["TP53"]))
+        its.pp.apply_record(other, adata.uns["idtrack"])
+    for record in (adata.uns["idtrack"], other.uns["idtrack"]):
+        keys = set(record)
+        assert keys <= set(RECORD_KEYS), keys - set(RECORD_KEYS)
+        assert set(RECORD_KEYS) - set(OPTIONAL_RECORD_KEYS) <= keys
+        assert set(record["params"]) == set(RECORD_PARAMS)
+    assert {"raw_counts", "pair_disagreements"} <= set(adata.uns["idtrack"])
+    assert "applied_record" in other.uns["idtrack"]

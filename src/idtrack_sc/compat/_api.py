@@ -535,14 +535,13 @@ class API:
                 res["the_path"] = _the_path(res, exp.paths)
                 res["explanation"] = list(exp.steps)
         if verbose if pbar is None else pbar:
-            counts = table["outcome"].value_counts(sort=False)
             logger.info(
                 "%s%d identifiers -> %s at release %d: %s",
                 f"{pbar_prefix}: " if pbar_prefix else "",
                 len(table),
                 label,
                 release,
-                ", ".join(f"{k} {int(v)}" for k, v in counts.items()),
+                _bin_counts(self.classify_multiple_conversion(results)),
             )
         return results
 
@@ -621,7 +620,7 @@ class API:
         return bins
 
     def print_binned_conversion(
-        self, classified: dict[str, list[dict[str, Any]]] | Sequence[dict[str, Any]]
+        self, classified: dict[str, list[dict[str, Any]]] | Sequence[dict[str, Any]], *, title: str | None = None
     ) -> ConversionSummary:
         """Summarize binned results; logged at INFO level and returned (this does not print).
 
@@ -629,6 +628,8 @@ class API:
         ----------
         classified
             Output of :meth:`classify_multiple_conversion`, or the results themselves.
+        title
+            What was converted (a dataset's name), shown in the summary's first line.
 
         Returns
         -------
@@ -648,7 +649,7 @@ class API:
             return f"{count} ({100 * count / whole if whole else 0:.1f}%)"
 
         lines = [
-            "IDTrack conversion summary:",
+            f"IDTrack conversion summary of {title}:" if title else "IDTrack conversion summary:",
             f"  Total processed: {total}",
             f"  1→0: {part(n['matching_1_to_0'], total)}",
             f"  1→1: {part(one_one, total)}",
@@ -1119,6 +1120,22 @@ class SnapshotManager:
             "`.snapshot` (tables genes, events, names, features)."
         )
         raise AttributeError(msg)
+
+
+def _bin_counts(bins: dict[str, list[dict[str, Any]]]) -> str:
+    """One line of the reference tool's bins, as :meth:`API.print_binned_conversion` counts them.
+
+    An identifier whose gene has no name in the target namespace is ``1→1`` with its Ensembl
+    gene standing in (``no_target``; idtrack-sc's outcome ``1:0 no_target_name``), as in the
+    binned summary, so the two never disagree.
+    """
+    one_one = len(bins["matching_1_to_1"]) + len(bins["alternative_target_1_to_1"])
+    one_n = len(bins["matching_1_to_n"]) + len(bins["alternative_target_1_to_n"])
+    stand_in = len(bins["alternative_target_1_to_1"]) + len(bins["alternative_target_1_to_n"])
+    line = f"1→1 {one_one}, 1→n {one_n}, 1→0 {len(bins['matching_1_to_0'])}"
+    if stand_in:
+        line += f" ({stand_in} without a name at the target release: their Ensembl gene stands in, no_target)"
+    return line
 
 
 def _release_number(value: Any) -> int | None:

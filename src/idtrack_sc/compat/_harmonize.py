@@ -326,8 +326,9 @@ class HarmonizeFeatures:
             matching_list = self.run_idtrack_for_single_dataset(dataset_name, dataset_path)
             result[dataset_name] = matching_list
             if self.verbose_level > 1:
-                logger.info("%s", dataset_name)
-                self.idt.print_binned_conversion(self.idt.classify_multiple_conversion(matching_list))
+                self.idt.print_binned_conversion(
+                    self.idt.classify_multiple_conversion(matching_list), title=f"dataset {dataset_name!r}"
+                )
             self.n_to_1_within_individual_dataset(dataset_name=dataset_name, dataset_matching_list=matching_list)
             self._write_matchings(dataset_name, matching_list)
         self._matchings = result

@@ -184,8 +184,9 @@ def harmonization_summary(
         ``True`` or a string: save the figure to
         ``{scanpy.settings.figdir}/harmonization_summary{save}{plot_suffix}.{format}`` as
         scanpy does (the format from the string's extension, else
-        :attr:`scanpy.settings.file_format_figs`); a :class:`~pathlib.Path`: save to exactly
-        that file. The saved figure is closed.
+        :attr:`scanpy.settings.file_format_figs`); a :class:`~pathlib.Path`, or an absolute
+        path as a string (``"/tmp/qc.png"``): save to exactly that file (where scanpy would
+        append the string to the name under ``figdir``). The saved figure is closed.
     return_fig
         Return the Figure instead of the Axes.
     title
@@ -406,10 +407,23 @@ def _draw_details(ax: Axes, bars: list[SmallBar], *, several: bool) -> None:
     )
     ax.set_ylim(len(bars) - 0.5, -0.5)
     ax.set_xlabel("features (log scale; counts and share of the dataset on the bars)")
-    from matplotlib.ticker import FuncFormatter, LogLocator
+    _count_axis(ax, top)
 
-    ax.xaxis.set_major_locator(LogLocator(base=10, numticks=12))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}" if x <= top * 10 else ""))
+
+def _count_axis(ax: Axes, top: int) -> None:
+    """A log count axis labelled at every decade it draws: 1, 10, … up to the first at or above ``top``.
+
+    The room right of it holds the bars' labels, not counts: no ticks, no axis line there
+    (an axis running on through unlabelled decades reads as counts nobody has).
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    last = int(np.ceil(np.log10(max(top, 1))))
+    decades = [10.0**k for k in range(last + 1)]
+    ax.xaxis.set_major_locator(FixedLocator(decades))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.spines["bottom"].set_bounds(0.5, decades[-1])
 
 
 def _examples_text(examples: tuple[str, ...], count: int, limit: int = 48) -> str:

@@ -2,7 +2,8 @@
 
 ``save=True`` writes ``{figdir}/{name}{plot_suffix}.{file_format_figs}`` with scanpy's
 settings (:attr:`scanpy.settings.figdir` and friends); ``save="_suffix.png"`` appends the
-string to the function's name and takes the format from a known file extension;
+string to the function's name and takes the format from a known file extension (an absolute
+path as a string, or a Path, is the file itself);
 ``show=None`` follows :attr:`scanpy.settings.autoshow`. A figure that was saved is closed.
 """
 
@@ -41,9 +42,11 @@ def figure_path(name: str, save: bool | str | os.PathLike[str], fig: Figure) -> 
     save
         ``True``: ``{figdir}/{name}{plot_suffix}.{file_format_figs}``. A string: appended to
         ``name``, with the format taken from its extension if it ends in one matplotlib
-        writes (``"_pbmc.svg"`` → ``harmonization_summary_pbmc.svg``). A
-        :class:`~os.PathLike` (e.g. :class:`~pathlib.Path`): exactly this file (``.png`` if
-        it has no extension).
+        writes (``"_pbmc.svg"`` → ``harmonization_summary_pbmc.svg``), in ``figdir``, as
+        scanpy does. An absolute path as a string (``"/tmp/qc.png"``) or any
+        :class:`~os.PathLike` (e.g. ``Path("qc.png")``): exactly this file (``.png`` if it
+        has no extension). scanpy itself would append an absolute string to the name, under
+        ``figdir`` (``figures/harmonization_summary/tmp/qc.png``), which no one means.
     fig
         The figure (it knows the formats its canvas writes).
 
@@ -51,7 +54,7 @@ def figure_path(name: str, save: bool | str | os.PathLike[str], fig: Figure) -> 
     -------
     The file to write.
     """
-    if isinstance(save, os.PathLike):
+    if isinstance(save, os.PathLike) or (isinstance(save, str) and Path(save).is_absolute()):
         path = Path(save)
         return path if path.suffix else path.with_suffix(".png")
     settings = _scanpy_settings()

@@ -82,8 +82,9 @@ pair_key
     the ID decides, the symbol breaks ties among the ID's candidates and stands in where
     the ID is unknown to the snapshot (where both name different genes, see
     ``pair_conflict``), and each feature's agreement is written to
-    ``var['{key_added}_pair']`` (``agree``, ``disagree``, ``tie_broken``, ``id_only``,
-    ``symbol_only``, ``neither``)."""
+    ``var['{key_added}_pair']`` (:data:`idtrack_sc.record.PAIR_STATUS`: ``agree``,
+    ``disagree``, ``tie_broken``, ``id_only``, ``symbol_only``, ``id_missing``,
+    ``symbol_missing``, ``neither``)."""
 
 doc_pair_conflict = """\
 pair_conflict

@@ -10,7 +10,6 @@ MuData path is in :mod:`._mudata`.
 from __future__ import annotations
 
 import logging
-import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from anndata import AnnData
 
-from ..record import is_harmonized
+from .._userwarn import warn
+from ..record import already_harmonized, is_harmonized
 from ..registry import resolve_snapshot
 from ..resolve import DEFAULT_MIN_EVIDENCE, check_from_release, check_min_evidence
 from ._apply import apply_plan, matrices_to_sum, replace_contents
@@ -300,6 +300,12 @@ def harmonize_var_names(
     The recommended practice is Ensembl gene IDs as names (stable, unique) and symbols for
     display (``var[symbol_key]``).
 
+    Data already harmonized under ``key_added`` (an AnnData, or any modality ``mod`` names)
+    are refused with an error that changes nothing, as :func:`~idtrack_sc.concat_harmonized`
+    refuses them: convert again from ``var['{key_added}_original']`` with ``id_key`` and
+    another ``key_added``, or treat other data as a saved record says with
+    :func:`~idtrack_sc.pp.apply_record`.
+
     Parameters
     ----------
     data
@@ -351,7 +357,11 @@ def harmonize_var_names(
     ``var['{key_added}_original_var_name']``
         With ``id_key``: the old ``var_names``, ``|``-joined like the originals.
     ``var['{key_added}_outcome']``, ``var['{key_added}_reason']``, ``var['{key_added}_targets']``
-        Outcome, reason and all candidates (see :data:`idtrack_sc.resolve.REASONS`).
+        Outcome, reason and all candidates (see :data:`idtrack_sc.resolve.REASONS`); a
+        merged feature's are its first member's.
+    ``var['{key_added}_original_reason']``
+        Each original identifier's own reason, ``|``-joined like the originals
+        (``unchanged|version_stripped`` for ``TP53|ENSG00000141510.19``).
     ``var['{key_added}_gene_id']``, ``var['{key_added}_n_merged']``, ``var[symbol_key]``
         Ensembl gene, number of merged features, display symbol.
     ``var['{key_added}_pair']``, ``var['{key_added}_pair_gene_id']``
@@ -416,7 +426,6 @@ def harmonize_var_names(
         copy=copy,
         key_added=key_added,
         run=lambda adata, **kw: _harmonize_anndata(adata, **kw, **kwargs),
-        again="convert again",
     )
 
 
@@ -427,14 +436,13 @@ def run_on_data(
     copy: bool,
     key_added: str,
     run: Callable[..., dict[str, Any]],
-    again: str,
 ) -> AnnData | MuData | None:
     """Run a per-AnnData step on an AnnData, or on a MuData's modalities, as scanpy's ``pp`` do.
 
     ``run(adata, label=..., positions=...)`` changes one AnnData in place and returns its
     counts (``positions`` as for :func:`_harmonize_anndata`). An AnnData view is copied (with
-    a warning); an AnnData or modality already done under ``key_added`` is left alone (with a
-    warning; ``again`` says how to do it anyway). A MuData's modalities (``mod``, default
+    a warning); an AnnData or modality already done under ``key_added`` is refused before
+    anything is changed (:func:`~idtrack_sc.record.already_harmonized`). A MuData's modalities (``mod``, default
     those holding genes) are each done on a detached twin first, so an error in any of them
     leaves the container as it was; then the container is updated.
     """
@@ -442,18 +450,13 @@ def run_on_data(
         if mod is not None:
             msg = "mod= is for MuData; an AnnData has no modalities."
             raise ValueError(msg)
+        if is_harmonized(data, key_added):
+            label = "The AnnData"
+            raise already_harmonized(label, key_added)
         adata = data.copy() if copy else data
         if adata.is_view:
-            warnings.warn("Received a view of an AnnData; making a copy.", UserWarning, stacklevel=3)
+            warn("Received a view of an AnnData; making a copy.", UserWarning)
             replace_contents(adata, adata.copy())
-        if is_harmonized(adata, key_added):
-            warnings.warn(
-                f"The features were already harmonized (uns[{key_added!r}] exists); nothing done. "
-                f"Use another key_added to {again}, from var[f'{key_added}_original'] via id_key.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return adata if copy else None
         run(adata, label="AnnData")
         return adata if copy else None
 
@@ -462,29 +465,35 @@ def run_on_data(
     if not isinstance(data, MuData):
         msg = f"data must be an AnnData or MuData, got {type(data).__name__}."
         raise TypeError(msg)
-    mdata = data.copy() if copy else data
-    mods = [mod] if isinstance(mod, str) else list(mod) if mod is not None else gene_modalities(mdata)
-    unknown = [m for m in mods if m not in mdata.mod]
+    mods = [mod] if isinstance(mod, str) else list(mod) if mod is not None else gene_modalities(data)
+    unknown = [m for m in mods if m not in data.mod]
     if unknown or not mods:
         msg = (
-            f"MuData modalities {unknown} do not exist; it has {list(mdata.mod)}."
+            f"MuData modalities {unknown} do not exist; it has {list(data.mod)}."
             if unknown
-            else f"No modality of this MuData holds genes; choose with mod= among {list(mdata.mod)}."
+            else f"No modality of this MuData holds genes; choose with mod= among {list(data.mod)}."
         )
         raise ValueError(msg)
+    for name in dict.fromkeys(mods):  # before anything (a copy too) is made
+        if is_harmonized(data.mod[name], key_added):
+            label = f"Modality {name!r}"
+            raise already_harmonized(label, key_added)
+    mdata = data.copy() if copy else data
     # Every modality is harmonized on a detached twin first (sharing its arrays, no copy), so
     # an error in any of them leaves the container exactly as it was; only then is it changed.
     done: dict[str, tuple[AnnData, np.ndarray]] = {}
     per_mod = {}
     for name in dict.fromkeys(mods):
-        if is_harmonized(mdata.mod[name], key_added):
-            warnings.warn(f"Modality {name!r} was already harmonized; skipped.", UserWarning, stacklevel=3)
-            continue
         twin = detached(mdata.mod[name])
         positions: dict[str, np.ndarray] = {}
         per_mod[name] = run(twin, label=f"modality {name!r}", positions=positions)
         done[name] = (twin, positions["kept"])
     if done:
         replace_modalities(mdata, done)
-    mdata.uns[key_added] = {"modalities": list(per_mod), "counts": per_mod}
+    # modalities harmonized by an earlier call (mod="rna", then mod="atac") stay listed
+    earlier = mdata.uns.get(key_added)
+    earlier = earlier if hasattr(earlier, "get") else {}
+    listed = [str(m) for m in earlier.get("modalities", []) if str(m) not in per_mod and str(m) in mdata.mod]
+    counts = {m: earlier.get("counts", {})[m] for m in listed if m in earlier.get("counts", {})}
+    mdata.uns[key_added] = {"modalities": [*listed, *per_mod], "counts": {**counts, **per_mod}}
     return mdata if copy else None

@@ -410,5 +410,4 @@ def convert_orthologs(
         copy=copy,
         key_added=key_added,
         run=lambda adata, **kw: _orthologs_anndata(adata, **kw, **kwargs),
-        again="convert to orthologs again",
     )

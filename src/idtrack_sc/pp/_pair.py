@@ -10,7 +10,6 @@ feature's agreement is reported.
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._userwarn import warn
 from ..record import PAIR_CONFLICT, as_str
 from ..resolve import MIN_EVIDENCE, as_query_strings, check_from_release, convert, infer_release
 
@@ -33,18 +33,6 @@ logger = logging.getLogger(__name__)
 PAIR_COLUMNS = {
     "symbols": ("gene_ids", "gene_id", "ensembl_id", "ensembl_gene_id", "ensembl_ids", "feature_id", "gene_ids-0"),
     "ids": ("gene_symbols", "feature_name", "gene_name", "gene_symbol", "gene_names", "symbols"),
-}
-#: Per-feature agreement of the two columns (``var['{key_added}_pair']``).
-PAIR_STATUS = {
-    "agree": "both columns name the same gene(s)",
-    "disagree": "both name genes, different ones: a conflict, handled by pair_conflict (default: a tie of both)",
-    "tie_broken": "the ID is ambiguous; the symbol names one of its candidates, which is used",
-    "id_only": "only the ID column names a gene at the target release (used)",
-    "symbol_only": (
-        "only the symbol column names a gene; used when the ID is unknown to the snapshot or missing, "
-        "otherwise the ID's failure stands"
-    ),
-    "neither": "neither column names a gene",
 }
 #: What becomes of a feature whose two columns name different genes (``pair_conflict=``).
 PAIR_CONFLICTS = {
@@ -63,6 +51,14 @@ def looks_like_ids(values: np.ndarray) -> np.ndarray:
     arr = pa.array(as_query_strings(values), type=pa.string(), from_pandas=True)
     upper = pc.utf8_upper(pc.utf8_trim_whitespace(arr))
     return pc.fill_null(pc.match_substring_regex(upper, _ID_LIKE), False).to_numpy(zero_copy_only=False)
+
+
+def _by_column(id_like: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``id_like``, with a missing value taking its column's role: an empty ID is still the ID side."""
+    blank = np.char.strip(as_str(values).astype(str)) == ""  # missing values are "" here
+    if not blank.any() or blank.all():
+        return id_like
+    return np.where(blank, bool(id_like[~blank].mean() > 0.5), id_like)
 
 
 def find_pair(adata: AnnData, originals: np.ndarray, id_key: str | None, pair_key: str | None) -> str | None:
@@ -208,15 +204,15 @@ def combine(
     """Use the two identifier columns together (see module doc).
 
     Returns the combined conversion table (one row per feature, rows taken from either
-    column's table), the per-feature status (:data:`PAIR_STATUS`) and the Ensembl gene(s)
+    column's table), the per-feature status (:data:`idtrack_sc.record.PAIR_STATUS`) and the Ensembl gene(s)
     that the column whose answer was not used names (``""`` if none; for a conflict kept as
     a tie, the symbol column's). Features whose columns disagree are handled by
     ``pair_conflict`` (:data:`PAIR_CONFLICTS`), with a warning.
     """
     other = convert(paired, snapshot=snap, to=to, release=release, strategy=strategy, from_release=anchor)
     # which side is the ID: the first column where it looks like one, else the second if it does
-    first_id = looks_like_ids(originals)
-    second_id = looks_like_ids(paired)
+    first_id = _by_column(looks_like_ids(originals), originals)
+    second_id = _by_column(looks_like_ids(paired), paired)
     swap = ~first_id & second_id
     a = _select(table, other, swap)  # the ID side (or the first column when neither is an ID)
     s = _select(other, table, swap)
@@ -246,9 +242,13 @@ def combine(
     status[a_named & s_named] = "disagree"
     status[same | (a_named & s_named & _contains(a_set, s_set))] = "agree"
     status[tie] = "tie_broken"
+    a_empty, s_empty = a_reason == "empty", as_str(s["reason"]) == "empty"
+    status[a_empty & ~s_empty] = "id_missing"
+    status[s_empty & ~a_empty] = "symbol_missing"
 
     conflict = status == "disagree"
-    use_s = tie | (id_says_nothing & s_named) | (conflict if pair_conflict == "symbol" else False)
+    use_s = tie | (id_says_nothing & s_named) | (a_empty & ~s_empty)
+    use_s |= conflict if pair_conflict == "symbol" else False
     combined = _select(a, s, use_s)
     # the reading not used: the symbol's, or the ID's where the symbol's answer was taken
     other_genes = np.where(use_s, np.where(a_named, a_genes, ""), np.where(s_named, s_genes, "")).astype(object)
@@ -257,13 +257,12 @@ def combine(
     combined.attrs = table.attrs
     if conflict.any():
         first = int(np.flatnonzero(conflict)[0])
-        warnings.warn(
+        warn(
             f"{label}: {int(conflict.sum())} feature(s) whose two identifier columns name different genes "
             f"(e.g. {originals[first]!r} beside {paired[first]!r}: {a_genes[first]} vs {s_genes[first]}); "
             f"pair_conflict={pair_conflict!r}: {PAIR_CONFLICTS[pair_conflict]}. They are marked 'disagree' "
             "in var['<key_added>_pair'] and listed in uns['<key_added>']['pair_disagreements'].",
             UserWarning,
-            stacklevel=2,
         )
     return combined, status, other_genes
 

@@ -8,7 +8,6 @@ in ``uns`` arrays (scanpy's ``rank_genes_groups`` names, …) are renamed.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._userwarn import warn
 from ..record import OUTCOME_ORDER, OUTCOMES, TEXT, as_str, make_record, n_datasets_column, var_columns
 
 if TYPE_CHECKING:
@@ -107,6 +107,9 @@ def write_var(
     var[cols["original"]] = text(plan.joined)
     var[cols["outcome"]] = pd.Categorical(plan.outcome, categories=OUTCOMES)
     var[cols["reason"]] = text(plan.reason)
+    # each original identifier's own reason, aligned with the joined originals (a merged
+    # feature's reason is its first member's: ``TP53|ENSG00000141510.19`` is unchanged|version_stripped)
+    var[cols["original_reason"]] = text(plan.joined_members(as_str(table["reason"])))
     var[cols["targets"]] = text(as_str(table["targets"])[plan.first_src])
     var[cols["gene_id"]] = text(plan.genes)
     var[cols["n_merged"]] = plan.n_merged
@@ -117,11 +120,10 @@ def write_var(
         if (old != plan.symbols).any():
             kept = kept_symbol_column(symbol_key, key_added)
             var[kept] = var.pop(symbol_key)
-            warnings.warn(
+            warn(
                 f"{label}: var already had a column {symbol_key!r} (symbol_key) with other values than the new "
                 f"symbols; it is kept as var[{kept!r}].",
                 UserWarning,
-                stacklevel=3,
             )
     var[symbol_key] = text(plan.symbols)
     if plan.pair_status is not None:
@@ -239,12 +241,11 @@ def follow_features(
         id_key = kwargs["id_key"]
         if id_key is not None and id_key not in raw_var.columns:
             record["raw"] = "unchanged"
-            warnings.warn(
+            warn(
                 f"{label}: .raw was left unchanged: its var has no column {id_key!r} to read identifiers from, so "
                 f".raw keeps the original feature names while var_names changed. Convert it separately, or drop it "
                 "(del adata.raw).",
                 UserWarning,
-                stacklevel=4,
             )
         else:
             raw = AnnData(
@@ -258,7 +259,7 @@ def follow_features(
                     raw, label=f"{label} .raw", environment=False, follow=False, key_added=key_added, **kwargs
                 )
             except ValueError as err:  # X is already harmonized: leave .raw as it was, and say so
-                warnings.warn(f"{label}: .raw was left unchanged: {err}", UserWarning, stacklevel=4)
+                warn(f"{label}: .raw was left unchanged: {err}", UserWarning)
                 record["raw"] = "unchanged"
                 record["uns_updated"] = _rename_uns(adata.uns, renames, present, skip=key_added, label=label)
                 return record
@@ -356,12 +357,11 @@ def _rename_uns(
             f"uns[{p!r}] ({r} renamed" + (f", {a} no longer in the data" if a else "") + ")"
             for p, r, a in zip(paths, renamed, absent, strict=True)
         )
-        warnings.warn(
+        warn(
             f"{label}: feature names in {detail} were renamed to the new var_names; names of dropped features "
             "were left as they were, so these entries name features the data no longer has. Recompute them on "
             "the harmonized data where that matters.",
             UserWarning,
-            stacklevel=5,
         )
     return {
         "entry": np.array(paths, dtype=object),

@@ -101,12 +101,17 @@ def _concat_datasets(record: dict[str, Any]) -> list[Dataset]:
         sub.setdefault("snapshot", record.get("snapshot", {}))
         dropped = _as_dict(failed.get(key, failed.get(name)))
         ids = np.asarray(dropped.get("id", []), dtype=object).ravel()
-        reasons = np.asarray(dropped.get("reason", [""] * len(ids)), dtype=object).ravel()
-        if len(reasons) != len(ids):
-            reasons = np.full(len(ids), "", dtype=object)
-        reasons = np.array(["" if r is None else str(r) for r in reasons], dtype=object)
+
+        def column(name: str, dropped: dict[str, Any] = dropped, ids: np.ndarray = ids) -> np.ndarray:
+            values = np.asarray(dropped.get(name, [""] * len(ids)), dtype=object).ravel()
+            values = values if len(values) == len(ids) else np.full(len(ids), "", dtype=object)
+            return np.array(["" if v is None else str(v) for v in values], dtype=object)
+
+        reasons, outcomes = column("reason"), column("outcome")
+        # older records wrote no outcome and "ambiguous" as the reason of a dropped 1:n
+        legacy = np.where(reasons == "ambiguous", "1:n", np.where(reasons == "", "dropped", "1:0"))
         sub["dropped_ids"] = ids
-        sub["dropped_outcomes"] = np.where(reasons == "ambiguous", "1:n", np.where(reasons == "", "dropped", "1:0"))
+        sub["dropped_outcomes"] = np.where(outcomes != "", outcomes, legacy)
         sub["dropped_reasons"] = np.where(reasons == "ambiguous", "", reasons)
         out.append(Dataset(name=name, record=sub))
     return out

@@ -18,7 +18,6 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from idtrack_sc._cache import (
     download_marker,
 )
 from idtrack_sc._cache import cache_dir as shared_cache_dir
+from idtrack_sc._userwarn import warn
 from idtrack_sc.snapshot import AmbiguousOrganismError, file_sha256, load_snapshot, resolve_organism
 
 if TYPE_CHECKING:
@@ -270,11 +270,10 @@ def _read_all(registry: str | os.PathLike | Iterable[str | os.PathLike] | None) 
     out = []
     for path, origin in _registry_paths(registry):
         if origin == "environment" and not path.is_file():
-            warnings.warn(
+            warn(
                 f"{ENV_REGISTRY} names the snapshot registry {path}, which does not exist; it is ignored "
                 "(the package's registry and your other registries are still used).",
                 UserWarning,
-                stacklevel=4,
             )
             continue
         out.append(read_registry(path))
@@ -304,12 +303,11 @@ def load_registry(registry: str | os.PathLike | Iterable[str | os.PathLike] | No
         for name, entry in registry_entries.items():
             old = entries.get(name)
             if old is not None and old.registry == str(REGISTRY_FILE) and old.sha256 != entry.sha256:
-                warnings.warn(
+                warn(
                     f"The snapshot registry {entry.registry} replaces the snapshot {name} shipped with idtrack-sc "
                     f"(sha256:{old.sha256}) by another file (sha256:{entry.sha256}); answers for it now come from "
                     f'that file. Pin one of them with snapshot="sha256:<hex>", or remove the line from {entry.registry}.',
                     UserWarning,
-                    stacklevel=3,
                 )
             elif old is not None:
                 logger.debug("registry %s overrides the entry for %s", entry.registry, name)

@@ -16,13 +16,13 @@ the cross-dataset rule for failed identifiers, the feature annotations of the un
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..._userwarn import warn
 from ...registry import resolve_snapshot
 from ...resolve import DEFAULT_MIN_EVIDENCE, check_min_evidence, convert
 from ...resolve import check_organism as refuse_other_organism
@@ -251,9 +251,10 @@ def concat_harmonized(
         report; ``datasets`` and ``sources`` (names, and paths or ``""``); ``counts``
         (per-dataset arrays aligned with ``datasets``: cells, features before and after, per
         outcome, dropped, kept, collapsed); ``provenance`` (each dataset's harmonization
-        record); ``failed`` (per dataset: ``id`` and ``reason`` of every dropped
-        identifier); ``failed_consistent`` (failed identifiers present in every dataset, kept
-        under their original names); ``ambiguous`` (``1:n`` identifiers: candidates, the one
+        record); ``failed`` (per dataset: ``id``, ``outcome`` and ``reason`` of every dropped
+        identifier, in the resolver's vocabulary); ``failed_consistent`` (``id``, ``outcome``
+        and ``reason`` of failed identifiers present in every dataset, kept under their
+        original names); ``ambiguous`` (``1:n`` identifiers: candidates, the one
         chosen, how they were handled, which datasets hold them); ``collapsed`` (per dataset:
         new ``name`` and the ``originals`` merged into it); ``n_vars`` (``union``,
         ``intersection`` and ``result`` widths); ``kept_apart`` (``id``, ``name``,
@@ -286,7 +287,7 @@ def concat_harmonized(
         if out_file is not None:
             msg = "Give out_file only (out is its deprecated name)."
             raise TypeError(msg)
-        warnings.warn("concat_harmonized(out=...) is deprecated; use out_file=.", FutureWarning, stacklevel=2)
+        warn("concat_harmonized(out=...) is deprecated; use out_file=.", FutureWarning)
         out_file = out
     used_engine = None
     if out_file is not None:

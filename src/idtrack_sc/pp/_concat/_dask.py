@@ -380,6 +380,24 @@ def _write_matrix(group: Any, key: str, arr: Any, *, parallelism: int) -> None:
         write_elem(group, key, arr)
 
 
+def zarr_write_format() -> int:
+    """The zarr format of a new store: anndata's own choice, without its deprecated setting.
+
+    anndata 0.13 deprecates ``anndata.settings.zarr_write_format`` (0.14 removes it and writes
+    zarr v3 only); its default there is 3. Before 0.13 the setting is read, as anndata's own
+    writers do (its default, 2, is what those versions write).
+    """
+    from importlib.metadata import version
+
+    from ..._requirements import _release
+
+    if _release(version("anndata")) >= _release("0.13"):
+        return 3
+    import anndata as ad
+
+    return int(ad.settings.zarr_write_format)
+
+
 @contextlib.contextmanager
 def _create_store(path: Path) -> Iterator[Any]:
     """A new ``.h5ad`` file (h5py) or ``.zarr`` store (zarr) at ``path``, open for writing."""
@@ -388,9 +406,7 @@ def _create_store(path: Path) -> Iterator[Any]:
 
         kwargs: dict[str, Any] = {}
         if int(zarr.__version__.split(".")[0]) >= 3:
-            import anndata as ad
-
-            kwargs["zarr_format"] = ad.settings.zarr_write_format
+            kwargs["zarr_format"] = zarr_write_format()
         yield zarr.open_group(str(path), mode="w", **kwargs)
         return
     import h5py

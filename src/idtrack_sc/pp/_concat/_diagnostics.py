@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..._userwarn import warn
 from ...record import make_record, uns_key, var_columns
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class _Diagnostics:
     expanded: set[str] = field(default_factory=set)
     ambiguous_in: dict[str, list[str]] = field(default_factory=dict)
     ambiguous_info: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    kept_reason: dict[str, str] = field(default_factory=dict)
+    kept_reason: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (outcome, reason)
     kept_apart: list[tuple[str, str, str, str]] = field(default_factory=list)  # (id, name, dataset, reason)
 
     def add(self, ds: _Dataset, adata: AnnData, rec: dict[str, Any], identifiers: np.ndarray) -> None:
@@ -77,11 +77,15 @@ class _Diagnostics:
             # the dataset's own reasons: its names may have been read in its own release
             outcomes = np.asarray(rec.get("dropped_outcomes", []), dtype=object)
             reasons = np.asarray(rec["dropped_reasons"], dtype=object)
-            if len(outcomes) == len(reasons):
-                reasons = np.where(outcomes == "1:n", "ambiguous", reasons)
-            self.failed[uns_key(name)] = {"id": _strings(dropped), "reason": _strings(reasons[~duplicate])}
+            if len(outcomes) != len(reasons):
+                outcomes = np.full(len(reasons), "", dtype=object)
+            self.failed[uns_key(name)] = {
+                "id": _strings(dropped),
+                "outcome": _strings(outcomes[~duplicate]),
+                "reason": _strings(reasons[~duplicate]),
+            }
         else:
-            self.failed[uns_key(name)] = {"id": _strings(dropped), "reason": self._reasons(dropped)}
+            self.failed[uns_key(name)] = {"id": _strings(dropped), **self._reasons(dropped)}
 
         var = adata.var
         n_merged = var[cols["n_merged"]].to_numpy()
@@ -97,7 +101,7 @@ class _Diagnostics:
         self.kept_failed[name] = {o for joined in originals[kept] for o in joined.split("|")}
         for joined, why, out in zip(originals[kept], reason[kept], outcome[kept], strict=True):
             for o in joined.split("|"):  # the first dataset's own reason
-                self.kept_reason.setdefault(o, "ambiguous" if out == "1:n" else why)
+                self.kept_reason.setdefault(o, (out, why))
         self.expanded |= {o for joined in originals[reason == "ambiguous_expanded"] for o in joined.split("|")}
         self._note_kept_apart(ds, rec.get("kept_apart"))
 
@@ -124,12 +128,11 @@ class _Diagnostics:
         rows = list(zip(_strings(apart["original"]), _strings(apart["name"]), _strings(apart["reason"]), strict=True))
         self.kept_apart += [(o, n, ds.name, r) for o, n, r in rows]
         o, n, r = rows[0]
-        warnings.warn(
+        warn(
             f"{ds.label}: {len(rows)} identifier(s) failing here are another gene's name at the target release "
             f"(e.g. {o!r}: {r} in this dataset's reading); kept apart as {n!r}, never joined with that gene. "
             f"Listed in uns[{self.key_added!r}]['kept_apart'].",
             UserWarning,
-            stacklevel=2,
         )
 
     def _note_ambiguous(self, name: str, query: str, candidates: str, chosen: str, handling: str) -> None:
@@ -140,13 +143,16 @@ class _Diagnostics:
         if name not in datasets:
             datasets.append(name)
 
-    def _reasons(self, ids: np.ndarray) -> np.ndarray:
+    def _reasons(self, ids: np.ndarray) -> dict[str, np.ndarray]:
+        """``outcome`` and ``reason`` of identifiers, as the shared conversion table has them."""
         if not len(ids):
-            return np.array([], dtype=object)
+            return {"outcome": np.array([], dtype=object), "reason": np.array([], dtype=object)}
         rows = self.table.reindex(pd.Index(_strings(ids)))
-        reason = rows["reason"].astype(str).to_numpy(dtype=object)
-        reason = np.where(rows["outcome"].astype(str).to_numpy(dtype=object) == "1:n", "ambiguous", reason)
-        return np.where(pd.isna(rows["outcome"]).to_numpy(), "", reason).astype(object)
+        missing = pd.isna(rows["outcome"]).to_numpy()
+        return {
+            key: np.where(missing, "", rows[key].astype(str).to_numpy(dtype=object)).astype(object)
+            for key in ("outcome", "reason")
+        }
 
     def ambiguous(self) -> dict[str, np.ndarray]:
         queries = sorted(self.ambiguous_in)
@@ -164,7 +170,8 @@ class _Diagnostics:
         sets = list(self.kept_failed.values())
         common = sorted(set.intersection(*sets)) if sets else []
         ids = np.array(common, dtype=object)
-        return {"id": _strings(ids), "reason": _strings(self.kept_reason.get(i, "") for i in ids)}
+        kept = [self.kept_reason.get(i, ("", "")) for i in ids]
+        return {"id": _strings(ids), "outcome": _strings(o for o, _ in kept), "reason": _strings(r for _, r in kept)}
 
     def counts_table(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {"n_obs": np.array(self.n_obs, dtype=np.int64)}

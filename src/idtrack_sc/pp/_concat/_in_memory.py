@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from ..._userwarn import attributed_to_caller
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -18,6 +20,6 @@ def _concat_in_memory(items: Iterator[tuple[_Dataset, AnnData, dict[str, Any]]],
     import anndata as ad
 
     adatas = [adata for _ds, adata, _rec in items]
-    with warnings.catch_warnings():
+    with attributed_to_caller():  # anndata's warnings point at the user's line, not this one
         warnings.filterwarnings("ignore", message=".*not unique.*")
         return ad.concat(adatas, **concat_kwargs)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,8 @@ import pandas as pd
 from anndata import AnnData
 from anndata.io import read_elem
 
-from ...record import is_harmonized, var_columns
+from ..._userwarn import warn
+from ...record import already_harmonized, is_harmonized, var_columns
 from ...resolve import check_from_release
 from ...snapshot import resolve_organism
 from .._plan import identifiers
@@ -205,11 +205,7 @@ def _check_dataset(ds: _Dataset, survey: _Survey, snap: Snapshot, key_added: str
         msg = f"{ds.label} has no cells (n_obs == 0); remove it from the datasets to concatenate."
         raise ValueError(msg)
     if survey.harmonized:
-        msg = (
-            f"{ds.label} was already harmonized (uns[{key_added!r}] exists). Give the original dataset, or "
-            f"convert again from its original identifiers with id_key='{key_added}_original' and another key_added."
-        )
-        raise ValueError(msg)
+        raise already_harmonized(ds.label, key_added)
     for where, value in survey.organism_hints:
         raw = value.removeprefix("NCBITaxon:").strip()
         try:
@@ -260,6 +256,6 @@ def _load(ds: _Dataset, *, copy_inputs: bool) -> AnnData:
         return adata.to_memory()
     if copy_inputs or adata.is_view:
         if adata.is_view and not copy_inputs:
-            warnings.warn(f"{ds.label} is a view; harmonizing a copy of it.", UserWarning, stacklevel=4)
+            warn(f"{ds.label} is a view; harmonizing a copy of it.", UserWarning)
         return adata.copy()
     return adata

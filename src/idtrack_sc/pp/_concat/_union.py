@@ -27,6 +27,7 @@ class _FeatureUnion:
         cols = var_columns(key_added)
         self.original = cols["original"]
         self.joined = [cols["original"], cols["original_var_name"]]  # every distinct value, |-joined
+        self.original_reason = cols["original_reason"]  # aligned with the originals
         self.n_merged = cols["n_merged"]
         self.n_datasets = n_datasets_column(key_added)
         self.outcome = cols["outcome"]
@@ -37,6 +38,7 @@ class _FeatureUnion:
             cols["reason"],
             cols["targets"],
             cols["original"],
+            cols["original_reason"],
             cols["n_merged"],
         ]
         self.frame: pd.DataFrame | None = None
@@ -45,6 +47,8 @@ class _FeatureUnion:
     def add(self, var: pd.DataFrame) -> None:
         if self.joined[1] in var.columns and self.joined[1] not in self.columns:
             self.columns.append(self.joined[1])  # the same id_key in every dataset: all have it, or none
+        if self.original_reason not in var.columns:  # a record written before the column existed
+            var = var.assign(**{self.original_reason: [""] * len(var)})
         part = pd.DataFrame(
             {c: var[c].astype(str).to_numpy(dtype=object) for c in self.columns if c != self.n_merged},
             index=pd.Index(var.index.astype(str), dtype=object),
@@ -59,6 +63,16 @@ class _FeatureUnion:
         seen = part.index.isin(frame.index)
         common = part.index[seen]
         if len(common):
+            old_o = frame.loc[common, self.original].to_numpy(dtype=object)
+            new_o = part.loc[common, self.original].to_numpy(dtype=object)
+            differ = old_o != new_o
+            if differ.any():  # the reasons of the originals added, in the same order
+                old_r = frame.loc[common, self.original_reason].to_numpy(dtype=object)
+                new_r = part.loc[common, self.original_reason].to_numpy(dtype=object)
+                frame.loc[common[differ], self.original_reason] = [
+                    _join_aligned(*args)
+                    for args in zip(old_o[differ], old_r[differ], new_o[differ], new_r[differ], strict=True)
+                ]
             for col in (c for c in self.joined if c in self.columns):
                 old = frame.loc[common, col].to_numpy(dtype=object)
                 new = part.loc[common, col].to_numpy(dtype=object)
@@ -99,6 +113,15 @@ def _join_unique(a: str, b: str) -> str:
     parts = a.split("|")
     parts += [p for p in b.split("|") if p not in parts]
     return "|".join(parts)
+
+
+def _join_aligned(originals: str, reasons: str, new_originals: str, new_reasons: str) -> str:
+    """The reasons of ``_join_unique(originals, new_originals)``, one per original identifier."""
+    parts = originals.split("|")
+    why = reasons.split("|") if reasons else [""] * len(parts)
+    new_why = new_reasons.split("|") if new_reasons else []
+    why += [new_why[i] if i < len(new_why) else "" for i, o in enumerate(new_originals.split("|")) if o not in parts]
+    return "|".join(why)
 
 
 def _with_columns(var: pd.DataFrame, columns: pd.DataFrame) -> pd.DataFrame:

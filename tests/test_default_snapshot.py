@@ -46,8 +46,9 @@ def test_open_without_this_package():
         members = zf.namelist()
     # schema 1 (the subset before loci existed) has no loci member
     expected = [name for name in TABLES if name != "loci" or "loci.parquet" in members]
-    # schema 3 adds the derived key table (computed at load when a file lacks it)
-    derived = ["keys"] if "keys.parquet" in members else []
+    # schema 3 adds the derived key table, schema 4 the spellings (computed at load when a
+    # file lacks them)
+    derived = [name for name in ("keys", "spellings") if f"{name}.parquet" in members]
     assert members == ["manifest.json", *(f"{name}.parquet" for name in [*expected, *derived])]
 
 

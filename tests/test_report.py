@@ -168,3 +168,22 @@ def test_mapping_tsv_cells_never_run_as_formulas(tmp_path):
     table = pd.read_csv(folder / "mapping.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert sorted(table["original"]) == sorted(["TP53", "'=1+1", "'@SUM(A1)", "'-2+3"])
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in table.to_numpy().ravel())
+
+
+def test_report_of_concat_result_lists_what_each_dataset_lacks(tmp_path):
+    def make(names):
+        return ad.AnnData(np.ones((3, len(names)), dtype=np.float32), var=pd.DataFrame(index=names))
+
+    merged = its.concat_harmonized(
+        {"A": make(["TP53", "BRCA1", "KRAS"]), "B": make(["TP53"])}, snapshot="default", to="symbol", join="outer"
+    )
+    out = tmp_path / "merged.h5ad"
+    merged.write_h5ad(out)
+    folder = write_report(ad.read_h5ad(out, backed="r"), tmp_path / "report")
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["datasets"]["A"]["presence"] == {"n_measured": 3, "n_lacking": 0, "lacking": []}
+    assert summary["datasets"]["B"]["presence"]["n_lacking"] == 2
+    assert sorted(summary["datasets"]["B"]["presence"]["lacking"]) == ["BRCA1", "KRAS"]
+    page = (folder / "index.html").read_text()
+    assert "Features each dataset lacks" in page
+    assert "idtrack_presence" in page

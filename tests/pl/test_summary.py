@@ -193,3 +193,15 @@ def test_concat_result(pair):
     assert [t.get_text().split("\n")[0] for t in axes["outcomes"].get_yticklabels()] == ["A", "B"]
     assert [float(x) for x, _ in axes["widths"].collections[-1].get_offsets()][-2:] == [2, 1]
     assert "NOT_A_REAL_GENE" in _details(axes["details"])["B · 1:0 not found"]
+
+
+def test_concat_widths_panel_says_how_many_features_each_dataset_lacks():
+    def make(names):
+        return ad.AnnData(np.ones((3, len(names)), dtype=np.float32), var=pd.DataFrame(index=names))
+
+    merged = its.concat_harmonized(
+        {"A": make(["TP53", "KRAS", "BRCA1"]), "B": make(["TP53"])}, snapshot="default", to="symbol", join="outer"
+    )
+    texts = [t.get_text() for t in its.pl.harmonization_summary(merged, show=False)["widths"].texts]
+    assert "3 · lacks 0" in texts
+    assert "1 · lacks 2" in texts  # B never measured KRAS and BRCA1

@@ -22,6 +22,7 @@ from ._schema import (
     TEXT,
     is_harmonized,
     n_datasets_column,
+    presence_key,
     uns_key,
     var_columns,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "json_safe",
     "make_record",
     "n_datasets_column",
+    "presence_key",
     "outcome_reason_counts",
     "snapshot_record",
     "spreadsheet_safe",

@@ -69,6 +69,16 @@ def n_datasets_column(key_added: str) -> str:
     return f"{key_added}_n_datasets"
 
 
+def presence_key(key_added: str) -> str:
+    """The ``varm`` key of a :func:`~idtrack_sc.concat_harmonized` result's presence matrix.
+
+    Features × datasets, boolean, one column per dataset (named by :func:`uns_key`): whether
+    the dataset measured the feature. An outer join fills a feature a dataset lacks with
+    zeros; this matrix tells those apart from measured zeros.
+    """
+    return f"{key_added}_presence"
+
+
 def is_harmonized(adata: AnnData, key_added: str = "idtrack") -> bool:
     """Whether ``adata`` was already harmonized under ``key_added``."""
     return key_added in adata.uns and var_columns(key_added)["original"] in adata.var.columns

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ...record import presence_key
 from ...registry import resolve_snapshot
 from ...resolve import DEFAULT_MIN_EVIDENCE, check_min_evidence, convert
 from ...resolve import check_organism as refuse_other_organism
@@ -399,6 +400,7 @@ def concat_harmonized(
         result = _concat_in_memory(harmonized(), **concat_kwargs)
         idtrack_var = union.var(result.var_names)
         result.var = _with_columns(result.var, idtrack_var)
+        result.varm[presence_key(key_added)] = union.presence(result.var_names, diag.names)
         result.uns[key_added] = _summary(diag, union, result.n_vars, snap=snap, params=params)
         _log_summary(result.uns[key_added])
         _replace_inputs(pending, key_added)

@@ -21,6 +21,7 @@ import pandas as pd
 from anndata import AnnData
 from anndata.io import read_elem, write_elem
 
+from ...record import presence_key
 from ._diagnostics import _log_summary, _summary
 from ._stream import release_memory, write_concat
 from ._union import _with_columns
@@ -257,12 +258,20 @@ def _finish_file(
     uns_merge: Any,
     user_uns: list[dict],
 ) -> None:
-    """Write the idtrack ``var`` columns and ``uns[key_added]`` into a concatenated ``.h5ad`` / ``.zarr``."""
+    """Write the idtrack ``var`` columns, the presence ``varm`` and ``uns[key_added]`` into a concatenated store."""
     with _open_group(path) as f:
         var = read_elem(f["var"])
         var = _with_columns(var, union.var(var.index))
         del f["var"]
         write_elem(f, "var", var)
+        presence = union.presence(var.index, diag.names)
+        key = presence_key(key_added)
+        if "varm" not in f:
+            write_elem(f, "varm", {key: presence})
+        else:
+            if key in f["varm"]:
+                del f["varm"][key]
+            write_elem(f["varm"], key, presence)
         uns: dict[str, Any] = {}
         if "uns" in f:
             uns = read_elem(f["uns"])

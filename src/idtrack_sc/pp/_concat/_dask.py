@@ -31,13 +31,13 @@ import contextlib
 import gc
 import logging
 import os
-import shutil
-import uuid
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+from ._files import release_memory, replace_atomically, result_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -365,8 +365,6 @@ def _write_sparse(group: Any, key: str, arr: Any, *, parallelism: int) -> None:
             else:
                 disk.append(block)
             del block
-        from ._stream import release_memory
-
         release_memory()
 
 
@@ -442,22 +440,6 @@ def write_lazy(result: AnnData, path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # the engine
 # ---------------------------------------------------------------------------------------------
-def temporary_beside(out_file: Path) -> Path:
-    """A fresh name beside ``out_file`` for writing it before the final rename."""
-    return out_file.parent / f".{out_file.name}.{uuid.uuid4().hex[:12]}.tmp{out_file.suffix}"
-
-
-def replace_atomically(staged: Path, out_file: Path) -> None:
-    """Move ``staged`` to ``out_file``, replacing an existing file or store."""
-    if out_file.is_dir() and not out_file.is_symlink():  # a .zarr store: move the old one aside first
-        old = temporary_beside(out_file)
-        out_file.rename(old)
-        staged.rename(out_file)
-        shutil.rmtree(old, ignore_errors=True)
-        return
-    staged.replace(out_file)
-
-
 def concat_dask(
     items: Iterator[tuple[Any, AnnData, dict[str, Any]]],
     *,
@@ -478,13 +460,12 @@ def concat_dask(
     """Concatenate the harmonized (lazy) datasets of ``items`` and write them to ``out_file``.
 
     ``finish(path, user_uns=...)`` writes the idtrack ``var`` columns and ``uns`` record into
-    the written store (the same step as the streaming engine's). ``workdir`` holds in-memory
-    inputs staged to ``.h5ad``; the caller removes it.
+    the written store (the same step as the streaming engine's). ``workdir`` is the run's
+    directory (:func:`~idtrack_sc.pp._concat._files.run_directory`): in-memory inputs are
+    staged there, and the result is written there before its rename onto ``out_file``.
     """
     import anndata as ad
     import pandas as pd
-
-    from ._stream import release_memory
 
     lazy, user_uns = [], []
     names: dict[str, str] = {}  # one string object per feature name, shared by all datasets
@@ -549,15 +530,8 @@ def concat_dask(
         out_file,
         ", ".join(["X", *[f"layers[{k!r}]" for k in result.layers if k is not None]]),
     )
-    staged = temporary_beside(out_file)
-    try:
-        write_lazy(result, staged)
-        del result
-        finish(staged, user_uns=user_uns)
-        replace_atomically(staged, out_file)
-    except BaseException:
-        if staged.is_dir():
-            shutil.rmtree(staged, ignore_errors=True)
-        else:
-            staged.unlink(missing_ok=True)
-        raise
+    staged = result_path(workdir, out_file)
+    write_lazy(result, staged)
+    del result
+    finish(staged, user_uns=user_uns)
+    replace_atomically(staged, out_file, workdir)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,7 +21,8 @@ from anndata.io import read_elem, write_elem
 
 from ...record import presence_key
 from ._diagnostics import _log_summary, _summary
-from ._stream import release_memory, write_concat
+from ._files import release_memory, replace_atomically, result_path, run_directory
+from ._stream import write_concat
 from ._union import _with_columns
 
 if TYPE_CHECKING:
@@ -162,8 +161,7 @@ def _concat_out_of_core(
 ) -> None:
 
     del pairwise  # refused by _check_out_file
-    workdir = Path(tempfile.mkdtemp(prefix=".idtrack-concat-", dir=out_file.parent))
-    try:
+    with run_directory(out_file) as workdir:
         files, user_uns = [], []
         for i, (ds, adata, _rec) in enumerate(items):
             path = workdir / f"{i:06d}.h5ad"
@@ -178,7 +176,7 @@ def _concat_out_of_core(
             gc.collect()
             release_memory()
             logger.info("%s harmonized and staged (%d so far).", ds.label, i + 1)
-        staged = workdir / f"result-{out_file.name}"
+        staged = result_path(workdir, out_file)
         _concat_files(
             files,
             staged,
@@ -200,11 +198,7 @@ def _concat_out_of_core(
             uns_merge=uns_merge,
             user_uns=user_uns,
         )
-        if out_file.is_dir():  # an existing .zarr store is replaced, as write_zarr does
-            shutil.rmtree(out_file)
-        staged.replace(out_file)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        replace_atomically(staged, out_file, workdir)
 
 
 def _concat_out_of_core_dask(
@@ -228,8 +222,7 @@ def _concat_out_of_core_dask(
     from ._dask import concat_dask, load_lazy
 
     del pairwise  # refused by _check_out_file
-    workdir = Path(tempfile.mkdtemp(prefix=".idtrack-concat-", dir=out_file.parent))
-    try:
+    with run_directory(out_file) as workdir:
         concat_dask(
             harmonized(partial(load_lazy, copy_inputs=copy_inputs, max_loaded_elems=max_loaded_elems)),
             out_file=out_file,
@@ -243,8 +236,6 @@ def _concat_out_of_core_dask(
             uns_merge=uns_merge,
             **concat_kwargs,
         )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _finish_file(

@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from anndata.io import read_elem, write_elem
 
+from ._files import release_memory
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_ELEMS", "release_memory", "write_concat"]
+__all__ = ["MAX_ELEMS", "write_concat"]
 
 #: Default bound on the stored values (non-zeros of sparse matrices, elements of dense ones)
 #: read at once: about 24 MB for float32 CSR blocks with int64 column indices after remapping.
@@ -48,25 +50,6 @@ MAX_ELEMS = 2_000_000
 #: Length of the HDF5 chunks of the growing ``data`` and ``indices`` datasets.
 CHUNK = 1 << 17
 SPARSE = ("csr_matrix", "csc_matrix")
-
-
-def release_memory() -> None:
-    """Return freed heap memory to the system (glibc's ``malloc_trim``; elsewhere a no-op).
-
-    Called between datasets: without it, glibc keeps the pages of one dataset's freed arrays
-    and the resident memory creeps up with the number of datasets.
-    """
-    import ctypes
-    import ctypes.util
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):  # pragma: no cover - not glibc (e.g. musl)
-        return
 
 
 def _encoding(obj: Any) -> str:

@@ -49,7 +49,7 @@ from .._write import check_symbol_key
 from . import _on_disk
 from ._diagnostics import _Diagnostics, _log_summary, _summary
 from ._in_memory import _concat_in_memory
-from ._inputs import _check_dataset, _datasets, _from_releases, _load, _survey
+from ._inputs import _check_dataset, _datasets, _from_releases, _load, _survey, refuse_input_as_output
 from ._on_disk import MAX_LOADED_ELEMS, _check_out_file
 from ._union import VAR_MERGE, _FeatureUnion, _with_columns
 
@@ -280,6 +280,8 @@ def concat_harmonized(
         out_file = _check_out_file(out_file, pairwise=pairwise, overwrite=overwrite)
         used_engine = _on_disk.engine_for(out_file, engine)
     datasets, concat_keys = _datasets(adatas, keys)
+    if out_file is not None:
+        refuse_input_as_output(datasets, out_file)
     snap = resolve_snapshot(snapshot, organism)
     release = snap.check_release(release)
     min_evidence = check_min_evidence(min_evidence)
@@ -422,6 +424,7 @@ def concat_harmonized(
         return None
     _on_disk._concat_out_of_core(
         harmonized(),
+        sparse_elements=frozenset().union(*(survey.sparse_elements for survey in surveys.values())),
         out_file=out_file,
         union=union,
         diag=diag,

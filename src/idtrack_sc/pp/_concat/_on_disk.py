@@ -143,6 +143,7 @@ def _single(path: Path, out_file: Path, *, label: str | None, key: str, index_un
 def _concat_out_of_core(
     items: Iterator[tuple[_Dataset, AnnData, dict[str, Any]]],
     *,
+    sparse_elements: frozenset[str],
     out_file: Path,
     union: _FeatureUnion,
     diag: _Diagnostics,
@@ -167,6 +168,7 @@ def _concat_out_of_core(
             path = workdir / f"{i:06d}.h5ad"
             full_var = adata.var
             adata.var = full_var[union.staged_columns(full_var, merge)]
+            _as_csr(adata, sparse_elements)
             adata.write_h5ad(path)
             adata.var = full_var
             files.append(path)
@@ -236,6 +238,29 @@ def _concat_out_of_core_dask(
             uns_merge=uns_merge,
             **concat_kwargs,
         )
+
+
+def _as_csr(adata: AnnData, paths: frozenset[str]) -> None:
+    """Stage the matrices some dataset stores sparse as CSR in every dataset (``adata``: a stand-in).
+
+    :func:`anndata.concat` makes a matrix CSR as soon as one dataset has it sparse (CSC or
+    CSR), and dense only when all are dense; staging every dataset in that format lets both
+    on-disk writers join them by rows (:func:`anndata.experimental.concat_on_disk` refuses
+    mixed formats, and CSC matrices altogether).
+    """
+    from scipy import sparse
+
+    def csr(x: Any) -> Any:
+        if x is None or (sparse.issparse(x) and x.format == "csr"):
+            return x
+        return sparse.csr_matrix(x)
+
+    for path in sorted(paths):
+        if path == "X":
+            adata.X = csr(adata.X)
+        elif path.startswith("layers/") and path.removeprefix("layers/") in adata.layers:
+            key = path.removeprefix("layers/")
+            adata.layers[key] = csr(adata.layers[key])
 
 
 def _finish_file(

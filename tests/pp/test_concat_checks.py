@@ -1,0 +1,128 @@
+"""concat_harmonized out of core: bad input refused before any work; mixed matrix formats handled by every engine."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+import idtrack_sc as its
+from idtrack_sc.pp._concat import _core
+
+GENES = {
+    "A": ["TP53", "BRCA1", "BRCA2", "BRAF", "KRAS"],
+    "B": ["KRAS", "ENSG00000141510", "TP53", "BRCA1"],
+    "C": ["BRAF", "ENSG00000141510", "TP53", "KRAS"],
+}
+KWARGS = {"to": "symbol", "label": "dataset", "index_unique": "-"}
+
+
+def make(var_names, n_obs, *, seed, fmt):
+    rng = np.random.default_rng(seed)
+    dense = rng.poisson(0.8, (n_obs, len(var_names))).astype(np.float32)
+    as_fmt = {"csr": sparse.csr_matrix, "csc": sparse.csc_matrix, "dense": np.asarray}[fmt]
+    adata = ad.AnnData(
+        as_fmt(dense),
+        obs=pd.DataFrame(index=pd.Index([f"c{i}" for i in range(n_obs)], dtype=object)),
+        var=pd.DataFrame(index=pd.Index(var_names, dtype=object)),
+    )
+    adata.layers["counts"] = as_fmt(dense * 2)
+    return adata
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    """A CSR, a dense and a CSC dataset (X and a layer), and their .h5ad files."""
+    adatas = {
+        "A": make(GENES["A"], 13, seed=0, fmt="csr"),
+        "B": make(GENES["B"], 11, seed=1, fmt="dense"),
+        "C": make(GENES["C"], 9, seed=2, fmt="csc"),
+    }
+    paths = {}
+    for name, adata in adatas.items():
+        paths[name] = tmp_path / f"{name}.h5ad"
+        adata.write_h5ad(paths[name])
+    return adatas, paths
+
+
+def no_work(*args, **kwargs):  # pragma: no cover - must not be reached
+    msg = "a dataset was harmonized before the argument check"
+    raise AssertionError(msg)
+
+
+def engines():
+    rows = [("stream", ".h5ad"), ("stream", ".zarr")]
+    try:
+        import dask.array  # noqa: F401
+
+        rows += [("dask", ".h5ad"), ("dask", ".zarr")]
+    except ImportError:  # pragma: no cover - dask is a test dependency
+        pass
+    return rows
+
+
+@pytest.mark.parametrize("join", ["inner", "outer"])
+@pytest.mark.parametrize(("engine", "suffix"), engines())
+def test_mixed_csr_dense_csc_equal_the_in_memory_result(snapshot_default, mixed, tmp_path, engine, suffix, join):
+    adatas, paths = mixed
+    in_memory = its.concat_harmonized(adatas, snapshot=snapshot_default, join=join, **KWARGS)
+    assert sparse.issparse(in_memory.X)  # anndata: sparse as soon as one dataset is
+    out = tmp_path / f"atlas{suffix}"
+    its.concat_harmonized(paths, snapshot=snapshot_default, join=join, out_file=out, engine=engine, **KWARGS)
+    on_disk = ad.read_h5ad(out) if suffix == ".h5ad" else ad.read_zarr(out)
+    assert on_disk.var_names.tolist() == in_memory.var_names.tolist()
+    assert on_disk.obs_names.tolist() == in_memory.obs_names.tolist()
+    for got, ref in ((on_disk.X, in_memory.X), (on_disk.layers["counts"], in_memory.layers["counts"])):
+        assert sparse.issparse(got)
+        assert got.format == "csr"
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(got.toarray(), ref.toarray())
+
+
+@pytest.mark.parametrize("suffix", [".h5ad", ".zarr"])
+def test_all_csc_inputs_to_zarr_with_the_streamer(snapshot_default, tmp_path, suffix):
+    """anndata's concat_on_disk refuses CSC matrices; the staged datasets are CSR, as anndata.concat's result."""
+    adatas = {n: make(GENES[n], 7, seed=i, fmt="csc") for i, n in enumerate(("A", "C"))}
+    paths = {}
+    for name, adata in adatas.items():
+        paths[name] = tmp_path / f"{name}.h5ad"
+        adata.write_h5ad(paths[name])
+    in_memory = its.concat_harmonized(adatas, snapshot=snapshot_default, join="outer", **KWARGS)
+    out = tmp_path / f"atlas{suffix}"
+    its.concat_harmonized(paths, snapshot=snapshot_default, join="outer", out_file=out, engine="stream", **KWARGS)
+    on_disk = ad.read_h5ad(out) if suffix == ".h5ad" else ad.read_zarr(out)
+    np.testing.assert_array_equal(on_disk.X.toarray(), in_memory.X.toarray())
+    assert on_disk.X.format == in_memory.X.format == "csr"
+
+
+def test_output_that_is_an_input_is_refused_before_any_work(snapshot_default, mixed, monkeypatch):
+    adatas, paths = mixed
+    before = paths["B"].read_bytes()
+    monkeypatch.setattr(_core, "_harmonize_anndata", no_work)
+    with pytest.raises(ValueError, match=r"out_file=.*B\.h5ad is the file dataset 'B' .*is read from"):
+        its.concat_harmonized(paths, snapshot=snapshot_default, out_file=paths["B"], overwrite=True, **KWARGS)
+    # the same file by another spelling of its path
+    other_spelling = paths["B"].parent / "." / "B.h5ad"
+    with pytest.raises(ValueError, match="is read from"):
+        its.concat_harmonized(paths, snapshot=snapshot_default, out_file=other_spelling, overwrite=True, **KWARGS)
+    # a backed AnnData reading the target
+    backed = ad.read_h5ad(paths["B"], backed="r")
+    with pytest.raises(ValueError, match="is the file dataset 'b' is read from"):
+        its.concat_harmonized(
+            {"a": adatas["A"], "b": backed}, snapshot=snapshot_default, out_file=paths["B"], overwrite=True, **KWARGS
+        )
+    backed.file.close()
+    assert paths["B"].read_bytes() == before
+
+
+def test_other_organism_is_refused_before_any_work_out_of_core(snapshot_default, mixed, tmp_path, monkeypatch):
+    adatas, _ = mixed
+    adatas["C"].obs["organism_ontology_term_id"] = "NCBITaxon:10090"
+    monkeypatch.setattr(_core, "_harmonize_anndata", no_work)
+    out = tmp_path / "atlas.h5ad"
+    with pytest.raises(ValueError, match=r"dataset 'C' is from mus_musculus"):
+        its.concat_harmonized(adatas, snapshot=snapshot_default, out_file=out, **KWARGS)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["A.h5ad", "B.h5ad", "C.h5ad"]

@@ -126,3 +126,41 @@ def test_other_organism_is_refused_before_any_work_out_of_core(snapshot_default,
         its.concat_harmonized(adatas, snapshot=snapshot_default, out_file=out, **KWARGS)
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["A.h5ad", "B.h5ad", "C.h5ad"]
+
+
+# ---------------------------------------------------------------------------------------------
+# what follows the features: varm / varp of summed features
+# ---------------------------------------------------------------------------------------------
+def with_var_aligned(names, *, seed):
+    adata = make(names, 6, seed=seed, fmt="csr")
+    adata.varm["loadings"] = np.arange(2 * len(names), dtype=np.float64).reshape(len(names), 2) + 10 * seed
+    adata.varm["notes"] = pd.DataFrame({"text": [f"{n}!" for n in names]}, index=adata.var_names)
+    return adata
+
+
+@pytest.mark.parametrize(("engine", "suffix"), [(None, None), *[row for row in engines() if row[1] == ".h5ad"]])
+def test_varm_of_summed_features_is_summed_or_dropped_with_a_note(snapshot_default, tmp_path, engine, suffix):
+    b = with_var_aligned(["TP53", "ENSG00000141510", "BRCA1"], seed=1)  # TP53 twice: summed
+    a = with_var_aligned(["TP53", "BRCA1"], seed=2)
+    loadings_b = b.varm["loadings"].copy()
+    adatas = {"B": b, "A": a}
+    kwargs = {"snapshot": snapshot_default, "join": "outer", "merge": "first", **KWARGS}
+    if engine is None:
+        merged = its.concat_harmonized(adatas, **kwargs)
+    else:
+        paths = {}
+        for name, x in adatas.items():
+            paths[name] = tmp_path / f"{name}.h5ad"
+            x.write_h5ad(paths[name])
+        out = tmp_path / f"atlas{suffix}"
+        its.concat_harmonized(paths, out_file=out, engine=engine, **kwargs)
+        merged = ad.read_h5ad(out)
+    # merge="first": B's rows; TP53's is the sum of its two members' rows, not the first one's
+    loadings = pd.DataFrame(merged.varm["loadings"], index=merged.var_names)
+    np.testing.assert_array_equal(loadings.loc["TP53"].to_numpy(), loadings_b[0] + loadings_b[1])
+    np.testing.assert_array_equal(loadings.loc["BRCA1"].to_numpy(), loadings_b[2])
+    # a table cannot be summed: B's is dropped, with a note in B's record (A's, unmerged, is kept)
+    rec = merged.uns["idtrack"]["provenance"]
+    assert rec["B"]["var_aligned"]["varm"]["loadings"] == "summed"
+    assert rec["B"]["var_aligned"]["varm"]["notes"].startswith("dropped: a DataFrame cannot be summed")
+    assert "var_aligned" not in rec["A"]

@@ -9,7 +9,7 @@ import pytest
 from scipy import sparse
 
 import idtrack_sc as its
-from idtrack_sc.pp._concat import _core
+from idtrack_sc.pp._concat import _run
 
 GENES = {
     "A": ["TP53", "BRCA1", "BRCA2", "BRAF", "KRAS"],
@@ -100,7 +100,7 @@ def test_all_csc_inputs_to_zarr_with_the_streamer(snapshot_default, tmp_path, su
 def test_output_that_is_an_input_is_refused_before_any_work(snapshot_default, mixed, monkeypatch):
     adatas, paths = mixed
     before = paths["B"].read_bytes()
-    monkeypatch.setattr(_core, "_harmonize_anndata", no_work)
+    monkeypatch.setattr(_run, "_harmonize_anndata", no_work)
     with pytest.raises(ValueError, match=r"out_file=.*B\.h5ad is the file dataset 'B' .*is read from"):
         its.concat_harmonized(paths, snapshot=snapshot_default, out_file=paths["B"], overwrite=True, **KWARGS)
     # the same file by another spelling of its path
@@ -120,7 +120,7 @@ def test_output_that_is_an_input_is_refused_before_any_work(snapshot_default, mi
 def test_other_organism_is_refused_before_any_work_out_of_core(snapshot_default, mixed, tmp_path, monkeypatch):
     adatas, _ = mixed
     adatas["C"].obs["organism_ontology_term_id"] = "NCBITaxon:10090"
-    monkeypatch.setattr(_core, "_harmonize_anndata", no_work)
+    monkeypatch.setattr(_run, "_harmonize_anndata", no_work)
     out = tmp_path / "atlas.h5ad"
     with pytest.raises(ValueError, match=r"dataset 'C' is from mus_musculus"):
         its.concat_harmonized(adatas, snapshot=snapshot_default, out_file=out, **KWARGS)
@@ -164,3 +164,44 @@ def test_varm_of_summed_features_is_summed_or_dropped_with_a_note(snapshot_defau
     assert rec["B"]["var_aligned"]["varm"]["loadings"] == "summed"
     assert rec["B"]["var_aligned"]["varm"]["notes"].startswith("dropped: a DataFrame cannot be summed")
     assert "var_aligned" not in rec["A"]
+
+
+# ---------------------------------------------------------------------------------------------
+# raw: concatenated by every writer that can, left out with a record where it cannot
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("join", ["inner", "outer"])
+def test_raw_is_streamed_like_in_memory(snapshot_default, mixed, tmp_path, join):
+    adatas, _ = mixed
+    paths = {}
+    for name, adata in adatas.items():
+        adata.raw = adata.copy()
+        paths[name] = tmp_path / f"{name}.h5ad"
+        adata.write_h5ad(paths[name])
+    in_memory = its.concat_harmonized(adatas, snapshot=snapshot_default, join=join, **KWARGS)
+    assert in_memory.raw is not None
+    out = tmp_path / "atlas.h5ad"
+    its.concat_harmonized(paths, snapshot=snapshot_default, join=join, out_file=out, engine="stream", **KWARGS)
+    on_disk = ad.read_h5ad(out)
+    assert on_disk.raw is not None
+    assert on_disk.raw.var_names.tolist() == in_memory.raw.var_names.tolist()
+    assert on_disk.raw.X.dtype == in_memory.raw.X.dtype
+    assert sparse.issparse(on_disk.raw.X) == sparse.issparse(in_memory.raw.X)
+    np.testing.assert_array_equal(on_disk.raw.X.toarray(), in_memory.raw.X.toarray())
+    assert on_disk.uns["idtrack"]["not_concatenated"] == {}
+    assert in_memory.uns["idtrack"]["not_concatenated"] == {}
+
+
+def test_raw_left_out_by_the_zarr_writer_is_recorded(snapshot_default, mixed, tmp_path):
+    adatas, _ = mixed
+    paths = {}
+    for name, adata in adatas.items():
+        adata.raw = adata.copy()
+        paths[name] = tmp_path / f"{name}.h5ad"
+        adata.write_h5ad(paths[name])
+    out = tmp_path / "atlas.zarr"
+    its.concat_harmonized(paths, snapshot=snapshot_default, join="outer", out_file=out, engine="stream", **KWARGS)
+    on_disk = ad.read_zarr(out)
+    assert on_disk.raw is None
+    rec = on_disk.uns["idtrack"]
+    assert rec["params"]["writer"] == "anndata"
+    assert "does not concatenate raw" in rec["not_concatenated"]["raw"]

@@ -46,6 +46,7 @@ CONCAT_KEYS = (
     "collapsed",
     "n_vars",
     "kept_apart",
+    "not_concatenated",
 )
 
 

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._files import release_memory
+from ._files import release_memory, stage
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -449,8 +449,7 @@ def concat_dask(
         if _has_memory_matrices(adata):
             # an in-memory input: stage its harmonized matrices to disk, read them back lazily
             path = workdir / f"{i:06d}.h5ad"
-            adata.var = full_var[keep]
-            adata.write_h5ad(path)
+            stage(adata, path, keep)
             if uns_merge is not None:
                 user_uns.append(dict(adata.uns))
             staged = read_lazy_h5ad(path, max_loaded_elems=max_loaded_elems)

@@ -132,9 +132,12 @@ def run_directory(out_file: Path) -> Iterator[Path]:
         # locked under a temporary name, then renamed: a sweeper never sees an unlocked run.lock
         pending = run_dir / f".{LOCK_NAME}"
         handle = _lock(pending)
+        owner = f"pid {os.getpid()} on {socket.gethostname()} since {time.time():.0f}\n"
         if handle is not None:
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.time():.0f}\n")
+            handle.write(owner)
             handle.flush()
+        else:  # no locks here: the file only names the owner (the age rule applies)
+            pending.write_text(owner)
         pending.rename(run_dir / LOCK_NAME)
         yield run_dir
     finally:
@@ -160,6 +163,20 @@ def release_memory() -> None:
         libc.malloc_trim(0)
     except (OSError, AttributeError):  # pragma: no cover - not glibc (e.g. musl)
         return
+
+
+def stage(adata: Any, path: Path, columns: list[str]) -> None:
+    """Write one harmonized dataset to ``path`` (``.h5ad``) with only ``columns`` of its ``var``.
+
+    The idtrack ``var`` columns are held by the feature union and written into the result at
+    the end; only what a ``merge`` strategy needs is staged beside the matrices.
+    """
+    full_var = adata.var
+    adata.var = full_var[columns]
+    try:
+        adata.write_h5ad(path)
+    finally:
+        adata.var = full_var
 
 
 def replace_atomically(staged: Path, out_file: Path, run_dir: Path) -> None:

@@ -24,7 +24,7 @@ from anndata.io import read_elem, write_elem
 
 from ...record import presence_key
 from ._diagnostics import _log_summary
-from ._files import release_memory, replace_atomically, result_path, run_directory
+from ._files import release_memory, replace_atomically, result_path, run_directory, stage
 from ._stream import write_concat
 from ._union import _with_columns
 
@@ -146,11 +146,8 @@ def _stage(run: Run, workdir: Path, join_args: JoinArgs) -> tuple[list[Path], li
     sparse_elements = run.sparse_elements
     for i, (ds, adata, _rec) in enumerate(run.harmonized()):
         path = workdir / f"{i:06d}.h5ad"
-        full_var = adata.var
-        adata.var = full_var[run.union.staged_columns(full_var, join_args.merge)]
         _as_csr(adata, sparse_elements)
-        adata.write_h5ad(path)
-        adata.var = full_var
+        stage(adata, path, run.union.staged_columns(adata.var, join_args.merge))
         files.append(path)
         raws.append(adata.raw is not None)
         if join_args.uns_merge is not None:

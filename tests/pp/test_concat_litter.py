@@ -188,3 +188,24 @@ def test_lockless_leftovers_are_removed_by_age_only(tmp_path):
     assert sorted(p.name for p in removed) == sorted([old_dir.name, old_tmp.name])
     assert fresh_dir.is_dir()  # may belong to a run that is alive
     assert other_target_tmp.exists()  # another target's: not this run's kind
+
+
+def test_a_file_system_without_locks_falls_back_to_the_age_rule(snapshot_default, inputs, tmp_path, monkeypatch):
+    """flock failing with ENOLCK (some network mounts): the run works, and its folder is judged by age alone."""
+    import errno
+    import fcntl
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    fresh = tmp_path / f"{_files.RUN_PREFIX}999999-000000000000"
+    fresh.mkdir()
+    (fresh / _files.LOCK_NAME).write_text("pid 999999\n")  # unknowable owner, recent: kept
+    out = tmp_path / "atlas.h5ad"
+    its.concat_harmonized(inputs, snapshot=snapshot_default, out_file=out, **KWARGS)
+    assert ad.read_h5ad(out).n_obs == 80
+    assert run_dirs(tmp_path) == [fresh.name]
+    long_ago = time.time() - _files.STALE_AFTER - 60
+    os.utime(fresh, (long_ago, long_ago))
+    assert _files.sweep(out) == [fresh]

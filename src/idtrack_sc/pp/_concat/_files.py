@@ -18,7 +18,8 @@ anything else):
   working locks, another);
 * a directory without a lock file (a run killed between creating it and locking it, or one
   left by an earlier idtrack-sc), or wherever locks are not available (no :mod:`fcntl`,
-  e.g. Windows), is removed once it has not changed for :data:`STALE_AFTER` seconds; so is
+  e.g. Windows, or a file system without locks), is removed once it has not changed for
+  :data:`STALE_AFTER` seconds; so is
   an earlier idtrack-sc's temporary result ``.<out_file name>.<12 hex digits>.tmp.h5ad``
   (or ``.zarr``) beside the same target.
 """
@@ -26,6 +27,7 @@ anything else):
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -50,7 +52,10 @@ STALE_AFTER = 24 * 3600
 
 
 def _lock(path: Path) -> Any:
-    """An open file holding an exclusive lock on ``path`` (``None`` where locks are not available)."""
+    """An open file holding an exclusive lock on ``path`` (``None`` where locks are not available).
+
+    Raises :class:`OSError` when another process holds the lock.
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
@@ -58,9 +63,11 @@ def _lock(path: Path) -> Any:
     handle = path.open("a+")
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except OSError as err:
         handle.close()
-        raise
+        if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise  # held by a live run
+        return None  # the file system has no locks (some network mounts): the age rule applies
     return handle
 
 

@@ -50,9 +50,14 @@ __all__ = ["make_datasets", "measure", "snapshot_path", "var_name_pool"]
 
 
 def snapshot_path() -> Path:
-    """The real human snapshot if it was built (``scripts/work``), else the embedded subset."""
+    """The real human snapshot if it was built (``scripts/work``) or ships with the package, else the embedded subset."""
     if FULL_SNAPSHOT.is_file():
         return FULL_SNAPSHOT
+    from importlib.resources import files
+
+    shipped = Path(str(files("idtrack_sc") / "data" / FULL_SNAPSHOT.name))
+    if shipped.is_file():
+        return shipped
     from idtrack_sc.datasets import default_snapshot_path
 
     return default_snapshot_path()
@@ -158,8 +163,23 @@ spec = json.loads(sys.argv[1])
 import anndata as ad
 import idtrack_sc as its
 from idtrack_sc.pp._concat import _on_disk as _concat
-# "stream" and "anndata" are the staged path's on-disk engines; "dask" is the lazy engine
-_concat.ON_DISK_ENGINE = "stream" if spec["engine"] == "dask" else spec["engine"]
+out = spec["out"]
+block = {"max_loaded_elems": spec["max_loaded_elems"]} if spec["max_loaded_elems"] else {}
+if spec["engine"] == "anndata":
+    # the peer: anndata's own on-disk concatenation of the same (unharmonized) files
+    from anndata.experimental import concat_on_disk
+    base_mb = _status_mb("VmRSS")
+    t0 = time.perf_counter()
+    concat_on_disk(list(spec["paths"].values()), out, join=spec["join"], label="dataset",
+                   keys=list(spec["paths"]), **block)
+    seconds = time.perf_counter() - t0
+    peak_mb = _status_mb("VmHWM")
+    backed = ad.read_h5ad(out, backed="r") if out.endswith(".h5ad") else ad.read_zarr(out)
+    print(json.dumps({
+        "seconds": seconds, "peak_rss_mb": peak_mb, "baseline_rss_mb": base_mb, "engine": "anndata",
+        "concat_seconds": seconds, "shape": list(backed.shape), "n_vars_union": int(backed.n_vars),
+    }))
+    raise SystemExit(0)
 _engine_seconds = []
 _concat_files = _concat._concat_files
 def _timed(*args, **kwargs):
@@ -171,18 +191,16 @@ snap = its.load_snapshot(spec["snapshot"])
 its.convert(["TP53"], snapshot=snap, release=spec["release"])  # index build: not part of the call
 base_mb = _status_mb("VmRSS")
 t0 = time.perf_counter()
-out = spec["out"]
 its.concat_harmonized(
     spec["paths"], snapshot=snap, release=spec["release"], to=spec["to"], join=spec["join"],
-    out_file=out, label="dataset", engine="dask" if spec["engine"] == "dask" else "stream",
-    **({"max_loaded_elems": spec["max_loaded_elems"]} if spec["max_loaded_elems"] else {}),
+    out_file=out, label="dataset", engine=spec["engine"], **block,
 )
 seconds = time.perf_counter() - t0
 peak_mb = _status_mb("VmHWM")
-backed = ad.read_h5ad(out, backed="r")
+backed = ad.read_h5ad(out, backed="r") if out.endswith(".h5ad") else ad.read_zarr(out)
 print(json.dumps({
     "seconds": seconds, "peak_rss_mb": peak_mb, "baseline_rss_mb": base_mb, "engine": spec["engine"],
-    "concat_seconds": sum(_engine_seconds),
+    "writer": str(backed.uns["idtrack"]["params"]["writer"]), "concat_seconds": sum(_engine_seconds),
     "shape": list(backed.shape), "n_vars_union": int(backed.uns["idtrack"]["n_vars"]["union"]),
 }))
 """
@@ -203,6 +221,7 @@ def measure(
     snapshot: str | Path | None = None,
     keep_output: bool = False,
     engine: str = "stream",
+    suffix: str = ".h5ad",
 ) -> dict[str, Any]:
     """Concatenate ``n_datasets`` synthetic files out of core in a fresh process; report memory and time.
 
@@ -222,10 +241,12 @@ def measure(
     keep_output
         Keep the concatenated file (else it is deleted after the run).
     engine
-        The on-disk engine behind ``concat_harmonized``: ``"stream"`` (idtrack-sc's streaming
-        writer) or ``"anndata"`` (:func:`anndata.experimental.concat_on_disk`), run on the
-        same harmonized temporary files; or ``"dask"``, the lazy engine (``engine="dask"``, on
-        the default local scheduler; ``concat_seconds`` is then 0).
+        ``"stream"`` or ``"dask"``: ``concat_harmonized(engine=...)`` (Dask on the default
+        local scheduler; its ``concat_seconds`` is then 0); or ``"anndata"``, the peer:
+        :func:`anndata.experimental.concat_on_disk` of the same input files (it does not
+        harmonize: same shapes, no conversion, no duplicate summing).
+    suffix
+        ``".h5ad"`` or ``".zarr"``: the output format.
 
     Returns
     -------
@@ -247,7 +268,7 @@ def measure(
             nnz += int(f["X"]["indices"].shape[0])
     folder = Path(work or WORK)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        out = Path(tmp) / f"merged_{n_datasets}.h5ad"
+        out = Path(tmp) / f"merged_{n_datasets}{suffix}"
         spec = {
             "paths": {k: str(v) for k, v in paths.items()},
             "out": str(out),
@@ -267,7 +288,9 @@ def measure(
             msg = f"concat child failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
             raise RuntimeError(msg)
         stats = json.loads(proc.stdout.strip().splitlines()[-1])
-        output_mb = out.stat().st_size / 2**20
+        output_mb = (
+            out.stat().st_size if out.is_file() else sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+        ) / 2**20
         if keep_output:
             kept = folder / out.name
             out.replace(kept)
@@ -279,6 +302,7 @@ def measure(
         **stats,
         "wall_s": wall,
         "output_mb": output_mb,
+        "suffix": suffix,
         "snapshot": snap.name,
         "python": sys.version.split()[0],
     }
@@ -297,8 +321,9 @@ def main(argv: list[str] | None = None) -> None:
         nargs="+",
         default=["stream"],
         choices=("stream", "anndata", "dask"),
-        help="on-disk engine(s) to measure",
+        help="engine(s) to measure ('anndata': anndata.experimental.concat_on_disk of the inputs, the peer)",
     )
+    parser.add_argument("--suffix", nargs="+", default=[".h5ad"], choices=(".h5ad", ".zarr"), help="output format(s)")
     parser.add_argument("--max-loaded-elems", type=int, default=None, help="block size (default: the library's)")
     args = parser.parse_args(argv)
     results = [
@@ -308,22 +333,24 @@ def main(argv: list[str] | None = None) -> None:
             n_vars=args.n_vars,
             density=args.density,
             engine=engine,
+            suffix=suffix,
             max_loaded_elems=args.max_loaded_elems,
         )
         for k in args.counts
+        for suffix in args.suffix
         for engine in args.engine
     ]
     if args.json:
         sys.stdout.write(json.dumps(results, indent=2) + "\n")
         return
     lines = [
-        "| engine | datasets | cells | genes/dataset | union | non-zeros | baseline RSS (MB) | peak RSS (MB) "
-        "| time (s) | of which on-disk concat (s) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| engine | writer | output | datasets | cells | genes/dataset | union | non-zeros | baseline RSS (MB) "
+        "| peak RSS (MB) | time (s) | of which on-disk concat (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         lines.append(
-            f"| {r['engine']} | {r['n_datasets']} | {r['n_obs_total']:,} | {r['n_vars']:,} | {r['n_vars_union']:,} | "
+            f"| {r['engine']} | {r.get('writer', 'anndata')} | {r['suffix']} | {r['n_datasets']} | {r['n_obs_total']:,} | {r['n_vars']:,} | {r['n_vars_union']:,} | "
             f"{r['nnz_total']:,} | {r['baseline_rss_mb']:.0f} | {r['peak_rss_mb']:.0f} | {r['seconds']:.1f} | "
             f"{r['concat_seconds']:.1f} |"
         )

@@ -187,3 +187,20 @@ def test_changed_identifiers_give_each_identifier_its_own_reason(tmp_path, conca
     assert "renamed" in changed
     assert "ENSG00000141510.19" not in changed
     assert "unchanged" not in changed
+def test_report_of_concat_result_lists_what_each_dataset_lacks(tmp_path):
+    def make(names):
+        return ad.AnnData(np.ones((3, len(names)), dtype=np.float32), var=pd.DataFrame(index=names))
+
+    merged = its.concat_harmonized(
+        {"A": make(["TP53", "BRCA1", "KRAS"]), "B": make(["TP53"])}, snapshot="default", to="symbol", join="outer"
+    )
+    out = tmp_path / "merged.h5ad"
+    merged.write_h5ad(out)
+    folder = write_report(ad.read_h5ad(out, backed="r"), tmp_path / "report")
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["datasets"]["A"]["presence"] == {"n_measured": 3, "n_lacking": 0, "lacking": []}
+    assert summary["datasets"]["B"]["presence"]["n_lacking"] == 2
+    assert sorted(summary["datasets"]["B"]["presence"]["lacking"]) == ["BRCA1", "KRAS"]
+    page = (folder / "index.html").read_text()
+    assert "Features each dataset lacks" in page
+    assert "idtrack_presence" in page

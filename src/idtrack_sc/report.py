@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .get import mapping_table
-from .record import OUTCOME_ORDER, collect, json_safe, outcome_reason_counts, spreadsheet_safe
+from .record import OUTCOME_ORDER, collect, json_safe, outcome_reason_counts, presence_key, spreadsheet_safe
 
 if TYPE_CHECKING:
     import os
@@ -66,8 +66,10 @@ def report_summary(data: AnnData | MuData | Mapping[str, AnnData], *, key: str =
     -------
     A dict of strings, numbers, lists and dicts: ``kind``, ``snapshot``, ``params``,
     ``versions``, ``datasets`` (per dataset its record without the environment report,
-    outcome counts, reasons by outcome and failed identifiers), ``widths``, ``diagnostics``
-    and ``environment``.
+    outcome counts, reasons by outcome and failed identifiers; for a concat result with a
+    presence matrix, ``presence``: features of the result it measured and lacks, and the
+    first lacking ones), ``widths``, ``diagnostics`` and ``environment`` (and ``presence_key``,
+    the ``varm`` key read).
     """
     found = collect(data, key)
     table = mapping_table(data, key=key)
@@ -81,6 +83,13 @@ def report_summary(data: AnnData | MuData | Mapping[str, AnnData], *, key: str =
         entry["reasons_by_outcome"] = {o: r for o, r in by.items() if r is not None}
         entry["failed"] = {str(o): str(r) for o, r in zip(mine["original"], mine["reason"], strict=True)}
         datasets[ds.name or "AnnData"] = entry
+    lacking = found.lacking()
+    for name, missing in lacking.items():
+        datasets[name]["presence"] = {
+            "n_measured": int(len(found.presence) - len(missing)),
+            "n_lacking": len(missing),
+            "lacking": [str(v) for v in missing[:HTML_ROWS]],
+        }
     top = found.record or found.datasets[0].record
     summary = {
         "report": "idtrack-sc harmonization report",
@@ -92,6 +101,7 @@ def report_summary(data: AnnData | MuData | Mapping[str, AnnData], *, key: str =
         "datasets": datasets,
         "widths": found.widths or {},
         "diagnostics": found.diagnostics,
+        **({"presence_key": presence_key(key)} if lacking else {}),
         "environment": top.get("environment", found.datasets[0].record.get("environment", "")),
     }
     return json_safe(summary)
@@ -322,6 +332,25 @@ def render_html(summary: dict[str, Any], table: pd.DataFrame, png: bytes, *, tit
                 numeric={1},
             )
         )
+
+    presence = {name: d["presence"] for name, d in datasets.items() if d.get("presence")}
+    if presence:
+        parts.append("<h2>Features each dataset lacks</h2>")
+        parts.append(
+            f'<p class="note">From <code>varm["{_e(summary.get("presence_key", "idtrack_presence"))}"]</code>: '
+            "a feature a dataset never measured is filled by the outer join (zeros in sparse data), "
+            "which this tells apart from a measured zero.</p>"
+        )
+        rows = [
+            [
+                name,
+                p["n_measured"],
+                p["n_lacking"],
+                ", ".join(p["lacking"][:12]) + (" …" if p["n_lacking"] > 12 else ""),
+            ]
+            for name, p in presence.items()
+        ]
+        parts.append(_table(["dataset", "measured", "lacks", "examples"], rows, numeric={1, 2}))
 
     # reasons
     parts.append("<h2>Reasons</h2>")

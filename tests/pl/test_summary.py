@@ -219,3 +219,13 @@ def test_log_axis_labels_every_decade_it_draws(pair):
     # the axis line stops there too: the room right of it holds the bars' labels
     assert ax.spines["bottom"].get_bounds()[1] == last
     plt.close("all")
+def test_concat_widths_panel_says_how_many_features_each_dataset_lacks():
+    def make(names):
+        return ad.AnnData(np.ones((3, len(names)), dtype=np.float32), var=pd.DataFrame(index=names))
+
+    merged = its.concat_harmonized(
+        {"A": make(["TP53", "KRAS", "BRCA1"]), "B": make(["TP53"])}, snapshot="default", to="symbol", join="outer"
+    )
+    texts = [t.get_text() for t in its.pl.harmonization_summary(merged, show=False)["widths"].texts]
+    assert "3 · lacks 0" in texts
+    assert "1 · lacks 2" in texts  # B never measured KRAS and BRCA1

@@ -10,7 +10,6 @@ from scipy import sparse
 
 import idtrack_sc as its
 from idtrack_sc.pp import var_columns
-from idtrack_sc.pp._concat import _on_disk
 
 COLS = var_columns("idtrack")
 TOY_A = ["TP53", "BRCA1", "BRCA2", "BRAF", "KRAS"]
@@ -249,18 +248,14 @@ def test_round_trip_keeps_diagnostics(snapshot_default, toy, tmp_path, fmt):
     [
         ("outer", "stream", ".h5ad"),
         ("inner", "stream", ".h5ad"),
-        ("outer", "anndata", ".h5ad"),
-        ("inner", "anndata", ".h5ad"),
         ("outer", "stream", ".zarr"),  # a .zarr result is written by anndata's concat_on_disk
         ("outer", "dask", ".h5ad"),
         ("inner", "dask", ".zarr"),
     ],
 )
-def test_out_of_core_equals_in_memory(snapshot_default, toy, tmp_path, monkeypatch, join, engine, suffix):
+def test_out_of_core_equals_in_memory(snapshot_default, toy, tmp_path, join, engine, suffix):
     if engine == "dask":
         pytest.importorskip("dask.array")
-    else:
-        monkeypatch.setattr(_on_disk, "ON_DISK_ENGINE", engine)
     adatas, _ = toy
     paths = {}
     for name, x in adatas.items():
@@ -269,10 +264,7 @@ def test_out_of_core_equals_in_memory(snapshot_default, toy, tmp_path, monkeypat
     kwargs = {"snapshot": snapshot_default, "to": "symbol", "join": join, "label": "dataset", "index_unique": "_"}
     in_memory = its.concat_harmonized(adatas, **kwargs)
     out = tmp_path / f"merged{suffix}"
-    on_disk_engine = "dask" if engine == "dask" else "stream"
-    assert (
-        its.concat_harmonized(paths, out_file=out, engine=on_disk_engine, **kwargs) is None
-    )  # as anndata's concat_on_disk
+    assert its.concat_harmonized(paths, out_file=out, engine=engine, **kwargs) is None  # as anndata's concat_on_disk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["A.h5ad", "B.h5ad", out.name]  # no temp files left
     on_disk = ad.read_h5ad(out) if suffix == ".h5ad" else ad.read_zarr(out)
     assert on_disk.obs_names.tolist() == in_memory.obs_names.tolist()
@@ -285,8 +277,12 @@ def test_out_of_core_equals_in_memory(snapshot_default, toy, tmp_path, monkeypat
         on_disk.uns["idtrack"]["params"]["out_of_core"] is np.True_ or on_disk.uns["idtrack"]["params"]["out_of_core"]
     )
     assert on_disk.uns["idtrack"]["sources"].tolist() == [str(paths["A"]), str(paths["B"])]
-    used = on_disk.uns["idtrack"]["params"]["engine"]
-    assert used == ("anndata" if suffix == ".zarr" and engine == "stream" else engine)
+    params = on_disk.uns["idtrack"]["params"]
+    assert params["engine"] == engine  # the engine asked for, and what wrote the result
+    assert params["writer"] == {("stream", ".h5ad"): "stream", ("stream", ".zarr"): "anndata"}.get(
+        (engine, suffix), "dask"
+    )
+    assert in_memory.uns["idtrack"]["params"]["engine"] == in_memory.uns["idtrack"]["params"]["writer"] == ""
 
 
 def test_out_of_core_single_dataset_and_anndata_inputs(snapshot_default, toy, tmp_path):

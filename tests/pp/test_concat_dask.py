@@ -17,8 +17,8 @@ import pytest
 from scipy import sparse
 
 import idtrack_sc as its
-from idtrack_sc.pp._concat import _core
 from idtrack_sc.pp._concat import _dask as _concat_dask
+from idtrack_sc.pp._concat import _run
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
@@ -212,8 +212,8 @@ def test_dask_and_stream_write_the_same_tables_and_record(snapshot_default, data
     stream, lazy = read(out["stream"]), read(out["dask"])
     assert_same_result(lazy, stream)
     rec_s, rec_d = stream.uns["idtrack"], lazy.uns["idtrack"]
-    assert rec_s["params"].pop("engine") == "stream"
-    assert rec_d["params"].pop("engine") == "dask"
+    assert rec_s["params"].pop("engine") == rec_s["params"].pop("writer") == "stream"
+    assert rec_d["params"].pop("engine") == rec_d["params"].pop("writer") == "dask"
     for key in ("date", "environment"):
         rec_s.pop(key), rec_d.pop(key)
     for name in rec_s["provenance"]:
@@ -272,7 +272,7 @@ def test_existing_target_and_unknown_suffix_are_refused_before_any_work(
         msg = "a dataset was harmonized before the argument check"
         raise AssertionError(msg)
 
-    monkeypatch.setattr(_core, "_harmonize_anndata", no_work)
+    monkeypatch.setattr(_run, "_harmonize_anndata", no_work)
     with pytest.raises(FileExistsError, match="already exists; give overwrite=True"):
         its.concat_harmonized(paths, snapshot=snapshot_default, out_file=out, **KWARGS)
     assert (out / "marker").read_text() == "keep me"
@@ -341,7 +341,8 @@ def test_import_does_not_import_dask():
     )
     blocked = (
         "import sys; sys.modules['dask'] = None; sys.modules['distributed'] = None; import idtrack_sc; "
-        "from idtrack_sc.pp._concat import _dask; print(_dask.resolve_engine('auto'))"
+        "from pathlib import Path; from idtrack_sc.pp._concat import _on_disk; "
+        "print(_on_disk.choose_engine('auto', Path('x.h5ad')).name)"
     )
     run = [sys.executable, "-W", "ignore", "-c"]
     assert subprocess.run([*run, added], capture_output=True, text=True, check=True).stdout.strip() == "[]"

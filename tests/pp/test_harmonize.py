@@ -335,3 +335,35 @@ def test_gene_keyed_uns_entries_are_renamed(snapshot_default, tmp_path):
     adata.write_h5ad(tmp_path / "a.h5ad")  # the record and the renamed entries serialize
     back = ad.read_h5ad(tmp_path / "a.h5ad")
     assert back.uns["rank_genes_groups"]["names"]["g0"].tolist() == ["ENSG00000141510", "ENSG00000012048"]
+
+
+@pytest.mark.parametrize("duplicates", ["sum", "first"])
+def test_varm_and_varp_of_merged_features_follow_the_duplicates_policy(snapshot_default, tmp_path, duplicates):
+    """sum: numeric varm rows (varp rows and columns) are summed like X's columns; a table is dropped with a note."""
+    names = ["TP53", "ENSG00000141510", "BRCA1", "KRAS"]  # TP53 twice
+    adata = ad.AnnData(
+        sparse.csr_matrix(np.ones((3, 4), dtype=np.float32)), var=pd.DataFrame(index=pd.Index(names, dtype=object))
+    )
+    loadings = np.arange(8, dtype=np.int32).reshape(4, 2)
+    graph = np.arange(16, dtype=np.float64).reshape(4, 4)
+    adata.varm["loadings"] = loadings
+    adata.varm["notes"] = pd.DataFrame({"text": list("abcd")}, index=adata.var_names)
+    adata.varp["graph"] = sparse.csr_matrix(graph)
+    its.pp.harmonize_var_names(adata, snapshot=snapshot_default, to="symbol", duplicates=duplicates)
+    assert adata.var_names.tolist() == ["TP53", "BRCA1", "KRAS"]
+    if duplicates == "first":  # the policy keeps the first member, rows and all
+        np.testing.assert_array_equal(adata.varm["loadings"], loadings[[0, 2, 3]])
+        assert "notes" in adata.varm
+        assert "var_aligned" not in adata.uns["idtrack"]
+        return
+    np.testing.assert_array_equal(adata.varm["loadings"], [loadings[0] + loadings[1], loadings[2], loadings[3]])
+    assert adata.varm["loadings"].dtype == np.int64  # summed in the widened dtype, as X would be
+    groups = np.array([[1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=np.float64)
+    assert sparse.issparse(adata.varp["graph"])
+    np.testing.assert_array_equal(adata.varp["graph"].toarray(), groups @ graph @ groups.T)
+    assert "notes" not in adata.varm
+    notes = adata.uns["idtrack"]["var_aligned"]
+    assert notes["varm"]["loadings"] == notes["varp"]["graph"] == "summed"
+    assert notes["varm"]["notes"].startswith("dropped")
+    adata.write_h5ad(tmp_path / "a.h5ad")  # the note serializes
+    assert ad.read_h5ad(tmp_path / "a.h5ad").uns["idtrack"]["var_aligned"]["varm"]["loadings"] == "summed"

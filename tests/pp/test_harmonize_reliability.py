@@ -89,7 +89,9 @@ def test_mudata_merge_and_drop_to_ensembl(snapshot_default, pull_on_update, copy
     assert user_rna.var_names.tolist() == ["TP53", "p53", "BRCA2", "NOT_A_GENE"]  # replaced, not mangled
     assert rna.var_names.tolist() == ["ENSG00000141510", "ENSG00000139618"]
     assert rna.var[COLS["original"]].tolist() == ["TP53|p53", "BRCA2"]
-    np.testing.assert_array_equal(rna.varm["loadings"], [[0, 1], [4, 5]])  # TP53's row represents TP53|p53
+    # duplicates="sum": TP53|p53's varm row is the sum of its members' rows, as its X column is
+    np.testing.assert_array_equal(rna.varm["loadings"], [[0 + 2, 1 + 3], [4, 5]])
+    assert rna.uns["idtrack"]["var_aligned"]["varm"]["loadings"] == "summed"
     # the container agrees with its modalities, and kept its own annotations of what remains
     assert result.var_names.tolist() == ["ENSG00000141510", "ENSG00000139618", "CD3_TotalSeqB", "CD4_TotalSeqB"]
     assert result.n_vars == 4

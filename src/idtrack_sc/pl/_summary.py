@@ -163,7 +163,8 @@ def harmonization_summary(
         of AnnDatas): each dataset's width after harmonization and the union
         (``join="outer"``) and intersection (``join="inner"``) widths, as dots on an axis
         spanning just their range (it does not start at 0), with the difference between
-        union and intersection written out.
+        union and intersection written out; for a concat result, how many of the result's
+        features each dataset lacks (never measured: ``varm['{key}_presence']``).
 
     Parameters
     ----------
@@ -229,7 +230,8 @@ def harmonization_summary(
         if widths is not None:
             panels["widths"] = fig.add_subplot(grid[3])
             after = [(ds.name, int(ds.counts.get("n_vars_after", 0))) for ds in found.datasets]
-            _draw_widths(panels["widths"], after, widths)
+            lacking = {name: len(missing) for name, missing in found.lacking().items()}
+            _draw_widths(panels["widths"], after, widths, lacking=lacking)
     top = panels["outcomes"]
     top.set_title(plain(title) if title is not None else "Identifier harmonization", loc="left", fontsize=12, pad=16)
     subtitle = plain(_subtitle(found))
@@ -441,8 +443,15 @@ def _short_label(cat: Category) -> str:
     return cat.label.split(" (")[0]
 
 
-def _draw_widths(ax: Axes, after: list[tuple[str, int]], widths: dict[str, int]) -> None:
-    """Widths as dots on an axis spanning just their range, with union − intersection written out."""
+def _draw_widths(
+    ax: Axes, after: list[tuple[str, int]], widths: dict[str, int], *, lacking: Mapping[str, int] | None = None
+) -> None:
+    """Widths as dots on an axis spanning just their range, with union − intersection written out.
+
+    ``lacking``: per dataset, how many features of the result it never measured (a concat
+    result's presence matrix), written beside its width.
+    """
+    lacking = lacking or {}
     union, inter = int(widths.get("union", 0)), int(widths.get("intersection", 0))
     labels = [plain(name) for name, _ in after] + ["union (join='outer')", "intersection (join='inner')"]
     values = [n for _, n in after] + [union, inter]
@@ -454,9 +463,11 @@ def _draw_widths(ax: Axes, after: list[tuple[str, int]], widths: dict[str, int])
         ax.axvline(x, color=color, linewidth=0.9, linestyle=(0, (4, 3)), zorder=1)
     ax.hlines(ys, low - pad, values, color="#d0d0d0", linewidth=1.0, zorder=1)
     ax.scatter(values, ys, s=46, color=colors, zorder=3)
-    for y, v in zip(ys, values, strict=True):
+    texts = [f"{n:,}" + (f" · lacks {lacking[name]:,}" if name in lacking else "") for name, n in after]
+    texts += [f"{union:,}", f"{inter:,}"]
+    for y, v, text in zip(ys, values, texts, strict=True):
         note = ax.annotate(
-            f"{v:,}", (v, y), xytext=(6, 0), textcoords="offset points", ha="left", va="center", fontsize=8.5
+            text, (v, y), xytext=(6, 0), textcoords="offset points", ha="left", va="center", fontsize=8.5
         )
         note.set_in_layout(False)
     ax.set_yticks(ys)

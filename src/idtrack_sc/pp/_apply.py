@@ -129,11 +129,16 @@ def matrices_to_sum(adata: AnnData, plan: FeaturePlan, label: str) -> dict[str, 
     return matrices
 
 
-def apply_plan(adata: AnnData, plan: FeaturePlan, matrices: dict[str, Any]) -> dict[str, str]:
+def apply_plan(
+    adata: AnnData, plan: FeaturePlan, matrices: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """Reduce ``adata`` to the plan's features, in place, and put the summed ``matrices`` in.
 
-    Returns the matrices whose sums were made in a wider dtype (``{"X": "int32 -> int64"}``).
+    Returns the matrices whose sums were made in a wider dtype (``{"X": "int32 -> int64"}``),
+    and what became of the feature-aligned ``varm`` / ``varp`` entries when features were
+    summed (``{"varm": {"loadings": "summed"}, "varp": {...}}``, see :func:`_var_aligned`).
     """
+    var_aligned = {"varm": dict(adata.varm), "varp": dict(adata.varp)} if matrices else None
     if matrices:
         # Sum from the original matrices; subset only an empty stand-in, so the expensive
         # column selection of X and layers is never done for matrices about to be replaced.
@@ -161,4 +166,42 @@ def apply_plan(adata: AnnData, plan: FeaturePlan, matrices: dict[str, Any]) -> d
             adata.X = summed
         else:
             adata.layers[name] = summed
-    return promoted
+    notes = _var_aligned(adata, plan, var_aligned) if var_aligned is not None else {}
+    return promoted, notes
+
+
+def _var_aligned(adata: AnnData, plan: FeaturePlan, before: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Combine the ``varm`` rows (``varp`` rows and columns) of summed features as ``X``'s columns are.
+
+    ``before`` holds the entries as they were before the features were reduced (where
+    ``adata`` now holds the first member's row of each merged feature). A numeric array
+    (numpy or scipy sparse) is summed over each merged feature's members, like ``X``;
+    anything else (a table, text) cannot be summed and is dropped rather than silently keeping
+    the first member's row. Returns, per element, each entry's fate: ``"summed"`` or
+    ``"dropped: ..."``.
+    """
+    notes: dict[str, dict[str, str]] = {"varm": {}, "varp": {}}
+    for attr, entries in before.items():
+        target = getattr(adata, attr)
+        for key, value in entries.items():
+            numeric = (sparse.issparse(value) or isinstance(value, np.ndarray)) and (
+                np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_
+            )
+            if not numeric:
+                del target[key]
+                notes[attr][str(key)] = (
+                    f"dropped: a {type(value).__name__} cannot be summed over merged features "
+                    "(duplicates='sum'); use duplicates='first' to keep the first member's row"
+                )
+                continue
+            indicator = _indicator(plan.src, plan.group, plan.n_old, plan.n_new, sum_dtype(value.dtype))
+            summed = indicator.T @ value.astype(indicator.dtype, copy=False)
+            if attr == "varp":
+                summed = summed @ indicator
+            if not sparse.issparse(value):
+                summed = np.asarray(summed)
+            elif sparse.issparse(summed):
+                summed = summed.asformat(value.format)
+            target[key] = summed
+            notes[attr][str(key)] = "summed"
+    return {attr: v for attr, v in notes.items() if v}

@@ -55,6 +55,9 @@ duplicates
     ``float16`` are summed in ``int64`` / ``float32`` so no sum can overflow, recorded in
     ``uns[key_added]["dtype_promoted"]``), keep the ``"first"`` (the others are listed
     with the dropped identifiers), or ``"make_unique"`` their names (``X``, ``X-1``, …).
+    With ``"sum"``, numeric ``varm`` arrays are summed over the merged features too (``varp``
+    over both axes); other ``varm`` / ``varp`` entries (tables, text) are dropped, and each
+    entry's fate is recorded in ``uns[key_added]["var_aligned"]``.
     The members of a merged feature are listed in a fixed order (the one already named
     as the result, then by reason and identifier), whatever the order of the columns."""
 

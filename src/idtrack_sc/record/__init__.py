@@ -28,6 +28,7 @@ from ._schema import (
     already_harmonized,
     is_harmonized,
     n_datasets_column,
+    presence_key,
     uns_key,
     var_columns,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "json_safe",
     "make_record",
     "n_datasets_column",
+    "presence_key",
     "outcome_reason_counts",
     "snapshot_record",
     "spreadsheet_safe",

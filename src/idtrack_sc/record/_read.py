@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ._schema import FAILURE_REASONS, OUTCOME_ORDER, uns_key, var_columns
+from ._schema import FAILURE_REASONS, OUTCOME_ORDER, presence_key, uns_key, var_columns
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,20 @@ class Harmonized:
     record: dict[str, Any] = field(default_factory=dict)
     widths: dict[str, int] | None = None  # union / intersection, for several datasets
     diagnostics: dict[str, list[str]] = field(default_factory=dict)
+    #: a concat result's ``varm['{key}_presence']`` (features x datasets, boolean), if it has one
+    presence: pd.DataFrame | None = None
+
+    def lacking(self) -> dict[str, pd.Index]:
+        """Per dataset (by name), the features of the result it did not measure (from :attr:`presence`)."""
+        if self.presence is None:
+            return {}
+        out = {}
+        for ds in self.datasets:
+            column = uns_key(ds.name)
+            if column in self.presence.columns:
+                measured = self.presence[column].to_numpy(dtype=bool)
+                out[ds.name] = self.presence.index[~measured]
+        return out
 
     @property
     def several(self) -> bool:
@@ -193,12 +207,14 @@ def collect(data: Any, key: str = "idtrack") -> Harmonized:
         if _is_concat(record):
             n_vars = _as_dict(record.get("n_vars"))
             widths = {k: int(n_vars[k]) for k in ("union", "intersection") if k in n_vars} or None
+            presence = data.varm.get(presence_key(key)) if presence_key(key) in data.varm else None
             return Harmonized(
                 kind="concat",
                 datasets=_concat_datasets(record),
                 record=record,
                 widths=widths,
                 diagnostics=_diagnostic_lists(record),
+                presence=presence if isinstance(presence, pd.DataFrame) else None,
             )
         return Harmonized(kind="anndata", datasets=[_anndata_dataset(data, key, "")], record=record)
 

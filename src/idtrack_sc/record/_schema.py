@@ -110,6 +110,7 @@ CONCAT_KEYS = (
     "collapsed",
     "n_vars",
     "kept_apart",
+    "not_concatenated",
 )
 
 
@@ -132,6 +133,16 @@ def var_columns(key_added: str) -> dict[str, str]:
 def n_datasets_column(key_added: str) -> str:
     """The ``var`` column of a :func:`~idtrack_sc.concat_harmonized` result counting the datasets with the feature."""
     return f"{key_added}_n_datasets"
+
+
+def presence_key(key_added: str) -> str:
+    """The ``varm`` key of a :func:`~idtrack_sc.concat_harmonized` result's presence matrix.
+
+    Features × datasets, boolean, one column per dataset (named by :func:`uns_key`): whether
+    the dataset measured the feature. An outer join fills a feature a dataset lacks with
+    zeros; this matrix tells those apart from measured zeros.
+    """
+    return f"{key_added}_presence"
 
 
 def is_harmonized(data: AnnData | MuData, key_added: str = "idtrack") -> bool:

@@ -1,32 +1,29 @@
-"""``concat_harmonized``: harmonize many datasets with one snapshot and one policy, then concatenate.
+"""``concat_harmonized``: check the arguments, then dispatch.
 
-Two paths share every step except the last:
+Everything is checked before any dataset is harmonized: the arguments here, the inputs
+(:mod:`._inputs`), the output and engine (:func:`._on_disk.choose_engine`), and, in pass 1
+without reading a matrix, every dataset's identifiers and organism (:func:`._run.prepare`).
+Then one of two paths joins the harmonized datasets, sharing every other step
+(:class:`._run.Run`):
 
-* in memory (:mod:`._in_memory`): each dataset is harmonized (on a copy) and
-  :func:`anndata.concat` joins them;
-* out of core (:mod:`._on_disk`, ``out_file=`` given): each dataset is read, harmonized and
-  staged on disk one at a time, then the files are joined on disk.
+* in memory (:mod:`._in_memory`): :func:`anndata.concat`;
+* out of core (:mod:`._on_disk`, ``out_file=`` given): one skeleton, the engines as rows of
+  one table.
 
 The per-dataset work is :func:`idtrack_sc.pp._harmonize._harmonize_anndata` (the engine of
-:func:`~idtrack_sc.pp.harmonize_var_names`); this package adds the inputs (:mod:`._inputs`),
-the cross-dataset rule for failed identifiers, the feature annotations of the union
-(:mod:`._union`) and the diagnostics (:mod:`._diagnostics`).
+:func:`~idtrack_sc.pp.harmonize_var_names`); this package adds the cross-dataset rule for
+failed identifiers, the feature annotations and presence of the union (:mod:`._union`) and
+the diagnostics (:mod:`._diagnostics`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
 from ..._userwarn import warn
-from ...registry import resolve_snapshot
-from ...resolve import DEFAULT_MIN_EVIDENCE, check_min_evidence, convert
-from ...resolve import check_organism as refuse_other_organism
-from .._apply import replace_contents
+from ...resolve import DEFAULT_MIN_EVIDENCE
 from .._docs import (
     doc_ambiguous,
     doc_check_organism,
@@ -42,25 +39,22 @@ from .._docs import (
     doc_symbol_key,
     doc_to,
 )
-from .._harmonize import _check_policies, _harmonize_anndata
-from .._mudata import detached
+from .._harmonize import _check_policies
 from .._write import check_symbol_key
-from . import _on_disk
-from ._diagnostics import _Diagnostics, _log_summary, _summary
-from ._in_memory import _concat_in_memory
-from ._inputs import _check_dataset, _datasets, _from_releases, _load, _survey
-from ._on_disk import MAX_LOADED_ELEMS, _check_out_file
-from ._orthologs import to_common_organism
-from ._union import VAR_MERGE, _FeatureUnion, _with_columns
+from ._in_memory import concat_in_memory
+from ._inputs import _datasets, refuse_input_as_output
+from ._join import JoinArgs
+from ._on_disk import ENGINE_NAMES, MAX_LOADED_ELEMS, _check_out_file, choose_engine, concat_out_of_core
+from ._run import prepare
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Collection, Iterator
+    from collections.abc import Callable, Collection, Mapping
 
     from anndata import AnnData
 
     from .._harmonize import Ambiguous, Duplicates, PairConflict, SnapshotLike
-    from ._inputs import DatasetLike, _Dataset
+    from ._inputs import DatasetLike
 
 logger = logging.getLogger(__name__)
 
@@ -179,10 +173,15 @@ def concat_harmonized(
         concatenated on disk in blocks, so that peak memory is that of the largest dataset
         (plus the ``obs`` of the result), however many there are (see ``engine``). ``obsp``
         is not concatenated out of core (``pairwise=True`` is refused); ``raw`` is
-        concatenated by the Dask engine (as :func:`anndata.concat`: when every dataset has
-        one) and left out, with a warning, by the streaming engine. The result is written
-        under a temporary name beside ``out_file`` and renamed at the end; temporary files
-        are removed, also on error.
+        concatenated as :func:`anndata.concat` does (when every dataset has one), except by
+        anndata's ``.zarr`` writer of the streaming engine, which leaves it out (recorded in
+        ``uns['{key_added}']['not_concatenated']``, with a warning). Everything a run writes
+        is in one folder beside ``out_file``, ``.idtrack-concat-<pid>-<token>``; the result is
+        written there and renamed onto ``out_file`` at the end, and the folder is removed,
+        also on error. A run first removes what killed runs left beside ``out_file``: such
+        folders whose run is dead (the lock a live run holds on its ``run.lock`` is free),
+        and those without a lock once unchanged for 24 hours; nothing else. An ``out_file``
+        that is one of the inputs is refused.
     max_loaded_elems
         Out of core only: the most stored values (non-zeros of sparse matrices, elements of
         dense ones) read and written at once (with the Dask engine: per block, and per
@@ -200,9 +199,10 @@ def concat_harmonized(
         ``.h5ad`` and joins the files in one process (``.h5ad``: idtrack-sc's streaming
         writer; ``.zarr``: :func:`anndata.experimental.concat_on_disk`). ``"auto"``
         (default): ``"dask"`` if Dask is installed (``pip install 'idtrack-sc[dask]'``),
-        else ``"stream"``. The engine used is recorded in
-        ``uns['{key_added}']['params']['engine']`` (``"dask"``, ``"stream"`` or
-        ``"anndata"``).
+        else ``"stream"``. Mixed CSR, dense and CSC inputs work with either. The engine used
+        is recorded in ``uns['{key_added}']['params']['engine']`` (``"dask"`` or
+        ``"stream"``), and what wrote the result in ``['writer']`` (``"dask"``, ``"stream"``,
+        or ``"anndata"`` for :func:`anndata.experimental.concat_on_disk`).
     copy_inputs
         In-memory AnnData inputs are harmonized on copies (default). ``False`` harmonizes
         them in place, saving one copy of each: each is harmonized on a twin sharing its
@@ -246,6 +246,12 @@ def concat_harmonized(
     ``anndata.read_h5ad(out_file, backed="r")`` or :func:`anndata.read_zarr`). Besides the :func:`~idtrack_sc.pp.harmonize_var_names` columns of ``var``
     (assembled as described under ``merge``, plus ``var['{key_added}_n_datasets']``), it sets
 
+    ``varm['{key_added}_presence']``
+        Which dataset measured which feature: a boolean table, features × datasets (one
+        column per dataset key, ``/`` replaced by ``_``). ``False`` where the dataset lacks
+        the feature and an outer join filled its values (zeros in sparse data), which tells
+        them from measured zeros.
+
     ``uns['{key_added}']``
         ``params``, ``snapshot`` identity, ``versions``, ``date`` and one ``environment``
         report; ``datasets`` and ``sources`` (names, and paths or ``""``); ``counts``
@@ -259,7 +265,8 @@ def concat_harmonized(
         new ``name`` and the ``originals`` merged into it); ``n_vars`` (``union``,
         ``intersection`` and ``result`` widths); ``kept_apart`` (``id``, ``name``,
         ``dataset`` and ``reason`` of every failed identifier kept apart from the gene of
-        that name, see ``unmapped``). Tables are dicts of equal-length arrays:
+        that name, see ``unmapped``); ``not_concatenated`` (elements of the datasets left out
+        of the result, and why). Tables are dicts of equal-length arrays:
         ``pd.DataFrame(uns['idtrack']['ambiguous'])``.
 
     Examples
@@ -283,212 +290,51 @@ def concat_harmonized(
         msg = f"symbol_key must be a non-empty var column name, got {symbol_key!r}."
         raise TypeError(msg)
     check_symbol_key(symbol_key, key_added)
+    if engine not in ENGINE_NAMES:
+        msg = f"engine must be one of {ENGINE_NAMES}, got {engine!r}."
+        raise ValueError(msg)
     if out is not None:
         if out_file is not None:
             msg = "Give out_file only (out is its deprecated name)."
             raise TypeError(msg)
         warn("concat_harmonized(out=...) is deprecated; use out_file=.", FutureWarning)
         out_file = out
-    used_engine = None
+    chosen = None
     if out_file is not None:
         out_file = _check_out_file(out_file, pairwise=pairwise, overwrite=overwrite)
-        used_engine = _on_disk.engine_for(out_file, engine)
+        chosen = choose_engine(engine, out_file)
     datasets, concat_keys = _datasets(adatas, keys)
-    snap = resolve_snapshot(snapshot, organism)
-    release = snap.check_release(release)
-    min_evidence = check_min_evidence(min_evidence)
-    if dataset_organisms and out_file is not None:
-        msg = "dataset_organisms works in memory only: convert those datasets with its.pp.convert_orthologs first."
-        raise ValueError(msg)
-    datasets, ortholog_records = to_common_organism(
+    if out_file is not None:
+        refuse_input_as_output(datasets, out_file)
+    join_args = JoinArgs(join, merge, uns_merge, label, concat_keys, index_unique, fill_value, pairwise)
+    run = prepare(
         datasets,
-        dataset_organisms,
-        snap=snap,
+        snapshot=snapshot,
+        organism=organism,
         release=release,
         to=to,
+        id_key=id_key,
         ambiguous=ambiguous,
+        min_evidence=min_evidence,
+        unmapped=unmapped,
         duplicates=duplicates,
+        symbol_key=symbol_key,
         key_added=key_added,
+        from_release=from_release,
+        pair_key=pair_key,
+        pair_conflict=pair_conflict,
+        check_organism=check_organism,
+        dataset_organisms=dataset_organisms,
+        copy_inputs=copy_inputs,
+        join_args=join_args,
+        out_of_core=chosen is not None,
+        engine=chosen.name if chosen is not None else "",
+        writer=chosen.writer if chosen is not None else "",
     )
-    from_releases = _from_releases(from_release, datasets, snap)
-
-    # pass 1: identifiers only (no matrices): checks, the identifiers in every dataset, and
-    # one conversion of every distinct identifier for the diagnostics
-    common: set[str] | None = None
-    distinct: set[str] = set()
-    surveys = {}
-    for ds in datasets:
-        survey = _survey(ds, id_key=id_key, key_added=key_added)
-        if ds.name in ortholog_records:  # its features are the common organism's orthologs now
-            survey.organism_hints = []
-        _check_dataset(ds, survey, snap, key_added)
-        if check_organism and ds.name not in ortholog_records:
-            refuse_other_organism(survey.identifiers, snap, label=ds.label, hint=_OTHER_ORGANISM_HINT)
-        ids = {str(v) for v in survey.identifiers if v is not None and not (isinstance(v, float) and np.isnan(v))}
-        common = ids if common is None else common & ids
-        distinct |= ids
-        surveys[ds.name] = survey
-    strategy = "all" if ambiguous in ("drop", "all") else "best"
-    table = convert(
-        sorted(distinct), snapshot=snap, to=to, release=release, strategy=strategy, min_evidence=min_evidence
-    )
-    table = table.drop_duplicates("query").set_index("query")
-    namespace = table.attrs.get("idtrack", {}).get("namespace", to)
-    # identifiers that are themselves a gene's name in the target namespace: failing in a
-    # dataset (read in another release's meaning), they are another gene, kept apart
-    reserved = frozenset(
-        q
-        for q, t in zip(table.index, table["targets"].astype(str).to_numpy(dtype=object), strict=True)
-        if q in t.split("|")
-    )
-
-    harmonize_kwargs = {
-        "snap": snap,
-        "release": release,
-        "min_evidence": min_evidence,
-        "to": to,
-        "id_key": id_key,
-        "ambiguous": ambiguous,
-        "unmapped": "keep" if unmapped == "consistent" else unmapped,
-        "duplicates": duplicates,
-        "symbol_key": symbol_key,
-        "key_added": key_added,
-        "environment": False,
-        "keep_only": frozenset(common or ()) if unmapped == "consistent" else None,
-        "pair_key": pair_key,
-        "pair_conflict": pair_conflict,
-        "reserved": reserved,
-        "check_organism": False,  # every dataset was checked above
-    }
-    union = _FeatureUnion(key_added=key_added, symbol_key=symbol_key)
-    diag = _Diagnostics(key_added=key_added, table=table)
-    params = {
-        "to": namespace,
-        "release": int(release),
-        "id_key": id_key or "",
-        "ambiguous": ambiguous,
-        "unmapped": unmapped,
-        "duplicates": duplicates,
-        "symbol_key": symbol_key,
-        "strategy": strategy,
-        "min_evidence": min_evidence,
-        "join": join,
-        "merge": _describe(merge),
-        "uns_merge": _describe(uns_merge),
-        "var_merge": VAR_MERGE,
-        "label": label or "",
-        "index_unique": index_unique or "",
-        "fill_value": "" if fill_value is None else str(fill_value),
-        "pairwise": bool(pairwise),
-        "out_of_core": out_file is not None,
-        "engine": used_engine or "",
-        "copy_inputs": bool(copy_inputs),
-        "from_release": {
-            ds.name: "" if v is None else str(v) for ds, v in zip(datasets, from_releases.values(), strict=True)
-        }
-        if isinstance(from_release, Mapping)
-        else ("" if from_release is None else str(from_release)),
-        "pair_key": pair_key or "",
-        "pair_conflict": pair_conflict,
-    }
-    # copy_inputs=False: inputs are harmonized on twins sharing their arrays, and changed
-    # only once everything succeeded (all or nothing)
-    pending: list[tuple[AnnData, AnnData, dict[str, Any]]] = []
-
-    def harmonized(
-        load: Callable[[_Dataset], AnnData] | None = None,
-    ) -> Iterator[tuple[_Dataset, AnnData, dict[str, Any]]]:
-        for ds in datasets:
-            adata = load(ds) if load is not None else _load(ds, copy_inputs=copy_inputs)
-            in_place = adata is ds.source
-            if in_place:
-                adata = detached(adata)
-                adata.uns = _dict_tree(adata.uns)  # gene-keyed uns entries are renamed in place
-            _harmonize_anndata(adata, label=ds.label, from_release=from_releases[ds.name], **harmonize_kwargs)
-            rec = adata.uns.pop(key_added)
-            if in_place:  # the engines may strip what they stage: they get a stand-in of the twin
-                pending.append((ds.source, adata, rec))
-                adata = detached(adata)
-            diag.add(ds, adata, rec, surveys[ds.name].identifiers)
-            union.add(adata.var)
-            yield ds, adata, rec
-
-    concat_kwargs = {
-        "join": join,
-        "merge": merge,
-        "uns_merge": uns_merge,
-        "label": label,
-        "keys": concat_keys,
-        "index_unique": index_unique,
-        "fill_value": fill_value,
-        "pairwise": pairwise,
-    }
-    if out_file is None:
-        if any(isinstance(ds.source, Path) for ds in datasets):
-            logger.info("Reading %d datasets into memory; give out= to concatenate them out of core.", len(datasets))
-        result = _concat_in_memory(harmonized(), **concat_kwargs)
-        idtrack_var = union.var(result.var_names)
-        result.var = _with_columns(result.var, idtrack_var)
-        result.uns[key_added] = _summary(diag, union, result.n_vars, snap=snap, params=params)
-        if ortholog_records:
-            result.uns[key_added]["orthologs"] = ortholog_records
-        _log_summary(result.uns[key_added])
-        _replace_inputs(pending, key_added)
-        return result
-    if used_engine == "dask":
-        _on_disk._concat_out_of_core_dask(
-            harmonized,
-            out_file=out_file,
-            union=union,
-            diag=diag,
-            snap=snap,
-            params=params,
-            key_added=key_added,
-            max_loaded_elems=max_loaded_elems,
-            copy_inputs=copy_inputs,
-            **concat_kwargs,
-        )
-        _replace_inputs(pending, key_added)
-        return None
-    _on_disk._concat_out_of_core(
-        harmonized(),
-        out_file=out_file,
-        union=union,
-        diag=diag,
-        snap=snap,
-        params=params,
-        key_added=key_added,
-        max_loaded_elems=max_loaded_elems,
-        **concat_kwargs,
-    )
-    _replace_inputs(pending, key_added)
-    return None
-
-
-def _dict_tree(mapping: Mapping) -> dict:
-    """A copy of the nested dicts of ``mapping`` (the values in them are shared, not copied)."""
-    return {k: _dict_tree(v) if isinstance(v, Mapping) else v for k, v in mapping.items()}
-
-
-def _replace_inputs(pending: list[tuple[AnnData, AnnData, dict[str, Any]]], key_added: str) -> None:
-    """``copy_inputs=False``, once everything succeeded: each input takes its harmonized twin and record."""
-    for source, twin, rec in pending:
-        replace_contents(source, twin)
-        source.uns[key_added] = rec
-
-
-#: How to proceed when a dataset of another organism is refused.
-_OTHER_ORGANISM_HINT = (
-    "Datasets of different organisms cannot share one gene namespace: harmonize this one with "
-    "organism={organism!r}, or have its genes expressed as {target} orthologs first (dataset_organisms="
-    "{{name: {organism!r}}}, or idtrack_sc.pp.convert_orthologs); pass check_organism=False only if these names "
-    "really are {target} genes."
-)
-
-
-def _describe(strategy: Any) -> str:
-    if strategy is None:
-        return ""
-    if isinstance(strategy, str):
-        return strategy
-    return getattr(strategy, "__qualname__", type(strategy).__name__)
+    result = None
+    if chosen is None:
+        result = concat_in_memory(run, join_args)
+    else:
+        concat_out_of_core(run, join_args, engine=chosen, out_file=out_file, max_loaded_elems=max_loaded_elems)
+    run.replace_inputs()
+    return result

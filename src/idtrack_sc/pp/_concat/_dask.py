@@ -20,9 +20,10 @@ and the result is written row block by row block with anndata's element API:
   array.
 
 In-memory :class:`~anndata.AnnData` inputs are harmonized on the driver and staged to a
-temporary ``.h5ad`` beside the result first (as the streaming engine does), then read back
-lazily. The result is written under a temporary name beside ``out_file`` and renamed at the
-end: a failure (a worker dying, a corrupt input) leaves nothing under the final name.
+temporary ``.h5ad`` in the run directory first (as the streaming engine does), then read back
+lazily. The result is written in the run directory and renamed onto ``out_file`` by the
+skeleton (:func:`~idtrack_sc.pp._concat._on_disk.concat_out_of_core`): a failure (a worker
+dying, a corrupt input) leaves nothing under the final name.
 """
 
 from __future__ import annotations
@@ -31,31 +32,30 @@ import contextlib
 import gc
 import logging
 import os
-import shutil
-import uuid
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._files import release_memory, stage
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
     from anndata import AnnData
 
+    from ._join import JoinArgs
     from ._union import _FeatureUnion
 
 logger = logging.getLogger(__name__)
 
-Engine = Literal["auto", "dask", "stream"]
-ENGINES = ("auto", "dask", "stream")
 #: Encodings read as Dask arrays (anything else is read into memory).
 LAZY_ENCODINGS = ("csr_matrix", "csc_matrix", "array")
 
 
 # ---------------------------------------------------------------------------------------------
-# engine selection
+# availability (the engine is chosen in _on_disk.choose_engine)
 # ---------------------------------------------------------------------------------------------
 def dask_available() -> bool:
     """Whether ``dask.array`` can be imported (without importing it when it cannot)."""
@@ -68,24 +68,6 @@ def dask_available() -> bool:
     except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules
         return False
     return True
-
-
-def resolve_engine(engine: str) -> Literal["dask", "stream"]:
-    """The engine to use for ``engine`` (``"auto"``: Dask when it is installed)."""
-    if engine not in ENGINES:
-        msg = f"engine must be one of {ENGINES}, got {engine!r}."
-        raise ValueError(msg)
-    if engine == "stream":
-        return "stream"
-    if dask_available():
-        return "dask"
-    if engine == "dask":
-        msg = (
-            "engine='dask' needs dask[array] (and, for a cluster, distributed): "
-            "pip install 'idtrack-sc[dask]'; or use engine='stream'."
-        )
-        raise ImportError(msg)
-    return "stream"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -365,8 +347,6 @@ def _write_sparse(group: Any, key: str, arr: Any, *, parallelism: int) -> None:
             else:
                 disk.append(block)
             del block
-        from ._stream import release_memory
-
         release_memory()
 
 
@@ -458,50 +438,25 @@ def write_lazy(result: AnnData, path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # the engine
 # ---------------------------------------------------------------------------------------------
-def temporary_beside(out_file: Path) -> Path:
-    """A fresh name beside ``out_file`` for writing it before the final rename."""
-    return out_file.parent / f".{out_file.name}.{uuid.uuid4().hex[:12]}.tmp{out_file.suffix}"
-
-
-def replace_atomically(staged: Path, out_file: Path) -> None:
-    """Move ``staged`` to ``out_file``, replacing an existing file or store."""
-    if out_file.is_dir() and not out_file.is_symlink():  # a .zarr store: move the old one aside first
-        old = temporary_beside(out_file)
-        out_file.rename(old)
-        staged.rename(out_file)
-        shutil.rmtree(old, ignore_errors=True)
-        return
-    staged.replace(out_file)
-
-
 def concat_dask(
     items: Iterator[tuple[Any, AnnData, dict[str, Any]]],
     *,
-    out_file: Path,
+    result_file: Path,
     workdir: Path,
-    finish: Callable[..., None],
-    key_added: str,
     union: _FeatureUnion,
+    join_args: JoinArgs,
     max_loaded_elems: int,
-    join: str,
-    merge: Any,
-    uns_merge: Any,
-    label: str | None,
-    keys: list | None,
-    index_unique: str | None,
-    fill_value: Any,
-) -> None:
-    """Concatenate the harmonized (lazy) datasets of ``items`` and write them to ``out_file``.
+) -> list[dict]:
+    """Concatenate the harmonized (lazy) datasets of ``items`` and write them to ``result_file``, block by block.
 
-    ``finish(path, user_uns=...)`` writes the idtrack ``var`` columns and ``uns`` record into
-    the written store (the same step as the streaming engine's). ``workdir`` holds in-memory
-    inputs staged to ``.h5ad``; the caller removes it.
+    ``workdir`` is the run's directory (:func:`~idtrack_sc.pp._concat._files.run_directory`):
+    in-memory inputs are staged there. Returns the datasets' own ``uns`` (for ``uns_merge``);
+    the caller finishes the result and renames it.
     """
     import anndata as ad
     import pandas as pd
 
-    from ._stream import release_memory
-
+    join, merge, uns_merge, fill_value = join_args.join, join_args.merge, join_args.uns_merge, join_args.fill_value
     lazy, user_uns = [], []
     names: dict[str, str] = {}  # one string object per feature name, shared by all datasets
     for i, (ds, adata, _rec) in enumerate(items):
@@ -510,8 +465,7 @@ def concat_dask(
         if _has_memory_matrices(adata):
             # an in-memory input: stage its harmonized matrices to disk, read them back lazily
             path = workdir / f"{i:06d}.h5ad"
-            adata.var = full_var[keep]
-            adata.write_h5ad(path)
+            stage(adata, path, keep)
             if uns_merge is not None:
                 user_uns.append(dict(adata.uns))
             staged = read_lazy_h5ad(path, max_loaded_elems=max_loaded_elems)
@@ -545,15 +499,7 @@ def concat_dask(
         logger.warning("raw is present in some datasets only; as anndata.concat, the result has no raw.")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*not unique.*")
-        result = ad.concat(
-            lazy,
-            join=join,
-            merge=merge,
-            label=label,
-            keys=keys,
-            index_unique=index_unique,
-            fill_value=fill_value,
-        )
+        result = ad.concat(lazy, **join_args.files())
     _obsm_dtypes_as_in_memory(result, lazy, join=join, fill_value=fill_value)
     del lazy
     # as AnnData.write_h5ad and the streaming engine do: string columns become categoricals
@@ -562,18 +508,8 @@ def concat_dask(
         "Writing %d cells x %d features to %s with Dask (%s).",
         result.n_obs,
         result.n_vars,
-        out_file,
+        result_file,
         ", ".join(["X", *[f"layers[{k!r}]" for k in result.layers if k is not None]]),
     )
-    staged = temporary_beside(out_file)
-    try:
-        write_lazy(result, staged)
-        del result
-        finish(staged, user_uns=user_uns)
-        replace_atomically(staged, out_file)
-    except BaseException:
-        if staged.is_dir():
-            shutil.rmtree(staged, ignore_errors=True)
-        else:
-            staged.unlink(missing_ok=True)
-        raise
+    write_lazy(result, result_file)
+    return user_uns

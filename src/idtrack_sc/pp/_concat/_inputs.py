@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 from anndata.io import read_elem
+from scipy import sparse
 
 from ..._userwarn import warn
 from ...record import already_harmonized, is_harmonized, var_columns
@@ -131,6 +132,8 @@ class _Survey:
     n_vars: int
     harmonized: bool
     organism_hints: list[tuple[str, str]] = field(default_factory=list)  # (where, value)
+    #: the matrices stored sparse (CSR or CSC): ``"X"``, ``"layers/<name>"``
+    sparse_elements: frozenset[str] = frozenset()
 
 
 def _hints_from(uns: Mapping, obs_columns: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -159,6 +162,11 @@ def _survey(ds: _Dataset, *, id_key: str | None, key_added: str) -> _Survey:
             n_vars=adata.n_vars,
             harmonized=is_harmonized(adata, key_added),
             organism_hints=_hints_from(adata.uns, obs_cols),
+            sparse_elements=frozenset(
+                path
+                for path, x in (("X", adata.X), *((f"layers/{k}", v) for k, v in adata.layers.items() if k is not None))
+                if sparse.issparse(x)
+            ),
         )
     import h5py
 
@@ -172,6 +180,11 @@ def _survey(ds: _Dataset, *, id_key: str | None, key_added: str) -> _Survey:
             uns = f.get("uns", {})
             uns_hints = {k: read_elem(uns[k]) for k in ORGANISM_UNS_KEYS if k in uns}
             harmonized = key_added in uns
+            elements = [("X", f["X"])] if "X" in f else []
+            elements += [(f"layers/{k}", v) for k, v in f["layers"].items()] if "layers" in f else []
+            stored_sparse = frozenset(
+                path for path, elem in elements if _attr(elem, "encoding-type") in ("csr_matrix", "csc_matrix")
+            )
     except (OSError, KeyError) as err:
         msg = f"{ds.label} could not be read as an .h5ad file: {err}"
         raise ValueError(msg) from err
@@ -182,7 +195,13 @@ def _survey(ds: _Dataset, *, id_key: str | None, key_added: str) -> _Survey:
         n_vars=shell.n_vars,
         harmonized=harmonized and var_columns(key_added)["original"] in var.columns,
         organism_hints=_hints_from(uns_hints, obs_cols),
+        sparse_elements=stored_sparse,
     )
+
+
+def _attr(elem: Any, name: str) -> str:
+    value = elem.attrs.get(name, "")
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _n_rows(elem: Any) -> int:
@@ -243,6 +262,20 @@ def _from_releases(from_release: Any, datasets: list[_Dataset], snap: Snapshot) 
             raise ValueError(msg)
         check_from_release(snap, value)
     return chosen
+
+
+def refuse_input_as_output(datasets: list[_Dataset], out_file: Path) -> None:
+    """An ``out_file`` that is one of the inputs (its path, or the file a backed input reads) is refused."""
+    target = out_file.resolve()
+    for ds in datasets:
+        source = ds.source
+        if isinstance(source, AnnData):
+            if not source.isbacked or source.filename is None:
+                continue
+            source = Path(source.filename)
+        if source.resolve() == target:
+            msg = f"out_file={out_file} is the file {ds.label} is read from: write the result elsewhere."
+            raise ValueError(msg)
 
 
 def _load(ds: _Dataset, *, copy_inputs: bool) -> AnnData:

@@ -1,10 +1,11 @@
-"""The out-of-core path: each harmonized dataset staged as an ``.h5ad``, then joined on disk.
+"""The out-of-core path: one skeleton, the engines as rows of one table (:data:`ENGINES`).
 
-Peak memory is that of the largest single dataset, whatever their number. The join is
-:func:`_concat_files`, the one engine switch: an ``.h5ad`` result is streamed by
-:func:`~idtrack_sc.pp._concat._stream.write_concat` in row blocks, a ``.zarr`` one is written
-by :func:`anndata.experimental.concat_on_disk`. The feature annotations and diagnostics are
-then written into the result with anndata's element API.
+:func:`choose_engine` picks the row (before any work); :func:`concat_out_of_core` runs the
+skeleton in one run directory beside ``out_file``: each dataset is harmonized and staged as an
+``.h5ad`` (``stream``) or read lazily (``dask``), the datasets are joined, the result is
+finished (the idtrack ``var`` columns, ``varm['{key_added}_presence']`` and the record,
+written with anndata's element API) and renamed onto ``out_file``. With the streaming engine
+peak memory is that of the largest single dataset, whatever their number.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import shutil
-import tempfile
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,27 +22,69 @@ import pandas as pd
 from anndata import AnnData
 from anndata.io import read_elem, write_elem
 
-from ._diagnostics import _log_summary, _summary
-from ._stream import release_memory, write_concat
+from ...record import presence_key
+from ._diagnostics import _log_summary
+from ._files import release_memory, replace_atomically, result_path, run_directory, stage
+from ._stream import write_concat
 from ._union import _with_columns
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
-    from ...snapshot import Snapshot
-    from ._diagnostics import _Diagnostics
-    from ._inputs import _Dataset
-    from ._union import _FeatureUnion
+    from ._join import JoinArgs
+    from ._run import Run
 
 logger = logging.getLogger(__name__)
 
 #: Out of core: the most stored values read at once (see :func:`~idtrack_sc.pp._concat._stream.write_concat`).
 MAX_LOADED_ELEMS = 2_000_000
-#: The engine that concatenates the harmonized files on disk (see :func:`_concat_files`).
-ON_DISK_ENGINE: Literal["stream", "anndata"] = "stream"
 #: Suffixes of ``out_file`` (as :func:`anndata.experimental.concat_on_disk`).
 OUT_SUFFIXES = (".h5ad", ".zarr")
+#: Values of ``concat_harmonized(engine=...)``.
+ENGINE_NAMES = ("auto", "dask", "stream")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One row of :data:`ENGINES`: the engine and what writes its result."""
+
+    name: Literal["stream", "dask"]
+    #: ``"stream"``: idtrack-sc's streaming ``.h5ad`` writer (:mod:`._stream`); ``"anndata"``:
+    #: :func:`anndata.experimental.concat_on_disk`; ``"dask"``: the Dask graph's blocks (:mod:`._dask`)
+    writer: Literal["stream", "anndata", "dask"]
+
+
+#: The out-of-core engines, by (engine, suffix of ``out_file``): the one table of who writes what.
+#: Both stage or read each dataset, harmonize it, join, finish the result and rename it in one
+#: run directory (:func:`concat_out_of_core`). ``benchmarks/bench_concat.py`` measures the rows
+#: side by side with :func:`anndata.experimental.concat_on_disk` on the raw inputs.
+ENGINES: dict[tuple[str, str], Engine] = {
+    # streaming: row blocks of max_loaded_elems values, memory flat in the number of files
+    ("stream", ".h5ad"): Engine("stream", "stream"),
+    # anndata's on-disk concatenation (the streaming writer writes .h5ad only)
+    ("stream", ".zarr"): Engine("stream", "anndata"),
+    ("dask", ".h5ad"): Engine("dask", "dask"),
+    ("dask", ".zarr"): Engine("dask", "dask"),
+}
+
+
+def choose_engine(engine: str, out_file: Path) -> Engine:
+    """The row of :data:`ENGINES` that writes ``out_file`` (``"auto"``: Dask when it is installed), before any work."""
+    from . import _dask
+
+    if engine not in ENGINE_NAMES:
+        msg = f"engine must be one of {ENGINE_NAMES}, got {engine!r}."
+        raise ValueError(msg)
+    if engine == "auto":
+        engine = "dask" if _dask.dask_available() else "stream"
+    elif engine == "dask" and not _dask.dask_available():
+        msg = (
+            "engine='dask' needs dask[array] (and, for a cluster, distributed): "
+            "pip install 'idtrack-sc[dask]'; or use engine='stream'."
+        )
+        raise ImportError(msg)
+    return ENGINES[engine, out_file.suffix.lower()]
 
 
 def _check_out_file(out_file: str | os.PathLike, *, pairwise: bool, overwrite: bool = False) -> Path:
@@ -62,70 +105,77 @@ def _check_out_file(out_file: str | os.PathLike, *, pairwise: bool, overwrite: b
     return path
 
 
-def engine_for(out_file: Path, engine: str) -> str:
-    """The engine that writes ``out_file``: ``"dask"``, ``"stream"`` or ``"anndata"`` (checked before any work)."""
-    from ._dask import resolve_engine
+def concat_out_of_core(run: Run, join_args: JoinArgs, *, engine: Engine, out_file: Path, max_loaded_elems: int) -> None:
+    """The out-of-core skeleton: stage (or read lazily) each dataset, join, finish, replace atomically.
 
-    if resolve_engine(engine) == "dask":
-        return "dask"
-    return "anndata" if out_file.suffix.lower() == ".zarr" else ON_DISK_ENGINE
+    Everything is done in one run directory beside ``out_file``
+    (:func:`~idtrack_sc.pp._concat._files.run_directory`), removed at the end, also on error.
+    """
+    with run_directory(out_file) as workdir:
+        staged = result_path(workdir, out_file)
+        if engine.name == "dask":
+            from ._dask import concat_dask, load_lazy
+
+            items = run.harmonized(partial(load_lazy, copy_inputs=run.copy_inputs, max_loaded_elems=max_loaded_elems))
+            user_uns = concat_dask(
+                items,
+                result_file=staged,
+                workdir=workdir,
+                union=run.union,
+                join_args=join_args,
+                max_loaded_elems=max_loaded_elems,
+            )
+            notes: dict[str, str] = {}
+        else:
+            files, user_uns, with_raw = _stage(run, workdir, join_args)
+            logger.info("Concatenating %d files on disk into %s (writer %r).", len(files), out_file, engine.writer)
+            _concat_files(files, staged, writer=engine.writer, join_args=join_args, max_loaded_elems=max_loaded_elems)
+            notes = {}
+            if engine.writer == "anndata" and with_raw and len(files) > 1:
+                notes["raw"] = (
+                    "anndata.experimental.concat_on_disk (which writes a .zarr result with engine='stream') does not "
+                    "concatenate raw; use engine='dask', or an .h5ad out_file"
+                )
+        _finish_file(staged, run, uns_merge=join_args.uns_merge, user_uns=user_uns, not_concatenated=notes)
+        replace_atomically(staged, out_file, workdir)
+
+
+def _stage(run: Run, workdir: Path, join_args: JoinArgs) -> tuple[list[Path], list[dict], bool]:
+    """Each dataset harmonized and written to ``workdir`` in turn; returns the files, their ``uns``, whether all have raw."""
+    files, user_uns, raws = [], [], []
+    sparse_elements = run.sparse_elements
+    for i, (ds, adata, _rec) in enumerate(run.harmonized()):
+        path = workdir / f"{i:06d}.h5ad"
+        _as_csr(adata, sparse_elements)
+        stage(adata, path, run.union.staged_columns(adata.var, join_args.merge))
+        files.append(path)
+        raws.append(adata.raw is not None)
+        if join_args.uns_merge is not None:
+            user_uns.append(dict(adata.uns))
+        del adata
+        gc.collect()
+        release_memory()
+        logger.info("%s harmonized and staged (%d so far).", ds.label, i + 1)
+    return files, user_uns, all(raws)
 
 
 def _concat_files(
-    files: list[Path],
-    out_file: Path,
-    *,
-    join: str,
-    merge: Any,
-    label: str | None,
-    keys: list | None,
-    index_unique: str | None,
-    fill_value: Any,
-    max_loaded_elems: int,
+    files: list[Path], out_file: Path, *, writer: str, join_args: JoinArgs, max_loaded_elems: int
 ) -> None:
-    """Concatenate harmonized ``.h5ad`` files along the cells into ``out_file``: the one engine switch.
-
-    ``"stream"`` is :func:`~idtrack_sc.pp._concat._stream.write_concat` (``.h5ad`` output, row blocks of
-    ``max_loaded_elems`` values, memory flat in the number of files); ``"anndata"`` is
-    :func:`anndata.experimental.concat_on_disk`. A ``.zarr`` result is always written by
-    anndata's. ``benchmarks/bench_concat.py --engine`` measures both: same time for the
-    on-disk step, but anndata's peak memory grows with the number of files while the
-    streaming writer's stays flat, so ``.h5ad`` results keep the streaming writer
-    (docs/benchmarks/concat-engines.md).
-    """
-    engine = "anndata" if out_file.suffix.lower() == ".zarr" else ON_DISK_ENGINE
-    logger.info("Concatenating %d files on disk into %s (engine %r).", len(files), out_file, engine)
-    if engine == "stream":
-        write_concat(
-            files,
-            out_file,
-            join=join,
-            merge=merge,
-            label=label,
-            keys=keys,
-            index_unique=index_unique,
-            fill_value=fill_value,
-            max_elems=max_loaded_elems,
-        )
+    """Concatenate harmonized ``.h5ad`` files along the cells into ``out_file`` with ``writer`` (see :data:`ENGINES`)."""
+    kwargs = join_args.files()
+    if writer == "stream":
+        write_concat(files, out_file, max_elems=max_loaded_elems, **kwargs)
         return
     from anndata.experimental import concat_on_disk
 
     if len(files) == 1:
         # concat_on_disk copies a single file unchanged (no label, keys or index_unique): one
         # dataset is small enough to go through anndata.concat in memory
-        _single(files[0], out_file, label=label, key=(keys or ["0"])[0], index_unique=index_unique)
+        keys = kwargs["keys"]
+        _single(files[0], out_file, label=kwargs["label"], key=(keys or ["0"])[0], index_unique=kwargs["index_unique"])
         return
-    concat_on_disk(
-        [str(f) for f in files],
-        str(out_file),
-        join=join,
-        merge=merge,
-        label=label,
-        keys=keys,
-        index_unique=index_unique,
-        fill_value=fill_value,
-        max_loaded_elems=max_loaded_elems,
-    )
+    concat_on_disk([str(f) for f in files], str(out_file), max_loaded_elems=max_loaded_elems, **kwargs)
 
 
 def _single(path: Path, out_file: Path, *, label: str | None, key: str, index_unique: str | None) -> None:
@@ -140,138 +190,55 @@ def _single(path: Path, out_file: Path, *, label: str | None, key: str, index_un
         result.write_h5ad(out_file)
 
 
-def _concat_out_of_core(
-    items: Iterator[tuple[_Dataset, AnnData, dict[str, Any]]],
-    *,
-    out_file: Path,
-    union: _FeatureUnion,
-    diag: _Diagnostics,
-    snap: Snapshot,
-    params: dict[str, Any],
-    key_added: str,
-    max_loaded_elems: int,
-    join: str,
-    merge: Any,
-    uns_merge: Any,
-    label: str | None,
-    keys: list | None,
-    index_unique: str | None,
-    fill_value: Any,
-    pairwise: bool,
-) -> None:
+def _as_csr(adata: AnnData, paths: frozenset[str]) -> None:
+    """Stage the matrices some dataset stores sparse as CSR in every dataset (``adata``: a stand-in).
 
-    del pairwise  # refused by _check_out_file
-    workdir = Path(tempfile.mkdtemp(prefix=".idtrack-concat-", dir=out_file.parent))
-    try:
-        files, user_uns = [], []
-        for i, (ds, adata, _rec) in enumerate(items):
-            path = workdir / f"{i:06d}.h5ad"
-            full_var = adata.var
-            adata.var = full_var[union.staged_columns(full_var, merge)]
-            adata.write_h5ad(path)
-            adata.var = full_var
-            files.append(path)
-            if uns_merge is not None:
-                user_uns.append(dict(adata.uns))
-            del adata
-            gc.collect()
-            release_memory()
-            logger.info("%s harmonized and staged (%d so far).", ds.label, i + 1)
-        staged = workdir / f"result-{out_file.name}"
-        _concat_files(
-            files,
-            staged,
-            join=join,
-            merge=merge,
-            label=label,
-            keys=keys,
-            index_unique=index_unique,
-            fill_value=fill_value,
-            max_loaded_elems=max_loaded_elems,
-        )
-        _finish_file(
-            staged,
-            union=union,
-            diag=diag,
-            snap=snap,
-            params=params,
-            key_added=key_added,
-            uns_merge=uns_merge,
-            user_uns=user_uns,
-        )
-        if out_file.is_dir():  # an existing .zarr store is replaced, as write_zarr does
-            shutil.rmtree(out_file)
-        staged.replace(out_file)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    :func:`anndata.concat` makes a matrix CSR as soon as one dataset has it sparse (CSC or
+    CSR), and dense only when all are dense; staging every dataset in that format lets both
+    on-disk writers join them by rows (:func:`anndata.experimental.concat_on_disk` refuses
+    mixed formats, and CSC matrices altogether).
+    """
+    from scipy import sparse
 
+    def csr(x: Any) -> Any:
+        if x is None or (sparse.issparse(x) and x.format == "csr"):
+            return x
+        return sparse.csr_matrix(x)
 
-def _concat_out_of_core_dask(
-    harmonized: Callable[..., Iterator[tuple[_Dataset, AnnData, dict[str, Any]]]],
-    *,
-    out_file: Path,
-    union: _FeatureUnion,
-    diag: _Diagnostics,
-    snap: Snapshot,
-    params: dict[str, Any],
-    key_added: str,
-    max_loaded_elems: int,
-    copy_inputs: bool,
-    uns_merge: Any,
-    pairwise: bool,
-    **concat_kwargs: Any,
-) -> None:
-    """The Dask engine (:mod:`._dask`), finished as the staged path: same ``var`` columns and record."""
-    from functools import partial
-
-    from ._dask import concat_dask, load_lazy
-
-    del pairwise  # refused by _check_out_file
-    workdir = Path(tempfile.mkdtemp(prefix=".idtrack-concat-", dir=out_file.parent))
-    try:
-        concat_dask(
-            harmonized(partial(load_lazy, copy_inputs=copy_inputs, max_loaded_elems=max_loaded_elems)),
-            out_file=out_file,
-            workdir=workdir,
-            finish=partial(
-                _finish_file, union=union, diag=diag, snap=snap, params=params, key_added=key_added, uns_merge=uns_merge
-            ),
-            key_added=key_added,
-            union=union,
-            max_loaded_elems=max_loaded_elems,
-            uns_merge=uns_merge,
-            **concat_kwargs,
-        )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    for path in sorted(paths):
+        if path == "X":
+            adata.X = csr(adata.X)
+        elif path.startswith("layers/") and path.removeprefix("layers/") in adata.layers:
+            key = path.removeprefix("layers/")
+            adata.layers[key] = csr(adata.layers[key])
 
 
 def _finish_file(
-    path: Path,
-    *,
-    union: _FeatureUnion,
-    diag: _Diagnostics,
-    snap: Snapshot,
-    params: dict[str, Any],
-    key_added: str,
-    uns_merge: Any,
-    user_uns: list[dict],
+    path: Path, run: Run, *, uns_merge: Any, user_uns: list[dict], not_concatenated: dict[str, str]
 ) -> None:
-    """Write the idtrack ``var`` columns and ``uns[key_added]`` into a concatenated ``.h5ad`` / ``.zarr``."""
+    """Write the idtrack ``var`` columns, the presence ``varm`` and ``uns[key_added]`` into a concatenated store."""
     with _open_group(path) as f:
         var = read_elem(f["var"])
-        var = _with_columns(var, union.var(var.index))
+        var = _with_columns(var, run.union.var(var.index))
         del f["var"]
         write_elem(f, "var", var)
+        presence = run.union.presence(var.index, run.diag.names)
+        key = presence_key(run.key_added)
+        if "varm" not in f:
+            write_elem(f, "varm", {key: presence})
+        else:
+            if key in f["varm"]:
+                del f["varm"][key]
+            write_elem(f["varm"], key, presence)
         uns: dict[str, Any] = {}
         if "uns" in f:
             uns = read_elem(f["uns"])
             del f["uns"]
         if uns_merge is not None and user_uns:
             uns.update(_merge_uns(user_uns, uns_merge))
-        uns[key_added] = _summary(diag, union, len(var), snap=snap, params=params)
+        uns[run.key_added] = run.record(len(var), not_concatenated=not_concatenated)
         write_elem(f, "uns", uns)
-        _log_summary(uns[key_added])
+        _log_summary(uns[run.key_added])
 
 
 @contextlib.contextmanager

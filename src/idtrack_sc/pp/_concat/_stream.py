@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from anndata.io import read_elem, write_elem
 
+from ._files import release_memory
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_ELEMS", "release_memory", "write_concat"]
+__all__ = ["MAX_ELEMS", "write_concat"]
 
 #: Default bound on the stored values (non-zeros of sparse matrices, elements of dense ones)
 #: read at once: about 24 MB for float32 CSR blocks with int64 column indices after remapping.
@@ -48,25 +50,6 @@ MAX_ELEMS = 2_000_000
 #: Length of the HDF5 chunks of the growing ``data`` and ``indices`` datasets.
 CHUNK = 1 << 17
 SPARSE = ("csr_matrix", "csc_matrix")
-
-
-def release_memory() -> None:
-    """Return freed heap memory to the system (glibc's ``malloc_trim``; elsewhere a no-op).
-
-    Called between datasets: without it, glibc keeps the pages of one dataset's freed arrays
-    and the resident memory creeps up with the number of datasets.
-    """
-    import ctypes
-    import ctypes.util
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):  # pragma: no cover - not glibc (e.g. musl)
-        return
 
 
 def _encoding(obj: Any) -> str:
@@ -425,8 +408,9 @@ def write_concat(
 
     The result equals ``anndata.concat([read_h5ad(f) for f in files], ...)`` written to
     ``out`` for ``X``, ``layers``, ``obs``, ``obsm``, ``var`` (and, with ``merge``, the merged
-    ``var`` columns, ``varm`` and ``varp``); ``obsp`` (``pairwise=False``), ``uns`` and
-    ``raw`` are not concatenated (``uns`` is written empty).
+    ``var`` columns, ``varm`` and ``varp``) and ``raw`` (when every file has one: ``raw.X``
+    streamed like ``X``, ``raw.var``'s index); ``obsp`` (``pairwise=False``) and ``uns`` are
+    not concatenated (``uns`` is written empty).
 
     Parameters
     ----------
@@ -495,8 +479,8 @@ def write_concat(
         missing = [str(f) for f, e in zip(files, x_present, strict=True) if e is None]
         msg = f"X is missing from some datasets only ({missing}); anndata cannot concatenate that either."
         raise ValueError(msg)
-    if any(survey.has_raw) and all(survey.has_raw):
-        logger.warning("raw is not concatenated out of core; the result has no raw.")
+    if any(survey.has_raw) and not all(survey.has_raw):
+        logger.warning("raw is present in some datasets only; as anndata.concat, the result has no raw.")
 
     # obs (and obsm entries that are not arrays) exactly as anndata.concat makes them
     with warnings.catch_warnings():
@@ -607,4 +591,74 @@ def write_concat(
             if w.row != n_total:  # pragma: no cover - a bug, not a user error
                 msg = f"{key}: wrote {w.row} rows, expected {n_total}."
                 raise RuntimeError(msg)
+        if survey.has_raw and all(survey.has_raw):
+            _write_raw(
+                files,
+                f,
+                n_obs=survey.n_obs,
+                join=join,
+                fill_value=fill_value,
+                max_elems=max_elems,
+                compression=compression,
+            )
     return out
+
+
+def _write_raw(
+    files: Sequence[Path],
+    f: h5py.File,
+    *,
+    n_obs: list[int],
+    join: str,
+    fill_value: Any,
+    max_elems: int,
+    compression: str | None,
+) -> None:
+    """``raw`` as :func:`anndata.concat` makes it (every file has one): ``raw.X`` streamed, ``raw.var``'s index.
+
+    As in memory, the raw features are joined like the main ones (``join``) and no ``merge``
+    applies to them: ``raw.var`` holds the index only, ``raw.varm`` is empty.
+    """
+    import h5py
+
+    features: pd.Index | None = None
+    elements = []
+    for path in files:
+        with h5py.File(path, "r") as src:
+            index = _index_of(src["raw/var"])
+            features = (
+                index
+                if features is None
+                else (features.union(index) if join == "outer" else features.intersection(index))
+            )
+            elements.append(_element(src["raw/X"]))
+    assert features is not None
+
+    def raw_indexes() -> Iterator[pd.Index]:
+        for path in files:
+            with h5py.File(path, "r") as src:
+                yield _index_of(src["raw/var"])
+
+    plan = _plan(
+        "raw/X", list(elements), features=features, var_indexes=raw_indexes(), join=join, fill_value=fill_value
+    )
+    raw = f.create_group("raw")
+    raw.attrs["encoding-type"] = "raw"
+    raw.attrs["encoding-version"] = "0.1.0"
+    write_elem(raw, "var", pd.DataFrame(index=features))
+    write_elem(raw, "varm", {})
+    n_total = sum(n_obs)
+    writer: _SparseOut | _DenseOut
+    if plan.sparse:
+        writer = _SparseOut(
+            raw.create_group("X"), n_rows=n_total, n_cols=plan.n_cols, dtype=plan.dtype, compression=compression
+        )
+    else:
+        writer = _DenseOut(raw, "X", n_rows=n_total, n_cols=plan.n_cols, dtype=plan.dtype, compression=compression)
+    stream = _stream_sparse if plan.sparse else _stream_dense
+    for i, path in enumerate(files):
+        with h5py.File(path, "r") as src:
+            indexer = plan.indexer(i, _index_of(src["raw/var"]), features)
+            stream(writer, plan, plan.per_file[i], indexer, src["raw/X"], n_obs[i], max_elems)
+        release_memory()
+    logger.info("raw written (%d features).", len(features))

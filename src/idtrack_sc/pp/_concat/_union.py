@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...record import OUTCOMES, TEXT, n_datasets_column, var_columns
+from ...record import OUTCOMES, TEXT, n_datasets_column, uns_key, var_columns
 
 #: How the idtrack ``var`` columns of the result are assembled (recorded in the params).
 VAR_MERGE = "first_non_missing (originals: union, '|'-joined)"
@@ -43,6 +43,9 @@ class _FeatureUnion:
         ]
         self.frame: pd.DataFrame | None = None
         self.intersection: pd.Index | None = None
+        #: per dataset, the rows of ``frame`` it holds (int32 positions: memory is one int per
+        #: feature per dataset, not one name)
+        self.members: list[np.ndarray] = []
 
     def add(self, var: pd.DataFrame) -> None:
         if self.joined[1] in var.columns and self.joined[1] not in self.columns:
@@ -58,10 +61,15 @@ class _FeatureUnion:
         self.intersection = part.index if self.intersection is None else self.intersection.intersection(part.index)
         if self.frame is None:
             self.frame = part
+            self.members.append(np.arange(len(part), dtype=np.int32))
             return
         frame = self.frame
         seen = part.index.isin(frame.index)
         common = part.index[seen]
+        rows = np.empty(len(part), dtype=np.int32)
+        rows[seen] = frame.index.get_indexer(common)
+        rows[~seen] = len(frame) + np.arange(int((~seen).sum()), dtype=np.int32)
+        self.members.append(rows)
         if len(common):
             old_o = frame.loc[common, self.original].to_numpy(dtype=object)
             new_o = part.loc[common, self.original].to_numpy(dtype=object)
@@ -107,6 +115,23 @@ class _FeatureUnion:
             frame[col] = frame[col].fillna(0).astype(np.int64)
         frame.index = index
         return frame
+
+    def presence(self, index: pd.Index, names: list[str]) -> pd.DataFrame:
+        """Which dataset measured which feature: ``index`` (the result's features) × ``names``, boolean.
+
+        ``names`` are the datasets in the order they were added (the columns, as
+        :func:`~idtrack_sc.record.uns_key` makes them). ``False`` means the dataset does not
+        have the feature at all (an outer join filled its values), not that it counted zero.
+        """
+        assert self.frame is not None
+        rows = self.frame.index.get_indexer(pd.Index(index.astype(str), dtype=object))
+        found = rows >= 0
+        out = np.zeros((len(index), len(self.members)), dtype=bool)
+        for j, members in enumerate(self.members):
+            mark = np.zeros(len(self.frame), dtype=bool)
+            mark[members] = True
+            out[found, j] = mark[rows[found]]
+        return pd.DataFrame(out, index=index, columns=pd.Index([uns_key(n) for n in names], dtype=object))
 
 
 def _join_unique(a: str, b: str) -> str:

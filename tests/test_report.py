@@ -187,6 +187,8 @@ def test_changed_identifiers_give_each_identifier_its_own_reason(tmp_path, conca
     assert "renamed" in changed
     assert "ENSG00000141510.19" not in changed
     assert "unchanged" not in changed
+
+
 def test_report_of_concat_result_lists_what_each_dataset_lacks(tmp_path):
     def make(names):
         return ad.AnnData(np.ones((3, len(names)), dtype=np.float32), var=pd.DataFrame(index=names))

@@ -219,6 +219,8 @@ def test_log_axis_labels_every_decade_it_draws(pair):
     # the axis line stops there too: the room right of it holds the bars' labels
     assert ax.spines["bottom"].get_bounds()[1] == last
     plt.close("all")
+
+
 def test_concat_widths_panel_says_how_many_features_each_dataset_lacks():
     def make(names):
         return ad.AnnData(np.ones((3, len(names)), dtype=np.float32), var=pd.DataFrame(index=names))

@@ -18,7 +18,7 @@ import numpy as np
 from anndata import AnnData
 
 from .._userwarn import warn
-from ..record import already_harmonized, is_harmonized, uns_key
+from ..record import already_harmonized, is_harmonized
 from ..registry import resolve_snapshot
 from ..resolve import DEFAULT_MIN_EVIDENCE, check_from_release, check_min_evidence
 from ._apply import apply_plan, matrices_to_sum, replace_contents
@@ -46,6 +46,7 @@ from ._write import (
     follow_features,
     plan_counts,
     plan_record,
+    record_var_aligned,
     write_var,
 )
 
@@ -217,16 +218,7 @@ def _harmonize_anndata(
         "pair_conflict": pair_conflict,
     }
     rec = plan_record(plan, counts, promoted, snap=snap, params=params, environment=environment, label=label)
-    if var_aligned:
-        rec["var_aligned"] = {attr: {uns_key(k): v for k, v in notes.items()} for attr, notes in var_aligned.items()}
-        dropped = [f"{attr}[{k!r}]" for attr, notes in var_aligned.items() for k, v in notes.items() if v != "summed"]
-        if dropped:
-            logger.warning(
-                "%s: %s dropped: they cannot be summed over merged features (uns[%r]['var_aligned']).",
-                label,
-                ", ".join(dropped),
-                key_added,
-            )
+    record_var_aligned(rec, var_aligned, label=label, key_added=key_added)
     if follow:
         rec.update(
             follow_features(

@@ -33,6 +33,7 @@ from ._write import (
     follow_features,
     plan_counts,
     plan_record,
+    record_var_aligned,
     write_var,
 )
 
@@ -160,7 +161,7 @@ def _orthologs_anndata(
     matrices = matrices_to_sum(adata, plan, label)  # refuses, before anything changes, what cannot be summed
     if positions is not None:
         positions["kept"] = plan.first_src
-    promoted = apply_plan(adata, plan, matrices)
+    promoted, var_aligned = apply_plan(adata, plan, matrices)
     write_var(adata, plan, key_added=key_added, symbol_key=symbol_key, id_key=id_key, label=label)
     cols = ortholog_columns(key_added)
     var = adata.var
@@ -188,6 +189,7 @@ def _orthologs_anndata(
     rec = plan_record(
         plan, counts, promoted, snap=dst_snap, params=params, environment=environment, label=label, function=FUNCTION
     )
+    record_var_aligned(rec, var_aligned, label=label, key_added=key_added)
     rec["dropped_by"] = np.array([_DROPPED_BY[str(v)] for v in rec["dropped_by"]], dtype=object)
     rec["orthologs"] = clean(
         {

@@ -16,7 +16,7 @@ import pandas as pd
 from anndata import AnnData
 
 from .._userwarn import warn
-from ..record import OUTCOME_ORDER, OUTCOMES, TEXT, as_str, make_record, n_datasets_column, var_columns
+from ..record import OUTCOME_ORDER, OUTCOMES, TEXT, as_str, make_record, n_datasets_column, uns_key, var_columns
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -210,6 +210,27 @@ def plan_record(
     if promoted:
         logger.warning("%s: duplicate features summed in a wider dtype: %s", label, promoted)
     return rec
+
+
+def record_var_aligned(
+    rec: dict[str, Any], var_aligned: dict[str, dict[str, str]], *, label: str, key_added: str
+) -> None:
+    """Note in ``rec["var_aligned"]`` what became of each ``varm``/``varp`` entry of merged features.
+
+    Summed entries are only noted; the ones that cannot be summed were dropped, which is also
+    logged (never silently the first member's row).
+    """
+    if not var_aligned:
+        return
+    rec["var_aligned"] = {attr: {uns_key(k): v for k, v in notes.items()} for attr, notes in var_aligned.items()}
+    dropped = [f"{attr}[{k!r}]" for attr, notes in var_aligned.items() for k, v in notes.items() if v != "summed"]
+    if dropped:
+        logger.warning(
+            "%s: %s dropped: they cannot be summed over merged features (uns[%r]['var_aligned']).",
+            label,
+            ", ".join(dropped),
+            key_added,
+        )
 
 
 # ---------------------------------------------------------------------------------------------

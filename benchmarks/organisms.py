@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -258,8 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     page = REPO / "docs" / "validation.md"
     text = page.read_text(encoding="utf-8")
     head, found, tail = text.partition(SECTION)
-    rest = tail.split("\n## ", 1)
-    after = "\n## " + rest[1] if len(rest) > 1 else ""
+    # the next section starts at its heading, or at the reference label just above it
+    following = re.search(r"\n(?:\([\w-]+\)=\n)?## ", tail)
+    after = tail[following.start() :] if following else ""
     page.write_text(
         (head if found else text.rstrip("\n") + "\n\n") + section.rstrip("\n") + "\n" + after, encoding="utf-8"
     )

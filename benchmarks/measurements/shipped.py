@@ -185,7 +185,7 @@ def shipped_sessions(ctx) -> Result:
             "Fresh interpreter each, no network (the snapshot ships in the package). The names: 30,000 rows of "
             "the organism's Ensembl 104 gene table, every other one as its symbol, the others as versioned "
             "IDs. Nothing is written to the cache: every session resolves the keys its queries reach from the "
-            "snapshot (with the precomputed key table of schema-3 snapshots). "
+            "snapshot (with the key and spellings tables the build precomputes, schema 4). "
             f"`idtrack-sc demo`, cold (fresh process): {demo['demo_s']:.1f} s, exit status {demo['rc']} (target ≤ 10 s)."
         ),
     )

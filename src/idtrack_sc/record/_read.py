@@ -56,7 +56,7 @@ class Harmonized:
     presence: pd.DataFrame | None = None
 
     def lacking(self) -> dict[str, pd.Index]:
-        """Per dataset (by name), the features of the result it did not measure (from :attr:`presence`)."""
+        """Per dataset (by name), the features of the result it did not measure (from ``presence``)."""
         if self.presence is None:
             return {}
         out = {}

@@ -752,8 +752,10 @@ def list_snapshots(
         "size": [e.size for e in entries],
         "shipped": shipped,
         "cached": [path is not None for path in local],
-        "releases": [f[0] for f in facts],
-        "sources": [f[1] for f in facts],
+        # object columns: ``None`` where a snapshot is not available offline (pandas 3 would
+        # infer a string column and turn it into NaN)
+        "releases": pd.Series([f[0] for f in facts], dtype=object),
+        "sources": pd.Series([f[1] for f in facts], dtype=object),
     }
     frame = pd.DataFrame(rows)
     frame["release"] = pd.array(frame["release"].tolist(), dtype="Int64")

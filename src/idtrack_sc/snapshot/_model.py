@@ -138,7 +138,7 @@ class Snapshot:
         return self._arrow["keys"]
 
     def spellings(self) -> pa.Table:
-        """Symbols the sources write in several ways (:func:`~idtrack_sc.snapshot._keys.build_spellings`).
+        """Symbols the sources write in several ways (computed by the build, ``snapshot._keys.build_spellings``).
 
         Read from the file when it holds the table (schema 4), else computed from ``names``
         once per session.

@@ -230,7 +230,7 @@ def _plan(
 # pass 2: streaming
 # ---------------------------------------------------------------------------------------------
 class _SparseOut:
-    """A CSR matrix written block by block: growing ``data`` / ``indices``, preallocated ``indptr``."""
+    """A CSR matrix written block by block: growing ``data`` / ``indices``, ``indptr`` written at the end."""
 
     def __init__(
         self, group: h5py.Group, *, n_rows: int, n_cols: int, dtype: np.dtype, compression: str | None
@@ -242,8 +242,10 @@ class _SparseOut:
         kw = {"chunks": (CHUNK,), "maxshape": (None,), "compression": compression}
         self.data = group.create_dataset("data", shape=(0,), dtype=dtype, **kw)
         self.indices = group.create_dataset("indices", shape=(0,), dtype=index_dtype, **kw)
-        self.indptr = group.create_dataset("indptr", shape=(n_rows + 1,), dtype=np.int64)
-        self.indptr[0] = 0
+        # kept in memory (8 bytes a row) and written by finish() in the dtype of ``indices``:
+        # scipy's CSR wants one index dtype (scipy < 1.13 cannot slice rows of mixed ones)
+        self.indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        self.group, self.kw = group, kw
         self.dtype, self.index_dtype = np.dtype(dtype), index_dtype
         self.row = 0
         self.nnz = 0
@@ -261,6 +263,18 @@ class _SparseOut:
             self.indptr[self.row + 1 : self.row + rows + 1] = np.asarray(block.indptr[1:], dtype=np.int64) + self.nnz
         self.row += rows
         self.nnz += n
+
+    def finish(self) -> None:
+        """Write ``indptr``, in the dtype of ``indices`` (both int64 when the stored values outgrow int32)."""
+        if self.nnz > np.iinfo(np.int32).max and self.index_dtype != np.int64:
+            narrow = self.indices
+            wide = self.group.create_dataset("indices_int64", shape=(self.nnz,), dtype=np.int64, **self.kw)
+            for start in range(0, self.nnz, CHUNK * 64):
+                wide[start : start + CHUNK * 64] = narrow[start : start + CHUNK * 64]
+            del self.group["indices"]
+            self.group.move("indices_int64", "indices")
+            self.indices, self.index_dtype = self.group["indices"], np.int64
+        self.group.create_dataset("indptr", data=self.indptr.astype(self.index_dtype))
 
 
 class _DenseOut:
@@ -591,6 +605,8 @@ def write_concat(
             if w.row != n_total:  # pragma: no cover - a bug, not a user error
                 msg = f"{key}: wrote {w.row} rows, expected {n_total}."
                 raise RuntimeError(msg)
+            if isinstance(w, _SparseOut):
+                w.finish()
         if survey.has_raw and all(survey.has_raw):
             _write_raw(
                 files,
@@ -661,4 +677,6 @@ def _write_raw(
             indexer = plan.indexer(i, _index_of(src["raw/var"]), features)
             stream(writer, plan, plan.per_file[i], indexer, src["raw/X"], n_obs[i], max_elems)
         release_memory()
+    if isinstance(writer, _SparseOut):
+        writer.finish()
     logger.info("raw written (%d features).", len(features))

@@ -108,18 +108,3 @@ def test_presence_of_one_dataset_and_of_a_sequence(snapshot_default, toy):
     assert merged.varm["idtrack_presence"].columns.tolist() == ["0", "1"]
     one = its.concat_harmonized({"B": toy["B"]}, snapshot=snapshot_default, join="outer", **KWARGS)
     assert one.varm["idtrack_presence"]["B"].all()
-
-
-def test_streamed_h5ad_has_one_index_dtype(snapshot_default, toy, tmp_path):
-    """The streamed CSR's ``indptr`` and ``indices`` share a dtype, as scipy expects.
-
-    scipy < 1.13 cannot slice the rows of a CSR matrix whose ``indptr`` is int64 while its
-    ``indices`` are int32 (CI's floors leg: ``merged[cells, gene].X`` raised).
-    """
-    import h5py
-
-    run(toy, tmp_path, "stream", ".h5ad", snapshot=snapshot_default, join="outer", **KWARGS)
-    with h5py.File(tmp_path / "atlas.h5ad", "r") as f:
-        assert f["X"].attrs["encoding-type"] == "csr_matrix"
-        assert f["X/indptr"].dtype == f["X/indices"].dtype
-        assert f["X/indptr"][-1] == f["X/data"].shape[0]

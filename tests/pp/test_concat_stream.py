@@ -145,8 +145,24 @@ def test_block_size_does_not_change_the_result(tmp_path):
     assert (small.X != large.X).nnz == 0
     with h5py.File(tmp_path / "small.h5ad", "r") as f:
         assert f["X"].attrs["encoding-type"] == "csr_matrix"
-        assert f["X"]["indptr"].dtype == np.int64
+        # one index dtype, as scipy expects (scipy < 1.13 cannot slice rows of mixed ones)
+        assert f["X"]["indptr"].dtype == f["X"]["indices"].dtype == np.int32
         assert f["X"]["indptr"][-1] == f["X"]["data"].shape[0]
+    rows = np.arange(40, 80)  # fancy row selection: the path scipy < 1.13 refused on mixed dtypes
+    assert small.X[rows].sum() == large.X[rows].sum()
+
+
+def test_more_stored_values_than_int32_counts_widen_both_index_arrays(tmp_path, monkeypatch):
+    from idtrack_sc.pp._concat import _stream
+
+    adatas = [make([f"g{j}" for j in range(i, i + 30)], 40, seed=i, prefix=f"d{i}") for i in range(2)]
+    paths = write_all(tmp_path, adatas)
+    expected = ad.read_h5ad(write_concat(paths, tmp_path / "narrow.h5ad"))
+    monkeypatch.setattr(_stream, "MAX_INT32_NNZ", 10)  # as if the result held more than 2**31 values
+    wide = ad.read_h5ad(write_concat(paths, tmp_path / "wide.h5ad", max_elems=7))
+    with h5py.File(tmp_path / "wide.h5ad", "r") as f:
+        assert f["X"]["indptr"].dtype == f["X"]["indices"].dtype == np.int64
+    assert (wide.X != expected.X).nnz == 0
 
 
 def test_empty_intersection_is_a_clear_error(tmp_path):

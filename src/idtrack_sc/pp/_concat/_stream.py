@@ -47,6 +47,8 @@ __all__ = ["MAX_ELEMS", "write_concat"]
 #: Default bound on the stored values (non-zeros of sparse matrices, elements of dense ones)
 #: read at once: about 24 MB for float32 CSR blocks with int64 column indices after remapping.
 MAX_ELEMS = 2_000_000
+#: The most stored values int32 ``indptr`` / ``indices`` can count; beyond, both are int64.
+MAX_INT32_NNZ = int(np.iinfo(np.int32).max)
 #: Length of the HDF5 chunks of the growing ``data`` and ``indices`` datasets.
 CHUNK = 1 << 17
 SPARSE = ("csr_matrix", "csc_matrix")
@@ -266,7 +268,7 @@ class _SparseOut:
 
     def finish(self) -> None:
         """Write ``indptr``, in the dtype of ``indices`` (both int64 when the stored values outgrow int32)."""
-        if self.nnz > np.iinfo(np.int32).max and self.index_dtype != np.int64:
+        if self.nnz > MAX_INT32_NNZ and self.index_dtype != np.int64:
             narrow = self.indices
             wide = self.group.create_dataset("indices_int64", shape=(self.nnz,), dtype=np.int64, **self.kw)
             for start in range(0, self.nnz, CHUNK * 64):

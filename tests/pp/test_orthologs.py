@@ -147,6 +147,28 @@ def test_concat_datasets_of_two_organisms(snapshot_default):
     rec = merged.uns["idtrack"]["orthologs"]["m"]
     assert (rec["orthologs"]["name"], rec["orthologs"]["organism"]) == ("NCBI HomoloGene", "mus_musculus")
     assert "Gm10000" in rec["dropped_ids"]
+    # any snapshot spec names the dataset's organism: here a pinned checksum (once read as an
+    # organism name and refused)
+    pinned = its.concat_harmonized(
+        {"h": human, "m": mouse},
+        organism="human",
+        to="symbol",
+        join="outer",
+        dataset_organisms={"m": f"sha256:{its.fetch_snapshot('mouse').sha256}"},
+    )
+    assert pinned.var_names.tolist() == merged.var_names.tolist()
+
+
+def test_an_organism_without_source_given_as_snapshot_is_refused_before_loading(monkeypatch):
+    import idtrack_sc.pp._orthologs as step
+
+    def no_loading(*args, **kwargs):
+        msg = "a snapshot was loaded before the pair was checked"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(step, "resolve_snapshot", no_loading)
+    with pytest.raises(NoOrthologSourceError, match="pig"):
+        its.pp.convert_orthologs(mouse_adata(), snapshot="pig")
 
 
 POOL = [*GENES, "Hba-a1", "Hba-a2", "Actb", "Kras", "Ctsl", "Adam1b", "ENSMUSG00000059552", "NotAGene", "Septin1"]

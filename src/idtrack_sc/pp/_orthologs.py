@@ -22,6 +22,7 @@ from ..registry import resolve_snapshot
 from ..resolve import DEFAULT_MIN_EVIDENCE, canonical_namespace, check_ortholog_pair, convert
 from ..resolve import check_organism as refuse_other_organism
 from ..resolve import convert_orthologs as ortholog_table
+from ..snapshot import resolve_organism
 from ._apply import apply_plan, matrices_to_sum
 from ._docs import doc_key_added, doc_params, doc_symbol_key
 from ._harmonize import _check_types, run_on_data
@@ -239,6 +240,17 @@ def _orthologs_anndata(
     return counts
 
 
+def _organism_named(snapshot: object) -> str | None:
+    """``snapshot`` when it is an organism name (as ``snapshot="mouse"``), else ``None`` (a file, ``"default"``, …)."""
+    if not isinstance(snapshot, str):
+        return None
+    try:
+        resolve_organism(snapshot)
+    except ValueError:  # no organism, or several: resolve_snapshot says which
+        return None
+    return snapshot
+
+
 def resolve_pair(
     *,
     snapshot: SnapshotLike | None,
@@ -249,8 +261,9 @@ def resolve_pair(
     to_release: int | None,
 ) -> tuple[Snapshot, Snapshot, int, int]:
     """Both snapshots and releases of an ortholog step, the pair checked before anything is loaded where possible."""
-    if snapshot is None and organism is not None:
-        check_ortholog_pair(organism, to_organism)  # no_ortholog_source: before any snapshot is loaded
+    named = organism if snapshot is None else _organism_named(snapshot)
+    if named is not None:
+        check_ortholog_pair(named, to_organism)  # no_ortholog_source: before any snapshot is loaded
     src_snap = resolve_snapshot(snapshot, organism)
     _, target = check_ortholog_pair(src_snap.organism, to_organism)
     dst_snap = resolve_snapshot(organism=target) if to_snapshot is None else resolve_snapshot(to_snapshot)

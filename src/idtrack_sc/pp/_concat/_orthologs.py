@@ -53,10 +53,10 @@ def to_common_organism(
     wanted = {str(k): v for k, v in dataset_organisms.items()}
     sources = {}
     for name, own in wanted.items():  # every pair checked before any work
-        as_snapshot = not isinstance(own, str | int) or str(own).endswith(".zip") or own == "default"
+        taxon = isinstance(own, int) and not isinstance(own, bool)  # a taxonomy ID is no snapshot spec
         src, _, _, _ = resolve_pair(
-            snapshot=own if as_snapshot else None,
-            organism=None if as_snapshot else str(own),
+            snapshot=None if taxon else own,  # an organism name, a file, "default", "sha256:…", a Snapshot
+            organism=str(own) if taxon else None,
             to_organism=snap.organism,
             to_snapshot=snap,
             release=None,
